@@ -1,0 +1,18 @@
+//! The metadata model of Rapport: object types and fields read from JSON Schema
+//! documents (METADATA.md), checked against the meta-schema, and gathered into a
+//! workspace [`Catalog`] with generated inverse relations.
+
+mod catalog;
+mod error;
+mod model;
+mod parse;
+mod validate;
+
+pub use catalog::Catalog;
+pub use error::MetaError;
+pub use model::{
+    Composite, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SelectOption,
+    SYSTEM_FIELDS,
+};
+pub use parse::{check_name, export_document, parse_document, parse_field_property};
+pub use validate::{InputError, RecordValidator};

@@ -1,0 +1,514 @@
+//! Reading object documents into the model and writing them back.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value, json};
+
+use crate::error::MetaError;
+use crate::model::{
+    FieldDef, FieldType, OnDelete, ObjectDef, Relation, RelationKind, SYSTEM_FIELDS, SelectOption,
+    pascal,
+};
+
+const META_SCHEMA: &str = include_str!("../../../schema/meta/object.schema.json");
+
+static META_VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(META_SCHEMA).expect("meta-schema is valid JSON");
+    jsonschema::validator_for(&schema).expect("meta-schema compiles")
+});
+
+static NAME_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^[a-z][a-zA-Z0-9]{1,62}$").expect("valid regex"));
+
+/// Names that would clash with GraphQL's own or the generated API's.
+const RESERVED_NAMES: &[&str] = &[
+    "query", "mutation", "subscription", "node", "nodes", "edges", "pageInfo", "totalCount",
+    "filter", "orderBy", "and", "or", "not", "object", "objects", "field", "fields", "metadata",
+    "workspace", "workspaceMember", "actor", "currency", "address", "fullName", "boolean", "string",
+    "int", "float", "date", "dateTime", "decimal", "json", "upload", "cursor", "schema",
+];
+
+/// Checks an object or field name against the API's naming rule.
+pub fn check_name(path: &str, name: &str) -> Result<(), MetaError> {
+    if !NAME_RE.is_match(name) {
+        return Err(MetaError::invalid(
+            path,
+            format!("`{name}` must match ^[a-z][a-zA-Z0-9]{{1,62}}$"),
+        ));
+    }
+    if name.starts_with("__") || RESERVED_NAMES.contains(&name) {
+        return Err(MetaError::invalid(path, format!("`{name}` is a reserved name")));
+    }
+    Ok(())
+}
+
+/// Parses and checks one object document (METADATA.md). Cross-object checks
+/// (relation targets, inverse names) happen in [`crate::Catalog`].
+pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
+    if let Some(err) = META_VALIDATOR.iter_errors(doc).next() {
+        let path = err.instance_path().to_string();
+        return Err(MetaError::invalid(
+            if path.is_empty() { "/".to_string() } else { path },
+            err.to_string(),
+        ));
+    }
+    let head = &doc["x-rapport-object"];
+    let name = head["name"].as_str().unwrap_or_default().to_string();
+    check_name("/x-rapport-object/name", &name)?;
+    let plural_name = head["pluralName"].as_str().unwrap_or_default().to_string();
+    check_name("/x-rapport-object/pluralName", &plural_name)?;
+    if plural_name == name {
+        return Err(MetaError::invalid(
+            "/x-rapport-object/pluralName",
+            "pluralName must differ from name",
+        ));
+    }
+    let label = head["label"]
+        .as_str()
+        .or(doc["title"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| pascal(&name));
+    let label_plural = head["labelPlural"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| pascal(&plural_name));
+    let required: Vec<&str> = doc["required"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+
+    let mut fields = Vec::new();
+    let properties = doc["properties"].as_object().cloned().unwrap_or_default();
+    for (field_name, property) in &properties {
+        let required = required.contains(&field_name.as_str());
+        fields.push(parse_field_property(field_name, property, required)?);
+    }
+    for r in &required {
+        if !properties.contains_key(*r) {
+            return Err(MetaError::invalid(
+                "/required",
+                format!("`{r}` is required but is not a property"),
+            ));
+        }
+    }
+    let search_fields: Vec<String> = head["searchFields"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let object = ObjectDef {
+        name,
+        plural_name,
+        label,
+        label_plural,
+        description: doc["description"].as_str().map(str::to_string),
+        module: head["module"].as_str().map(str::to_string),
+        is_system: head["isSystem"].as_bool().unwrap_or(false),
+        title_field: head["titleField"].as_str().map(str::to_string),
+        search_fields,
+        fields,
+        extra: head
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.as_str() == "duplicateCriteria")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    check_object(&object)?;
+    Ok(object)
+}
+
+fn check_object(object: &ObjectDef) -> Result<(), MetaError> {
+    if let Some(title) = &object.title_field {
+        let ok = object
+            .field(title)
+            .is_some_and(|f| f.field_type.is_textual() || f.field_type == FieldType::FullName);
+        if !ok {
+            return Err(MetaError::invalid(
+                "/x-rapport-object/titleField",
+                format!("`{title}` is not a text field of this object"),
+            ));
+        }
+    }
+    for (i, s) in object.search_fields.iter().enumerate() {
+        let ok = object
+            .field(s)
+            .is_some_and(|f| f.field_type.is_textual() || f.field_type == FieldType::FullName);
+        if !ok {
+            return Err(MetaError::invalid(
+                format!("/x-rapport-object/searchFields/{i}"),
+                format!("`{s}` is not a text field of this object"),
+            ));
+        }
+    }
+    // `companyId` is generated for relation `company`; a field of that name would clash.
+    for f in &object.fields {
+        if f.relation_kind() == Some(RelationKind::ManyToOne) {
+            let id_name = format!("{}Id", f.name);
+            if object.field(&id_name).is_some() {
+                return Err(MetaError::invalid(
+                    format!("/properties/{id_name}"),
+                    format!("`{id_name}` clashes with the id field of relation `{}`", f.name),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses one property schema into a field.
+pub fn parse_field_property(
+    name: &str,
+    property: &Value,
+    required: bool,
+) -> Result<FieldDef, MetaError> {
+    let path = format!("/properties/{name}");
+    check_name(&path, name)?;
+    if SYSTEM_FIELDS.contains(&name) {
+        return Err(MetaError::invalid(
+            &path,
+            format!("`{name}` is a system field name"),
+        ));
+    }
+    let Some(prop) = property.as_object() else {
+        return Err(MetaError::invalid(&path, "a property must be an object"));
+    };
+    let x = prop
+        .get("x-rapport-field")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let field_type = match x.get("type").and_then(Value::as_str) {
+        Some(t) => FieldType::parse(t).ok_or_else(|| {
+            MetaError::invalid(format!("{path}/x-rapport-field/type"), "unknown field type")
+        })?,
+        None => infer_type(prop).ok_or_else(|| {
+            MetaError::invalid(
+                &path,
+                "cannot infer the field type: give `type` or `x-rapport-field.type`",
+            )
+        })?,
+    };
+    if !field_type.is_supported() {
+        return Err(MetaError::Unsupported {
+            path: format!("{path}/x-rapport-field/type"),
+            field_type: field_type.as_str().to_string(),
+        });
+    }
+    check_json_type(&path, prop, field_type)?;
+    let flag = |k: &str| x.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let options = parse_options(&path, prop, &x, field_type)?;
+    let relation = if field_type == FieldType::Relation {
+        Some(parse_relation(&path, &x)?)
+    } else {
+        None
+    };
+    let rating_max = x.get("max").and_then(Value::as_i64).unwrap_or(5);
+    let field = FieldDef {
+        name: name.to_string(),
+        label: prop
+            .get("title")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| pascal(name)),
+        description: prop
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        field_type,
+        required,
+        unique: flag("isUnique"),
+        indexed: flag("isIndexed"),
+        searchable: flag("isSearchable"),
+        masked: flag("masked"),
+        read_only: prop.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
+        is_system: flag("isSystem"),
+        default: prop.get("default").cloned(),
+        options,
+        rating_max,
+        relation,
+        generated: false,
+        property: property.clone(),
+    };
+    if field.unique && (field_type.composite().is_some() || field_type == FieldType::Json) {
+        return Err(MetaError::invalid(
+            format!("{path}/x-rapport-field/isUnique"),
+            "composite and json fields cannot be unique",
+        ));
+    }
+    if let Some(r) = &field.relation {
+        if r.kind == RelationKind::OneToMany && field.required {
+            return Err(MetaError::invalid(&path, "a oneToMany side cannot be required"));
+        }
+        if field.unique && r.kind != RelationKind::ManyToOne {
+            return Err(MetaError::invalid(&path, "only a manyToOne relation can be unique"));
+        }
+    }
+    Ok(field)
+}
+
+fn infer_type(prop: &Map<String, Value>) -> Option<FieldType> {
+    if prop.contains_key("enum") {
+        return Some(FieldType::Select);
+    }
+    match prop.get("type").and_then(Value::as_str)? {
+        "string" => Some(match prop.get("format").and_then(Value::as_str) {
+            Some("date") => FieldType::Date,
+            Some("date-time") => FieldType::DateTime,
+            Some("email") => FieldType::Email,
+            Some("uri") => FieldType::Url,
+            _ => FieldType::Text,
+        }),
+        "integer" => Some(FieldType::Integer),
+        "number" => Some(FieldType::Number),
+        "boolean" => Some(FieldType::Boolean),
+        "array" if prop.get("items").and_then(|i| i.get("enum")).is_some() => {
+            Some(FieldType::MultiSelect)
+        }
+        _ => None,
+    }
+}
+
+/// A declared JSON `type` must agree with the field type.
+fn check_json_type(path: &str, prop: &Map<String, Value>, t: FieldType) -> Result<(), MetaError> {
+    let Some(json_type) = prop.get("type").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let expected = match t {
+        FieldType::Integer | FieldType::Rating => "integer",
+        FieldType::Number | FieldType::Percent => "number",
+        FieldType::Boolean => "boolean",
+        FieldType::MultiSelect => "array",
+        FieldType::Currency | FieldType::Address | FieldType::FullName => "object",
+        FieldType::Json | FieldType::Relation => return Ok(()),
+        _ => "string",
+    };
+    if json_type != expected {
+        return Err(MetaError::invalid(
+            format!("{path}/type"),
+            format!("a {} field has JSON type `{expected}`, not `{json_type}`", t.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_options(
+    path: &str,
+    prop: &Map<String, Value>,
+    x: &Map<String, Value>,
+    t: FieldType,
+) -> Result<Vec<SelectOption>, MetaError> {
+    if !matches!(t, FieldType::Select | FieldType::MultiSelect) {
+        return Ok(Vec::new());
+    }
+    let enum_values: Vec<String> = match t {
+        FieldType::Select => prop.get("enum"),
+        _ => prop.get("items").and_then(|i| i.get("enum")),
+    }
+    .and_then(Value::as_array)
+    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    .unwrap_or_default();
+    let mut options: Vec<SelectOption> = Vec::new();
+    if let Some(list) = x.get("options").and_then(Value::as_array) {
+        for (i, o) in list.iter().enumerate() {
+            let value = o["value"].as_str().unwrap_or_default().to_string();
+            if options.iter().any(|p| p.value == value) {
+                return Err(MetaError::invalid(
+                    format!("{path}/x-rapport-field/options/{i}/value"),
+                    format!("option `{value}` appears twice"),
+                ));
+            }
+            options.push(SelectOption {
+                label: o["label"].as_str().unwrap_or(&value).to_string(),
+                value,
+                raw: o.clone(),
+            });
+        }
+    }
+    // Values listed in `enum` but not in `options` get a label from their value.
+    for v in &enum_values {
+        if !options.iter().any(|o| &o.value == v) {
+            options.push(SelectOption {
+                value: v.clone(),
+                label: v.clone(),
+                raw: json!({ "value": v, "label": v }),
+            });
+        }
+    }
+    if !enum_values.is_empty() {
+        if let Some(o) = options.iter().find(|o| !enum_values.contains(&o.value)) {
+            return Err(MetaError::invalid(
+                format!("{path}/x-rapport-field/options"),
+                format!("option `{}` is not in the property's `enum`", o.value),
+            ));
+        }
+    }
+    if options.is_empty() {
+        return Err(MetaError::invalid(
+            path,
+            "a select field needs `enum` or `x-rapport-field.options`",
+        ));
+    }
+    Ok(options)
+}
+
+fn parse_relation(path: &str, x: &Map<String, Value>) -> Result<Relation, MetaError> {
+    let xp = format!("{path}/x-rapport-field");
+    let kind = match x.get("kind").and_then(Value::as_str) {
+        Some("manyToOne") => RelationKind::ManyToOne,
+        Some("oneToMany") => RelationKind::OneToMany,
+        Some("manyToMany") => RelationKind::ManyToMany,
+        Some("polymorphic") => RelationKind::Polymorphic,
+        _ => return Err(MetaError::invalid(format!("{xp}/kind"), "a relation needs `kind`")),
+    };
+    let targets: Vec<String> = x
+        .get("targets")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let target = x.get("target").and_then(Value::as_str).map(str::to_string);
+    let target = match kind {
+        RelationKind::Polymorphic => {
+            if targets.is_empty() {
+                return Err(MetaError::invalid(
+                    format!("{xp}/targets"),
+                    "a polymorphic relation needs `targets`",
+                ));
+            }
+            String::new()
+        }
+        _ => target.ok_or_else(|| {
+            MetaError::invalid(format!("{xp}/target"), "a relation needs `target`")
+        })?,
+    };
+    let inverse = x.get("inverse").and_then(Value::as_str).map(str::to_string);
+    if matches!(kind, RelationKind::OneToMany) && inverse.is_none() {
+        return Err(MetaError::invalid(
+            format!("{xp}/inverse"),
+            "a oneToMany relation names the manyToOne field of its target in `inverse`",
+        ));
+    }
+    if matches!(kind, RelationKind::Polymorphic) && inverse.is_none() {
+        return Err(MetaError::invalid(
+            format!("{xp}/inverse"),
+            "a polymorphic relation names the list its targets get in `inverse`",
+        ));
+    }
+    let on_delete = match x.get("onDelete").and_then(Value::as_str) {
+        Some("cascade") => OnDelete::Cascade,
+        Some("restrict") => OnDelete::Restrict,
+        _ => OnDelete::SetNull,
+    };
+    Ok(Relation {
+        kind,
+        target,
+        targets,
+        inverse,
+        on_delete,
+    })
+}
+
+/// The document of an object: applied to an empty workspace it recreates the
+/// same object (round trip).
+pub fn export_document(object: &ObjectDef) -> Value {
+    let mut head = Map::new();
+    head.insert("name".into(), json!(object.name));
+    head.insert("pluralName".into(), json!(object.plural_name));
+    head.insert("label".into(), json!(object.label));
+    head.insert("labelPlural".into(), json!(object.label_plural));
+    if let Some(m) = &object.module {
+        head.insert("module".into(), json!(m));
+    }
+    if let Some(t) = &object.title_field {
+        head.insert("titleField".into(), json!(t));
+    }
+    if !object.search_fields.is_empty() {
+        head.insert("searchFields".into(), json!(object.search_fields));
+    }
+    if object.is_system {
+        head.insert("isSystem".into(), json!(true));
+    }
+    for (k, v) in &object.extra {
+        head.insert(k.clone(), v.clone());
+    }
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for f in object.fields.iter().filter(|f| !f.generated) {
+        properties.insert(f.name.clone(), f.property.clone());
+        if f.required {
+            required.push(json!(f.name));
+        }
+    }
+    let mut doc = Map::new();
+    doc.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    doc.insert("$id".into(), json!(format!("urn:rapport:object:{}", object.name)));
+    doc.insert("title".into(), json!(object.label));
+    if let Some(d) = &object.description {
+        doc.insert("description".into(), json!(d));
+    }
+    doc.insert("type".into(), json!("object"));
+    doc.insert("x-rapport-object".into(), Value::Object(head));
+    doc.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        doc.insert("required".into(), Value::Array(required));
+    }
+    Value::Object(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(props: Value) -> Value {
+        json!({"type": "object", "x-rapport-object": {"name": "vehicle", "pluralName": "vehicles"},
+               "properties": props})
+    }
+
+    #[test]
+    fn infers_types_from_json_schema_keywords() {
+        let o = parse_document(&doc(json!({
+            "plate": {"type": "string"}, "built": {"type": "string", "format": "date"},
+            "seats": {"type": "integer"}, "color": {"type": "string", "enum": ["RED", "BLUE"]},
+            "tags": {"type": "array", "items": {"enum": ["A", "B"]}}
+        })))
+        .unwrap();
+        let types: Vec<_> = o.fields.iter().map(|f| f.field_type).collect();
+        assert_eq!(
+            types,
+            [FieldType::Text, FieldType::Date, FieldType::Integer, FieldType::Select, FieldType::MultiSelect]
+        );
+    }
+
+    #[test]
+    fn names_the_offending_path() {
+        let err = parse_document(&doc(json!({"Bad": {"type": "string"}}))).unwrap_err();
+        assert!(matches!(err, MetaError::Invalid { ref path, .. } if path.starts_with("/properties")), "{err:?}");
+        let err = parse_document(&doc(json!({"a1": {"x-rapport-field": {"type": "nope"}}}))).unwrap_err();
+        assert!(matches!(err, MetaError::Invalid { ref path, .. } if path.contains("a1")), "{err:?}");
+    }
+
+    #[test]
+    fn refuses_unsupported_types_and_reserved_names() {
+        let err = parse_document(&doc(json!({"total": {"x-rapport-field": {"type": "formula"}}}))).unwrap_err();
+        assert!(matches!(err, MetaError::Unsupported { .. }));
+        let err = parse_document(&doc(json!({"version": {"type": "integer"}}))).unwrap_err();
+        assert!(err.to_string().contains("system field"));
+    }
+
+    #[test]
+    fn export_round_trips() {
+        let original = doc(json!({
+            "plate": {"type": "string", "title": "Plate", "x-rapport-field": {"isUnique": true}},
+            "company": {"x-rapport-field": {"type": "relation", "kind": "manyToOne", "target": "company", "inverse": "vehicles"}}
+        }));
+        let parsed = parse_document(&original).unwrap();
+        let again = parse_document(&export_document(&parsed)).unwrap();
+        assert_eq!(parsed, again);
+    }
+}
