@@ -1,0 +1,30 @@
+//! Query IR and SQL compilation: GraphQL-shaped filters, orderings and pages
+//! over a workspace [`Catalog`](rapport_meta::Catalog), compiled to one SQL
+//! statement per request level for SQLite or PostgreSQL.
+//!
+//! Statements are written by a small purpose-built builder ([`Sql`]) rather
+//! than sea-query's DML builder: correlated sub-queries, window functions and
+//! keyset conditions per backend read more plainly this way. Values are
+//! `sea_query::Value`s, so sea-orm executes them as they are.
+
+mod columns;
+mod cursor;
+mod error;
+mod filter;
+mod select;
+mod sql;
+mod values;
+mod write;
+
+pub use columns::{Column, Scalar, field_columns, record_columns};
+pub use cursor::{decode_cursor, encode_cursor};
+pub use error::QueryError;
+pub use filter::compile_filter;
+pub use select::{
+    AggregateRequest, ChildLink, ConnectionQuery, GroupByQuery, OrderKey, SelectPlan,
+    aggregate_sql, children_sql, connection_sql, count_sql, group_by_sql, order_keys,
+    records_by_ids_sql,
+};
+pub use sql::{Backend, Layout, Sql};
+pub use values::{encode, normalize_datetime};
+pub use write::{WriteSet, delete_sql, insert_sql, soft_delete_sql, update_sql};

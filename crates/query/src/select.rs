@@ -1,0 +1,723 @@
+//! SELECT statements: connections (root and per parent), look-ups by id,
+//! counts, aggregates and group-by.
+
+use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
+use serde_json::Value as Json;
+
+use crate::columns::{Column, Scalar, field_columns, record_columns, system_column};
+use crate::cursor::decode_cursor;
+use crate::error::QueryError;
+use crate::filter::{compile_filter, escape_like};
+use crate::sql::{Backend, Layout, Sql};
+use crate::values::encode;
+
+pub const DEFAULT_PAGE: u64 = 50;
+pub const MAX_PAGE: u64 = 500;
+
+/// One ORDER BY key: a SQL expression over the main alias `t0`.
+#[derive(Debug, Clone)]
+pub struct OrderKey {
+    pub expr: String,
+    pub scalar: Scalar,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+impl OrderKey {
+    fn reversed(&self) -> OrderKey {
+        OrderKey {
+            desc: !self.desc,
+            nulls_first: !self.nulls_first,
+            ..self.clone()
+        }
+    }
+}
+
+/// Arguments of a connection field.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionQuery {
+    pub filter: Option<Json>,
+    pub order_by: Option<Json>,
+    pub search: Option<String>,
+    pub with_deleted: bool,
+    pub first: Option<i64>,
+    pub after: Option<String>,
+    pub last: Option<i64>,
+    pub before: Option<String>,
+}
+
+/// A statement and how to read its rows: the record columns, then one value
+/// per order key (`__k0`…), then for child lists `__parent` and `__total`.
+#[derive(Debug)]
+pub struct SelectPlan {
+    pub sql: Sql,
+    pub columns: Vec<Column>,
+    pub key_scalars: Vec<Scalar>,
+    /// Rows wanted per page; one more is fetched to know whether more exist.
+    pub limit: u64,
+    pub backward: bool,
+}
+
+const ALIAS: &str = "t0";
+
+/// Parses `orderBy` into keys; the id always breaks ties.
+pub fn order_keys(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    order_by: Option<&Json>,
+) -> Result<Vec<OrderKey>, QueryError> {
+    let mut keys = Vec::new();
+    let items = match order_by {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(a)) => a.clone(),
+        Some(single @ Json::Object(_)) => vec![single.clone()],
+        Some(_) => return Err(QueryError::bad("orderBy", "expects a list")),
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("orderBy[{i}]");
+        let entries: Vec<(&String, &Json)> = item
+            .as_object()
+            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
+            .unwrap_or_default();
+        if entries.len() != 1 {
+            return Err(QueryError::bad(&path, "set exactly one field per element"));
+        }
+        let (name, dir) = entries[0];
+        keys.push(order_key(catalog, layout, object, ALIAS, name, dir, &path, 0)?);
+    }
+    keys.push(OrderKey {
+        expr: format!("{ALIAS}.\"id\""),
+        scalar: Scalar::Uuid,
+        desc: false,
+        nulls_first: false,
+    });
+    Ok(keys)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn order_key(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    alias: &str,
+    name: &str,
+    dir: &Json,
+    path: &str,
+    depth: usize,
+) -> Result<OrderKey, QueryError> {
+    let column_key = |col: &Column, dir: &Json| -> Result<OrderKey, QueryError> {
+        let (desc, nulls_first) = direction(dir, path)?;
+        let sqlite_decimal = layout.backend == Backend::Sqlite && col.scalar == Scalar::Decimal;
+        Ok(OrderKey {
+            expr: if sqlite_decimal {
+                format!("CAST({alias}.\"{}\" AS REAL)", col.name)
+            } else {
+                format!("{alias}.\"{}\"", col.name)
+            },
+            scalar: if sqlite_decimal { Scalar::Float } else { col.scalar },
+            desc,
+            nulls_first,
+        })
+    };
+    if let Some(col) = system_column(name) {
+        return column_key(&col, dir);
+    }
+    let Some(f) = object.field(name) else {
+        if let Some(col) = relation_id_column(object, name) {
+            return column_key(&col, dir);
+        }
+        return Err(QueryError::bad(path, format!("`{}` has no field `{name}`", object.name)));
+    };
+    if let Some(rel) = &f.relation {
+        if rel.kind != RelationKind::ManyToOne || depth > 2 {
+            return Err(QueryError::bad(path, "order by a many-to-one parent's fields only"));
+        }
+        let parent = catalog
+            .object(&rel.target)
+            .ok_or_else(|| QueryError::bad(path, "relation target is not available"))?;
+        let entries: Vec<(&String, &Json)> = dir
+            .as_object()
+            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
+            .unwrap_or_default();
+        if entries.len() != 1 {
+            return Err(QueryError::bad(path, "set exactly one parent field"));
+        }
+        let p = format!("o{}", depth + 1);
+        let inner = order_key(catalog, layout, parent, &p, entries[0].0, entries[0].1, path, depth + 1)?;
+        return Ok(OrderKey {
+            expr: format!(
+                "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL)",
+                inner.expr,
+                layout.table(&parent.name),
+                f.name
+            ),
+            ..inner
+        });
+    }
+    let cols = field_columns(f);
+    if f.field_type.composite().is_some() {
+        let entries: Vec<(&String, &Json)> = dir
+            .as_object()
+            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
+            .unwrap_or_default();
+        if entries.len() != 1 {
+            return Err(QueryError::bad(path, "set exactly one sub-field"));
+        }
+        let col = cols
+            .iter()
+            .find(|c| c.part == Some(entries[0].0.as_str()))
+            .ok_or_else(|| QueryError::bad(path, format!("no sub-field `{}`", entries[0].0)))?;
+        return column_key(col, entries[0].1);
+    }
+    if matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) {
+        return Err(QueryError::bad(path, "json and multi-select fields cannot be ordered"));
+    }
+    column_key(&cols[0], dir)
+}
+
+fn relation_id_column(object: &ObjectDef, key: &str) -> Option<Column> {
+    object
+        .fields
+        .iter()
+        .filter(|f| f.relation.is_some())
+        .flat_map(field_columns)
+        .find(|c| c.key == key)
+}
+
+fn direction(dir: &Json, path: &str) -> Result<(bool, bool), QueryError> {
+    Ok(match dir.as_str() {
+        Some("ASC") | Some("ASC_NULLS_LAST") => (false, false),
+        Some("ASC_NULLS_FIRST") => (false, true),
+        Some("DESC") | Some("DESC_NULLS_FIRST") => (true, true),
+        Some("DESC_NULLS_LAST") => (true, false),
+        _ => return Err(QueryError::bad(path, "expects an OrderDirection")),
+    })
+}
+
+fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
+    let check = |n: i64, arg: &str| -> Result<u64, QueryError> {
+        if n < 0 {
+            return Err(QueryError::bad(arg, "must not be negative"));
+        }
+        if n as u64 > MAX_PAGE {
+            return Err(QueryError::bad(arg, format!("at most {MAX_PAGE} records per page")));
+        }
+        Ok(n as u64)
+    };
+    match (q.first, q.last) {
+        (Some(_), Some(_)) => Err(QueryError::bad("last", "give `first` or `last`, not both")),
+        (_, Some(n)) => Ok((check(n, "last")?, true)),
+        (Some(n), None) => Ok((check(n, "first")?, false)),
+        (None, None) => Ok((if q.before.is_some() { DEFAULT_PAGE } else { DEFAULT_PAGE }, q.before.is_some())),
+    }
+}
+
+/// `deletedAt`, filter and search conditions on alias `t0`.
+fn where_conditions(
+    sql: &mut Sql,
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    filter: Option<&Json>,
+    search: Option<&str>,
+    with_deleted: bool,
+) -> Result<(), QueryError> {
+    sql.push(" WHERE ");
+    if with_deleted {
+        sql.push("1=1");
+    } else {
+        sql.col(ALIAS, "deletedAt").push(" IS NULL");
+    }
+    if let Some(f) = filter.filter(|f| !f.is_null()) {
+        sql.push(" AND ");
+        compile_filter(sql, catalog, layout, object, ALIAS, f)?;
+    }
+    if let Some(term) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        search_condition(sql, object, term)?;
+    }
+    Ok(())
+}
+
+/// Every word must appear in one of the searchable text fields.
+fn search_condition(sql: &mut Sql, object: &ObjectDef, term: &str) -> Result<(), QueryError> {
+    let mut columns: Vec<String> = Vec::new();
+    let searchable = object.fields.iter().filter(|f| {
+        f.searchable
+            || object.search_fields.contains(&f.name)
+            || object.title_field.as_deref() == Some(&f.name)
+    });
+    for f in searchable {
+        for c in field_columns(f) {
+            if c.scalar == Scalar::Text {
+                columns.push(c.name);
+            }
+        }
+    }
+    if columns.is_empty() {
+        return Err(QueryError::bad("search", format!("`{}` has no searchable fields", object.name)));
+    }
+    for word in term.split_whitespace().take(8) {
+        let pattern = format!("%{}%", escape_like(&word.to_lowercase()));
+        sql.push(" AND (");
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("lower(").col(ALIAS, c).push(") LIKE ");
+            sql.param(sea_query::Value::String(Some(pattern.clone())))
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+    Ok(())
+}
+
+/// `(k0, k1, …, id) > cursor` in the order's own sense, nulls included.
+fn keyset(sql: &mut Sql, keys: &[OrderKey], exprs: &[String], values: &[Json]) -> Result<(), QueryError> {
+    let backend = sql.backend;
+    let enc = |k: &OrderKey, v: &Json| {
+        encode(backend, k.scalar, v).map_err(|_| QueryError::bad("after", "not a cursor of this ordering"))
+    };
+    sql.push(" AND (");
+    for i in 0..keys.len() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(");
+        for j in 0..i {
+            if values[j].is_null() {
+                sql.push(&exprs[j]).push(" IS NULL AND ");
+            } else {
+                sql.push(&exprs[j]).push(" = ").param(enc(&keys[j], &values[j])?).push(" AND ");
+            }
+        }
+        let k = &keys[i];
+        let e = &exprs[i];
+        if values[i].is_null() {
+            if k.nulls_first {
+                sql.push(e).push(" IS NOT NULL");
+            } else {
+                sql.push("1=0");
+            }
+        } else {
+            sql.push("(").push(e).push(if k.desc { " < " } else { " > " });
+            sql.param(enc(k, &values[i])?);
+            if !k.nulls_first {
+                sql.push(" OR ").push(e).push(" IS NULL");
+            }
+            sql.push(")");
+        }
+        sql.push(")");
+    }
+    sql.push(")");
+    Ok(())
+}
+
+fn order_clause(sql: &mut Sql, keys: &[OrderKey], exprs: &[String]) {
+    sql.push(" ORDER BY ");
+    for (i, (k, e)) in keys.iter().zip(exprs).enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(e).push(if k.desc { " DESC" } else { " ASC" });
+        sql.push(if k.nulls_first { " NULLS FIRST" } else { " NULLS LAST" });
+    }
+}
+
+fn select_columns(sql: &mut Sql, columns: &[Column], keys: &[OrderKey]) {
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.col(ALIAS, &c.name);
+    }
+    for (i, k) in keys.iter().enumerate() {
+        sql.push(", ").push(&k.expr).push(&format!(" AS \"__k{i}\""));
+    }
+}
+
+/// The cursor in `after` (forward) or `before` (backward), checked against the keys.
+fn cursor_values(q: &ConnectionQuery, backward: bool, n: usize) -> Result<Option<Vec<Json>>, QueryError> {
+    let (arg, c) = if backward {
+        ("before", q.before.as_deref())
+    } else {
+        ("after", q.after.as_deref())
+    };
+    c.map(|c| decode_cursor(arg, c, n)).transpose()
+}
+
+/// A root connection: one statement, `limit + 1` rows.
+pub fn connection_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    q: &ConnectionQuery,
+) -> Result<SelectPlan, QueryError> {
+    let (limit, backward) = page_size(q)?;
+    let mut keys = order_keys(catalog, layout, object, q.order_by.as_ref())?;
+    if backward {
+        keys = keys.iter().map(OrderKey::reversed).collect();
+    }
+    let columns = record_columns(object);
+    let mut sql = Sql::new(layout.backend);
+    sql.push("SELECT ");
+    select_columns(&mut sql, &columns, &keys);
+    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    where_conditions(&mut sql, catalog, layout, object, q.filter.as_ref(), q.search.as_deref(), q.with_deleted)?;
+    let exprs: Vec<String> = keys.iter().map(|k| k.expr.clone()).collect();
+    if let Some(values) = cursor_values(q, backward, keys.len())? {
+        keyset(&mut sql, &keys, &exprs, &values)?;
+    }
+    order_clause(&mut sql, &keys, &exprs);
+    sql.push(&format!(" LIMIT {}", limit + 1));
+    Ok(SelectPlan {
+        sql,
+        columns,
+        key_scalars: keys.iter().map(|k| k.scalar).collect(),
+        limit,
+        backward,
+    })
+}
+
+pub fn count_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    filter: Option<&Json>,
+    search: Option<&str>,
+    with_deleted: bool,
+) -> Result<Sql, QueryError> {
+    let mut sql = Sql::new(layout.backend);
+    sql.push("SELECT COUNT(*) FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    where_conditions(&mut sql, catalog, layout, object, filter, search, with_deleted)?;
+    Ok(sql)
+}
+
+/// Records by id, one statement for a whole batch of parents.
+pub fn records_by_ids_sql(layout: &Layout, object: &ObjectDef, ids: &[String], with_deleted: bool) -> Result<(Sql, Vec<Column>), QueryError> {
+    let columns = record_columns(object);
+    let mut sql = Sql::new(layout.backend);
+    sql.push("SELECT ");
+    select_columns(&mut sql, &columns, &[]);
+    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    sql.push(" WHERE ").col(ALIAS, "id").push(" IN (");
+    let values = ids
+        .iter()
+        .map(|id| encode(layout.backend, Scalar::Uuid, &Json::String(id.clone())))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|r| QueryError::bad("id", r))?;
+    sql.params_list(values).push(")");
+    if !with_deleted {
+        sql.push(" AND ").col(ALIAS, "deletedAt").push(" IS NULL");
+    }
+    Ok((sql, columns))
+}
+
+/// How the rows of a child list belong to their parent.
+#[derive(Debug, Clone)]
+pub enum ChildLink {
+    /// `child.<fk>Id = parent.id`
+    Column { column: String },
+    /// `child.<name>Object = parent object AND child.<name>Id = parent.id`
+    Polymorphic { object_column: String, id_column: String, parent_object: String },
+    /// Through the platform's junction table.
+    Junction { table: String, parent_column: &'static str, child_column: &'static str },
+}
+
+impl ChildLink {
+    /// The link of list field `f` of `parent` (an inverse or many-to-many side).
+    pub fn of(catalog: &Catalog, layout: &Layout, parent: &ObjectDef, f: &FieldDef) -> Option<(ChildLink, String)> {
+        let rel = f.relation.as_ref()?;
+        let inverse = rel.inverse.clone().unwrap_or_default();
+        let link = match rel.kind {
+            RelationKind::ManyToMany => {
+                let (owner, field, parent_column, child_column) = if f.generated {
+                    (rel.target.as_str(), inverse.as_str(), "targetId", "sourceId")
+                } else {
+                    (parent.name.as_str(), f.name.as_str(), "sourceId", "targetId")
+                };
+                ChildLink::Junction {
+                    table: layout.table(&Layout::junction_name(owner, field)),
+                    parent_column,
+                    child_column,
+                }
+            }
+            RelationKind::OneToMany => {
+                let child = catalog.object(&rel.target)?;
+                let back = child.field(&inverse)?.relation.as_ref()?;
+                if back.kind == RelationKind::Polymorphic {
+                    ChildLink::Polymorphic {
+                        object_column: format!("{inverse}Object"),
+                        id_column: format!("{inverse}Id"),
+                        parent_object: parent.name.clone(),
+                    }
+                } else {
+                    ChildLink::Column { column: format!("{inverse}Id") }
+                }
+            }
+            _ => return None,
+        };
+        Some((link, rel.target.clone()))
+    }
+}
+
+/// Child lists of many parents in one statement, paged per parent with
+/// window functions; rows come grouped by parent in order.
+pub fn children_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    child: &ObjectDef,
+    link: &ChildLink,
+    parent_ids: &[String],
+    q: &ConnectionQuery,
+) -> Result<SelectPlan, QueryError> {
+    if q.last.is_some() || q.before.is_some() {
+        return Err(QueryError::bad("last", "nested lists page forward only (`first`, `after`)"));
+    }
+    let (limit, _) = page_size(q)?;
+    let keys = order_keys(catalog, layout, child, q.order_by.as_ref())?;
+    let columns = record_columns(child);
+    let mut sql = Sql::new(layout.backend);
+    let parent_values = parent_ids
+        .iter()
+        .map(|id| encode(layout.backend, Scalar::Uuid, &Json::String(id.clone())))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|r| QueryError::bad("id", r))?;
+
+    // Inner: the rows of every parent with their total; middle: the cursor and
+    // a row number per parent; outer: the page.
+    sql.push("SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.\"__parent\"");
+    let outer_exprs: Vec<String> = (0..keys.len()).map(|i| format!("s.\"__k{i}\"")).collect();
+    order_clause(&mut sql, &keys, &outer_exprs);
+    sql.push(") AS \"__rn\" FROM (SELECT ");
+    select_columns(&mut sql, &columns, &keys);
+    let parent_expr = match link {
+        ChildLink::Column { column } => format!("{ALIAS}.\"{column}\""),
+        ChildLink::Polymorphic { id_column, .. } => format!("{ALIAS}.\"{id_column}\""),
+        ChildLink::Junction { parent_column, .. } => format!("j.\"{parent_column}\""),
+    };
+    sql.push(", ").push(&parent_expr).push(" AS \"__parent\", COUNT(*) OVER (PARTITION BY ");
+    sql.push(&parent_expr).push(") AS \"__total\" FROM ");
+    sql.push(&layout.table(&child.name)).push(" ").push(ALIAS);
+    if let ChildLink::Junction { table, child_column, .. } = link {
+        sql.push(" JOIN ").push(table).push(" j ON j.");
+        sql.ident(child_column).push(" = ").col(ALIAS, "id");
+    }
+    where_conditions(&mut sql, catalog, layout, child, q.filter.as_ref(), q.search.as_deref(), q.with_deleted)?;
+    if let ChildLink::Polymorphic { object_column, parent_object, .. } = link {
+        sql.push(" AND ").col(ALIAS, object_column).push(" = ");
+        sql.param(sea_query::Value::String(Some(parent_object.clone())));
+    }
+    sql.push(" AND ").push(&parent_expr).push(" IN (");
+    sql.params_list(parent_values).push(")) s WHERE 1=1");
+    if let Some(values) = cursor_values(q, false, keys.len())? {
+        keyset(&mut sql, &keys, &outer_exprs, &values)?;
+    }
+    sql.push(&format!(") r WHERE r.\"__rn\" <= {} ORDER BY r.\"__parent\", r.\"__rn\"", limit + 1));
+    Ok(SelectPlan {
+        sql,
+        columns,
+        key_scalars: keys.iter().map(|k| k.scalar).collect(),
+        limit,
+        backward: false,
+    })
+}
+
+/// One requested aggregate: `sum` of `amount`, `count` (no field), …
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRequest {
+    pub function: String,
+    pub field: Option<String>,
+}
+
+/// Output column kind of an aggregate expression.
+fn aggregate_expr(
+    layout: &Layout,
+    object: &ObjectDef,
+    req: &AggregateRequest,
+) -> Result<(String, Scalar), QueryError> {
+    let pg = layout.backend == Backend::Postgres;
+    let Some(name) = &req.field else {
+        return Ok(("COUNT(*)".into(), Scalar::Int));
+    };
+    let path = format!("{}.{name}", req.function);
+    let col = match system_column(name) {
+        Some(c) => c,
+        None => {
+            let f = object
+                .field(name)
+                .ok_or_else(|| QueryError::bad(&path, "no such field"))?;
+            let cols = field_columns(f);
+            match f.field_type {
+                FieldType::Currency => cols.into_iter().find(|c| c.part == Some("amount")).expect("amount part"),
+                _ if cols.len() == 1 => cols.into_iter().next().expect("one column"),
+                _ => return Err(QueryError::bad(&path, "cannot aggregate this field")),
+            }
+        }
+    };
+    let e = format!("{ALIAS}.\"{}\"", col.name);
+    let numeric = matches!(col.scalar, Scalar::Int | Scalar::Float | Scalar::Decimal);
+    let num = |e: &str| -> String {
+        if !pg && col.scalar == Scalar::Decimal {
+            format!("CAST({e} AS REAL)")
+        } else {
+            e.to_string()
+        }
+    };
+    Ok(match req.function.as_str() {
+        "countDistinct" => (format!("COUNT(DISTINCT {e})"), Scalar::Int),
+        "sum" | "avg" if !numeric => return Err(QueryError::bad(&path, "not a numeric field")),
+        "sum" => match (col.scalar, pg) {
+            (Scalar::Int, true) => (format!("SUM({e})::bigint"), Scalar::Int),
+            (Scalar::Decimal, true) => (format!("SUM({e})"), Scalar::Decimal),
+            (Scalar::Decimal, false) => (format!("SUM({})", num(&e)), Scalar::Float),
+            (s, _) => (format!("SUM({e})"), s),
+        },
+        "avg" => match (col.scalar, pg) {
+            (Scalar::Decimal, true) => (format!("AVG({e})"), Scalar::Decimal),
+            (_, true) => (format!("AVG({e})::float8"), Scalar::Float),
+            (_, false) => (format!("AVG({})", num(&e)), Scalar::Float),
+        },
+        "min" | "max" => {
+            let f = if req.function == "min" { "MIN" } else { "MAX" };
+            if matches!(col.scalar, Scalar::Json | Scalar::Bool) {
+                return Err(QueryError::bad(&path, "cannot take min or max of this field"));
+            }
+            if !pg && col.scalar == Scalar::Decimal {
+                (format!("{f}({})", num(&e)), Scalar::Float)
+            } else {
+                (format!("{f}({e})"), col.scalar)
+            }
+        }
+        other => return Err(QueryError::bad(&path, format!("unknown aggregate `{other}`"))),
+    })
+}
+
+/// Aggregates over the filtered records; one row, one column per request.
+pub fn aggregate_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    filter: Option<&Json>,
+    search: Option<&str>,
+    requests: &[AggregateRequest],
+) -> Result<(Sql, Vec<Scalar>), QueryError> {
+    let mut sql = Sql::new(layout.backend);
+    let mut scalars = Vec::new();
+    sql.push("SELECT ");
+    for (i, r) in requests.iter().enumerate() {
+        let (e, s) = aggregate_expr(layout, object, r)?;
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(&e);
+        scalars.push(s);
+    }
+    if requests.is_empty() {
+        sql.push("COUNT(*)");
+        scalars.push(Scalar::Int);
+    }
+    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    where_conditions(&mut sql, catalog, layout, object, filter, search, false)?;
+    Ok((sql, scalars))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupByQuery {
+    pub by: Vec<String>,
+    pub filter: Option<Json>,
+    pub granularity: String,
+    pub first: i64,
+    pub aggregates: Vec<AggregateRequest>,
+}
+
+/// Group keys first (`__g0`…), then the aggregates, one row per group.
+pub fn group_by_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    q: &GroupByQuery,
+) -> Result<(Sql, Vec<Column>, Vec<Scalar>), QueryError> {
+    if q.by.is_empty() {
+        return Err(QueryError::bad("by", "name at least one field"));
+    }
+    if !(1..=MAX_PAGE as i64).contains(&q.first) {
+        return Err(QueryError::bad("first", format!("between 1 and {MAX_PAGE}")));
+    }
+    let pg = layout.backend == Backend::Postgres;
+    let mut sql = Sql::new(layout.backend);
+    let mut key_cols = Vec::new();
+    sql.push("SELECT ");
+    for (i, name) in q.by.iter().enumerate() {
+        let path = format!("by[{i}]");
+        let col = match system_column(name) {
+            Some(c) => c,
+            None => match object.field(name) {
+                Some(f) if f.is_stored() && f.field_type.composite().is_none() && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) => {
+                    field_columns(f).remove(0)
+                }
+                Some(_) => return Err(QueryError::bad(&path, "cannot group by this field")),
+                None => relation_id_column(object, name)
+                    .ok_or_else(|| QueryError::bad(&path, format!("`{}` has no field `{name}`", object.name)))?,
+            },
+        };
+        let e = format!("{ALIAS}.\"{}\"", col.name);
+        let expr = match col.scalar {
+            Scalar::Date | Scalar::DateTime => date_bucket(&e, col.scalar, &q.granularity, pg)?,
+            _ => e,
+        };
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(&expr).push(&format!(" AS \"__g{i}\""));
+        let scalar = match col.scalar {
+            Scalar::Date | Scalar::DateTime => Scalar::Text,
+            s => s,
+        };
+        key_cols.push(Column { scalar, key: name.clone(), ..col });
+    }
+    let mut scalars = Vec::new();
+    sql.push(", COUNT(*)");
+    for r in &q.aggregates {
+        let (e, s) = aggregate_expr(layout, object, r)?;
+        sql.push(", ").push(&e);
+        scalars.push(s);
+    }
+    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    where_conditions(&mut sql, catalog, layout, object, q.filter.as_ref(), None, false)?;
+    let positions: Vec<String> = (1..=q.by.len()).map(|i| i.to_string()).collect();
+    sql.push(" GROUP BY ").push(&positions.join(", "));
+    sql.push(" ORDER BY ").push(&positions.join(", "));
+    sql.push(&format!(" LIMIT {}", q.first));
+    Ok((sql, key_cols, scalars))
+}
+
+/// The first day (as `YYYY-MM-DD`) or instant of a date's bucket.
+fn date_bucket(e: &str, scalar: Scalar, granularity: &str, pg: bool) -> Result<String, QueryError> {
+    let unit = match granularity {
+        "DAY" => "day",
+        "WEEK" => "week",
+        "MONTH" => "month",
+        "QUARTER" => "quarter",
+        "YEAR" => "year",
+        _ => return Err(QueryError::bad("dateGranularity", "expects DAY, WEEK, MONTH, QUARTER or YEAR")),
+    };
+    let datetime = scalar == Scalar::DateTime;
+    if pg {
+        let src = if datetime { format!("({e} AT TIME ZONE 'UTC')") } else { e.to_string() };
+        let fmt = if datetime { "YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"" } else { "YYYY-MM-DD" };
+        return Ok(format!("to_char(date_trunc('{unit}', {src}), '{fmt}')"));
+    }
+    let day = format!("substr({e}, 1, 10)");
+    let date = match unit {
+        "day" => day,
+        "week" => format!("date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"),
+        "month" => format!("substr({e}, 1, 7) || '-01'"),
+        "quarter" => format!(
+            "substr({e}, 1, 5) || printf('%02d', ((CAST(substr({e}, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
+        ),
+        _ => format!("substr({e}, 1, 4) || '-01-01'"),
+    };
+    Ok(if datetime { format!("({date}) || 'T00:00:00.000000Z'") } else { date })
+}

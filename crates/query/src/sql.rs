@@ -1,0 +1,108 @@
+use sea_query::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A SQL statement being written: text with placeholders, and their values.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    pub backend: Backend,
+    pub text: String,
+    pub params: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(backend: Backend) -> Sql {
+        Sql {
+            backend,
+            text: String::with_capacity(256),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// A quoted identifier. Names reaching here passed the metadata name rule,
+    /// quoting keeps case and keeps them from ever being read as SQL.
+    pub fn ident(&mut self, name: &str) -> &mut Self {
+        self.text.push('"');
+        self.text.push_str(&name.replace('"', "\"\""));
+        self.text.push('"');
+        self
+    }
+
+    /// `alias."column"`.
+    pub fn col(&mut self, alias: &str, name: &str) -> &mut Self {
+        self.text.push_str(alias);
+        self.text.push('.');
+        self.ident(name)
+    }
+
+    pub fn param(&mut self, value: Value) -> &mut Self {
+        self.params.push(value);
+        match self.backend {
+            Backend::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.params.len().to_string());
+            }
+            Backend::Sqlite => self.text.push('?'),
+        }
+        self
+    }
+
+    /// A comma separated list of parameters.
+    pub fn params_list(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.param(v);
+        }
+        self
+    }
+}
+
+/// Where a workspace's tables live: a PostgreSQL schema per workspace, or a
+/// table-name prefix per workspace in the single SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub backend: Backend,
+    pub namespace: String,
+}
+
+impl Layout {
+    pub fn new(backend: Backend, namespace: impl Into<String>) -> Layout {
+        Layout {
+            backend,
+            namespace: namespace.into(),
+        }
+    }
+
+    /// The quoted, qualified name of a table of this workspace.
+    pub fn table(&self, name: &str) -> String {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        match self.backend {
+            Backend::Postgres => format!("{}.{}", quote(&self.namespace), quote(name)),
+            Backend::Sqlite => quote(&format!("{}__{}", self.namespace, name)),
+        }
+    }
+
+    /// Unquoted physical name, for index names and catalog look-ups.
+    pub fn bare_table(&self, name: &str) -> String {
+        match self.backend {
+            Backend::Postgres => name.to_string(),
+            Backend::Sqlite => format!("{}__{}", self.namespace, name),
+        }
+    }
+
+    /// The platform-managed junction of a many-to-many relation.
+    pub fn junction_name(object: &str, field: &str) -> String {
+        format!("{object}__{field}")
+    }
+}
