@@ -1,0 +1,23 @@
+//! Storage: the database connection, system migrations, per-object tables and
+//! their DDL, the metadata service (every change one transaction with its
+//! DDL) and record reads and writes.
+
+mod db;
+mod ddl;
+mod decode;
+mod error;
+mod keys;
+mod metadata;
+mod migrate;
+mod records;
+
+pub use db::{Db, StatementCounter};
+pub use error::StoreError;
+pub use keys::{ApiKey, create_api_key, find_api_key};
+pub use metadata::{
+    FieldChange, MigrationPlan, MigrationStep, Workspace, WorkspaceMeta, default_workspace,
+    ensure_default_workspace, load_workspace, metadata_version,
+};
+pub use records::{
+    Actor, ChildPage, Page, RecordStore, Record,
+};

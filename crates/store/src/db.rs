@@ -1,0 +1,129 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rapport_query::{Backend, Sql};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, QueryResult, Statement};
+
+use crate::error::StoreError;
+
+/// Counts the SQL statements run for one request (the N+1 guard and the
+/// `x-rapport-sql-statements` response header).
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Connects to `postgres://…` or `sqlite://path` (created if missing).
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Internal(format!(
+                "unsupported database url `{url}`: use sqlite://PATH or postgres://…"
+            )));
+        };
+        let mut options = sea_orm::ConnectOptions::new(url.to_string());
+        options.sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            options.max_connections(8);
+            options.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(std::time::Duration::from_secs(10))
+                    // `like` is case-sensitive as on PostgreSQL; `ilike` is not.
+                    .pragma("case_sensitive_like", "ON")
+            });
+        } else {
+            options.max_connections(32);
+        }
+        let conn = Database::connect(options).await?;
+        Ok(Db { conn, backend })
+    }
+
+    pub fn db_backend(&self) -> DbBackend {
+        db_backend(self.backend)
+    }
+}
+
+pub(crate) fn db_backend(b: Backend) -> DbBackend {
+    match b {
+        Backend::Postgres => DbBackend::Postgres,
+        Backend::Sqlite => DbBackend::Sqlite,
+    }
+}
+
+fn statement(sql: Sql) -> Statement {
+    Statement::from_sql_and_values(db_backend(sql.backend), sql.text, sql.params)
+}
+
+pub(crate) async fn query(
+    conn: &impl ConnectionTrait,
+    counter: &StatementCounter,
+    sql: Sql,
+) -> Result<Vec<QueryResult>, StoreError> {
+    counter.bump();
+    tracing::trace!(sql = %sql.text, "query");
+    Ok(conn.query_all_raw(statement(sql)).await?)
+}
+
+pub(crate) async fn execute(
+    conn: &impl ConnectionTrait,
+    counter: &StatementCounter,
+    sql: Sql,
+) -> Result<u64, StoreError> {
+    counter.bump();
+    tracing::trace!(sql = %sql.text, "execute");
+    Ok(conn.execute_raw(statement(sql)).await?.rows_affected())
+}
+
+/// Runs statement text without parameters (DDL).
+pub(crate) async fn execute_text(conn: &impl ConnectionTrait, backend: Backend, text: &str) -> Result<(), StoreError> {
+    tracing::debug!(sql = %text, "ddl");
+    conn.execute_raw(Statement::from_string(db_backend(backend), text.to_string())).await?;
+    Ok(())
+}
+
+/// System-table statements are written with `$n`; SQLite reads `?n` the same way.
+pub(crate) fn sys_sql(backend: Backend, text: &str) -> String {
+    match backend {
+        Backend::Postgres => text.to_string(),
+        Backend::Sqlite => text.replace('$', "?"),
+    }
+}
+
+/// Runs a system-table statement with values.
+pub(crate) async fn sys_execute(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    text: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<u64, StoreError> {
+    let stmt = Statement::from_sql_and_values(db_backend(backend), sys_sql(backend, text), values);
+    Ok(conn.execute_raw(stmt).await?.rows_affected())
+}
+
+pub(crate) async fn sys_query(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    text: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<QueryResult>, StoreError> {
+    let stmt = Statement::from_sql_and_values(db_backend(backend), sys_sql(backend, text), values);
+    Ok(conn.query_all_raw(stmt).await?)
+}
