@@ -1,0 +1,57 @@
+//! The generated GraphQL API: an async-graphql dynamic schema built from a
+//! workspace's metadata, with resolvers that batch every relation level.
+
+mod errors;
+mod loader;
+mod object_types;
+mod resolve;
+mod shared_types;
+
+use std::sync::Arc;
+
+use async_graphql::dynamic::{Object, Schema};
+use rapport_meta::Catalog;
+use rapport_store::RecordStore;
+
+pub use errors::{ApiError, store_error};
+pub use loader::RecordLoader;
+pub use resolve::RequestState;
+
+/// Deepest selection the API accepts.
+pub const MAX_DEPTH: usize = 12;
+/// Largest query complexity (fields, lists weighted) the API accepts.
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// Builds the data API of a workspace. Without a store the schema only
+/// checks that the metadata makes a valid API (used before a change commits).
+pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Result<Schema, String> {
+    let mut query = Object::new("Query");
+    let mut mutation = Object::new("Mutation");
+    let mut builder_types = shared_types::all();
+    for object in catalog.objects() {
+        let generated = object_types::for_object(catalog, object);
+        builder_types.extend(generated.types);
+        for f in resolve::query_fields(object) {
+            query = query.field(f);
+        }
+        for f in resolve::mutation_fields(object) {
+            mutation = mutation.field(f);
+        }
+    }
+    if catalog.objects().is_empty() {
+        query = query.field(resolve::empty_field());
+        mutation = mutation.field(resolve::empty_field());
+    }
+    let mut builder = Schema::build("Query", Some("Mutation"), None)
+        .register(query)
+        .register(mutation)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    for t in builder_types {
+        builder = builder.register(t);
+    }
+    if let Some(store) = store {
+        builder = builder.data(store);
+    }
+    builder.finish().map_err(|e| e.0)
+}

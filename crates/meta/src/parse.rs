@@ -26,7 +26,15 @@ const RESERVED_NAMES: &[&str] = &[
     "query", "mutation", "subscription", "node", "nodes", "edges", "pageInfo", "totalCount",
     "filter", "orderBy", "and", "or", "not", "object", "objects", "field", "fields", "metadata",
     "workspace", "workspaceMember", "actor", "currency", "address", "fullName", "boolean", "string",
-    "int", "float", "date", "dateTime", "decimal", "json", "upload", "cursor", "schema",
+    "int", "float", "date", "dateTime", "decimal", "json", "upload", "cursor", "schema", "iD",
+    "orderDirection", "dateGranularity", "changeKind",
+];
+
+/// Object names may not end like the types generated for another object
+/// (`companyFilter` would clash with `company`'s `CompanyFilter`).
+const RESERVED_OBJECT_SUFFIXES: &[&str] = &[
+    "Filter", "Connection", "Edge", "OrderBy", "Input", "Aggregate", "Group", "Field", "Key",
+    "Sum", "Avg", "Min", "Max", "Distinct", "Event",
 ];
 
 /// Checks an object or field name against the API's naming rule.
@@ -37,7 +45,16 @@ pub fn check_name(path: &str, name: &str) -> Result<(), MetaError> {
             format!("`{name}` must match ^[a-z][a-zA-Z0-9]{{1,62}}$"),
         ));
     }
-    if name.starts_with("__") || RESERVED_NAMES.contains(&name) {
+    // Field names share filter inputs with `and`/`or`/`not`.
+    if matches!(name, "and" | "or" | "not") {
+        return Err(MetaError::invalid(path, format!("`{name}` is a reserved name")));
+    }
+    Ok(())
+}
+
+fn check_object_name(path: &str, name: &str) -> Result<(), MetaError> {
+    check_name(path, name)?;
+    if RESERVED_NAMES.contains(&name) {
         return Err(MetaError::invalid(path, format!("`{name}` is a reserved name")));
     }
     Ok(())
@@ -55,9 +72,15 @@ pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
     }
     let head = &doc["x-rapport-object"];
     let name = head["name"].as_str().unwrap_or_default().to_string();
-    check_name("/x-rapport-object/name", &name)?;
+    check_object_name("/x-rapport-object/name", &name)?;
     let plural_name = head["pluralName"].as_str().unwrap_or_default().to_string();
-    check_name("/x-rapport-object/pluralName", &plural_name)?;
+    check_object_name("/x-rapport-object/pluralName", &plural_name)?;
+    if let Some(suffix) = RESERVED_OBJECT_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+        return Err(MetaError::invalid(
+            "/x-rapport-object/name",
+            format!("object names may not end with `{suffix}`"),
+        ));
+    }
     if plural_name == name {
         return Err(MetaError::invalid(
             "/x-rapport-object/pluralName",
@@ -144,14 +167,20 @@ fn check_object(object: &ObjectDef) -> Result<(), MetaError> {
             ));
         }
     }
-    // `companyId` is generated for relation `company`; a field of that name would clash.
+    // `companyId` is generated for relation `company` (and `relatedObject`
+    // for a polymorphic one); a field of that name would clash.
     for f in &object.fields {
-        if f.relation_kind() == Some(RelationKind::ManyToOne) {
-            let id_name = format!("{}Id", f.name);
-            if object.field(&id_name).is_some() {
+        let generated: &[&str] = match f.relation_kind() {
+            Some(RelationKind::ManyToOne) => &["Id"],
+            Some(RelationKind::Polymorphic) => &["Id", "Object"],
+            _ => &[],
+        };
+        for suffix in generated {
+            let name = format!("{}{suffix}", f.name);
+            if object.field(&name).is_some() {
                 return Err(MetaError::invalid(
-                    format!("/properties/{id_name}"),
-                    format!("`{id_name}` clashes with the id field of relation `{}`", f.name),
+                    format!("/properties/{name}"),
+                    format!("`{name}` clashes with a field generated for relation `{}`", f.name),
                 ));
             }
         }

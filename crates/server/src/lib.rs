@@ -1,0 +1,16 @@
+//! The `rapport` server: HTTP edge (axum), authentication, the metadata API,
+//! the live per-workspace GraphQL schema and the command line.
+
+mod app;
+mod cli;
+mod demo;
+mod error;
+mod http;
+mod metadata_api;
+mod metrics;
+mod standard;
+
+pub use app::App;
+pub use cli::main;
+pub use error::ServerError;
+pub use standard::standard_documents;

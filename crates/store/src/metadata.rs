@@ -35,7 +35,12 @@ pub struct WorkspaceMeta {
     pub deleted_fields: HashMap<String, Vec<FieldDef>>,
     pub object_ids: HashMap<String, String>,
     pub field_ids: HashMap<(String, String), String>,
+    /// Run on the resulting catalog before a change commits (the API layer
+    /// checks that the metadata still makes a valid GraphQL schema).
+    pub check: Option<CatalogCheck>,
 }
+
+pub type CatalogCheck = fn(&Catalog) -> Result<(), String>;
 
 /// One step of a metadata change, as `planSchema` reports it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -125,6 +130,7 @@ fn empty_meta(ws: &Workspace, layout: &Layout) -> WorkspaceMeta {
         deleted_fields: HashMap::new(),
         object_ids: HashMap::new(),
         field_ids: HashMap::new(),
+        check: None,
     }
 }
 
@@ -220,6 +226,7 @@ async fn load_in(conn: &impl ConnectionTrait, backend: Backend, ws: &Workspace) 
         deleted_fields,
         object_ids,
         field_ids,
+        check: None,
     })
 }
 
@@ -285,7 +292,10 @@ impl WorkspaceMeta {
         let current = load_in(&txn, db.backend, &self.workspace).await?;
         let steps = f(&txn, &current).await?;
         // The result must load back as a consistent catalog before it commits.
-        let _ = load_in(&txn, db.backend, &self.workspace).await?;
+        let after = load_in(&txn, db.backend, &self.workspace).await?;
+        if let Some(check) = self.check {
+            check(&after.catalog).map_err(|e| StoreError::Conflict(format!("the change would break the generated API: {e}")))?;
+        }
         if dry_run || steps.is_empty() {
             txn.rollback().await?;
             return Ok(MigrationPlan { steps, metadata_version: current.version });

@@ -1,0 +1,560 @@
+//! Resolvers of the generated API. Root fields run one statement; nested
+//! relations go through the request's [`RecordLoader`].
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef};
+use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
+use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
+use rapport_query::{AggregateRequest, ConnectionQuery, GroupByQuery};
+use rapport_store::{Actor, Page, Record, RecordStore, StatementCounter};
+use serde_json::{Map, Value, json};
+
+use crate::errors::{ApiError, store_error};
+use crate::loader::{LoadKey, Loaded, RecordLoader, query_from_args};
+use crate::object_types::{aggregate_type, scalar_type, type_name};
+
+/// Per-request data: who calls, and the statement counter.
+pub struct RequestState {
+    pub counter: StatementCounter,
+    pub actor: Actor,
+}
+
+#[derive(Clone)]
+pub(crate) struct Node {
+    data: Arc<Record>,
+}
+
+struct Conn {
+    object: Arc<str>,
+    page: Page,
+    total: Option<i64>,
+    query: Option<ConnectionQuery>,
+}
+
+struct Edge {
+    node: Node,
+    cursor: String,
+}
+
+fn store<'a>(ctx: &ResolverContext<'a>) -> Result<&'a Arc<RecordStore>, Error> {
+    ctx.data::<Arc<RecordStore>>()
+}
+
+fn state<'a>(ctx: &ResolverContext<'a>) -> Result<&'a RequestState, Error> {
+    ctx.data::<RequestState>()
+}
+
+fn loader<'a>(ctx: &ResolverContext<'a>) -> Result<&'a DataLoader<RecordLoader>, Error> {
+    ctx.data::<DataLoader<RecordLoader>>()
+}
+
+fn to_gql(v: &Value) -> GqlValue {
+    GqlValue::from_json(v.clone()).unwrap_or(GqlValue::Null)
+}
+
+fn value_field(v: Option<&Value>) -> Option<FieldValue<'static>> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(FieldValue::value(to_gql(v))),
+    }
+}
+
+/// The arguments of the current field as JSON (enums become strings).
+fn args_json(ctx: &ResolverContext<'_>) -> Result<Map<String, Value>, Error> {
+    let mut out = Map::new();
+    for (name, v) in ctx.args.iter() {
+        out.insert(name.to_string(), v.as_value().clone().into_json()?);
+    }
+    Ok(out)
+}
+
+fn node_value(data: Record) -> FieldValue<'static> {
+    FieldValue::owned_any(Node { data: Arc::new(data) })
+}
+
+fn record_field(name: &str, ty: TypeRef, key: &str) -> Field {
+    let key = key.to_string();
+    Field::new(name, ty, move |ctx| {
+        let key = key.clone();
+        FieldFuture::new(async move {
+            let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+            Ok(value_field(node.data.get(&key)))
+        })
+    })
+}
+
+pub(crate) fn system_fields() -> Vec<Field> {
+    vec![
+        record_field("id", TypeRef::named_nn(TypeRef::ID), "id"),
+        record_field("createdAt", TypeRef::named_nn("DateTime"), "createdAt"),
+        record_field("updatedAt", TypeRef::named_nn("DateTime"), "updatedAt"),
+        record_field("deletedAt", TypeRef::named("DateTime"), "deletedAt"),
+        record_field("version", TypeRef::named_nn(TypeRef::INT), "version"),
+        record_field("ownerId", TypeRef::named(TypeRef::ID), "ownerId"),
+        Field::new("createdBy", TypeRef::named("Actor"), |ctx| {
+            FieldFuture::new(async move {
+                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                let Some(raw) = node.data.get("createdBy").and_then(Value::as_str) else { return Ok(None) };
+                let (kind, name) = raw.split_once(':').unwrap_or(("unknown", raw));
+                Ok(Some(FieldValue::value(to_gql(&json!({ "kind": kind, "name": name })))))
+            })
+        }),
+    ]
+}
+
+fn list_args(field: Field, t: &str) -> Field {
+    field
+        .argument(InputValue::new("filter", TypeRef::named(format!("{t}Filter"))))
+        .argument(InputValue::new("orderBy", TypeRef::named_nn_list(format!("{t}OrderBy"))))
+        .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
+        .argument(InputValue::new("after", TypeRef::named(TypeRef::STRING)))
+        .argument(InputValue::new("search", TypeRef::named(TypeRef::STRING)))
+        .argument(InputValue::new("withDeleted", TypeRef::named(TypeRef::BOOLEAN)).default_value(false))
+}
+
+/// The fields a record type shows for one field of its object.
+pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -> Vec<Field> {
+    let _ = catalog;
+    match f.relation.as_ref().map(|r| (r.kind, r.target.clone())) {
+        Some((RelationKind::ManyToOne, target)) => {
+            let id_key = format!("{}Id", f.name);
+            let target_arc: Arc<str> = Arc::from(target.as_str());
+            let key = id_key.clone();
+            vec![
+                record_field(&id_key, TypeRef::named(TypeRef::ID), &id_key),
+                Field::new(&f.name, TypeRef::named(type_name(&target)), move |ctx| {
+                    let key = key.clone();
+                    let target = target_arc.clone();
+                    FieldFuture::new(async move {
+                        let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                        let Some(id) = node.data.get(&key).and_then(Value::as_str) else { return Ok(None) };
+                        let loaded = loader(&ctx)?.load_one(LoadKey::Record { object: target.clone(), id: id.to_string() }).await?;
+                        Ok(match loaded {
+                            Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
+                            _ => None,
+                        })
+                    })
+                }),
+            ]
+        }
+        Some((RelationKind::Polymorphic, _)) => vec![
+            record_field(&format!("{}Object", f.name), TypeRef::named(TypeRef::STRING), &format!("{}Object", f.name)),
+            record_field(&format!("{}Id", f.name), TypeRef::named(TypeRef::ID), &format!("{}Id", f.name)),
+        ],
+        Some((_, target)) => {
+            let t = type_name(&target);
+            let parent: Arc<str> = Arc::from(object.name.as_str());
+            let field: Arc<str> = Arc::from(f.name.as_str());
+            let target_arc: Arc<str> = Arc::from(target.as_str());
+            let list = Field::new(&f.name, TypeRef::named_nn(format!("{t}Connection")), move |ctx| {
+                let (parent, field, target) = (parent.clone(), field.clone(), target_arc.clone());
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    let id = node.data.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let args = Value::Object(args_json(&ctx)?).to_string();
+                    let key = LoadKey::Children { parent, field, args: Arc::from(args.as_str()), parent_id: id };
+                    let page = match loader(&ctx)?.load_one(key).await? {
+                        Some(Loaded::Children(p)) => p,
+                        _ => Default::default(),
+                    };
+                    Ok(Some(FieldValue::owned_any(Conn {
+                        object: target,
+                        page: page.page.clone(),
+                        total: Some(page.total_count),
+                        query: None,
+                    })))
+                })
+            });
+            vec![list_args(list, &t)]
+        }
+        None => {
+            let ty = scalar_type(object, f);
+            let ty = match f.field_type {
+                FieldType::MultiSelect => TypeRef::named_nn_list(ty),
+                _ => TypeRef::named(ty),
+            };
+            vec![record_field(&f.name, ty, &f.name)]
+        }
+    }
+}
+
+pub(crate) fn edge_cursor() -> Field {
+    Field::new("cursor", TypeRef::named_nn(TypeRef::STRING), |ctx| {
+        FieldFuture::new(async move {
+            let e = ctx.parent_value.try_downcast_ref::<Edge>()?;
+            Ok(Some(FieldValue::value(e.cursor.clone())))
+        })
+    })
+}
+
+pub(crate) fn edge_node(t: &str) -> Field {
+    Field::new("node", TypeRef::named_nn(t), |ctx| {
+        FieldFuture::new(async move {
+            let e = ctx.parent_value.try_downcast_ref::<Edge>()?;
+            Ok(Some(FieldValue::owned_any(e.node.clone())))
+        })
+    })
+}
+
+pub(crate) fn connection_edges(t: &str) -> Field {
+    Field::new("edges", TypeRef::named_nn_list_nn(format!("{t}Edge")), |ctx| {
+        FieldFuture::new(async move {
+            let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
+            let edges = c.page.edges.iter().map(|(r, cursor)| {
+                FieldValue::owned_any(Edge {
+                    node: Node { data: Arc::new(r.clone()) },
+                    cursor: cursor.clone(),
+                })
+            });
+            Ok(Some(FieldValue::list(edges)))
+        })
+    })
+}
+
+pub(crate) fn connection_nodes(t: &str) -> Field {
+    Field::new("nodes", TypeRef::named_nn_list_nn(t), |ctx| {
+        FieldFuture::new(async move {
+            let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
+            let nodes = c.page.edges.iter().map(|(r, _)| node_value(r.clone()));
+            Ok(Some(FieldValue::list(nodes)))
+        })
+    })
+}
+
+pub(crate) fn connection_page_info() -> Field {
+    Field::new("pageInfo", TypeRef::named_nn("PageInfo"), |ctx| {
+        FieldFuture::new(async move {
+            let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
+            let info = json!({
+                "hasNextPage": c.page.has_next_page,
+                "hasPreviousPage": c.page.has_previous_page,
+                "startCursor": c.page.edges.first().map(|(_, c)| c.clone()),
+                "endCursor": c.page.edges.last().map(|(_, c)| c.clone()),
+            });
+            Ok(Some(FieldValue::value(to_gql(&info))))
+        })
+    })
+}
+
+/// Counted only when asked for: one more statement for a root connection.
+pub(crate) fn connection_total() -> Field {
+    Field::new("totalCount", TypeRef::named_nn(TypeRef::INT), |ctx| {
+        FieldFuture::new(async move {
+            let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
+            let n = match (c.total, &c.query) {
+                (Some(n), _) => n,
+                (None, Some(q)) => store(&ctx)?.count(&state(&ctx)?.counter, &c.object, q).await.map_err(store_error)?,
+                (None, None) => 0,
+            };
+            Ok(Some(FieldValue::value(n)))
+        })
+    })
+}
+
+pub(crate) fn empty_field() -> Field {
+    Field::new("_empty", TypeRef::named(TypeRef::BOOLEAN), |_| FieldFuture::new(async { Ok(None::<FieldValue>) }))
+}
+
+fn data_arg(ctx: &ResolverContext<'_>, name: &str) -> Result<Record, Error> {
+    match ctx.args.try_get(name)?.as_value().clone().into_json()? {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::bad(name, "expects an object").extend()),
+    }
+}
+
+fn string_arg(ctx: &ResolverContext<'_>, name: &str) -> Result<String, Error> {
+    Ok(ctx.args.try_get(name)?.string()?.to_string())
+}
+
+pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
+    let t = object.type_name();
+    let name: Arc<str> = Arc::from(object.name.as_str());
+    let mut out = Vec::new();
+
+    let n = name.clone();
+    out.push(
+        Field::new(&object.name, TypeRef::named(&t), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let id = string_arg(&ctx, "id")?;
+                if uuid::Uuid::parse_str(&id).is_err() {
+                    return Ok(None);
+                }
+                let loaded = loader(&ctx)?.load_one(LoadKey::Record { object: n.clone(), id }).await?;
+                Ok(match loaded {
+                    Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
+                    _ => None,
+                })
+            })
+        })
+        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
+    );
+
+    let n = name.clone();
+    let list = Field::new(&object.plural_name, TypeRef::named_nn(format!("{t}Connection")), move |ctx| {
+        let n = n.clone();
+        FieldFuture::new(async move {
+            let q = query_from_args(&Value::Object(args_json(&ctx)?));
+            let page = store(&ctx)?.connection(&state(&ctx)?.counter, &n, &q).await.map_err(store_error)?;
+            Ok(Some(FieldValue::owned_any(Conn { object: n, page, total: None, query: Some(q) })))
+        })
+    })
+    .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
+    .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)));
+    out.push(list_args(list, &t));
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("{}Aggregate", object.plural_name), TypeRef::named_nn(format!("{t}Aggregate")), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let args = args_json(&ctx)?;
+                let requests = aggregate_requests(&ctx);
+                let store = store(&ctx)?;
+                let obj = store.object(&n).map_err(store_error)?;
+                let values = store
+                    .aggregate(&state(&ctx)?.counter, &n, args.get("filter"), args.get("search").and_then(Value::as_str), &requests)
+                    .await
+                    .map_err(store_error)?;
+                let mut out = aggregates_json(obj, &requests, &values);
+                if !out.contains_key("count") {
+                    out.insert("count".into(), json!(0));
+                }
+                Ok(Some(FieldValue::value(to_gql(&Value::Object(out)))))
+            })
+        })
+        .argument(InputValue::new("filter", TypeRef::named(format!("{t}Filter"))))
+        .argument(InputValue::new("search", TypeRef::named(TypeRef::STRING))),
+    );
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("{}GroupBy", object.plural_name), TypeRef::named_nn_list_nn(format!("{t}Group")), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let args = args_json(&ctx)?;
+                let by: Vec<String> = args
+                    .get("by")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default();
+                let requests: Vec<AggregateRequest> = aggregate_requests(&ctx).into_iter().filter(|r| r.field.is_some()).collect();
+                let q = GroupByQuery {
+                    by: by.clone(),
+                    filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
+                    granularity: args.get("dateGranularity").and_then(Value::as_str).unwrap_or("DAY").to_string(),
+                    first: args.get("first").and_then(Value::as_i64).unwrap_or(100),
+                    aggregates: requests.clone(),
+                };
+                let store = store(&ctx)?;
+                let obj = store.object(&n).map_err(store_error)?;
+                let groups = store.group_by(&state(&ctx)?.counter, &n, &q).await.map_err(store_error)?;
+                let list = groups.into_iter().map(|(keys, count, aggs)| {
+                    let mut g = aggregates_json(obj, &requests, &aggs);
+                    let key: Map<String, Value> = by.iter().cloned().zip(keys).collect();
+                    g.insert("key".into(), Value::Object(key));
+                    g.insert("count".into(), json!(count));
+                    FieldValue::value(to_gql(&Value::Object(g)))
+                });
+                Ok(Some(FieldValue::list(list)))
+            })
+        })
+        .argument(InputValue::new("by", TypeRef::named_nn_list_nn(format!("{t}GroupField"))))
+        .argument(InputValue::new("filter", TypeRef::named(format!("{t}Filter"))))
+        .argument(InputValue::new("dateGranularity", TypeRef::named("DateGranularity")).default_value(GqlValue::Enum(async_graphql::Name::new("DAY"))))
+        .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)).default_value(100)),
+    );
+    out
+}
+
+/// What the selection asks of `…Aggregate`/`…GroupBy`: `count`, `sum { amount }`, …
+fn aggregate_requests(ctx: &ResolverContext<'_>) -> Vec<AggregateRequest> {
+    let mut out = Vec::new();
+    for sel in ctx.ctx.field().selection_set() {
+        match sel.name() {
+            "count" => out.push(AggregateRequest { function: "count".into(), field: None }),
+            function @ ("sum" | "avg" | "min" | "max" | "countDistinct") => {
+                for sub in sel.selection_set() {
+                    if sub.name() == "__typename" {
+                        continue;
+                    }
+                    let r = AggregateRequest { function: function.into(), field: Some(sub.name().to_string()) };
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// Aggregate values keyed as the GraphQL types expect; decimals as strings.
+fn aggregates_json(object: &ObjectDef, requests: &[AggregateRequest], values: &[Value]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for f in ["sum", "avg", "min", "max", "countDistinct"] {
+        out.insert(f.into(), json!({}));
+    }
+    for (r, v) in requests.iter().zip(values) {
+        match &r.field {
+            None => {
+                out.insert("count".into(), v.clone());
+            }
+            Some(field) => {
+                let is_decimal = object.field(field).and_then(|f| aggregate_type(f, &r.function)) == Some("Decimal");
+                let v = match v {
+                    Value::Number(n) if is_decimal => Value::String(decimal_text(n)),
+                    Value::Null if r.function == "countDistinct" => json!(0),
+                    other => other.clone(),
+                };
+                out[r.function.as_str()][field.as_str()] = v;
+            }
+        }
+    }
+    out
+}
+
+fn decimal_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) => rust_decimal_text(f),
+        None => n.to_string(),
+    }
+}
+
+fn rust_decimal_text(f: f64) -> String {
+    // SQLite sums decimals in double precision; print without float noise.
+    let s = format!("{f:.10}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
+}
+
+pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
+    let t = object.type_name();
+    let plural_t = type_name(&object.plural_name);
+    let name: Arc<str> = Arc::from(object.name.as_str());
+    let mut out = Vec::new();
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("create{t}"), TypeRef::named_nn(&t), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let data = data_arg(&ctx, "data")?;
+                let st = state(&ctx)?;
+                let mut created = store(&ctx)?.create(&st.counter, &st.actor, &n, &[data], None).await.map_err(store_error)?;
+                Ok(created.pop().map(|r| node_value(r)))
+            })
+        })
+        .argument(InputValue::new("data", TypeRef::named_nn(format!("{t}CreateInput")))),
+    );
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("create{plural_t}"), TypeRef::named_nn_list_nn(&t), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let args = args_json(&ctx)?;
+                let data: Vec<Record> = args
+                    .get("data")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
+                    .unwrap_or_default();
+                let upsert: Option<Vec<String>> = args
+                    .get("upsertOn")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
+                let st = state(&ctx)?;
+                let created = store(&ctx)?.create(&st.counter, &st.actor, &n, &data, upsert.as_deref()).await.map_err(store_error)?;
+                Ok(Some(FieldValue::list(created.into_iter().map(|r| node_value(r)))))
+            })
+        })
+        .argument(InputValue::new("data", TypeRef::named_nn_list_nn(format!("{t}CreateInput"))))
+        .argument(InputValue::new("upsertOn", TypeRef::named_nn_list(TypeRef::STRING))),
+    );
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("update{t}"), TypeRef::named_nn(&t), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let id = string_arg(&ctx, "id")?;
+                let data = data_arg(&ctx, "data")?;
+                let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
+                let r = store(&ctx)?.update(&state(&ctx)?.counter, &n, &id, &data, expected).await.map_err(store_error)?;
+                Ok(Some(node_value(r)))
+            })
+        })
+        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+        .argument(InputValue::new("data", TypeRef::named_nn(format!("{t}UpdateInput"))))
+        .argument(InputValue::new("expectedVersion", TypeRef::named(TypeRef::INT))),
+    );
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("update{plural_t}"), TypeRef::named_nn_list_nn(&t), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                let data = data_arg(&ctx, "data")?;
+                let rs = store(&ctx)?.update_many(&state(&ctx)?.counter, &n, &filter, &data).await.map_err(store_error)?;
+                Ok(Some(FieldValue::list(rs.into_iter().map(|r| node_value(r)))))
+            })
+        })
+        .argument(InputValue::new("filter", TypeRef::named_nn(format!("{t}Filter"))))
+        .argument(InputValue::new("data", TypeRef::named_nn(format!("{t}UpdateInput")))),
+    );
+
+    for (verb, restoring) in [("delete", false), ("restore", true)] {
+        let n = name.clone();
+        out.push(
+            Field::new(format!("{verb}{t}"), TypeRef::named_nn(&t), move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let id = string_arg(&ctx, "id")?;
+                    let st = state(&ctx)?;
+                    let store = store(&ctx)?;
+                    let mut rs = store.soft_delete(&st.counter, &n, Some(vec![id.clone()]), None, restoring).await.map_err(store_error)?;
+                    match rs.pop() {
+                        Some(r) => Ok(Some(node_value(r))),
+                        None => Err(store_error(rapport_store::StoreError::Conflict(format!(
+                            "{n} {id} is {}",
+                            if restoring { "not deleted" } else { "already deleted" }
+                        )))),
+                    }
+                })
+            })
+            .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
+        );
+    }
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("delete{plural_t}"), TypeRef::named_nn_list_nn(&t), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                let rs = store(&ctx)?.soft_delete(&state(&ctx)?.counter, &n, None, Some(&filter), false).await.map_err(store_error)?;
+                Ok(Some(FieldValue::list(rs.into_iter().map(|r| node_value(r)))))
+            })
+        })
+        .argument(InputValue::new("filter", TypeRef::named_nn(format!("{t}Filter")))),
+    );
+
+    let n = name.clone();
+    out.push(
+        Field::new(format!("destroy{t}"), TypeRef::named_nn(TypeRef::ID), move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let id = string_arg(&ctx, "id")?;
+                store(&ctx)?.destroy(&state(&ctx)?.counter, &n, &id).await.map_err(store_error)?;
+                Ok(Some(FieldValue::value(GqlValue::String(id))))
+            })
+        })
+        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
+    );
+    out
+}

@@ -1,0 +1,188 @@
+//! The `rapport` command line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::ServerError;
+
+#[derive(Parser)]
+#[command(name = "rapport", version, about = "Rapport: a GraphQL CRM platform with metadata-driven objects")]
+struct Cli {
+    /// `sqlite://PATH` or `postgres://…`; SQLite under the data directory by default.
+    #[arg(long, env = "RAPPORT_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Where the SQLite file and the admin key file live.
+    #[arg(long, env = "RAPPORT_DATA_DIR", default_value = "rapport-data", global = true)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL and metadata APIs.
+    Serve {
+        #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:4000")]
+        listen: SocketAddr,
+        /// Fill a new workspace with demo records.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Metadata as code.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Print object documents (all, or one with --object).
+    Export {
+        #[arg(long)]
+        object: Option<String>,
+    },
+    /// Make the workspace match the documents in the files (each a document or a list).
+    Apply {
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn database_url(cli: &Cli) -> Result<String, ServerError> {
+    if let Some(url) = &cli.database_url {
+        return Ok(url.clone());
+    }
+    std::fs::create_dir_all(&cli.data_dir)?;
+    Ok(format!("sqlite://{}", cli.data_dir.join("rapport.db").display()))
+}
+
+/// Entry point of the binary.
+pub fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run(cli)) {
+        eprintln!("rapport: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), ServerError> {
+    let url = database_url(&cli)?;
+    match &cli.command {
+        Command::Serve { listen, demo } => serve(&url, &cli.data_dir, *listen, *demo).await,
+        Command::Schema { command } => schema(&url, command).await,
+    }
+}
+
+async fn serve(url: &str, data_dir: &Path, listen: SocketAddr, demo: bool) -> Result<(), ServerError> {
+    let (app, created) = App::open(url).await?;
+    ensure_admin_key(&app, data_dir, created).await?;
+    if demo && created {
+        crate::demo::load(&app).await?;
+    }
+    app.spawn_poller();
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "rapport serving /graphql and /metadata");
+    axum::serve(listener, crate::http::router(app))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// `RAPPORT_ADMIN_KEY` if set; otherwise a new key on a new workspace, shown
+/// once and written to the data directory (mode 0600).
+async fn ensure_admin_key(app: &Arc<App>, data_dir: &Path, created: bool) -> Result<(), ServerError> {
+    if let Ok(secret) = std::env::var("RAPPORT_ADMIN_KEY") {
+        if secret.len() < 16 {
+            return Err(ServerError::Usage("RAPPORT_ADMIN_KEY must be at least 16 characters".into()));
+        }
+        rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", Some(secret)).await?;
+        return Ok(());
+    }
+    if !created {
+        return Ok(());
+    }
+    let secret = rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", None).await?;
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("admin-api-key");
+    write_private(&path, &secret)?;
+    println!("Admin API key (shown once, also in {}): {secret}", path.display());
+    Ok(())
+}
+
+fn write_private(path: &Path, secret: &str) -> Result<(), ServerError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    writeln!(f, "{secret}")?;
+    Ok(())
+}
+
+async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
+    let (app, _) = App::open(url).await?;
+    let live = app.live();
+    match command {
+        SchemaCommand::Export { object } => {
+            let docs: Vec<Value> = live
+                .meta
+                .catalog
+                .objects()
+                .iter()
+                .filter(|o| object.as_ref().is_none_or(|n| *n == o.name))
+                .map(rapport_meta::export_document)
+                .collect();
+            if let Some(name) = object {
+                let doc = docs.into_iter().next().ok_or_else(|| ServerError::Usage(format!("no object named `{name}`")))?;
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!("{}", serde_json::to_string_pretty(&docs).unwrap_or_default());
+            }
+        }
+        SchemaCommand::Apply { files, dry_run } => {
+            if files.is_empty() {
+                return Err(ServerError::Usage("name at least one file".into()));
+            }
+            let mut docs = Vec::new();
+            for f in files {
+                let text = std::fs::read_to_string(f)?;
+                let v: Value = serde_json::from_str(&text).map_err(|e| ServerError::Usage(format!("{}: {e}", f.display())))?;
+                match v {
+                    Value::Array(list) => docs.extend(list),
+                    one => docs.push(one),
+                }
+            }
+            let plan = live.meta.apply_schema(&app.db, docs, *dry_run).await?;
+            for s in &plan.steps {
+                println!("{:<16} {}{} — {}", s.action, s.object, s.field.as_ref().map(|f| format!(".{f}")).unwrap_or_default(), s.detail);
+            }
+            println!(
+                "{} step(s); metadata version {}{}",
+                plan.steps.len(),
+                plan.metadata_version,
+                if *dry_run { " (dry run: nothing changed)" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}

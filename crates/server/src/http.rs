@@ -1,0 +1,224 @@
+//! Routes and the HTTP edge: authentication, limits, request ids, and the one
+//! place GraphQL errors get their contract codes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ErrorExtensionValues, Response, ServerError as GqlServerError};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use rapport_graphql::{RecordLoader, RequestState};
+use rapport_store::{Actor, ApiKey, StatementCounter};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::metadata_api;
+use crate::metrics::Metrics;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/graphql", post(graphql).get(graphiql))
+        .route("/graphql/schema.graphql", get(sdl))
+        .route("/graphql/assets/{file}", get(asset))
+        .route("/metadata", post(metadata))
+        .route("/metadata/objects/{file}", get(object_document))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(app)
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> axum::response::Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// The key behind `Authorization: Bearer …`, or the response refusing the request.
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, axum::response::Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let refuse = |message: &str| {
+        Metrics::add(&app.metrics.unauthenticated, 1);
+        error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+    };
+    let Some(token) = token else {
+        return Err(refuse("send `Authorization: Bearer <token>`"));
+    };
+    match app.authenticate(token).await {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(refuse("unknown or revoked token")),
+        Err(e) => {
+            tracing::error!(error = %e, "authentication failed");
+            Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error"))
+        }
+    }
+}
+
+/// Parses a GraphQL POST body (`application/json`), refusing garbage with a code.
+fn parse_request(body: &Bytes) -> Result<async_graphql::Request, axum::response::Response> {
+    serde_json::from_slice::<async_graphql::Request>(body)
+        .map_err(|e| error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("not a GraphQL request: {e}")))
+}
+
+/// Every error leaves with a contract code; resolver errors without one are
+/// internal and are logged, not shown.
+fn finish(mut response: Response) -> Response {
+    for e in &mut response.errors {
+        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if e.message.contains("nested too deep") || e.message.contains("too complex") {
+            "QUERY_TOO_COMPLEX"
+        } else if e.path.is_empty() {
+            "BAD_USER_INPUT"
+        } else {
+            tracing::error!(error = %e.message, "unexpected resolver error");
+            e.message = "internal error".into();
+            "INTERNAL"
+        };
+        set_code(e, code);
+    }
+    response
+}
+
+fn set_code(e: &mut GqlServerError, code: &str) {
+    let mut ext = e.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+    ext.set("code", code);
+    e.extensions = Some(ext);
+}
+
+fn json_response(response: &Response, statements: Option<u64>) -> axum::response::Response {
+    let body = serde_json::to_string(response).unwrap_or_else(|_| "{}".into());
+    let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(n) = statements {
+        if let Ok(v) = HeaderValue::from_str(&n.to_string()) {
+            res.headers_mut().insert("x-rapport-sql-statements", v);
+        }
+    }
+    res
+}
+
+async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+    let key = match authenticate(&app, &headers).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let request = match parse_request(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    Metrics::add(&app.metrics.graphql_requests, 1);
+    let live = app.live();
+    let counter = StatementCounter::default();
+    let loader = DataLoader::new(
+        RecordLoader { store: live.store.clone(), counter: counter.clone() },
+        tokio::spawn,
+    )
+    .delay(Duration::from_millis(1));
+    let actor = Actor { kind: "apiKey".into(), id: key.id.clone(), name: key.name.clone() };
+    let request = request.data(RequestState { counter: counter.clone(), actor }).data(loader);
+    let response = finish(live.schema.execute(request).await);
+    if !response.errors.is_empty() {
+        Metrics::add(&app.metrics.graphql_errors, 1);
+    }
+    Metrics::add(&app.metrics.sql_statements, counter.get());
+    json_response(&response, Some(counter.get()))
+}
+
+async fn metadata(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+    let key = match authenticate(&app, &headers).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let request = match parse_request(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    Metrics::add(&app.metrics.metadata_requests, 1);
+    let response = finish(metadata_api::execute(app.clone(), key, request).await);
+    json_response(&response, None)
+}
+
+async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response::Response {
+    if let Err(r) = authenticate(&app, &headers).await {
+        return r;
+    }
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], app.live().sdl.clone()).into_response()
+}
+
+async fn object_document(State(app): State<Arc<App>>, headers: HeaderMap, Path(file): Path<String>) -> axum::response::Response {
+    if let Err(r) = authenticate(&app, &headers).await {
+        return r;
+    }
+    let name = file.strip_suffix(".json").unwrap_or(&file);
+    let live = app.live();
+    match live.meta.catalog.object(name) {
+        Some(o) => (
+            [(header::CONTENT_TYPE, "application/schema+json")],
+            serde_json::to_string_pretty(&rapport_meta::export_document(o)).unwrap_or_default(),
+        )
+            .into_response(),
+        None => error_response(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("no object named `{name}`")),
+    }
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> axum::response::Response {
+    let ping = app.db.conn.ping().await;
+    match ping {
+        Ok(()) => (StatusCode::OK, format!("ready: metadata version {}", app.live().meta.version)).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(app.live().meta.version),
+    )
+}
+
+const GRAPHIQL_HTML: &str = include_str!("../assets/graphiql.html");
+
+async fn graphiql() -> Html<&'static str> {
+    Html(GRAPHIQL_HTML)
+}
+
+async fn asset(Path(file): Path<String>) -> axum::response::Response {
+    let (body, ty): (&'static [u8], &str) = match file.as_str() {
+        "graphiql.min.js" => (include_bytes!("../assets/graphiql/graphiql.min.js"), "text/javascript"),
+        "graphiql.min.css" => (include_bytes!("../assets/graphiql/graphiql.min.css"), "text/css"),
+        "react.production.min.js" => (include_bytes!("../assets/graphiql/react.production.min.js"), "text/javascript"),
+        "react-dom.production.min.js" => (include_bytes!("../assets/graphiql/react-dom.production.min.js"), "text/javascript"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=86400")],
+        body,
+    )
+        .into_response()
+}
