@@ -544,6 +544,9 @@ fn aggregate_expr(
     let path = format!("{}.{name}", req.function);
     let col = match system_column(name) {
         Some(c) => c,
+        None if object.field(name).is_none() => {
+            relation_id_column(object, name).ok_or_else(|| QueryError::bad(&path, "no such field"))?
+        }
         None => {
             let f = object
                 .field(name)
@@ -688,7 +691,9 @@ pub fn group_by_sql(
     where_conditions(&mut sql, catalog, layout, object, q.filter.as_ref(), None, false)?;
     let positions: Vec<String> = (1..=q.by.len()).map(|i| i.to_string()).collect();
     sql.push(" GROUP BY ").push(&positions.join(", "));
-    sql.push(" ORDER BY ").push(&positions.join(", "));
+    // Groups come in key order, the null group last, on both backends.
+    let order: Vec<String> = positions.iter().map(|p| format!("{p} ASC NULLS LAST")).collect();
+    sql.push(" ORDER BY ").push(&order.join(", "));
     sql.push(&format!(" LIMIT {}", q.first));
     Ok((sql, key_cols, scalars))
 }

@@ -77,8 +77,12 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, axum::re
 
 /// Parses a GraphQL POST body (`application/json`), refusing garbage with a code.
 fn parse_request(body: &Bytes) -> Result<async_graphql::Request, axum::response::Response> {
-    serde_json::from_slice::<async_graphql::Request>(body)
-        .map_err(|e| error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("not a GraphQL request: {e}")))
+    let request = serde_json::from_slice::<async_graphql::Request>(body)
+        .map_err(|e| error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("not a GraphQL request: {e}")))?;
+    if request.query.trim().is_empty() {
+        return Err(error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"));
+    }
+    Ok(request)
 }
 
 /// Every error leaves with a contract code; resolver errors without one are

@@ -10,7 +10,8 @@ mod metadata_api;
 mod metrics;
 mod standard;
 
-pub use app::App;
+pub use app::{App, POLL_INTERVAL};
+pub use http::router;
 pub use cli::main;
 pub use error::ServerError;
 pub use standard::standard_documents;

@@ -426,12 +426,13 @@ impl RecordStore {
             }
             (None, None) => Vec::new(),
         };
-        let out = self.soft_delete_in(&txn, counter, obj, &ids, restoring, 0).await?;
+        let out = self.soft_delete_in(&txn, counter, obj, &ids, restoring, &now_value(), 0).await?;
         txn.commit().await?;
         Ok(out)
     }
 
-    fn soft_delete_in<'a>(&'a self, txn: &'a DatabaseTransaction, counter: &'a StatementCounter, obj: &'a ObjectDef, ids: &'a [String], restoring: bool, depth: usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Record>, StoreError>> + Send + 'a>> {
+    #[allow(clippy::too_many_arguments)]
+    fn soft_delete_in<'a>(&'a self, txn: &'a DatabaseTransaction, counter: &'a StatementCounter, obj: &'a ObjectDef, ids: &'a [String], restoring: bool, stamp: &'a Value, depth: usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Record>, StoreError>> + Send + 'a>> {
         Box::pin(async move {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -440,15 +441,24 @@ impl RecordStore {
                 return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
             }
             let now = now_value();
-            if !restoring {
-                self.on_delete(txn, counter, obj, ids, false, depth).await?;
-            }
-            let deleted_at = if restoring { Value::Null } else { now.clone() };
+            // A cascade stamps children with their parent's `deletedAt`, so a
+            // restore brings back exactly what went with it.
+            let deleted_at: HashMap<String, Value> = if restoring {
+                self.by_ids_in(txn, counter, &obj.name, ids, true)
+                    .await?
+                    .into_iter()
+                    .map(|(id, r)| (id, r.get("deletedAt").cloned().unwrap_or(Value::Null)))
+                    .collect()
+            } else {
+                self.on_delete(txn, counter, obj, ids, Some(stamp), depth).await?;
+                HashMap::new()
+            };
+            let stamp = if restoring { &Value::Null } else { stamp };
             let (sql, columns) = soft_delete_sql(
                 self.layout(),
                 obj,
                 ids,
-                self.encode(Scalar::DateTime, &deleted_at, "deletedAt")?,
+                self.encode(Scalar::DateTime, stamp, "deletedAt")?,
                 self.encode(Scalar::DateTime, &now, "updatedAt")?,
                 restoring,
             );
@@ -458,28 +468,38 @@ impl RecordStore {
                 out.push(record(row, &columns, self.db.backend)?);
             }
             if restoring {
-                self.restore_cascaded(txn, counter, obj, ids, depth).await?;
+                let mut by_stamp: HashMap<String, Vec<String>> = HashMap::new();
+                for (id, at) in deleted_at {
+                    if let Some(at) = at.as_str() {
+                        by_stamp.entry(at.to_string()).or_default().push(id);
+                    }
+                }
+                for (at, ids) in by_stamp {
+                    self.restore_cascaded(txn, counter, obj, &ids, &at, depth).await?;
+                }
             }
             Ok(out)
         })
     }
 
-    /// Children soft-deleted by a cascade come back with their parent.
-    async fn restore_cascaded(&self, txn: &DatabaseTransaction, counter: &StatementCounter, obj: &ObjectDef, ids: &[String], depth: usize) -> Result<(), StoreError> {
+    /// Children soft-deleted by the parent's cascade come back with it.
+    async fn restore_cascaded(&self, txn: &DatabaseTransaction, counter: &StatementCounter, obj: &ObjectDef, ids: &[String], deleted_at: &str, depth: usize) -> Result<(), StoreError> {
         for (child, f) in self.meta.catalog.relations_to(&obj.name) {
             let rel = f.relation.as_ref().expect("relation");
             if rel.on_delete != OnDelete::Cascade {
                 continue;
             }
-            let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "isNull": false } });
+            let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "eq": deleted_at } });
             let child_ids = self.matching_ids(txn, counter, child, &filter, true).await?;
-            self.soft_delete_in(txn, counter, child, &child_ids, true, depth + 1).await?;
+            self.soft_delete_in(txn, counter, child, &child_ids, true, &Value::Null, depth + 1).await?;
         }
         Ok(())
     }
 
     /// Applies `onDelete` of every relation pointing at the records.
-    async fn on_delete(&self, txn: &DatabaseTransaction, counter: &StatementCounter, obj: &ObjectDef, ids: &[String], destroying: bool, depth: usize) -> Result<(), StoreError> {
+    /// `soft_delete` carries the parent's stamp; `None` means a destroy.
+    async fn on_delete(&self, txn: &DatabaseTransaction, counter: &StatementCounter, obj: &ObjectDef, ids: &[String], soft_delete: Option<&Value>, depth: usize) -> Result<(), StoreError> {
+        let destroying = soft_delete.is_none();
         for (child, f) in self.meta.catalog.relations_to(&obj.name) {
             let rel = f.relation.as_ref().expect("relation");
             let mut filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids } });
@@ -501,7 +521,8 @@ impl RecordStore {
                 }
                 OnDelete::Cascade if destroying => self.destroy_in(txn, counter, child, &child_ids, depth + 1).await?,
                 OnDelete::Cascade => {
-                    self.soft_delete_in(txn, counter, child, &child_ids, false, depth + 1).await?;
+                    let stamp = soft_delete.unwrap_or(&Value::Null);
+                    self.soft_delete_in(txn, counter, child, &child_ids, false, stamp, depth + 1).await?;
                 }
                 OnDelete::SetNull if destroying => {
                     let mut set = WriteSet::default();
@@ -525,7 +546,7 @@ impl RecordStore {
             if depth > 8 {
                 return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
             }
-            self.on_delete(txn, counter, obj, ids, true, depth).await?;
+            self.on_delete(txn, counter, obj, ids, None, depth).await?;
             for f in obj.fields.iter().filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany)) {
                 let rel = f.relation.as_ref().expect("relation");
                 let (owner, field, column) = if f.generated {

@@ -1,0 +1,12 @@
+//! End-to-end tests: a real server on a loopback port, called over HTTP as a
+//! frontend app would. The database is SQLite unless
+//! `RAPPORT_TEST_DATABASE_URL` names a PostgreSQL server, in which case each
+//! test gets its own fresh database there.
+
+mod harness;
+
+mod custom_object;
+mod errors;
+mod metadata;
+mod multi_process;
+mod nested;
