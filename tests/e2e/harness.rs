@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
@@ -29,36 +28,52 @@ impl TestDb {
                 let conn = Database::connect(&admin)
                     .await
                     .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required by RAPPORT_TEST_DATABASE_URL but unreachable: {e}"));
-                conn.execute_raw(Statement::from_string(conn.get_database_backend(), format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create test database");
+                conn.execute_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    format!("CREATE DATABASE {name}"),
+                ))
+                .await
+                .expect("create test database");
                 conn.close().await.ok();
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("postgres url has a database");
-                TestDb { url: format!("{base}/{name}"), pg_admin: Some((admin, name)), _dir: None }
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .expect("postgres url has a database");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    pg_admin: Some((admin, name)),
+                    _dir: None,
+                }
             }
-            Ok(other) if !other.is_empty() => panic!("RAPPORT_TEST_DATABASE_URL must be a postgres:// url, got {other}"),
+            Ok(other) if !other.is_empty() => {
+                panic!("RAPPORT_TEST_DATABASE_URL must be a postgres:// url, got {other}")
+            }
             _ => {
-                let dir = std::env::temp_dir().join(format!("rapport-test-{}", uuid::Uuid::new_v4().simple()));
+                let dir = std::env::temp_dir()
+                    .join(format!("rapport-test-{}", uuid::Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let url = format!("sqlite://{}", dir.join("rapport.db").display());
-                TestDb { url, pg_admin: None, _dir: Some(TempDir(dir)) }
+                TestDb {
+                    url,
+                    pg_admin: None,
+                    _dir: Some(TempDir(dir)),
+                }
             }
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        self.pg_admin.is_some()
-    }
-
     /// Drops the PostgreSQL database (call at the end of a passing test).
     pub async fn drop_database(&self) {
-        if let Some((admin, name)) = &self.pg_admin {
-            if let Ok(conn) = Database::connect(admin).await {
-                let _ = conn
-                    .execute_raw(Statement::from_string(conn.get_database_backend(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .await;
-                conn.close().await.ok();
-            }
+        if let Some((admin, name)) = &self.pg_admin
+            && let Ok(conn) = Database::connect(admin).await
+        {
+            let _ = conn
+                .execute_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ))
+                .await;
+            conn.close().await.ok();
         }
     }
 }
@@ -68,7 +83,6 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub db: TestDb,
-    pub app: Arc<rapport_server::App>,
 }
 
 impl TestServer {
@@ -78,24 +92,43 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDb) -> TestServer {
-        let (app, _) = rapport_server::App::open(&db.url).await.expect("server opens the database");
-        rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", Some(ADMIN_KEY.into()))
+        let (app, _) = rapport_server::App::open(&db.url)
             .await
-            .expect("admin key");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            .expect("server opens the database");
+        rapport_store::create_api_key(
+            &app.db,
+            &app.workspace.id,
+            "admin",
+            "admin",
+            Some(ADMIN_KEY.into()),
+        )
+        .await
+        .expect("admin key");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let router = rapport_server::router(app.clone());
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serve");
         });
-        TestServer { base, client: reqwest::Client::new(), db, app }
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            db,
+        }
     }
 
     pub async fn finish(self) {
         self.db.drop_database().await;
     }
 
-    async fn post(&self, path: &str, key: Option<&str>, body: Value) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn post(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
         let mut req = self.client.post(format!("{}{path}", self.base)).json(&body);
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -104,60 +137,106 @@ impl TestServer {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
-        let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("response is not JSON: {text}"));
+        let value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("response is not JSON: {text}"));
         (status, headers, value)
     }
 
     /// `POST /graphql` as the admin; the whole response.
     pub async fn gql_raw(&self, query: &str, variables: Value) -> Value {
-        self.post("/graphql", Some(ADMIN_KEY), json!({ "query": query, "variables": variables })).await.2
+        self.post(
+            "/graphql",
+            Some(ADMIN_KEY),
+            json!({ "query": query, "variables": variables }),
+        )
+        .await
+        .2
     }
 
     /// `POST /graphql` that must succeed; returns `data`.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         let r = self.gql_raw(query, variables).await;
-        assert!(r.get("errors").is_none(), "unexpected errors: {r:#}\nquery: {query}");
+        assert!(
+            r.get("errors").is_none(),
+            "unexpected errors: {r:#}\nquery: {query}"
+        );
         r["data"].clone()
     }
 
     /// `POST /graphql` returning (data, SQL statements run).
     pub async fn gql_counted(&self, query: &str, variables: Value) -> (Value, u64) {
-        let (_, headers, r) = self.post("/graphql", Some(ADMIN_KEY), json!({ "query": query, "variables": variables })).await;
+        let (_, headers, r) = self
+            .post(
+                "/graphql",
+                Some(ADMIN_KEY),
+                json!({ "query": query, "variables": variables }),
+            )
+            .await;
         assert!(r.get("errors").is_none(), "unexpected errors: {r:#}");
-        let n = headers["x-rapport-sql-statements"].to_str().unwrap().parse().unwrap();
+        let n = headers["x-rapport-sql-statements"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         (r["data"].clone(), n)
     }
 
     /// `POST /graphql` that must fail; returns the first error.
     pub async fn gql_error(&self, query: &str, variables: Value) -> Value {
         let r = self.gql_raw(query, variables).await;
-        let errors = r["errors"].as_array().unwrap_or_else(|| panic!("expected an error, got {r:#}\nquery: {query}"));
+        let errors = r["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected an error, got {r:#}\nquery: {query}"));
         errors[0].clone()
     }
 
     pub async fn meta_raw(&self, query: &str, variables: Value) -> Value {
-        self.post("/metadata", Some(ADMIN_KEY), json!({ "query": query, "variables": variables })).await.2
+        self.post(
+            "/metadata",
+            Some(ADMIN_KEY),
+            json!({ "query": query, "variables": variables }),
+        )
+        .await
+        .2
     }
 
     pub async fn meta(&self, query: &str, variables: Value) -> Value {
         let r = self.meta_raw(query, variables).await;
-        assert!(r.get("errors").is_none(), "unexpected errors: {r:#}\nquery: {query}");
+        assert!(
+            r.get("errors").is_none(),
+            "unexpected errors: {r:#}\nquery: {query}"
+        );
         r["data"].clone()
     }
 
     pub async fn meta_error(&self, query: &str, variables: Value) -> Value {
         let r = self.meta_raw(query, variables).await;
-        r["errors"].as_array().unwrap_or_else(|| panic!("expected an error, got {r:#}"))[0].clone()
+        r["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected an error, got {r:#}"))[0]
+            .clone()
     }
 
-    pub async fn post_with(&self, path: &str, key: Option<&str>, body: Value) -> (reqwest::StatusCode, Value) {
+    pub async fn post_with(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> (reqwest::StatusCode, Value) {
         let (s, _, v) = self.post(path, key, body).await;
         (s, v)
     }
 
     /// Only the status of an admin POST (for answers that are not JSON).
     pub async fn post_status(&self, path: &str, body: Value) -> reqwest::StatusCode {
-        let res = self.client.post(format!("{}{path}", self.base)).bearer_auth(ADMIN_KEY).json(&body).send().await.expect("request");
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         res.status()
     }
 
@@ -171,13 +250,19 @@ impl TestServer {
     }
 
     pub async fn create_object(&self, doc: Value) -> Value {
-        self.meta("mutation($s: JSON!) { createObject(schema: $s) { name fields { name type } } }", json!({ "s": doc })).await
+        self.meta(
+            "mutation($s: JSON!) { createObject(schema: $s) { name fields { name type } } }",
+            json!({ "s": doc }),
+        )
+        .await
     }
 
     /// Count of records of an object, deleted ones included, straight from the API.
     pub async fn count_all(&self, plural: &str) -> i64 {
         let q = format!("{{ {plural}(withDeleted: true) {{ totalCount }} }}");
-        self.gql(&q, json!({})).await[plural]["totalCount"].as_i64().unwrap()
+        self.gql(&q, json!({})).await[plural]["totalCount"]
+            .as_i64()
+            .unwrap()
     }
 }
 

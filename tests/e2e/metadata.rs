@@ -10,14 +10,20 @@ use crate::harness::{ADMIN_KEY, TestServer, code};
 async fn export_round_trips_into_an_empty_workspace() {
     let a = TestServer::start().await;
     a.create_object(vehicle_document()).await;
-    let (status, text) = a.get("/metadata/objects/vehicle.json", Some(ADMIN_KEY)).await;
+    let (status, text) = a
+        .get("/metadata/objects/vehicle.json", Some(ADMIN_KEY))
+        .await;
     assert_eq!(status, 200);
     let exported: Value = serde_json::from_str(&text).unwrap();
     let b = TestServer::start().await;
     b.create_object(exported.clone()).await;
-    let (_, again) = b.get("/metadata/objects/vehicle.json", Some(ADMIN_KEY)).await;
+    let (_, again) = b
+        .get("/metadata/objects/vehicle.json", Some(ADMIN_KEY))
+        .await;
     assert_eq!(serde_json::from_str::<Value>(&again).unwrap(), exported);
-    let (status, _) = a.get("/metadata/objects/nothing.json", Some(ADMIN_KEY)).await;
+    let (status, _) = a
+        .get("/metadata/objects/nothing.json", Some(ADMIN_KEY))
+        .await;
     assert_eq!(status, 404);
     a.finish().await;
     b.finish().await;
@@ -26,13 +32,22 @@ async fn export_round_trips_into_an_empty_workspace() {
 #[tokio::test]
 async fn plan_then_apply_schema() {
     let s = TestServer::start().await;
-    let v0 = s.meta("{ metadataVersion }", json!({})).await["metadataVersion"].as_i64().unwrap();
+    let v0 = s.meta("{ metadataVersion }", json!({})).await["metadataVersion"]
+        .as_i64()
+        .unwrap();
     let mut doc = vehicle_document();
     let plan = "mutation($d: [JSON!]!) { planSchema(documents: $d) { steps { action object field } metadataVersion } }";
     let apply = "mutation($d: [JSON!]!) { applySchema(documents: $d) { steps { action object field } metadataVersion } }";
     let p = s.meta(plan, json!({ "d": [doc] })).await;
-    assert_eq!(p["planSchema"]["steps"], json!([{ "action": "createObject", "object": "vehicle", "field": null }]));
-    assert_eq!(s.meta("{ metadataVersion }", json!({})).await["metadataVersion"], v0, "a plan changes nothing");
+    assert_eq!(
+        p["planSchema"]["steps"],
+        json!([{ "action": "createObject", "object": "vehicle", "field": null }])
+    );
+    assert_eq!(
+        s.meta("{ metadataVersion }", json!({})).await["metadataVersion"],
+        v0,
+        "a plan changes nothing"
+    );
     let e = s.gql_error("{ vehicles { totalCount } }", json!({})).await;
     assert_eq!(code(&e), "BAD_USER_INPUT");
     let a = s.meta(apply, json!({ "d": [doc] })).await;
@@ -44,14 +59,41 @@ async fn plan_then_apply_schema() {
     doc["properties"]["notes"] = json!({ "type": "string", "maxLength": 500, "x-rapport-field": { "type": "longText", "isIndexed": true } });
     doc["properties"].as_object_mut().unwrap().remove("spec");
     let p = s.meta(plan, json!({ "d": [doc] })).await["planSchema"]["steps"].clone();
-    let actions: Vec<(String, String)> = p.as_array().unwrap().iter().map(|s| (s["action"].as_str().unwrap().into(), s["field"].as_str().unwrap_or("").into())).collect();
-    assert!(actions.contains(&("addField".into(), "mileage".into())), "{actions:?}");
-    assert!(actions.contains(&("changeIndex".into(), "notes".into())), "{actions:?}");
-    assert!(actions.contains(&("deleteField".into(), "spec".into())), "{actions:?}");
+    let actions: Vec<(String, String)> = p
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["action"].as_str().unwrap().into(),
+                s["field"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("addField".into(), "mileage".into())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("changeIndex".into(), "notes".into())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("deleteField".into(), "spec".into())),
+        "{actions:?}"
+    );
     s.meta(apply, json!({ "d": [doc] })).await;
-    s.gql("mutation { createVehicle(data: { plate: \"PL-1\", mileage: 10 }) { mileage } }", json!({})).await;
+    s.gql(
+        "mutation { createVehicle(data: { plate: \"PL-1\", mileage: 10 }) { mileage } }",
+        json!({}),
+    )
+    .await;
     let again = s.meta(plan, json!({ "d": [doc] })).await;
-    assert_eq!(again["planSchema"]["steps"], json!([]), "applied documents plan to nothing");
+    assert_eq!(
+        again["planSchema"]["steps"],
+        json!([]),
+        "applied documents plan to nothing"
+    );
     s.finish().await;
 }
 
@@ -59,40 +101,114 @@ async fn plan_then_apply_schema() {
 async fn objects_and_fields_hide_restore_and_purge() {
     let s = TestServer::start().await;
     s.create_object(vehicle_document()).await;
-    s.gql("mutation { createVehicle(data: { plate: \"KEEP-1\", spec: \"kept\" }) { id } }", json!({})).await;
-    let listed = s.meta("{ objects { name isCustom } all: objects(includeSystem: true) { name } }", json!({})).await;
-    assert_eq!(listed["objects"], json!([{ "name": "vehicle", "isCustom": true }]));
+    s.gql(
+        "mutation { createVehicle(data: { plate: \"KEEP-1\", spec: \"kept\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let listed = s
+        .meta(
+            "{ objects { name isCustom } all: objects(includeSystem: true) { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed["objects"],
+        json!([{ "name": "vehicle", "isCustom": true }])
+    );
     assert_eq!(listed["all"].as_array().unwrap().len(), 4);
 
     // Hiding an object another relation targets is refused; hiding vehicle is fine.
-    assert!(s.meta("mutation { deleteObject(name: \"vehicle\") }", json!({})).await["deleteObject"].as_bool().unwrap());
-    assert_eq!(code(&s.gql_error("{ vehicles { totalCount } }", json!({})).await), "BAD_USER_INPUT");
-    let e = s.gql_error("{ companies { nodes { vehicles { totalCount } } } }", json!({})).await;
+    assert!(
+        s.meta("mutation { deleteObject(name: \"vehicle\") }", json!({}))
+            .await["deleteObject"]
+            .as_bool()
+            .unwrap()
+    );
+    assert_eq!(
+        code(&s.gql_error("{ vehicles { totalCount } }", json!({})).await),
+        "BAD_USER_INPUT"
+    );
+    let e = s
+        .gql_error(
+            "{ companies { nodes { vehicles { totalCount } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&e), "BAD_USER_INPUT", "the inverse list went with it");
-    let e = s.meta_error("mutation($s: JSON!) { createObject(schema: $s) { name } }", json!({ "s": vehicle_document() })).await;
+    let e = s
+        .meta_error(
+            "mutation($s: JSON!) { createObject(schema: $s) { name } }",
+            json!({ "s": vehicle_document() }),
+        )
+        .await;
     assert_eq!(code(&e), "CONFLICT", "a hidden object keeps its name");
-    s.meta("mutation { restoreObject(name: \"vehicle\") { name } }", json!({})).await;
-    let d = s.gql("{ vehicles { nodes { plate spec } } }", json!({})).await;
-    assert_eq!(d["vehicles"]["nodes"], json!([{ "plate": "KEEP-1", "spec": "kept" }]));
+    s.meta(
+        "mutation { restoreObject(name: \"vehicle\") { name } }",
+        json!({}),
+    )
+    .await;
+    let d = s
+        .gql("{ vehicles { nodes { plate spec } } }", json!({}))
+        .await;
+    assert_eq!(
+        d["vehicles"]["nodes"],
+        json!([{ "plate": "KEEP-1", "spec": "kept" }])
+    );
 
     // Purge a deleted field: gone for good, and its name is free again.
-    let e = s.meta_error("mutation { deleteField(object: \"vehicle\", name: \"notes\") }", json!({})).await;
-    assert_eq!(code(&e), "BAD_USER_INPUT", "a search field stays until searchFields changes");
-    s.meta("mutation { deleteField(object: \"vehicle\", name: \"spec\") }", json!({})).await;
+    let e = s
+        .meta_error(
+            "mutation { deleteField(object: \"vehicle\", name: \"notes\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        code(&e),
+        "BAD_USER_INPUT",
+        "a search field stays until searchFields changes"
+    );
+    s.meta(
+        "mutation { deleteField(object: \"vehicle\", name: \"spec\") }",
+        json!({}),
+    )
+    .await;
     let e = s.meta_error("mutation { createField(object: \"vehicle\", name: \"spec\", schema: { type: \"string\" }) { name } }", json!({})).await;
     assert_eq!(code(&e), "CONFLICT");
-    s.meta("mutation { purge(object: \"vehicle\", field: \"spec\", confirm: true) }", json!({})).await;
+    s.meta(
+        "mutation { purge(object: \"vehicle\", field: \"spec\", confirm: true) }",
+        json!({}),
+    )
+    .await;
     s.meta("mutation { createField(object: \"vehicle\", name: \"spec\", schema: { type: \"integer\" }) { type } }", json!({})).await;
     let d = s.gql("{ vehicles { nodes { spec } } }", json!({})).await;
-    assert_eq!(d["vehicles"]["nodes"], json!([{ "spec": null }]), "the purged text did not come back");
+    assert_eq!(
+        d["vehicles"]["nodes"],
+        json!([{ "spec": null }]),
+        "the purged text did not come back"
+    );
 
     // Purging a whole object needs it deleted first.
-    let e = s.meta_error("mutation { purge(object: \"vehicle\", confirm: true) }", json!({})).await;
+    let e = s
+        .meta_error(
+            "mutation { purge(object: \"vehicle\", confirm: true) }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&e), "NOT_FOUND");
-    s.meta("mutation { deleteObject(name: \"vehicle\") }", json!({})).await;
-    s.meta("mutation { purge(object: \"vehicle\", confirm: true) }", json!({})).await;
+    s.meta("mutation { deleteObject(name: \"vehicle\") }", json!({}))
+        .await;
+    s.meta(
+        "mutation { purge(object: \"vehicle\", confirm: true) }",
+        json!({}),
+    )
+    .await;
     s.create_object(vehicle_document()).await;
-    assert_eq!(s.count_all("vehicles").await, 0, "a purged object leaves no data behind");
+    assert_eq!(
+        s.count_all("vehicles").await,
+        0,
+        "a purged object leaves no data behind"
+    );
     s.finish().await;
 }
 
@@ -103,14 +219,24 @@ async fn sdl_graphiql_health_and_metrics() {
     let (status, sdl) = s.get("/graphql/schema.graphql", Some(ADMIN_KEY)).await;
     assert_eq!(status, 200);
     for needle in [
-        "type Vehicle", "input VehicleFilter", "enum VehicleColor", "type VehicleConnection", "vehiclesGroupBy(",
-        "createVehicles(", "type Currency", "enum OrderDirection", "vehicles(filter: VehicleFilter",
+        "type Vehicle",
+        "input VehicleFilter",
+        "enum VehicleColor",
+        "type VehicleConnection",
+        "vehiclesGroupBy(",
+        "createVehicles(",
+        "type Currency",
+        "enum OrderDirection",
+        "vehicles(filter: VehicleFilter",
     ] {
         assert!(sdl.contains(needle), "SDL lacks {needle}");
     }
     let (status, page) = s.get("/graphql", None).await;
     assert_eq!(status, 200);
-    assert!(page.contains("/graphql/assets/graphiql.min.js") && !page.contains("https://"), "GraphiQL assets are local");
+    assert!(
+        page.contains("/graphql/assets/graphiql.min.js") && !page.contains("https://"),
+        "GraphiQL assets are local"
+    );
     let (status, js) = s.get("/graphql/assets/graphiql.min.js", None).await;
     assert_eq!(status, 200);
     assert!(js.len() > 100_000);
@@ -119,7 +245,13 @@ async fn sdl_graphiql_health_and_metrics() {
     assert!(ready.contains("metadata version"));
     s.gql("{ vehicles { totalCount } }", json!({})).await;
     let (_, metrics) = s.get("/metrics", None).await;
-    assert!(metrics.contains("rapport_graphql_requests_total 1"), "{metrics}");
-    assert!(metrics.contains("rapport_schema_rebuilds_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("rapport_graphql_requests_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rapport_schema_rebuilds_total 1"),
+        "{metrics}"
+    );
     s.finish().await;
 }

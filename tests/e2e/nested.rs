@@ -6,9 +6,21 @@ use serde_json::{Value, json};
 use crate::harness::TestServer;
 
 async fn seed(s: &TestServer, companies: usize) -> Vec<String> {
-    let data: Vec<Value> = (0..companies).map(|i| json!({ "name": format!("Company {i:03}") })).collect();
-    let created = s.gql("mutation($d: [CompanyCreateInput!]!) { createCompanies(data: $d) { id } }", json!({ "d": data })).await;
-    let ids: Vec<String> = created["createCompanies"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let data: Vec<Value> = (0..companies)
+        .map(|i| json!({ "name": format!("Company {i:03}") }))
+        .collect();
+    let created = s
+        .gql(
+            "mutation($d: [CompanyCreateInput!]!) { createCompanies(data: $d) { id } }",
+            json!({ "d": data }),
+        )
+        .await;
+    let ids: Vec<String> = created["createCompanies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
     let mut people = Vec::new();
     let mut deals = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -21,10 +33,18 @@ async fn seed(s: &TestServer, companies: usize) -> Vec<String> {
         }
     }
     for chunk in people.chunks(500) {
-        s.gql("mutation($d: [PersonCreateInput!]!) { createPeople(data: $d) { id } }", json!({ "d": chunk })).await;
+        s.gql(
+            "mutation($d: [PersonCreateInput!]!) { createPeople(data: $d) { id } }",
+            json!({ "d": chunk }),
+        )
+        .await;
     }
     for chunk in deals.chunks(500) {
-        s.gql("mutation($d: [OpportunityCreateInput!]!) { createOpportunities(data: $d) { id } }", json!({ "d": chunk })).await;
+        s.gql(
+            "mutation($d: [OpportunityCreateInput!]!) { createOpportunities(data: $d) { id } }",
+            json!({ "d": chunk }),
+        )
+        .await;
     }
     ids
 }
@@ -55,7 +75,10 @@ async fn statements_do_not_grow_with_parents() {
         let nodes = people["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), expected_people.min(10), "company {i} page");
         assert_eq!(people["pageInfo"]["hasNextPage"], expected_people > 10);
-        let firsts: Vec<&str> = nodes.iter().map(|p| p["name"]["firstName"].as_str().unwrap()).collect();
+        let firsts: Vec<&str> = nodes
+            .iter()
+            .map(|p| p["name"]["firstName"].as_str().unwrap())
+            .collect();
         let mut sorted = firsts.clone();
         sorted.sort();
         assert_eq!(firsts, sorted);
@@ -69,7 +92,12 @@ async fn statements_do_not_grow_with_parents() {
     let q = "query($a: String) { companies(filter: { name: { eq: \"Company 014\" } }) { nodes { people(first: 10, after: $a, orderBy: [{ name: { firstName: ASC } }]) { nodes { name { firstName } } pageInfo { hasNextPage endCursor } } } } }";
     let p1 = s.gql(q, json!({})).await["companies"]["nodes"][0]["people"].clone();
     let p2 = s.gql(q, json!({ "a": p1["pageInfo"]["endCursor"] })).await["companies"]["nodes"][0]["people"].clone();
-    let names: Vec<&str> = p2["nodes"].as_array().unwrap().iter().map(|p| p["name"]["firstName"].as_str().unwrap()).collect();
+    let names: Vec<&str> = p2["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"]["firstName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["P10", "P11", "P12", "P13"]);
     assert_eq!(p2["pageInfo"]["hasNextPage"], false);
     s.finish().await;

@@ -14,7 +14,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        ApiError::BadInput { field: field.into(), reason: reason.into() }
+        ApiError::BadInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -41,7 +44,9 @@ pub fn store_error(e: StoreError) -> Error {
 }
 
 fn store_error_ref(e: &StoreError) -> Error {
-    let coded = |code: &'static str, message: String| Error::new(message).extend_with(move |_, e| e.set("code", code));
+    let coded = |code: &'static str, message: String| {
+        Error::new(message).extend_with(move |_, e| e.set("code", code))
+    };
     match e {
         StoreError::BadInput { field, reason } => bad_input(field, reason),
         StoreError::NotFound(m) => coded("NOT_FOUND", m.clone()),

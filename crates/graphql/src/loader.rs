@@ -12,8 +12,16 @@ use crate::errors::store_error;
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum LoadKey {
-    Record { object: Arc<str>, id: String },
-    Children { parent: Arc<str>, field: Arc<str>, args: Arc<str>, parent_id: String },
+    Record {
+        object: Arc<str>,
+        id: String,
+    },
+    Children {
+        parent: Arc<str>,
+        field: Arc<str>,
+        args: Arc<str>,
+        parent_id: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -21,6 +29,8 @@ pub enum Loaded {
     Record(Arc<Record>),
     Children(Arc<ChildPage>),
 }
+
+type ListKey = (Arc<str>, Arc<str>, Arc<str>);
 
 pub struct RecordLoader {
     pub store: Arc<RecordStore>,
@@ -34,7 +44,10 @@ pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
         filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
         order_by: args.get("orderBy").filter(|v| !v.is_null()).cloned(),
         search: s("search"),
-        with_deleted: args.get("withDeleted").and_then(|v| v.as_bool()).unwrap_or(false),
+        with_deleted: args
+            .get("withDeleted")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
         first: args.get("first").and_then(|v| v.as_i64()),
         after: s("after"),
         last: args.get("last").and_then(|v| v.as_i64()),
@@ -46,13 +59,24 @@ impl Loader<LoadKey> for RecordLoader {
     type Value = Loaded;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[LoadKey]) -> Result<HashMap<LoadKey, Loaded>, async_graphql::Error> {
+    async fn load(
+        &self,
+        keys: &[LoadKey],
+    ) -> Result<HashMap<LoadKey, Loaded>, async_graphql::Error> {
         let mut records: HashMap<Arc<str>, Vec<String>> = HashMap::new();
-        let mut lists: HashMap<(Arc<str>, Arc<str>, Arc<str>), Vec<String>> = HashMap::new();
+        // (parent object, list field, arguments) -> parent ids
+        let mut lists: HashMap<ListKey, Vec<String>> = HashMap::new();
         for k in keys {
             match k {
-                LoadKey::Record { object, id } => records.entry(object.clone()).or_default().push(id.clone()),
-                LoadKey::Children { parent, field, args, parent_id } => lists
+                LoadKey::Record { object, id } => {
+                    records.entry(object.clone()).or_default().push(id.clone())
+                }
+                LoadKey::Children {
+                    parent,
+                    field,
+                    args,
+                    parent_id,
+                } => lists
                     .entry((parent.clone(), field.clone(), args.clone()))
                     .or_default()
                     .push(parent_id.clone()),
@@ -60,18 +84,37 @@ impl Loader<LoadKey> for RecordLoader {
         }
         let mut out = HashMap::new();
         for (object, ids) in records {
-            let found = self.store.by_ids(&self.counter, &object, &ids).await.map_err(store_error)?;
+            let found = self
+                .store
+                .by_ids(&self.counter, &object, &ids)
+                .await
+                .map_err(store_error)?;
             for (id, r) in found {
-                out.insert(LoadKey::Record { object: object.clone(), id }, Loaded::Record(Arc::new(r)));
+                out.insert(
+                    LoadKey::Record {
+                        object: object.clone(),
+                        id,
+                    },
+                    Loaded::Record(Arc::new(r)),
+                );
             }
         }
         for ((parent, field, args), parent_ids) in lists {
             let q = query_from_args(&serde_json::from_str(&args).unwrap_or_default());
-            let mut pages = self.store.children(&self.counter, &parent, &field, &parent_ids, &q).await.map_err(store_error)?;
+            let mut pages = self
+                .store
+                .children(&self.counter, &parent, &field, &parent_ids, &q)
+                .await
+                .map_err(store_error)?;
             for parent_id in parent_ids {
                 let page = pages.remove(&parent_id).unwrap_or_default();
                 out.insert(
-                    LoadKey::Children { parent: parent.clone(), field: field.clone(), args: args.clone(), parent_id },
+                    LoadKey::Children {
+                        parent: parent.clone(),
+                        field: field.clone(),
+                        args: args.clone(),
+                        parent_id,
+                    },
                     Loaded::Children(Arc::new(page)),
                 );
             }

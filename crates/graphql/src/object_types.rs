@@ -13,7 +13,9 @@ pub(crate) struct Generated {
 
 pub(crate) fn type_name(object: &str) -> String {
     let mut c = object.chars();
-    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 pub(crate) fn enum_name(object: &ObjectDef, f: &FieldDef) -> String {
@@ -31,7 +33,11 @@ pub(crate) fn scalar_type(object: &ObjectDef, f: &FieldDef) -> String {
         FieldType::DateTime => "DateTime".into(),
         FieldType::Json => "JSON".into(),
         FieldType::Select | FieldType::MultiSelect => enum_name(object, f),
-        FieldType::Currency | FieldType::Address | FieldType::FullName => f.field_type.composite().map(|c| c.type_name().to_string()).unwrap_or_default(),
+        FieldType::Currency | FieldType::Address | FieldType::FullName => f
+            .field_type
+            .composite()
+            .map(|c| c.type_name().to_string())
+            .unwrap_or_default(),
         _ => TypeRef::STRING.into(),
     }
 }
@@ -47,7 +53,9 @@ fn filter_type(object: &ObjectDef, f: &FieldDef) -> Option<String> {
         FieldType::Json => return None,
         FieldType::Select => format!("{}Filter", enum_name(object, f)),
         FieldType::MultiSelect => format!("{}ListFilter", enum_name(object, f)),
-        FieldType::Currency | FieldType::Address | FieldType::FullName => format!("{}Filter", scalar_type(object, f)),
+        FieldType::Currency | FieldType::Address | FieldType::FullName => {
+            format!("{}Filter", scalar_type(object, f))
+        }
         _ => "StringFilter".into(),
     })
 }
@@ -79,9 +87,13 @@ pub(crate) fn group_fields(object: &ObjectDef) -> Vec<(String, String)> {
     ];
     for f in object.stored_fields() {
         match f.relation_kind() {
-            Some(RelationKind::ManyToOne) => out.push((format!("{}Id", f.name), TypeRef::ID.into())),
+            Some(RelationKind::ManyToOne) => {
+                out.push((format!("{}Id", f.name), TypeRef::ID.into()))
+            }
             Some(_) => {}
-            None if f.field_type.composite().is_none() && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) => {
+            None if f.field_type.composite().is_none()
+                && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) =>
+            {
                 out.push((f.name.clone(), scalar_type(object, f)));
             }
             None => {}
@@ -95,7 +107,12 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     let mut types: Vec<Type> = Vec::new();
 
     // Node.
-    let mut node = Object::new(&t).description(object.description.clone().unwrap_or_else(|| object.label.clone()));
+    let mut node = Object::new(&t).description(
+        object
+            .description
+            .clone()
+            .unwrap_or_else(|| object.label.clone()),
+    );
     for f in resolve::system_fields() {
         node = node.field(f);
     }
@@ -107,9 +124,17 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     types.push(node.into());
 
     // Enums of select fields, with their filters.
-    for f in object.fields.iter().filter(|f| matches!(f.field_type, FieldType::Select | FieldType::MultiSelect)) {
+    for f in object
+        .fields
+        .iter()
+        .filter(|f| matches!(f.field_type, FieldType::Select | FieldType::MultiSelect))
+    {
         let name = enum_name(object, f);
-        types.push(Enum::new(&name).items(f.options.iter().map(|o| o.value.clone())).into());
+        types.push(
+            Enum::new(&name)
+                .items(f.options.iter().map(|o| o.value.clone()))
+                .into(),
+        );
         if f.field_type == FieldType::Select {
             let mut filter = InputObject::new(format!("{name}Filter"));
             for op in ENUM_OPS {
@@ -124,8 +149,14 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         } else {
             types.push(
                 InputObject::new(format!("{name}ListFilter"))
-                    .field(InputValue::new("containsAny", TypeRef::named_nn_list(&name)))
-                    .field(InputValue::new("containsAll", TypeRef::named_nn_list(&name)))
+                    .field(InputValue::new(
+                        "containsAny",
+                        TypeRef::named_nn_list(&name),
+                    ))
+                    .field(InputValue::new(
+                        "containsAll",
+                        TypeRef::named_nn_list(&name),
+                    ))
                     .field(InputValue::new("isEmpty", TypeRef::named(TypeRef::BOOLEAN)))
                     .into(),
             );
@@ -150,13 +181,28 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
 
     // Filter and ordering.
     let mut filter = InputObject::new(format!("{t}Filter"))
-        .field(InputValue::new("and", TypeRef::named_nn_list(format!("{t}Filter"))))
-        .field(InputValue::new("or", TypeRef::named_nn_list(format!("{t}Filter"))))
+        .field(InputValue::new(
+            "and",
+            TypeRef::named_nn_list(format!("{t}Filter")),
+        ))
+        .field(InputValue::new(
+            "or",
+            TypeRef::named_nn_list(format!("{t}Filter")),
+        ))
         .field(InputValue::new("not", TypeRef::named(format!("{t}Filter"))))
         .field(InputValue::new("id", TypeRef::named("IDFilter")))
-        .field(InputValue::new("createdAt", TypeRef::named("DateTimeFilter")))
-        .field(InputValue::new("updatedAt", TypeRef::named("DateTimeFilter")))
-        .field(InputValue::new("deletedAt", TypeRef::named("DateTimeFilter")))
+        .field(InputValue::new(
+            "createdAt",
+            TypeRef::named("DateTimeFilter"),
+        ))
+        .field(InputValue::new(
+            "updatedAt",
+            TypeRef::named("DateTimeFilter"),
+        ))
+        .field(InputValue::new(
+            "deletedAt",
+            TypeRef::named("DateTimeFilter"),
+        ))
         .field(InputValue::new("version", TypeRef::named("IntFilter")))
         .field(InputValue::new("ownerId", TypeRef::named("IDFilter")));
     let mut order = InputObject::new(format!("{t}OrderBy"));
@@ -167,19 +213,40 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         match f.relation.as_ref().map(|r| (r.kind, r.target.clone())) {
             Some((RelationKind::ManyToOne, target)) => {
                 filter = filter
-                    .field(InputValue::new(&f.name, TypeRef::named(format!("{}Filter", type_name(&target)))))
-                    .field(InputValue::new(format!("{}Id", f.name), TypeRef::named("IDFilter")));
+                    .field(InputValue::new(
+                        &f.name,
+                        TypeRef::named(format!("{}Filter", type_name(&target))),
+                    ))
+                    .field(InputValue::new(
+                        format!("{}Id", f.name),
+                        TypeRef::named("IDFilter"),
+                    ));
                 order = order
-                    .field(InputValue::new(&f.name, TypeRef::named(format!("{}OrderBy", type_name(&target)))))
-                    .field(InputValue::new(format!("{}Id", f.name), TypeRef::named("OrderDirection")));
+                    .field(InputValue::new(
+                        &f.name,
+                        TypeRef::named(format!("{}OrderBy", type_name(&target))),
+                    ))
+                    .field(InputValue::new(
+                        format!("{}Id", f.name),
+                        TypeRef::named("OrderDirection"),
+                    ));
             }
             Some((RelationKind::Polymorphic, _)) => {
                 filter = filter
-                    .field(InputValue::new(format!("{}Object", f.name), TypeRef::named("StringFilter")))
-                    .field(InputValue::new(format!("{}Id", f.name), TypeRef::named("IDFilter")));
+                    .field(InputValue::new(
+                        format!("{}Object", f.name),
+                        TypeRef::named("StringFilter"),
+                    ))
+                    .field(InputValue::new(
+                        format!("{}Id", f.name),
+                        TypeRef::named("IDFilter"),
+                    ));
             }
             Some((_, target)) => {
-                filter = filter.field(InputValue::new(&f.name, TypeRef::named(format!("{}ListFilter", type_name(&target)))));
+                filter = filter.field(InputValue::new(
+                    &f.name,
+                    TypeRef::named(format!("{}ListFilter", type_name(&target))),
+                ));
             }
             None => {
                 if let Some(ft) = filter_type(object, f) {
@@ -188,9 +255,15 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
                 match f.field_type {
                     FieldType::Json | FieldType::MultiSelect => {}
                     FieldType::Currency | FieldType::Address | FieldType::FullName => {
-                        order = order.field(InputValue::new(&f.name, TypeRef::named(format!("{}OrderBy", scalar_type(object, f)))));
+                        order = order.field(InputValue::new(
+                            &f.name,
+                            TypeRef::named(format!("{}OrderBy", scalar_type(object, f))),
+                        ));
                     }
-                    _ => order = order.field(InputValue::new(&f.name, TypeRef::named("OrderDirection"))),
+                    _ => {
+                        order =
+                            order.field(InputValue::new(&f.name, TypeRef::named("OrderDirection")))
+                    }
                 }
             }
         }
@@ -199,18 +272,31 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     types.push(order.into());
     types.push(
         InputObject::new(format!("{t}ListFilter"))
-            .field(InputValue::new("some", TypeRef::named(format!("{t}Filter"))))
-            .field(InputValue::new("none", TypeRef::named(format!("{t}Filter"))))
-            .field(InputValue::new("every", TypeRef::named(format!("{t}Filter"))))
+            .field(InputValue::new(
+                "some",
+                TypeRef::named(format!("{t}Filter")),
+            ))
+            .field(InputValue::new(
+                "none",
+                TypeRef::named(format!("{t}Filter")),
+            ))
+            .field(InputValue::new(
+                "every",
+                TypeRef::named(format!("{t}Filter")),
+            ))
             .into(),
     );
 
     // Inputs.
-    let mut create = InputObject::new(format!("{t}CreateInput")).field(InputValue::new("ownerId", TypeRef::named(TypeRef::ID)));
-    let mut update = InputObject::new(format!("{t}UpdateInput")).field(InputValue::new("ownerId", TypeRef::named(TypeRef::ID)));
+    let mut create = InputObject::new(format!("{t}CreateInput"))
+        .field(InputValue::new("ownerId", TypeRef::named(TypeRef::ID)));
+    let mut update = InputObject::new(format!("{t}UpdateInput"))
+        .field(InputValue::new("ownerId", TypeRef::named(TypeRef::ID)));
     for f in object.stored_fields().filter(|f| !f.read_only) {
         let inputs: Vec<(String, TypeRef)> = match f.relation_kind() {
-            Some(RelationKind::ManyToOne) => vec![(format!("{}Id", f.name), TypeRef::named(TypeRef::ID))],
+            Some(RelationKind::ManyToOne) => {
+                vec![(format!("{}Id", f.name), TypeRef::named(TypeRef::ID))]
+            }
             Some(RelationKind::Polymorphic) => vec![
                 (format!("{}Object", f.name), TypeRef::named(TypeRef::STRING)),
                 (format!("{}Id", f.name), TypeRef::named(TypeRef::ID)),
@@ -219,7 +305,9 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
                 let ty = scalar_type(object, f);
                 let ty = match f.field_type {
                     FieldType::MultiSelect => TypeRef::named_nn_list(ty),
-                    FieldType::Currency | FieldType::Address | FieldType::FullName => TypeRef::named(format!("{ty}Input")),
+                    FieldType::Currency | FieldType::Address | FieldType::FullName => {
+                        TypeRef::named(format!("{ty}Input"))
+                    }
                     _ => TypeRef::named(ty),
                 };
                 vec![(f.name.clone(), ty)]
@@ -234,7 +322,8 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     types.push(update.into());
 
     // Aggregates.
-    let mut aggregate = Object::new(format!("{t}Aggregate")).field(json_member("count", TypeRef::named_nn(TypeRef::INT)));
+    let mut aggregate = Object::new(format!("{t}Aggregate"))
+        .field(json_member("count", TypeRef::named_nn(TypeRef::INT)));
     for function in ["sum", "avg", "min", "max"] {
         let sub = format!("{t}Aggregate{}", type_name(function));
         let mut o = Object::new(&sub);
@@ -261,18 +350,28 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
 
     // Group by.
     let groupable = group_fields(object);
-    types.push(Enum::new(format!("{t}GroupField")).items(groupable.iter().map(|(n, _)| n.clone())).into());
+    types.push(
+        Enum::new(format!("{t}GroupField"))
+            .items(groupable.iter().map(|(n, _)| n.clone()))
+            .into(),
+    );
     let mut key = Object::new(format!("{t}GroupKey"));
     for (name, ty) in &groupable {
         key = key.field(json_member(name, TypeRef::named(ty)));
     }
     types.push(key.into());
     let mut group = Object::new(format!("{t}Group"))
-        .field(json_member("key", TypeRef::named_nn(format!("{t}GroupKey"))))
+        .field(json_member(
+            "key",
+            TypeRef::named_nn(format!("{t}GroupKey")),
+        ))
         .field(json_member("count", TypeRef::named_nn(TypeRef::INT)));
     for function in ["sum", "avg", "min", "max"] {
         let sub = format!("{t}Aggregate{}", type_name(function));
-        if object.stored_fields().any(|f| aggregate_type(f, function).is_some()) {
+        if object
+            .stored_fields()
+            .any(|f| aggregate_type(f, function).is_some())
+        {
             group = group.field(json_member(function, TypeRef::named_nn(&sub)));
         }
     }

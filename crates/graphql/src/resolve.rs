@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef};
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
+};
 use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
 use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 use rapport_query::{AggregateRequest, ConnectionQuery, GroupByQuery};
@@ -71,7 +73,9 @@ fn args_json(ctx: &ResolverContext<'_>) -> Result<Map<String, Value>, Error> {
 }
 
 fn node_value(data: Record) -> FieldValue<'static> {
-    FieldValue::owned_any(Node { data: Arc::new(data) })
+    FieldValue::owned_any(Node {
+        data: Arc::new(data),
+    })
 }
 
 fn record_field(name: &str, ty: TypeRef, key: &str) -> Field {
@@ -96,9 +100,13 @@ pub(crate) fn system_fields() -> Vec<Field> {
         Field::new("createdBy", TypeRef::named("Actor"), |ctx| {
             FieldFuture::new(async move {
                 let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                let Some(raw) = node.data.get("createdBy").and_then(Value::as_str) else { return Ok(None) };
+                let Some(raw) = node.data.get("createdBy").and_then(Value::as_str) else {
+                    return Ok(None);
+                };
                 let (kind, name) = raw.split_once(':').unwrap_or(("unknown", raw));
-                Ok(Some(FieldValue::value(to_gql(&json!({ "kind": kind, "name": name })))))
+                Ok(Some(FieldValue::value(to_gql(
+                    &json!({ "kind": kind, "name": name }),
+                ))))
             })
         }),
     ]
@@ -106,12 +114,20 @@ pub(crate) fn system_fields() -> Vec<Field> {
 
 fn list_args(field: Field, t: &str) -> Field {
     field
-        .argument(InputValue::new("filter", TypeRef::named(format!("{t}Filter"))))
-        .argument(InputValue::new("orderBy", TypeRef::named_nn_list(format!("{t}OrderBy"))))
+        .argument(InputValue::new(
+            "filter",
+            TypeRef::named(format!("{t}Filter")),
+        ))
+        .argument(InputValue::new(
+            "orderBy",
+            TypeRef::named_nn_list(format!("{t}OrderBy")),
+        ))
         .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
         .argument(InputValue::new("after", TypeRef::named(TypeRef::STRING)))
         .argument(InputValue::new("search", TypeRef::named(TypeRef::STRING)))
-        .argument(InputValue::new("withDeleted", TypeRef::named(TypeRef::BOOLEAN)).default_value(false))
+        .argument(
+            InputValue::new("withDeleted", TypeRef::named(TypeRef::BOOLEAN)).default_value(false),
+        )
 }
 
 /// The fields a record type shows for one field of its object.
@@ -129,10 +145,19 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                     let target = target_arc.clone();
                     FieldFuture::new(async move {
                         let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                        let Some(id) = node.data.get(&key).and_then(Value::as_str) else { return Ok(None) };
-                        let loaded = loader(&ctx)?.load_one(LoadKey::Record { object: target.clone(), id: id.to_string() }).await?;
+                        let Some(id) = node.data.get(&key).and_then(Value::as_str) else {
+                            return Ok(None);
+                        };
+                        let loaded = loader(&ctx)?
+                            .load_one(LoadKey::Record {
+                                object: target.clone(),
+                                id: id.to_string(),
+                            })
+                            .await?;
                         Ok(match loaded {
-                            Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
+                            Some(Loaded::Record(r)) => {
+                                Some(FieldValue::owned_any(Node { data: r }))
+                            }
                             _ => None,
                         })
                     })
@@ -140,33 +165,56 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
             ]
         }
         Some((RelationKind::Polymorphic, _)) => vec![
-            record_field(&format!("{}Object", f.name), TypeRef::named(TypeRef::STRING), &format!("{}Object", f.name)),
-            record_field(&format!("{}Id", f.name), TypeRef::named(TypeRef::ID), &format!("{}Id", f.name)),
+            record_field(
+                &format!("{}Object", f.name),
+                TypeRef::named(TypeRef::STRING),
+                &format!("{}Object", f.name),
+            ),
+            record_field(
+                &format!("{}Id", f.name),
+                TypeRef::named(TypeRef::ID),
+                &format!("{}Id", f.name),
+            ),
         ],
         Some((_, target)) => {
             let t = type_name(&target);
             let parent: Arc<str> = Arc::from(object.name.as_str());
             let field: Arc<str> = Arc::from(f.name.as_str());
             let target_arc: Arc<str> = Arc::from(target.as_str());
-            let list = Field::new(&f.name, TypeRef::named_nn(format!("{t}Connection")), move |ctx| {
-                let (parent, field, target) = (parent.clone(), field.clone(), target_arc.clone());
-                FieldFuture::new(async move {
-                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                    let id = node.data.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                    let args = Value::Object(args_json(&ctx)?).to_string();
-                    let key = LoadKey::Children { parent, field, args: Arc::from(args.as_str()), parent_id: id };
-                    let page = match loader(&ctx)?.load_one(key).await? {
-                        Some(Loaded::Children(p)) => p,
-                        _ => Default::default(),
-                    };
-                    Ok(Some(FieldValue::owned_any(Conn {
-                        object: target,
-                        page: page.page.clone(),
-                        total: Some(page.total_count),
-                        query: None,
-                    })))
-                })
-            });
+            let list = Field::new(
+                &f.name,
+                TypeRef::named_nn(format!("{t}Connection")),
+                move |ctx| {
+                    let (parent, field, target) =
+                        (parent.clone(), field.clone(), target_arc.clone());
+                    FieldFuture::new(async move {
+                        let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                        let id = node
+                            .data
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string();
+                        let args = Value::Object(args_json(&ctx)?).to_string();
+                        let key = LoadKey::Children {
+                            parent,
+                            field,
+                            args: Arc::from(args.as_str()),
+                            parent_id: id,
+                        };
+                        let page = match loader(&ctx)?.load_one(key).await? {
+                            Some(Loaded::Children(p)) => p,
+                            _ => Default::default(),
+                        };
+                        Ok(Some(FieldValue::owned_any(Conn {
+                            object: target,
+                            page: page.page.clone(),
+                            total: Some(page.total_count),
+                            query: None,
+                        })))
+                    })
+                },
+            );
             vec![list_args(list, &t)]
         }
         None => {
@@ -199,18 +247,24 @@ pub(crate) fn edge_node(t: &str) -> Field {
 }
 
 pub(crate) fn connection_edges(t: &str) -> Field {
-    Field::new("edges", TypeRef::named_nn_list_nn(format!("{t}Edge")), |ctx| {
-        FieldFuture::new(async move {
-            let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
-            let edges = c.page.edges.iter().map(|(r, cursor)| {
-                FieldValue::owned_any(Edge {
-                    node: Node { data: Arc::new(r.clone()) },
-                    cursor: cursor.clone(),
-                })
-            });
-            Ok(Some(FieldValue::list(edges)))
-        })
-    })
+    Field::new(
+        "edges",
+        TypeRef::named_nn_list_nn(format!("{t}Edge")),
+        |ctx| {
+            FieldFuture::new(async move {
+                let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
+                let edges = c.page.edges.iter().map(|(r, cursor)| {
+                    FieldValue::owned_any(Edge {
+                        node: Node {
+                            data: Arc::new(r.clone()),
+                        },
+                        cursor: cursor.clone(),
+                    })
+                });
+                Ok(Some(FieldValue::list(edges)))
+            })
+        },
+    )
 }
 
 pub(crate) fn connection_nodes(t: &str) -> Field {
@@ -245,7 +299,10 @@ pub(crate) fn connection_total() -> Field {
             let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
             let n = match (c.total, &c.query) {
                 (Some(n), _) => n,
-                (None, Some(q)) => store(&ctx)?.count(&state(&ctx)?.counter, &c.object, q).await.map_err(store_error)?,
+                (None, Some(q)) => store(&ctx)?
+                    .count(&state(&ctx)?.counter, &c.object, q)
+                    .await
+                    .map_err(store_error)?,
                 (None, None) => 0,
             };
             Ok(Some(FieldValue::value(n)))
@@ -254,7 +311,9 @@ pub(crate) fn connection_total() -> Field {
 }
 
 pub(crate) fn empty_field() -> Field {
-    Field::new("_empty", TypeRef::named(TypeRef::BOOLEAN), |_| FieldFuture::new(async { Ok(None::<FieldValue>) }))
+    Field::new("_empty", TypeRef::named(TypeRef::BOOLEAN), |_| {
+        FieldFuture::new(async { Ok(None::<FieldValue>) })
+    })
 }
 
 fn data_arg(ctx: &ResolverContext<'_>, name: &str) -> Result<Record, Error> {
@@ -282,7 +341,12 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
                 if uuid::Uuid::parse_str(&id).is_err() {
                     return Ok(None);
                 }
-                let loaded = loader(&ctx)?.load_one(LoadKey::Record { object: n.clone(), id }).await?;
+                let loaded = loader(&ctx)?
+                    .load_one(LoadKey::Record {
+                        object: n.clone(),
+                        id,
+                    })
+                    .await?;
                 Ok(match loaded {
                     Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
                     _ => None,
@@ -293,77 +357,130 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
     );
 
     let n = name.clone();
-    let list = Field::new(&object.plural_name, TypeRef::named_nn(format!("{t}Connection")), move |ctx| {
-        let n = n.clone();
-        FieldFuture::new(async move {
-            let q = query_from_args(&Value::Object(args_json(&ctx)?));
-            let page = store(&ctx)?.connection(&state(&ctx)?.counter, &n, &q).await.map_err(store_error)?;
-            Ok(Some(FieldValue::owned_any(Conn { object: n, page, total: None, query: Some(q) })))
-        })
-    })
+    let list = Field::new(
+        &object.plural_name,
+        TypeRef::named_nn(format!("{t}Connection")),
+        move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let q = query_from_args(&Value::Object(args_json(&ctx)?));
+                let page = store(&ctx)?
+                    .connection(&state(&ctx)?.counter, &n, &q)
+                    .await
+                    .map_err(store_error)?;
+                Ok(Some(FieldValue::owned_any(Conn {
+                    object: n,
+                    page,
+                    total: None,
+                    query: Some(q),
+                })))
+            })
+        },
+    )
     .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
     .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)));
     out.push(list_args(list, &t));
 
     let n = name.clone();
     out.push(
-        Field::new(format!("{}Aggregate", object.plural_name), TypeRef::named_nn(format!("{t}Aggregate")), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let args = args_json(&ctx)?;
-                let requests = aggregate_requests(&ctx);
-                let store = store(&ctx)?;
-                let obj = store.object(&n).map_err(store_error)?;
-                let values = store
-                    .aggregate(&state(&ctx)?.counter, &n, args.get("filter"), args.get("search").and_then(Value::as_str), &requests)
-                    .await
-                    .map_err(store_error)?;
-                let mut out = aggregates_json(obj, &requests, &values);
-                if !out.contains_key("count") {
-                    out.insert("count".into(), json!(0));
-                }
-                Ok(Some(FieldValue::value(to_gql(&Value::Object(out)))))
-            })
-        })
-        .argument(InputValue::new("filter", TypeRef::named(format!("{t}Filter"))))
+        Field::new(
+            format!("{}Aggregate", object.plural_name),
+            TypeRef::named_nn(format!("{t}Aggregate")),
+            move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let args = args_json(&ctx)?;
+                    let requests = aggregate_requests(&ctx);
+                    let store = store(&ctx)?;
+                    let obj = store.object(&n).map_err(store_error)?;
+                    let values = store
+                        .aggregate(
+                            &state(&ctx)?.counter,
+                            &n,
+                            args.get("filter"),
+                            args.get("search").and_then(Value::as_str),
+                            &requests,
+                        )
+                        .await
+                        .map_err(store_error)?;
+                    let mut out = aggregates_json(obj, &requests, &values);
+                    if !out.contains_key("count") {
+                        out.insert("count".into(), json!(0));
+                    }
+                    Ok(Some(FieldValue::value(to_gql(&Value::Object(out)))))
+                })
+            },
+        )
+        .argument(InputValue::new(
+            "filter",
+            TypeRef::named(format!("{t}Filter")),
+        ))
         .argument(InputValue::new("search", TypeRef::named(TypeRef::STRING))),
     );
 
     let n = name.clone();
     out.push(
-        Field::new(format!("{}GroupBy", object.plural_name), TypeRef::named_nn_list_nn(format!("{t}Group")), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let args = args_json(&ctx)?;
-                let by: Vec<String> = args
-                    .get("by")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                    .unwrap_or_default();
-                let requests: Vec<AggregateRequest> = aggregate_requests(&ctx).into_iter().filter(|r| r.field.is_some()).collect();
-                let q = GroupByQuery {
-                    by: by.clone(),
-                    filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
-                    granularity: args.get("dateGranularity").and_then(Value::as_str).unwrap_or("DAY").to_string(),
-                    first: args.get("first").and_then(Value::as_i64).unwrap_or(100),
-                    aggregates: requests.clone(),
-                };
-                let store = store(&ctx)?;
-                let obj = store.object(&n).map_err(store_error)?;
-                let groups = store.group_by(&state(&ctx)?.counter, &n, &q).await.map_err(store_error)?;
-                let list = groups.into_iter().map(|(keys, count, aggs)| {
-                    let mut g = aggregates_json(obj, &requests, &aggs);
-                    let key: Map<String, Value> = by.iter().cloned().zip(keys).collect();
-                    g.insert("key".into(), Value::Object(key));
-                    g.insert("count".into(), json!(count));
-                    FieldValue::value(to_gql(&Value::Object(g)))
-                });
-                Ok(Some(FieldValue::list(list)))
-            })
-        })
-        .argument(InputValue::new("by", TypeRef::named_nn_list_nn(format!("{t}GroupField"))))
-        .argument(InputValue::new("filter", TypeRef::named(format!("{t}Filter"))))
-        .argument(InputValue::new("dateGranularity", TypeRef::named("DateGranularity")).default_value(GqlValue::Enum(async_graphql::Name::new("DAY"))))
+        Field::new(
+            format!("{}GroupBy", object.plural_name),
+            TypeRef::named_nn_list_nn(format!("{t}Group")),
+            move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let args = args_json(&ctx)?;
+                    let by: Vec<String> = args
+                        .get("by")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let requests: Vec<AggregateRequest> = aggregate_requests(&ctx)
+                        .into_iter()
+                        .filter(|r| r.field.is_some())
+                        .collect();
+                    let q = GroupByQuery {
+                        by: by.clone(),
+                        filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
+                        granularity: args
+                            .get("dateGranularity")
+                            .and_then(Value::as_str)
+                            .unwrap_or("DAY")
+                            .to_string(),
+                        first: args.get("first").and_then(Value::as_i64).unwrap_or(100),
+                        aggregates: requests.clone(),
+                    };
+                    let store = store(&ctx)?;
+                    let obj = store.object(&n).map_err(store_error)?;
+                    let groups = store
+                        .group_by(&state(&ctx)?.counter, &n, &q)
+                        .await
+                        .map_err(store_error)?;
+                    let list = groups.into_iter().map(|(keys, count, aggs)| {
+                        let mut g = aggregates_json(obj, &requests, &aggs);
+                        let key: Map<String, Value> = by.iter().cloned().zip(keys).collect();
+                        g.insert("key".into(), Value::Object(key));
+                        g.insert("count".into(), json!(count));
+                        FieldValue::value(to_gql(&Value::Object(g)))
+                    });
+                    Ok(Some(FieldValue::list(list)))
+                })
+            },
+        )
+        .argument(InputValue::new(
+            "by",
+            TypeRef::named_nn_list_nn(format!("{t}GroupField")),
+        ))
+        .argument(InputValue::new(
+            "filter",
+            TypeRef::named(format!("{t}Filter")),
+        ))
+        .argument(
+            InputValue::new("dateGranularity", TypeRef::named("DateGranularity"))
+                .default_value(GqlValue::Enum(async_graphql::Name::new("DAY"))),
+        )
         .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)).default_value(100)),
     );
     out
@@ -374,13 +491,19 @@ fn aggregate_requests(ctx: &ResolverContext<'_>) -> Vec<AggregateRequest> {
     let mut out = Vec::new();
     for sel in ctx.ctx.field().selection_set() {
         match sel.name() {
-            "count" => out.push(AggregateRequest { function: "count".into(), field: None }),
+            "count" => out.push(AggregateRequest {
+                function: "count".into(),
+                field: None,
+            }),
             function @ ("sum" | "avg" | "min" | "max" | "countDistinct") => {
                 for sub in sel.selection_set() {
                     if sub.name() == "__typename" {
                         continue;
                     }
-                    let r = AggregateRequest { function: function.into(), field: Some(sub.name().to_string()) };
+                    let r = AggregateRequest {
+                        function: function.into(),
+                        field: Some(sub.name().to_string()),
+                    };
                     if !out.contains(&r) {
                         out.push(r);
                     }
@@ -394,7 +517,11 @@ fn aggregate_requests(ctx: &ResolverContext<'_>) -> Vec<AggregateRequest> {
 }
 
 /// Aggregate values keyed as the GraphQL types expect; decimals as strings.
-fn aggregates_json(object: &ObjectDef, requests: &[AggregateRequest], values: &[Value]) -> Map<String, Value> {
+fn aggregates_json(
+    object: &ObjectDef,
+    requests: &[AggregateRequest],
+    values: &[Value],
+) -> Map<String, Value> {
     let mut out = Map::new();
     for f in ["sum", "avg", "min", "max", "countDistinct"] {
         out.insert(f.into(), json!({}));
@@ -405,7 +532,10 @@ fn aggregates_json(object: &ObjectDef, requests: &[AggregateRequest], values: &[
                 out.insert("count".into(), v.clone());
             }
             Some(field) => {
-                let is_decimal = object.field(field).and_then(|f| aggregate_type(f, &r.function)) == Some("Decimal");
+                let is_decimal = object
+                    .field(field)
+                    .and_then(|f| aggregate_type(f, &r.function))
+                    == Some("Decimal");
                 let v = match v {
                     Value::Number(n) if is_decimal => Value::String(decimal_text(n)),
                     Value::Null if r.function == "countDistinct" => json!(0),
@@ -429,7 +559,11 @@ fn rust_decimal_text(f: f64) -> String {
     // SQLite sums decimals in double precision; print without float noise.
     let s = format!("{f:.10}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
@@ -445,35 +579,59 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
             FieldFuture::new(async move {
                 let data = data_arg(&ctx, "data")?;
                 let st = state(&ctx)?;
-                let mut created = store(&ctx)?.create(&st.counter, &st.actor, &n, &[data], None).await.map_err(store_error)?;
+                let mut created = store(&ctx)?
+                    .create(&st.counter, &st.actor, &n, &[data], None)
+                    .await
+                    .map_err(store_error)?;
                 Ok(created.pop().map(|r| node_value(r)))
             })
         })
-        .argument(InputValue::new("data", TypeRef::named_nn(format!("{t}CreateInput")))),
+        .argument(InputValue::new(
+            "data",
+            TypeRef::named_nn(format!("{t}CreateInput")),
+        )),
     );
 
     let n = name.clone();
     out.push(
-        Field::new(format!("create{plural_t}"), TypeRef::named_nn_list_nn(&t), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let args = args_json(&ctx)?;
-                let data: Vec<Record> = args
-                    .get("data")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
-                    .unwrap_or_default();
-                let upsert: Option<Vec<String>> = args
-                    .get("upsertOn")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
-                let st = state(&ctx)?;
-                let created = store(&ctx)?.create(&st.counter, &st.actor, &n, &data, upsert.as_deref()).await.map_err(store_error)?;
-                Ok(Some(FieldValue::list(created.into_iter().map(|r| node_value(r)))))
-            })
-        })
-        .argument(InputValue::new("data", TypeRef::named_nn_list_nn(format!("{t}CreateInput"))))
-        .argument(InputValue::new("upsertOn", TypeRef::named_nn_list(TypeRef::STRING))),
+        Field::new(
+            format!("create{plural_t}"),
+            TypeRef::named_nn_list_nn(&t),
+            move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let args = args_json(&ctx)?;
+                    let data: Vec<Record> = args
+                        .get("data")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
+                        .unwrap_or_default();
+                    let upsert: Option<Vec<String>> =
+                        args.get("upsertOn").and_then(Value::as_array).map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        });
+                    let st = state(&ctx)?;
+                    let created = store(&ctx)?
+                        .create(&st.counter, &st.actor, &n, &data, upsert.as_deref())
+                        .await
+                        .map_err(store_error)?;
+                    Ok(Some(FieldValue::list(
+                        created.into_iter().map(|r| node_value(r)),
+                    )))
+                })
+            },
+        )
+        .argument(InputValue::new(
+            "data",
+            TypeRef::named_nn_list_nn(format!("{t}CreateInput")),
+        ))
+        .argument(InputValue::new(
+            "upsertOn",
+            TypeRef::named_nn_list(TypeRef::STRING),
+        )),
     );
 
     let n = name.clone();
@@ -484,28 +642,52 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let id = string_arg(&ctx, "id")?;
                 let data = data_arg(&ctx, "data")?;
                 let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
-                let r = store(&ctx)?.update(&state(&ctx)?.counter, &n, &id, &data, expected).await.map_err(store_error)?;
+                let r = store(&ctx)?
+                    .update(&state(&ctx)?.counter, &n, &id, &data, expected)
+                    .await
+                    .map_err(store_error)?;
                 Ok(Some(node_value(r)))
             })
         })
         .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
-        .argument(InputValue::new("data", TypeRef::named_nn(format!("{t}UpdateInput"))))
-        .argument(InputValue::new("expectedVersion", TypeRef::named(TypeRef::INT))),
+        .argument(InputValue::new(
+            "data",
+            TypeRef::named_nn(format!("{t}UpdateInput")),
+        ))
+        .argument(InputValue::new(
+            "expectedVersion",
+            TypeRef::named(TypeRef::INT),
+        )),
     );
 
     let n = name.clone();
     out.push(
-        Field::new(format!("update{plural_t}"), TypeRef::named_nn_list_nn(&t), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                let data = data_arg(&ctx, "data")?;
-                let rs = store(&ctx)?.update_many(&state(&ctx)?.counter, &n, &filter, &data).await.map_err(store_error)?;
-                Ok(Some(FieldValue::list(rs.into_iter().map(|r| node_value(r)))))
-            })
-        })
-        .argument(InputValue::new("filter", TypeRef::named_nn(format!("{t}Filter"))))
-        .argument(InputValue::new("data", TypeRef::named_nn(format!("{t}UpdateInput")))),
+        Field::new(
+            format!("update{plural_t}"),
+            TypeRef::named_nn_list_nn(&t),
+            move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                    let data = data_arg(&ctx, "data")?;
+                    let rs = store(&ctx)?
+                        .update_many(&state(&ctx)?.counter, &n, &filter, &data)
+                        .await
+                        .map_err(store_error)?;
+                    Ok(Some(FieldValue::list(
+                        rs.into_iter().map(|r| node_value(r)),
+                    )))
+                })
+            },
+        )
+        .argument(InputValue::new(
+            "filter",
+            TypeRef::named_nn(format!("{t}Filter")),
+        ))
+        .argument(InputValue::new(
+            "data",
+            TypeRef::named_nn(format!("{t}UpdateInput")),
+        )),
     );
 
     for (verb, restoring) in [("delete", false), ("restore", true)] {
@@ -517,12 +699,19 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                     let id = string_arg(&ctx, "id")?;
                     let st = state(&ctx)?;
                     let store = store(&ctx)?;
-                    let mut rs = store.soft_delete(&st.counter, &n, Some(vec![id.clone()]), None, restoring).await.map_err(store_error)?;
+                    let mut rs = store
+                        .soft_delete(&st.counter, &n, Some(vec![id.clone()]), None, restoring)
+                        .await
+                        .map_err(store_error)?;
                     match rs.pop() {
                         Some(r) => Ok(Some(node_value(r))),
                         None => Err(store_error(rapport_store::StoreError::Conflict(format!(
                             "{n} {id} is {}",
-                            if restoring { "not deleted" } else { "already deleted" }
+                            if restoring {
+                                "not deleted"
+                            } else {
+                                "already deleted"
+                            }
                         )))),
                     }
                 })
@@ -533,27 +722,46 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
 
     let n = name.clone();
     out.push(
-        Field::new(format!("delete{plural_t}"), TypeRef::named_nn_list_nn(&t), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                let rs = store(&ctx)?.soft_delete(&state(&ctx)?.counter, &n, None, Some(&filter), false).await.map_err(store_error)?;
-                Ok(Some(FieldValue::list(rs.into_iter().map(|r| node_value(r)))))
-            })
-        })
-        .argument(InputValue::new("filter", TypeRef::named_nn(format!("{t}Filter")))),
+        Field::new(
+            format!("delete{plural_t}"),
+            TypeRef::named_nn_list_nn(&t),
+            move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                    let rs = store(&ctx)?
+                        .soft_delete(&state(&ctx)?.counter, &n, None, Some(&filter), false)
+                        .await
+                        .map_err(store_error)?;
+                    Ok(Some(FieldValue::list(
+                        rs.into_iter().map(|r| node_value(r)),
+                    )))
+                })
+            },
+        )
+        .argument(InputValue::new(
+            "filter",
+            TypeRef::named_nn(format!("{t}Filter")),
+        )),
     );
 
     let n = name.clone();
     out.push(
-        Field::new(format!("destroy{t}"), TypeRef::named_nn(TypeRef::ID), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let id = string_arg(&ctx, "id")?;
-                store(&ctx)?.destroy(&state(&ctx)?.counter, &n, &id).await.map_err(store_error)?;
-                Ok(Some(FieldValue::value(GqlValue::String(id))))
-            })
-        })
+        Field::new(
+            format!("destroy{t}"),
+            TypeRef::named_nn(TypeRef::ID),
+            move |ctx| {
+                let n = n.clone();
+                FieldFuture::new(async move {
+                    let id = string_arg(&ctx, "id")?;
+                    store(&ctx)?
+                        .destroy(&state(&ctx)?.counter, &n, &id)
+                        .await
+                        .map_err(store_error)?;
+                    Ok(Some(FieldValue::value(GqlValue::String(id))))
+                })
+            },
+        )
         .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
     );
     out

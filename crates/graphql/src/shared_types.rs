@@ -37,9 +37,20 @@ fn filter(name: &str, ty: &str, ops: &[&str]) -> InputObject {
     o
 }
 
-pub(crate) const ORDERED_OPS: &[&str] = &["eq", "neq", "gt", "gte", "lt", "lte", "in", "notIn", "isNull"];
+pub(crate) const ORDERED_OPS: &[&str] = &[
+    "eq", "neq", "gt", "gte", "lt", "lte", "in", "notIn", "isNull",
+];
 pub(crate) const STRING_OPS: &[&str] = &[
-    "eq", "neq", "in", "notIn", "like", "ilike", "startsWith", "endsWith", "contains", "isNull",
+    "eq",
+    "neq",
+    "in",
+    "notIn",
+    "like",
+    "ilike",
+    "startsWith",
+    "endsWith",
+    "contains",
+    "isNull",
 ];
 pub(crate) const ENUM_OPS: &[&str] = &["eq", "neq", "in", "notIn", "isNull"];
 
@@ -69,7 +80,11 @@ fn composite(name: &str, parts: &[(&str, &str, &str)], required: &[&str]) -> Vec
     let mut filter = InputObject::new(format!("{name}Filter"));
     let mut order = InputObject::new(format!("{name}OrderBy"));
     for (part, ty, filter_ty) in parts {
-        let out_ty = if required.contains(part) { TypeRef::named_nn(*ty) } else { TypeRef::named(*ty) };
+        let out_ty = if required.contains(part) {
+            TypeRef::named_nn(*ty)
+        } else {
+            TypeRef::named(*ty)
+        };
         out = out.field(json_member(part, out_ty));
         input = input.field(InputValue::new(*part, TypeRef::named(*ty)));
         filter = filter.field(InputValue::new(*part, TypeRef::named(*filter_ty)));
@@ -80,9 +95,15 @@ fn composite(name: &str, parts: &[(&str, &str, &str)], required: &[&str]) -> Vec
 
 pub(crate) fn all() -> Vec<Type> {
     let mut types: Vec<Type> = vec![
-        Scalar::new("DateTime").description("RFC 3339 date-time in UTC").into(),
-        Scalar::new("Date").description("A calendar date, YYYY-MM-DD").into(),
-        Scalar::new("Decimal").description("An exact decimal number as a string").into(),
+        Scalar::new("DateTime")
+            .description("RFC 3339 date-time in UTC")
+            .into(),
+        Scalar::new("Date")
+            .description("A calendar date, YYYY-MM-DD")
+            .into(),
+        Scalar::new("Decimal")
+            .description("An exact decimal number as a string")
+            .into(),
         Scalar::new("JSON").description("Any JSON value").into(),
         filter("StringFilter", TypeRef::STRING, STRING_OPS).into(),
         filter("IntFilter", TypeRef::INT, ORDERED_OPS).into(),
@@ -93,12 +114,27 @@ pub(crate) fn all() -> Vec<Type> {
         filter("BooleanFilter", TypeRef::BOOLEAN, &["eq", "isNull"]).into(),
         filter("IDFilter", TypeRef::ID, ENUM_OPS).into(),
         Enum::new("OrderDirection")
-            .items(["ASC", "DESC", "ASC_NULLS_FIRST", "ASC_NULLS_LAST", "DESC_NULLS_FIRST", "DESC_NULLS_LAST"])
+            .items([
+                "ASC",
+                "DESC",
+                "ASC_NULLS_FIRST",
+                "ASC_NULLS_LAST",
+                "DESC_NULLS_FIRST",
+                "DESC_NULLS_LAST",
+            ])
             .into(),
-        Enum::new("DateGranularity").items(["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]).into(),
+        Enum::new("DateGranularity")
+            .items(["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"])
+            .into(),
         Object::new("PageInfo")
-            .field(json_member("hasNextPage", TypeRef::named_nn(TypeRef::BOOLEAN)))
-            .field(json_member("hasPreviousPage", TypeRef::named_nn(TypeRef::BOOLEAN)))
+            .field(json_member(
+                "hasNextPage",
+                TypeRef::named_nn(TypeRef::BOOLEAN),
+            ))
+            .field(json_member(
+                "hasPreviousPage",
+                TypeRef::named_nn(TypeRef::BOOLEAN),
+            ))
             .field(json_member("startCursor", TypeRef::named(TypeRef::STRING)))
             .field(json_member("endCursor", TypeRef::named(TypeRef::STRING)))
             .into(),
@@ -108,7 +144,11 @@ pub(crate) fn all() -> Vec<Type> {
             .field(json_member("name", TypeRef::named_nn(TypeRef::STRING)))
             .into(),
     ];
-    types.extend(composite("Currency", CURRENCY_PARTS, &["amount", "currencyCode"]));
+    types.extend(composite(
+        "Currency",
+        CURRENCY_PARTS,
+        &["amount", "currencyCode"],
+    ));
     types.extend(composite("Address", ADDRESS_PARTS, &[]));
     types.extend(composite("FullName", FULL_NAME_PARTS, &[]));
     types

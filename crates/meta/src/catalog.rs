@@ -21,16 +21,19 @@ impl Catalog {
         let mut plural_names = HashMap::new();
         for (i, o) in objects.iter().enumerate() {
             if by_name.insert(o.name.clone(), i).is_some() {
-                return Err(MetaError::Conflict(format!("object `{}` is defined twice", o.name)));
+                return Err(MetaError::Conflict(format!(
+                    "object `{}` is defined twice",
+                    o.name
+                )));
             }
             for n in [&o.name, &o.plural_name] {
-                if let Some(other) = plural_names.insert(n.clone(), o.name.clone()) {
-                    if other != o.name {
-                        return Err(MetaError::Conflict(format!(
-                            "`{n}` is used by objects `{other}` and `{}`",
-                            o.name
-                        )));
-                    }
+                if let Some(other) = plural_names.insert(n.clone(), o.name.clone())
+                    && other != o.name
+                {
+                    return Err(MetaError::Conflict(format!(
+                        "`{n}` is used by objects `{other}` and `{}`",
+                        o.name
+                    )));
                 }
             }
         }
@@ -68,17 +71,25 @@ impl Catalog {
                         if !ok {
                             return Err(MetaError::invalid(
                                 format!("{path}/inverse"),
-                                format!("`{}.{inverse}` is not a manyToOne relation to `{}`", rel.target, o.name),
+                                format!(
+                                    "`{}.{inverse}` is not a manyToOne relation to `{}`",
+                                    rel.target, o.name
+                                ),
                             ));
                         }
                     }
                     _ => {
-                        let Some(inverse) = &rel.inverse else { continue };
+                        let Some(inverse) = &rel.inverse else {
+                            continue;
+                        };
                         for t in &targets {
                             let ti = by_name[t];
                             let declared = objects[ti].field(inverse);
                             match declared {
-                                Some(d) if d.relation.as_ref().is_some_and(|r| r.target == o.name && r.inverse.as_deref() == Some(&f.name)) => {}
+                                Some(d)
+                                    if d.relation.as_ref().is_some_and(|r| {
+                                        r.target == o.name && r.inverse.as_deref() == Some(&f.name)
+                                    }) => {}
                                 Some(_) => {
                                     return Err(MetaError::Conflict(format!(
                                         "inverse `{inverse}` of `{}.{}` clashes with field `{t}.{inverse}`",
@@ -123,9 +134,7 @@ impl Catalog {
                 let r = f.relation.as_ref()?;
                 let points = match r.kind {
                     RelationKind::ManyToOne => r.target == target,
-                    RelationKind::Polymorphic => {
-                        r.targets.iter().any(|t| t == "*" || t == target)
-                    }
+                    RelationKind::Polymorphic => r.targets.iter().any(|t| t == "*" || t == target),
                     _ => false,
                 };
                 (points && !f.generated).then_some((o, f))

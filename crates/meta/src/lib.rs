@@ -11,8 +11,8 @@ mod validate;
 pub use catalog::Catalog;
 pub use error::MetaError;
 pub use model::{
-    Composite, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SelectOption,
-    SYSTEM_FIELDS,
+    Composite, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS,
+    SelectOption,
 };
 pub use parse::{check_name, export_document, parse_document, parse_field_property};
 pub use validate::{InputError, RecordValidator};

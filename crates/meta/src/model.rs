@@ -90,7 +90,10 @@ impl FieldType {
     pub fn is_supported(self) -> bool {
         !matches!(
             self,
-            FieldType::AutoNumber | FieldType::Formula | FieldType::Rollup | FieldType::EncryptedText
+            FieldType::AutoNumber
+                | FieldType::Formula
+                | FieldType::Rollup
+                | FieldType::EncryptedText
         )
     }
 

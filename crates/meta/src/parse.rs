@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::MetaError;
 use crate::model::{
-    FieldDef, FieldType, OnDelete, ObjectDef, Relation, RelationKind, SYSTEM_FIELDS, SelectOption,
+    FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS, SelectOption,
     pascal,
 };
 
@@ -23,18 +23,65 @@ static NAME_RE: LazyLock<Regex> =
 
 /// Names that would clash with GraphQL's own or the generated API's.
 const RESERVED_NAMES: &[&str] = &[
-    "query", "mutation", "subscription", "node", "nodes", "edges", "pageInfo", "totalCount",
-    "filter", "orderBy", "and", "or", "not", "object", "objects", "field", "fields", "metadata",
-    "workspace", "workspaceMember", "actor", "currency", "address", "fullName", "boolean", "string",
-    "int", "float", "date", "dateTime", "decimal", "json", "upload", "cursor", "schema", "iD",
-    "orderDirection", "dateGranularity", "changeKind",
+    "query",
+    "mutation",
+    "subscription",
+    "node",
+    "nodes",
+    "edges",
+    "pageInfo",
+    "totalCount",
+    "filter",
+    "orderBy",
+    "and",
+    "or",
+    "not",
+    "object",
+    "objects",
+    "field",
+    "fields",
+    "metadata",
+    "workspace",
+    "workspaceMember",
+    "actor",
+    "currency",
+    "address",
+    "fullName",
+    "boolean",
+    "string",
+    "int",
+    "float",
+    "date",
+    "dateTime",
+    "decimal",
+    "json",
+    "upload",
+    "cursor",
+    "schema",
+    "iD",
+    "orderDirection",
+    "dateGranularity",
+    "changeKind",
 ];
 
 /// Object names may not end like the types generated for another object
 /// (`companyFilter` would clash with `company`'s `CompanyFilter`).
 const RESERVED_OBJECT_SUFFIXES: &[&str] = &[
-    "Filter", "Connection", "Edge", "OrderBy", "Input", "Aggregate", "Group", "Field", "Key",
-    "Sum", "Avg", "Min", "Max", "Distinct", "Event",
+    "Filter",
+    "Connection",
+    "Edge",
+    "OrderBy",
+    "Input",
+    "Aggregate",
+    "Group",
+    "Field",
+    "Key",
+    "Sum",
+    "Avg",
+    "Min",
+    "Max",
+    "Distinct",
+    "Event",
 ];
 
 /// Checks an object or field name against the API's naming rule.
@@ -47,7 +94,10 @@ pub fn check_name(path: &str, name: &str) -> Result<(), MetaError> {
     }
     // Field names share filter inputs with `and`/`or`/`not`.
     if matches!(name, "and" | "or" | "not") {
-        return Err(MetaError::invalid(path, format!("`{name}` is a reserved name")));
+        return Err(MetaError::invalid(
+            path,
+            format!("`{name}` is a reserved name"),
+        ));
     }
     Ok(())
 }
@@ -55,7 +105,10 @@ pub fn check_name(path: &str, name: &str) -> Result<(), MetaError> {
 fn check_object_name(path: &str, name: &str) -> Result<(), MetaError> {
     check_name(path, name)?;
     if RESERVED_NAMES.contains(&name) {
-        return Err(MetaError::invalid(path, format!("`{name}` is a reserved name")));
+        return Err(MetaError::invalid(
+            path,
+            format!("`{name}` is a reserved name"),
+        ));
     }
     Ok(())
 }
@@ -66,7 +119,11 @@ pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
     if let Some(err) = META_VALIDATOR.iter_errors(doc).next() {
         let path = err.instance_path().to_string();
         return Err(MetaError::invalid(
-            if path.is_empty() { "/".to_string() } else { path },
+            if path.is_empty() {
+                "/".to_string()
+            } else {
+                path
+            },
             err.to_string(),
         ));
     }
@@ -117,7 +174,12 @@ pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
     }
     let search_fields: Vec<String> = head["searchFields"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let object = ObjectDef {
         name,
@@ -180,7 +242,10 @@ fn check_object(object: &ObjectDef) -> Result<(), MetaError> {
             if object.field(&name).is_some() {
                 return Err(MetaError::invalid(
                     format!("/properties/{name}"),
-                    format!("`{name}` clashes with a field generated for relation `{}`", f.name),
+                    format!(
+                        "`{name}` clashes with a field generated for relation `{}`",
+                        f.name
+                    ),
                 ));
             }
         }
@@ -253,7 +318,10 @@ pub fn parse_field_property(
         indexed: flag("isIndexed"),
         searchable: flag("isSearchable"),
         masked: flag("masked"),
-        read_only: prop.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
+        read_only: prop
+            .get("readOnly")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         is_system: flag("isSystem"),
         default: prop.get("default").cloned(),
         options,
@@ -270,10 +338,16 @@ pub fn parse_field_property(
     }
     if let Some(r) = &field.relation {
         if r.kind == RelationKind::OneToMany && field.required {
-            return Err(MetaError::invalid(&path, "a oneToMany side cannot be required"));
+            return Err(MetaError::invalid(
+                &path,
+                "a oneToMany side cannot be required",
+            ));
         }
         if field.unique && r.kind != RelationKind::ManyToOne {
-            return Err(MetaError::invalid(&path, "only a manyToOne relation can be unique"));
+            return Err(MetaError::invalid(
+                &path,
+                "only a manyToOne relation can be unique",
+            ));
         }
     }
     Ok(field)
@@ -318,7 +392,10 @@ fn check_json_type(path: &str, prop: &Map<String, Value>, t: FieldType) -> Resul
     if json_type != expected {
         return Err(MetaError::invalid(
             format!("{path}/type"),
-            format!("a {} field has JSON type `{expected}`, not `{json_type}`", t.as_str()),
+            format!(
+                "a {} field has JSON type `{expected}`, not `{json_type}`",
+                t.as_str()
+            ),
         ));
     }
     Ok(())
@@ -338,7 +415,12 @@ fn parse_options(
         _ => prop.get("items").and_then(|i| i.get("enum")),
     }
     .and_then(Value::as_array)
-    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    .map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
     .unwrap_or_default();
     let mut options: Vec<SelectOption> = Vec::new();
     if let Some(list) = x.get("options").and_then(Value::as_array) {
@@ -367,13 +449,13 @@ fn parse_options(
             });
         }
     }
-    if !enum_values.is_empty() {
-        if let Some(o) = options.iter().find(|o| !enum_values.contains(&o.value)) {
-            return Err(MetaError::invalid(
-                format!("{path}/x-rapport-field/options"),
-                format!("option `{}` is not in the property's `enum`", o.value),
-            ));
-        }
+    if !enum_values.is_empty()
+        && let Some(o) = options.iter().find(|o| !enum_values.contains(&o.value))
+    {
+        return Err(MetaError::invalid(
+            format!("{path}/x-rapport-field/options"),
+            format!("option `{}` is not in the property's `enum`", o.value),
+        ));
     }
     if options.is_empty() {
         return Err(MetaError::invalid(
@@ -391,12 +473,22 @@ fn parse_relation(path: &str, x: &Map<String, Value>) -> Result<Relation, MetaEr
         Some("oneToMany") => RelationKind::OneToMany,
         Some("manyToMany") => RelationKind::ManyToMany,
         Some("polymorphic") => RelationKind::Polymorphic,
-        _ => return Err(MetaError::invalid(format!("{xp}/kind"), "a relation needs `kind`")),
+        _ => {
+            return Err(MetaError::invalid(
+                format!("{xp}/kind"),
+                "a relation needs `kind`",
+            ));
+        }
     };
     let targets: Vec<String> = x
         .get("targets")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let target = x.get("target").and_then(Value::as_str).map(str::to_string);
     let target = match kind {
@@ -476,7 +568,10 @@ pub fn export_document(object: &ObjectDef) -> Value {
         "$schema".into(),
         json!("https://json-schema.org/draft/2020-12/schema"),
     );
-    doc.insert("$id".into(), json!(format!("urn:rapport:object:{}", object.name)));
+    doc.insert(
+        "$id".into(),
+        json!(format!("urn:rapport:object:{}", object.name)),
+    );
     doc.insert("title".into(), json!(object.label));
     if let Some(d) = &object.description {
         doc.insert("description".into(), json!(d));
@@ -510,21 +605,37 @@ mod tests {
         let types: Vec<_> = o.fields.iter().map(|f| f.field_type).collect();
         assert_eq!(
             types,
-            [FieldType::Text, FieldType::Date, FieldType::Integer, FieldType::Select, FieldType::MultiSelect]
+            [
+                FieldType::Text,
+                FieldType::Date,
+                FieldType::Integer,
+                FieldType::Select,
+                FieldType::MultiSelect
+            ]
         );
     }
 
     #[test]
     fn names_the_offending_path() {
         let err = parse_document(&doc(json!({"Bad": {"type": "string"}}))).unwrap_err();
-        assert!(matches!(err, MetaError::Invalid { ref path, .. } if path.starts_with("/properties")), "{err:?}");
-        let err = parse_document(&doc(json!({"a1": {"x-rapport-field": {"type": "nope"}}}))).unwrap_err();
-        assert!(matches!(err, MetaError::Invalid { ref path, .. } if path.contains("a1")), "{err:?}");
+        assert!(
+            matches!(err, MetaError::Invalid { ref path, .. } if path.starts_with("/properties")),
+            "{err:?}"
+        );
+        let err =
+            parse_document(&doc(json!({"a1": {"x-rapport-field": {"type": "nope"}}}))).unwrap_err();
+        assert!(
+            matches!(err, MetaError::Invalid { ref path, .. } if path.contains("a1")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn refuses_unsupported_types_and_reserved_names() {
-        let err = parse_document(&doc(json!({"total": {"x-rapport-field": {"type": "formula"}}}))).unwrap_err();
+        let err = parse_document(&doc(
+            json!({"total": {"x-rapport-field": {"type": "formula"}}}),
+        ))
+        .unwrap_err();
         assert!(matches!(err, MetaError::Unsupported { .. }));
         let err = parse_document(&doc(json!({"version": {"type": "integer"}}))).unwrap_err();
         assert!(err.to_string().contains("system field"));

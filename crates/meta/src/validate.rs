@@ -18,14 +18,19 @@ pub struct RecordValidator {
     required: Vec<String>,
 }
 
-const UUID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 const DECIMAL_PATTERN: &str = "^-?[0-9]{1,28}(\\.[0-9]{1,18})?$";
 
 impl RecordValidator {
     pub fn new(object: &ObjectDef) -> RecordValidator {
         let mut properties = Map::new();
         let mut required = Vec::new();
-        for f in object.fields.iter().filter(|f| f.is_stored() && !f.read_only) {
+        for f in object
+            .fields
+            .iter()
+            .filter(|f| f.is_stored() && !f.read_only)
+        {
             let (name, schema) = input_schema(f);
             if f.required {
                 required.push(name.clone());
@@ -108,7 +113,10 @@ fn strip_nulls(v: &Value) -> Value {
 fn input_schema(f: &FieldDef) -> (String, Value) {
     if let Some(rel) = &f.relation {
         if rel.kind == RelationKind::ManyToOne {
-            return (format!("{}Id", f.name), json!({"type": "string", "pattern": UUID_PATTERN}));
+            return (
+                format!("{}Id", f.name),
+                json!({"type": "string", "pattern": UUID_PATTERN}),
+            );
         }
         return (
             f.name.clone(),
@@ -170,7 +178,12 @@ fn input_schema(f: &FieldDef) -> (String, Value) {
             implied("type", json!("string"));
             implied(
                 "enum",
-                json!(f.options.iter().map(|o| o.value.clone()).collect::<Vec<_>>()),
+                json!(
+                    f.options
+                        .iter()
+                        .map(|o| o.value.clone())
+                        .collect::<Vec<_>>()
+                ),
             );
         }
         FieldType::MultiSelect => {
@@ -191,12 +204,10 @@ fn input_schema(f: &FieldDef) -> (String, Value) {
         FieldType::Address => {
             let parts = composite_part_schemas(Composite::Address);
             implied("properties", parts);
-            schema
-                .entry("properties".to_string())
-                .and_modify(|p| {
-                    p["latitude"] = json!({"type": "number", "minimum": -90, "maximum": 90});
-                    p["longitude"] = json!({"type": "number", "minimum": -180, "maximum": 180});
-                });
+            schema.entry("properties".to_string()).and_modify(|p| {
+                p["latitude"] = json!({"type": "number", "minimum": -90, "maximum": 90});
+                p["longitude"] = json!({"type": "number", "minimum": -180, "maximum": 180});
+            });
         }
         FieldType::FullName => implied("properties", composite_part_schemas(Composite::FullName)),
         FieldType::Boolean => implied("type", json!("boolean")),
@@ -211,7 +222,11 @@ fn input_schema(f: &FieldDef) -> (String, Value) {
 fn composite_part_schemas(c: Composite) -> Value {
     let mut m = Map::new();
     for (name, t) in c.parts() {
-        let ty = if *t == FieldType::Number { "number" } else { "string" };
+        let ty = if *t == FieldType::Number {
+            "number"
+        } else {
+            "string"
+        };
         m.insert((*name).to_string(), json!({ "type": ty }));
     }
     Value::Object(m)
@@ -233,15 +248,36 @@ mod tests {
         .unwrap();
         let v = RecordValidator::new(&o);
         let input = |j: Value| j.as_object().cloned().unwrap();
-        assert_eq!(v.validate(&input(json!({})), true).unwrap_err().field, "plate");
+        assert_eq!(
+            v.validate(&input(json!({})), true).unwrap_err().field,
+            "plate"
+        );
         assert!(v.validate(&input(json!({})), false).is_ok());
-        assert_eq!(v.validate(&input(json!({"plate": "ab"})), true).unwrap_err().field, "plate");
-        let e = v.validate(&input(json!({"plate": "abc", "email": "nope"})), true).unwrap_err();
+        assert_eq!(
+            v.validate(&input(json!({"plate": "ab"})), true)
+                .unwrap_err()
+                .field,
+            "plate"
+        );
+        let e = v
+            .validate(&input(json!({"plate": "abc", "email": "nope"})), true)
+            .unwrap_err();
         assert_eq!(e.field, "email");
         let e = v
-            .validate(&input(json!({"plate": "abc", "price": {"amount": "1x", "currencyCode": "EUR"}})), true)
+            .validate(
+                &input(json!({"plate": "abc", "price": {"amount": "1x", "currencyCode": "EUR"}})),
+                true,
+            )
             .unwrap_err();
         assert_eq!(e.field, "price.amount");
-        assert!(v.validate(&input(json!({"plate": "abc", "price": {"amount": "10.50", "currencyCode": "EUR"}})), true).is_ok());
+        assert!(
+            v.validate(
+                &input(
+                    json!({"plate": "abc", "price": {"amount": "10.50", "currencyCode": "EUR"}})
+                ),
+                true
+            )
+            .is_ok()
+        );
     }
 }

@@ -131,7 +131,10 @@ impl<'a> FilterCompiler<'a> {
                 return self.operators(sql, alias, &col, ops, value, path);
             }
         }
-        Err(QueryError::bad(path, format!("`{}` has no field `{key}`", object.name)))
+        Err(QueryError::bad(
+            path,
+            format!("`{}` has no field `{key}`", object.name),
+        ))
     }
 
     fn field(
@@ -153,7 +156,9 @@ impl<'a> FilterCompiler<'a> {
                         .push(" ")
                         .push(&p)
                         .push(" WHERE ");
-                    sql.col(&p, "id").push(" = ").col(alias, &format!("{}Id", f.name));
+                    sql.col(&p, "id")
+                        .push(" = ")
+                        .col(alias, &format!("{}Id", f.name));
                     sql.push(" AND ").col(&p, "deletedAt").push(" IS NULL AND ");
                     self.filter(sql, target, &p, value, path)?;
                     sql.push(")");
@@ -284,12 +289,19 @@ impl<'a> FilterCompiler<'a> {
                 };
                 let j = self.alias();
                 sql.push(" JOIN ")
-                    .push(&self.layout.table(&Layout::junction_name(owner, owner_field)))
+                    .push(
+                        &self
+                            .layout
+                            .table(&Layout::junction_name(owner, owner_field)),
+                    )
                     .push(" ")
                     .push(&j)
                     .push(" ON ");
                 sql.col(&j, target).push(" = ").col(c, "id");
-                sql.push(" WHERE ").col(&j, source).push(" = ").col(alias, "id");
+                sql.push(" WHERE ")
+                    .col(&j, source)
+                    .push(" = ")
+                    .col(alias, "id");
             }
             _ => {
                 let back = child.field(inverse).and_then(|b| b.relation.as_ref());
@@ -300,7 +312,9 @@ impl<'a> FilterCompiler<'a> {
                         .param(sea_query::Value::String(Some(object.name.clone())))
                         .push(" AND ");
                 }
-                sql.col(c, &format!("{inverse}Id")).push(" = ").col(alias, "id");
+                sql.col(c, &format!("{inverse}Id"))
+                    .push(" = ")
+                    .col(alias, "id");
             }
         }
         Ok(())
@@ -321,7 +335,10 @@ impl<'a> FilterCompiler<'a> {
         let backend = sql.backend;
         // Decimals are text on SQLite; compare them as numbers.
         let (expr, scalar) = if backend == Backend::Sqlite && col.scalar == Scalar::Decimal {
-            (format!("CAST({alias}.\"{}\" AS REAL)", col.name), Scalar::Float)
+            (
+                format!("CAST({alias}.\"{}\" AS REAL)", col.name),
+                Scalar::Float,
+            )
         } else {
             (format!("{alias}.\"{}\"", col.name), col.scalar)
         };
@@ -347,7 +364,10 @@ impl<'a> FilterCompiler<'a> {
                 _ => false,
             };
             if !allowed {
-                return Err(QueryError::bad(&opath, "operator does not apply to this field"));
+                return Err(QueryError::bad(
+                    &opath,
+                    "operator does not apply to this field",
+                ));
             }
             if !first {
                 sql.push(" AND ");
@@ -358,7 +378,8 @@ impl<'a> FilterCompiler<'a> {
                     let is = v
                         .as_bool()
                         .ok_or_else(|| QueryError::bad(&opath, "expects a boolean"))?;
-                    sql.push(&expr).push(if is { " IS NULL" } else { " IS NOT NULL" });
+                    sql.push(&expr)
+                        .push(if is { " IS NULL" } else { " IS NOT NULL" });
                 }
                 "in" | "notIn" => {
                     let list = v
@@ -372,7 +393,8 @@ impl<'a> FilterCompiler<'a> {
                         .iter()
                         .map(|x| enc(x, &opath))
                         .collect::<Result<Vec<_>, _>>()?;
-                    sql.push(&expr).push(if op == "in" { " IN (" } else { " NOT IN (" });
+                    sql.push(&expr)
+                        .push(if op == "in" { " IN (" } else { " NOT IN (" });
                     sql.params_list(values).push(")");
                 }
                 "like" => {
@@ -449,8 +471,12 @@ impl<'a> FilterCompiler<'a> {
                         .as_bool()
                         .ok_or_else(|| QueryError::bad(&opath, "expects a boolean"))?;
                     let test = match backend {
-                        Backend::Postgres => format!("({expr} IS NULL OR jsonb_array_length({expr}) = 0)"),
-                        Backend::Sqlite => format!("({expr} IS NULL OR json_array_length({expr}) = 0)"),
+                        Backend::Postgres => {
+                            format!("({expr} IS NULL OR jsonb_array_length({expr}) = 0)")
+                        }
+                        Backend::Sqlite => {
+                            format!("({expr} IS NULL OR json_array_length({expr}) = 0)")
+                        }
                     };
                     if !empty {
                         sql.push("NOT ");
@@ -478,9 +504,9 @@ impl<'a> FilterCompiler<'a> {
                         match backend {
                             Backend::Postgres => {
                                 sql.push(&expr).push(" @> ");
-                                sql.param(sea_query::Value::Json(Some(Box::new(Json::Array(vec![
-                                    Json::String(item),
-                                ])))));
+                                sql.param(sea_query::Value::Json(Some(Box::new(Json::Array(
+                                    vec![Json::String(item)],
+                                )))));
                             }
                             Backend::Sqlite => {
                                 sql.push("EXISTS (SELECT 1 FROM json_each(")
@@ -492,7 +518,12 @@ impl<'a> FilterCompiler<'a> {
                     }
                     sql.push(")");
                 }
-                _ => return Err(QueryError::bad(&opath, "operator does not apply to this field")),
+                _ => {
+                    return Err(QueryError::bad(
+                        &opath,
+                        "operator does not apply to this field",
+                    ));
+                }
             }
         }
         if first {
@@ -513,4 +544,3 @@ pub(crate) fn escape_like(s: &str) -> String {
     }
     out
 }
-

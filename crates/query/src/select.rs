@@ -84,7 +84,9 @@ pub fn order_keys(
             return Err(QueryError::bad(&path, "set exactly one field per element"));
         }
         let (name, dir) = entries[0];
-        keys.push(order_key(catalog, layout, object, ALIAS, name, dir, &path, 0)?);
+        keys.push(order_key(
+            catalog, layout, object, ALIAS, name, dir, &path, 0,
+        )?);
     }
     keys.push(OrderKey {
         expr: format!("{ALIAS}.\"id\""),
@@ -115,7 +117,11 @@ fn order_key(
             } else {
                 format!("{alias}.\"{}\"", col.name)
             },
-            scalar: if sqlite_decimal { Scalar::Float } else { col.scalar },
+            scalar: if sqlite_decimal {
+                Scalar::Float
+            } else {
+                col.scalar
+            },
             desc,
             nulls_first,
         })
@@ -127,11 +133,17 @@ fn order_key(
         if let Some(col) = relation_id_column(object, name) {
             return column_key(&col, dir);
         }
-        return Err(QueryError::bad(path, format!("`{}` has no field `{name}`", object.name)));
+        return Err(QueryError::bad(
+            path,
+            format!("`{}` has no field `{name}`", object.name),
+        ));
     };
     if let Some(rel) = &f.relation {
         if rel.kind != RelationKind::ManyToOne || depth > 2 {
-            return Err(QueryError::bad(path, "order by a many-to-one parent's fields only"));
+            return Err(QueryError::bad(
+                path,
+                "order by a many-to-one parent's fields only",
+            ));
         }
         let parent = catalog
             .object(&rel.target)
@@ -144,7 +156,16 @@ fn order_key(
             return Err(QueryError::bad(path, "set exactly one parent field"));
         }
         let p = format!("o{}", depth + 1);
-        let inner = order_key(catalog, layout, parent, &p, entries[0].0, entries[0].1, path, depth + 1)?;
+        let inner = order_key(
+            catalog,
+            layout,
+            parent,
+            &p,
+            entries[0].0,
+            entries[0].1,
+            path,
+            depth + 1,
+        )?;
         return Ok(OrderKey {
             expr: format!(
                 "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL)",
@@ -171,7 +192,10 @@ fn order_key(
         return column_key(col, entries[0].1);
     }
     if matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) {
-        return Err(QueryError::bad(path, "json and multi-select fields cannot be ordered"));
+        return Err(QueryError::bad(
+            path,
+            "json and multi-select fields cannot be ordered",
+        ));
     }
     column_key(&cols[0], dir)
 }
@@ -201,7 +225,10 @@ fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
             return Err(QueryError::bad(arg, "must not be negative"));
         }
         if n as u64 > MAX_PAGE {
-            return Err(QueryError::bad(arg, format!("at most {MAX_PAGE} records per page")));
+            return Err(QueryError::bad(
+                arg,
+                format!("at most {MAX_PAGE} records per page"),
+            ));
         }
         Ok(n as u64)
     };
@@ -209,7 +236,7 @@ fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
         (Some(_), Some(_)) => Err(QueryError::bad("last", "give `first` or `last`, not both")),
         (_, Some(n)) => Ok((check(n, "last")?, true)),
         (Some(n), None) => Ok((check(n, "first")?, false)),
-        (None, None) => Ok((if q.before.is_some() { DEFAULT_PAGE } else { DEFAULT_PAGE }, q.before.is_some())),
+        (None, None) => Ok((DEFAULT_PAGE, q.before.is_some())),
     }
 }
 
@@ -255,7 +282,10 @@ fn search_condition(sql: &mut Sql, object: &ObjectDef, term: &str) -> Result<(),
         }
     }
     if columns.is_empty() {
-        return Err(QueryError::bad("search", format!("`{}` has no searchable fields", object.name)));
+        return Err(QueryError::bad(
+            "search",
+            format!("`{}` has no searchable fields", object.name),
+        ));
     }
     for word in term.split_whitespace().take(8) {
         let pattern = format!("%{}%", escape_like(&word.to_lowercase()));
@@ -274,10 +304,16 @@ fn search_condition(sql: &mut Sql, object: &ObjectDef, term: &str) -> Result<(),
 }
 
 /// `(k0, k1, …, id) > cursor` in the order's own sense, nulls included.
-fn keyset(sql: &mut Sql, keys: &[OrderKey], exprs: &[String], values: &[Json]) -> Result<(), QueryError> {
+fn keyset(
+    sql: &mut Sql,
+    keys: &[OrderKey],
+    exprs: &[String],
+    values: &[Json],
+) -> Result<(), QueryError> {
     let backend = sql.backend;
     let enc = |k: &OrderKey, v: &Json| {
-        encode(backend, k.scalar, v).map_err(|_| QueryError::bad("after", "not a cursor of this ordering"))
+        encode(backend, k.scalar, v)
+            .map_err(|_| QueryError::bad("after", "not a cursor of this ordering"))
     };
     sql.push(" AND (");
     for i in 0..keys.len() {
@@ -289,7 +325,10 @@ fn keyset(sql: &mut Sql, keys: &[OrderKey], exprs: &[String], values: &[Json]) -
             if values[j].is_null() {
                 sql.push(&exprs[j]).push(" IS NULL AND ");
             } else {
-                sql.push(&exprs[j]).push(" = ").param(enc(&keys[j], &values[j])?).push(" AND ");
+                sql.push(&exprs[j])
+                    .push(" = ")
+                    .param(enc(&keys[j], &values[j])?)
+                    .push(" AND ");
             }
         }
         let k = &keys[i];
@@ -301,7 +340,9 @@ fn keyset(sql: &mut Sql, keys: &[OrderKey], exprs: &[String], values: &[Json]) -
                 sql.push("1=0");
             }
         } else {
-            sql.push("(").push(e).push(if k.desc { " < " } else { " > " });
+            sql.push("(")
+                .push(e)
+                .push(if k.desc { " < " } else { " > " });
             sql.param(enc(k, &values[i])?);
             if !k.nulls_first {
                 sql.push(" OR ").push(e).push(" IS NULL");
@@ -321,7 +362,11 @@ fn order_clause(sql: &mut Sql, keys: &[OrderKey], exprs: &[String]) {
             sql.push(", ");
         }
         sql.push(e).push(if k.desc { " DESC" } else { " ASC" });
-        sql.push(if k.nulls_first { " NULLS FIRST" } else { " NULLS LAST" });
+        sql.push(if k.nulls_first {
+            " NULLS FIRST"
+        } else {
+            " NULLS LAST"
+        });
     }
 }
 
@@ -333,12 +378,18 @@ fn select_columns(sql: &mut Sql, columns: &[Column], keys: &[OrderKey]) {
         sql.col(ALIAS, &c.name);
     }
     for (i, k) in keys.iter().enumerate() {
-        sql.push(", ").push(&k.expr).push(&format!(" AS \"__k{i}\""));
+        sql.push(", ")
+            .push(&k.expr)
+            .push(&format!(" AS \"__k{i}\""));
     }
 }
 
 /// The cursor in `after` (forward) or `before` (backward), checked against the keys.
-fn cursor_values(q: &ConnectionQuery, backward: bool, n: usize) -> Result<Option<Vec<Json>>, QueryError> {
+fn cursor_values(
+    q: &ConnectionQuery,
+    backward: bool,
+    n: usize,
+) -> Result<Option<Vec<Json>>, QueryError> {
     let (arg, c) = if backward {
         ("before", q.before.as_deref())
     } else {
@@ -363,8 +414,19 @@ pub fn connection_sql(
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &columns, &keys);
-    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
-    where_conditions(&mut sql, catalog, layout, object, q.filter.as_ref(), q.search.as_deref(), q.with_deleted)?;
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
+    where_conditions(
+        &mut sql,
+        catalog,
+        layout,
+        object,
+        q.filter.as_ref(),
+        q.search.as_deref(),
+        q.with_deleted,
+    )?;
     let exprs: Vec<String> = keys.iter().map(|k| k.expr.clone()).collect();
     if let Some(values) = cursor_values(q, backward, keys.len())? {
         keyset(&mut sql, &keys, &exprs, &values)?;
@@ -389,18 +451,37 @@ pub fn count_sql(
     with_deleted: bool,
 ) -> Result<Sql, QueryError> {
     let mut sql = Sql::new(layout.backend);
-    sql.push("SELECT COUNT(*) FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
-    where_conditions(&mut sql, catalog, layout, object, filter, search, with_deleted)?;
+    sql.push("SELECT COUNT(*) FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
+    where_conditions(
+        &mut sql,
+        catalog,
+        layout,
+        object,
+        filter,
+        search,
+        with_deleted,
+    )?;
     Ok(sql)
 }
 
 /// Records by id, one statement for a whole batch of parents.
-pub fn records_by_ids_sql(layout: &Layout, object: &ObjectDef, ids: &[String], with_deleted: bool) -> Result<(Sql, Vec<Column>), QueryError> {
+pub fn records_by_ids_sql(
+    layout: &Layout,
+    object: &ObjectDef,
+    ids: &[String],
+    with_deleted: bool,
+) -> Result<(Sql, Vec<Column>), QueryError> {
     let columns = record_columns(object);
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &columns, &[]);
-    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
     sql.push(" WHERE ").col(ALIAS, "id").push(" IN (");
     let values = ids
         .iter()
@@ -420,22 +501,45 @@ pub enum ChildLink {
     /// `child.<fk>Id = parent.id`
     Column { column: String },
     /// `child.<name>Object = parent object AND child.<name>Id = parent.id`
-    Polymorphic { object_column: String, id_column: String, parent_object: String },
+    Polymorphic {
+        object_column: String,
+        id_column: String,
+        parent_object: String,
+    },
     /// Through the platform's junction table.
-    Junction { table: String, parent_column: &'static str, child_column: &'static str },
+    Junction {
+        table: String,
+        parent_column: &'static str,
+        child_column: &'static str,
+    },
 }
 
 impl ChildLink {
     /// The link of list field `f` of `parent` (an inverse or many-to-many side).
-    pub fn of(catalog: &Catalog, layout: &Layout, parent: &ObjectDef, f: &FieldDef) -> Option<(ChildLink, String)> {
+    pub fn of(
+        catalog: &Catalog,
+        layout: &Layout,
+        parent: &ObjectDef,
+        f: &FieldDef,
+    ) -> Option<(ChildLink, String)> {
         let rel = f.relation.as_ref()?;
         let inverse = rel.inverse.clone().unwrap_or_default();
         let link = match rel.kind {
             RelationKind::ManyToMany => {
                 let (owner, field, parent_column, child_column) = if f.generated {
-                    (rel.target.as_str(), inverse.as_str(), "targetId", "sourceId")
+                    (
+                        rel.target.as_str(),
+                        inverse.as_str(),
+                        "targetId",
+                        "sourceId",
+                    )
                 } else {
-                    (parent.name.as_str(), f.name.as_str(), "sourceId", "targetId")
+                    (
+                        parent.name.as_str(),
+                        f.name.as_str(),
+                        "sourceId",
+                        "targetId",
+                    )
                 };
                 ChildLink::Junction {
                     table: layout.table(&Layout::junction_name(owner, field)),
@@ -453,7 +557,9 @@ impl ChildLink {
                         parent_object: parent.name.clone(),
                     }
                 } else {
-                    ChildLink::Column { column: format!("{inverse}Id") }
+                    ChildLink::Column {
+                        column: format!("{inverse}Id"),
+                    }
                 }
             }
             _ => return None,
@@ -473,7 +579,10 @@ pub fn children_sql(
     q: &ConnectionQuery,
 ) -> Result<SelectPlan, QueryError> {
     if q.last.is_some() || q.before.is_some() {
-        return Err(QueryError::bad("last", "nested lists page forward only (`first`, `after`)"));
+        return Err(QueryError::bad(
+            "last",
+            "nested lists page forward only (`first`, `after`)",
+        ));
     }
     let (limit, _) = page_size(q)?;
     let keys = order_keys(catalog, layout, child, q.order_by.as_ref())?;
@@ -497,15 +606,35 @@ pub fn children_sql(
         ChildLink::Polymorphic { id_column, .. } => format!("{ALIAS}.\"{id_column}\""),
         ChildLink::Junction { parent_column, .. } => format!("j.\"{parent_column}\""),
     };
-    sql.push(", ").push(&parent_expr).push(" AS \"__parent\", COUNT(*) OVER (PARTITION BY ");
+    sql.push(", ")
+        .push(&parent_expr)
+        .push(" AS \"__parent\", COUNT(*) OVER (PARTITION BY ");
     sql.push(&parent_expr).push(") AS \"__total\" FROM ");
     sql.push(&layout.table(&child.name)).push(" ").push(ALIAS);
-    if let ChildLink::Junction { table, child_column, .. } = link {
+    if let ChildLink::Junction {
+        table,
+        child_column,
+        ..
+    } = link
+    {
         sql.push(" JOIN ").push(table).push(" j ON j.");
         sql.ident(child_column).push(" = ").col(ALIAS, "id");
     }
-    where_conditions(&mut sql, catalog, layout, child, q.filter.as_ref(), q.search.as_deref(), q.with_deleted)?;
-    if let ChildLink::Polymorphic { object_column, parent_object, .. } = link {
+    where_conditions(
+        &mut sql,
+        catalog,
+        layout,
+        child,
+        q.filter.as_ref(),
+        q.search.as_deref(),
+        q.with_deleted,
+    )?;
+    if let ChildLink::Polymorphic {
+        object_column,
+        parent_object,
+        ..
+    } = link
+    {
         sql.push(" AND ").col(ALIAS, object_column).push(" = ");
         sql.param(sea_query::Value::String(Some(parent_object.clone())));
     }
@@ -514,7 +643,10 @@ pub fn children_sql(
     if let Some(values) = cursor_values(q, false, keys.len())? {
         keyset(&mut sql, &keys, &outer_exprs, &values)?;
     }
-    sql.push(&format!(") r WHERE r.\"__rn\" <= {} ORDER BY r.\"__parent\", r.\"__rn\"", limit + 1));
+    sql.push(&format!(
+        ") r WHERE r.\"__rn\" <= {} ORDER BY r.\"__parent\", r.\"__rn\"",
+        limit + 1
+    ));
     Ok(SelectPlan {
         sql,
         columns,
@@ -544,16 +676,18 @@ fn aggregate_expr(
     let path = format!("{}.{name}", req.function);
     let col = match system_column(name) {
         Some(c) => c,
-        None if object.field(name).is_none() => {
-            relation_id_column(object, name).ok_or_else(|| QueryError::bad(&path, "no such field"))?
-        }
+        None if object.field(name).is_none() => relation_id_column(object, name)
+            .ok_or_else(|| QueryError::bad(&path, "no such field"))?,
         None => {
             let f = object
                 .field(name)
                 .ok_or_else(|| QueryError::bad(&path, "no such field"))?;
             let cols = field_columns(f);
             match f.field_type {
-                FieldType::Currency => cols.into_iter().find(|c| c.part == Some("amount")).expect("amount part"),
+                FieldType::Currency => cols
+                    .into_iter()
+                    .find(|c| c.part == Some("amount"))
+                    .expect("amount part"),
                 _ if cols.len() == 1 => cols.into_iter().next().expect("one column"),
                 _ => return Err(QueryError::bad(&path, "cannot aggregate this field")),
             }
@@ -585,7 +719,10 @@ fn aggregate_expr(
         "min" | "max" => {
             let f = if req.function == "min" { "MIN" } else { "MAX" };
             if matches!(col.scalar, Scalar::Json | Scalar::Bool) {
-                return Err(QueryError::bad(&path, "cannot take min or max of this field"));
+                return Err(QueryError::bad(
+                    &path,
+                    "cannot take min or max of this field",
+                ));
             }
             if !pg && col.scalar == Scalar::Decimal {
                 (format!("{f}({})", num(&e)), Scalar::Float)
@@ -593,7 +730,12 @@ fn aggregate_expr(
                 (format!("{f}({e})"), col.scalar)
             }
         }
-        other => return Err(QueryError::bad(&path, format!("unknown aggregate `{other}`"))),
+        other => {
+            return Err(QueryError::bad(
+                &path,
+                format!("unknown aggregate `{other}`"),
+            ));
+        }
     })
 }
 
@@ -621,7 +763,10 @@ pub fn aggregate_sql(
         sql.push("COUNT(*)");
         scalars.push(Scalar::Int);
     }
-    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
     where_conditions(&mut sql, catalog, layout, object, filter, search, false)?;
     Ok((sql, scalars))
 }
@@ -646,7 +791,10 @@ pub fn group_by_sql(
         return Err(QueryError::bad("by", "name at least one field"));
     }
     if !(1..=MAX_PAGE as i64).contains(&q.first) {
-        return Err(QueryError::bad("first", format!("between 1 and {MAX_PAGE}")));
+        return Err(QueryError::bad(
+            "first",
+            format!("between 1 and {MAX_PAGE}"),
+        ));
     }
     let pg = layout.backend == Backend::Postgres;
     let mut sql = Sql::new(layout.backend);
@@ -657,12 +805,17 @@ pub fn group_by_sql(
         let col = match system_column(name) {
             Some(c) => c,
             None => match object.field(name) {
-                Some(f) if f.is_stored() && f.field_type.composite().is_none() && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) => {
+                Some(f)
+                    if f.is_stored()
+                        && f.field_type.composite().is_none()
+                        && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) =>
+                {
                     field_columns(f).remove(0)
                 }
                 Some(_) => return Err(QueryError::bad(&path, "cannot group by this field")),
-                None => relation_id_column(object, name)
-                    .ok_or_else(|| QueryError::bad(&path, format!("`{}` has no field `{name}`", object.name)))?,
+                None => relation_id_column(object, name).ok_or_else(|| {
+                    QueryError::bad(&path, format!("`{}` has no field `{name}`", object.name))
+                })?,
             },
         };
         let e = format!("{ALIAS}.\"{}\"", col.name);
@@ -678,7 +831,11 @@ pub fn group_by_sql(
             Scalar::Date | Scalar::DateTime => Scalar::Text,
             s => s,
         };
-        key_cols.push(Column { scalar, key: name.clone(), ..col });
+        key_cols.push(Column {
+            scalar,
+            key: name.clone(),
+            ..col
+        });
     }
     let mut scalars = Vec::new();
     sql.push(", COUNT(*)");
@@ -687,12 +844,26 @@ pub fn group_by_sql(
         sql.push(", ").push(&e);
         scalars.push(s);
     }
-    sql.push(" FROM ").push(&layout.table(&object.name)).push(" ").push(ALIAS);
-    where_conditions(&mut sql, catalog, layout, object, q.filter.as_ref(), None, false)?;
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
+    where_conditions(
+        &mut sql,
+        catalog,
+        layout,
+        object,
+        q.filter.as_ref(),
+        None,
+        false,
+    )?;
     let positions: Vec<String> = (1..=q.by.len()).map(|i| i.to_string()).collect();
     sql.push(" GROUP BY ").push(&positions.join(", "));
     // Groups come in key order, the null group last, on both backends.
-    let order: Vec<String> = positions.iter().map(|p| format!("{p} ASC NULLS LAST")).collect();
+    let order: Vec<String> = positions
+        .iter()
+        .map(|p| format!("{p} ASC NULLS LAST"))
+        .collect();
     sql.push(" ORDER BY ").push(&order.join(", "));
     sql.push(&format!(" LIMIT {}", q.first));
     Ok((sql, key_cols, scalars))
@@ -706,23 +877,42 @@ fn date_bucket(e: &str, scalar: Scalar, granularity: &str, pg: bool) -> Result<S
         "MONTH" => "month",
         "QUARTER" => "quarter",
         "YEAR" => "year",
-        _ => return Err(QueryError::bad("dateGranularity", "expects DAY, WEEK, MONTH, QUARTER or YEAR")),
+        _ => {
+            return Err(QueryError::bad(
+                "dateGranularity",
+                "expects DAY, WEEK, MONTH, QUARTER or YEAR",
+            ));
+        }
     };
     let datetime = scalar == Scalar::DateTime;
     if pg {
-        let src = if datetime { format!("({e} AT TIME ZONE 'UTC')") } else { e.to_string() };
-        let fmt = if datetime { "YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"" } else { "YYYY-MM-DD" };
+        let src = if datetime {
+            format!("({e} AT TIME ZONE 'UTC')")
+        } else {
+            e.to_string()
+        };
+        let fmt = if datetime {
+            "YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\""
+        } else {
+            "YYYY-MM-DD"
+        };
         return Ok(format!("to_char(date_trunc('{unit}', {src}), '{fmt}')"));
     }
     let day = format!("substr({e}, 1, 10)");
     let date = match unit {
         "day" => day,
-        "week" => format!("date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"),
+        "week" => format!(
+            "date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+        ),
         "month" => format!("substr({e}, 1, 7) || '-01'"),
         "quarter" => format!(
             "substr({e}, 1, 5) || printf('%02d', ((CAST(substr({e}, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
         ),
         _ => format!("substr({e}, 1, 4) || '-01-01'"),
     };
-    Ok(if datetime { format!("({date}) || 'T00:00:00.000000Z'") } else { date })
+    Ok(if datetime {
+        format!("({date}) || 'T00:00:00.000000Z'")
+    } else {
+        date
+    })
 }

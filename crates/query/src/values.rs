@@ -48,13 +48,16 @@ pub fn encode(backend: Backend, scalar: Scalar, v: &Json) -> Result<Value, Strin
     Ok(match scalar {
         Scalar::Text => Value::String(Some(text()?)),
         Scalar::Int => Value::BigInt(Some(
-            v.as_i64().ok_or_else(|| format!("expected an integer, got {v}"))?,
+            v.as_i64()
+                .ok_or_else(|| format!("expected an integer, got {v}"))?,
         )),
         Scalar::Float => Value::Double(Some(
-            v.as_f64().ok_or_else(|| format!("expected a number, got {v}"))?,
+            v.as_f64()
+                .ok_or_else(|| format!("expected a number, got {v}"))?,
         )),
         Scalar::Bool => Value::Bool(Some(
-            v.as_bool().ok_or_else(|| format!("expected a boolean, got {v}"))?,
+            v.as_bool()
+                .ok_or_else(|| format!("expected a boolean, got {v}"))?,
         )),
         Scalar::Decimal => {
             let raw = match v {
@@ -112,7 +115,12 @@ mod tests {
 
     #[test]
     fn sqlite_keeps_sortable_text() {
-        let v = encode(Backend::Sqlite, Scalar::DateTime, &json!("2024-03-01T10:00:00+02:00")).unwrap();
+        let v = encode(
+            Backend::Sqlite,
+            Scalar::DateTime,
+            &json!("2024-03-01T10:00:00+02:00"),
+        )
+        .unwrap();
         assert_eq!(v, Value::String(Some("2024-03-01T08:00:00.000000Z".into())));
         let v = encode(Backend::Sqlite, Scalar::Decimal, &json!("10.500")).unwrap();
         assert_eq!(v, Value::String(Some("10.5".into())));

@@ -34,14 +34,20 @@ fn returning(sql: &mut Sql, columns: &[Column]) {
 }
 
 fn uuid(layout: &Layout, id: &str) -> Value {
-    encode(layout.backend, Scalar::Uuid, &serde_json::Value::String(id.to_string()))
-        .unwrap_or(Value::String(Some(id.to_string())))
+    encode(
+        layout.backend,
+        Scalar::Uuid,
+        &serde_json::Value::String(id.to_string()),
+    )
+    .unwrap_or(Value::String(Some(id.to_string())))
 }
 
 pub fn insert_sql(layout: &Layout, object: &ObjectDef, set: &WriteSet) -> (Sql, Vec<Column>) {
     let columns = record_columns(object);
     let mut sql = Sql::new(layout.backend);
-    sql.push("INSERT INTO ").push(&layout.table(&object.name)).push(" (");
+    sql.push("INSERT INTO ")
+        .push(&layout.table(&object.name))
+        .push(" (");
     for (i, (c, _)) in set.values.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -65,34 +71,55 @@ pub fn update_sql(
 ) -> (Sql, Vec<Column>) {
     let columns = record_columns(object);
     let mut sql = Sql::new(layout.backend);
-    sql.push("UPDATE ").push(&layout.table(&object.name)).push(" SET ");
+    sql.push("UPDATE ")
+        .push(&layout.table(&object.name))
+        .push(" SET ");
     for (c, v) in &set.values {
         sql.ident(c).push(" = ").param(v.clone()).push(", ");
     }
-    sql.push("\"version\" = \"version\" + 1 WHERE \"id\" = ").param(uuid(layout, id));
+    sql.push("\"version\" = \"version\" + 1 WHERE \"id\" = ")
+        .param(uuid(layout, id));
     if let Some(v) = expected_version {
-        sql.push(" AND \"version\" = ").param(Value::BigInt(Some(v)));
+        sql.push(" AND \"version\" = ")
+            .param(Value::BigInt(Some(v)));
     }
     returning(&mut sql, &columns);
     (sql, columns)
 }
 
 /// Sets or clears `deletedAt` of live (or deleted) records.
-pub fn soft_delete_sql(layout: &Layout, object: &ObjectDef, ids: &[String], deleted_at: Value, updated_at: Value, restoring: bool) -> (Sql, Vec<Column>) {
+pub fn soft_delete_sql(
+    layout: &Layout,
+    object: &ObjectDef,
+    ids: &[String],
+    deleted_at: Value,
+    updated_at: Value,
+    restoring: bool,
+) -> (Sql, Vec<Column>) {
     let columns = record_columns(object);
     let mut sql = Sql::new(layout.backend);
-    sql.push("UPDATE ").push(&layout.table(&object.name)).push(" SET \"deletedAt\" = ");
-    sql.param(deleted_at).push(", \"updatedAt\" = ").param(updated_at);
+    sql.push("UPDATE ")
+        .push(&layout.table(&object.name))
+        .push(" SET \"deletedAt\" = ");
+    sql.param(deleted_at)
+        .push(", \"updatedAt\" = ")
+        .param(updated_at);
     sql.push(", \"version\" = \"version\" + 1 WHERE \"id\" IN (");
     sql.params_list(ids.iter().map(|id| uuid(layout, id)));
-    sql.push(if restoring { ") AND \"deletedAt\" IS NOT NULL" } else { ") AND \"deletedAt\" IS NULL" });
+    sql.push(if restoring {
+        ") AND \"deletedAt\" IS NOT NULL"
+    } else {
+        ") AND \"deletedAt\" IS NULL"
+    });
     returning(&mut sql, &columns);
     (sql, columns)
 }
 
 pub fn delete_sql(layout: &Layout, object: &ObjectDef, ids: &[String]) -> Sql {
     let mut sql = Sql::new(layout.backend);
-    sql.push("DELETE FROM ").push(&layout.table(&object.name)).push(" WHERE \"id\" IN (");
+    sql.push("DELETE FROM ")
+        .push(&layout.table(&object.name))
+        .push(" WHERE \"id\" IN (");
     sql.params_list(ids.iter().map(|id| uuid(layout, id)));
     sql.push(")");
     sql

@@ -48,12 +48,19 @@ async fn build_live(db: &Db, workspace: &Workspace) -> Result<Live, ServerError>
     let catalog = meta.catalog.clone();
     let store_for_schema = store.clone();
     // Schema building is CPU work; keep it off the async workers.
-    let schema = tokio::task::spawn_blocking(move || rapport_graphql::build_schema(&catalog, Some(store_for_schema)))
-        .await
-        .map_err(|e| ServerError::Schema(e.to_string()))?
-        .map_err(ServerError::Schema)?;
+    let schema = tokio::task::spawn_blocking(move || {
+        rapport_graphql::build_schema(&catalog, Some(store_for_schema))
+    })
+    .await
+    .map_err(|e| ServerError::Schema(e.to_string()))?
+    .map_err(ServerError::Schema)?;
     let sdl = schema.sdl();
-    Ok(Live { meta, store, schema, sdl })
+    Ok(Live {
+        meta,
+        store,
+        schema,
+        sdl,
+    })
 }
 
 impl App {
@@ -62,7 +69,8 @@ impl App {
     /// the workspace is new.
     pub async fn open(database_url: &str) -> Result<(Arc<App>, bool), ServerError> {
         let db = Db::connect(database_url).await?;
-        let (workspace, created) = rapport_store::ensure_default_workspace(&db, &standard_documents()).await?;
+        let (workspace, created) =
+            rapport_store::ensure_default_workspace(&db, &standard_documents()).await?;
         let live = build_live(&db, &workspace).await?;
         let app = App {
             db,
@@ -87,7 +95,10 @@ impl App {
             return Ok(());
         }
         let live = build_live(&self.db, &self.workspace).await?;
-        tracing::info!(version = live.meta.version, "metadata changed; schema rebuilt");
+        tracing::info!(
+            version = live.meta.version,
+            "metadata changed; schema rebuilt"
+        );
         self.live.store(Arc::new(live));
         Metrics::add(&self.metrics.schema_rebuilds, 1);
         Ok(())
@@ -109,17 +120,20 @@ impl App {
     }
 
     pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, ServerError> {
-        if let Some((key, at)) = self.keys.read().await.get(secret) {
-            if at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Some(key.clone()));
-            }
+        if let Some((key, at)) = self.keys.read().await.get(secret)
+            && at.elapsed() < KEY_CACHE_TTL
+        {
+            return Ok(Some(key.clone()));
         }
         let key = rapport_store::find_api_key(&self.db, secret).await?;
         if let Some(k) = &key {
             if k.workspace_id != self.workspace.id {
                 return Ok(None);
             }
-            self.keys.write().await.insert(secret.to_string(), (k.clone(), Instant::now()));
+            self.keys
+                .write()
+                .await
+                .insert(secret.to_string(), (k.clone(), Instant::now()));
         }
         Ok(key)
     }

@@ -11,13 +11,22 @@ use crate::app::App;
 use crate::error::ServerError;
 
 #[derive(Parser)]
-#[command(name = "rapport", version, about = "Rapport: a GraphQL CRM platform with metadata-driven objects")]
+#[command(
+    name = "rapport",
+    version,
+    about = "Rapport: a GraphQL CRM platform with metadata-driven objects"
+)]
 struct Cli {
     /// `sqlite://PATH` or `postgres://…`; SQLite under the data directory by default.
     #[arg(long, env = "RAPPORT_DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// Where the SQLite file and the admin key file live.
-    #[arg(long, env = "RAPPORT_DATA_DIR", default_value = "rapport-data", global = true)]
+    #[arg(
+        long,
+        env = "RAPPORT_DATA_DIR",
+        default_value = "rapport-data",
+        global = true
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -60,7 +69,10 @@ fn database_url(cli: &Cli) -> Result<String, ServerError> {
         return Ok(url.clone());
     }
     std::fs::create_dir_all(&cli.data_dir)?;
-    Ok(format!("sqlite://{}", cli.data_dir.join("rapport.db").display()))
+    Ok(format!(
+        "sqlite://{}",
+        cli.data_dir.join("rapport.db").display()
+    ))
 }
 
 /// Entry point of the binary.
@@ -68,11 +80,15 @@ pub fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("rapport: {e}");
         std::process::exit(1);
@@ -87,7 +103,12 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
     }
 }
 
-async fn serve(url: &str, data_dir: &Path, listen: SocketAddr, demo: bool) -> Result<(), ServerError> {
+async fn serve(
+    url: &str,
+    data_dir: &Path,
+    listen: SocketAddr,
+    demo: bool,
+) -> Result<(), ServerError> {
     let (app, created) = App::open(url).await?;
     ensure_admin_key(&app, data_dir, created).await?;
     if demo && created {
@@ -106,22 +127,33 @@ async fn serve(url: &str, data_dir: &Path, listen: SocketAddr, demo: bool) -> Re
 
 /// `RAPPORT_ADMIN_KEY` if set; otherwise a new key on a new workspace, shown
 /// once and written to the data directory (mode 0600).
-async fn ensure_admin_key(app: &Arc<App>, data_dir: &Path, created: bool) -> Result<(), ServerError> {
+async fn ensure_admin_key(
+    app: &Arc<App>,
+    data_dir: &Path,
+    created: bool,
+) -> Result<(), ServerError> {
     if let Ok(secret) = std::env::var("RAPPORT_ADMIN_KEY") {
         if secret.len() < 16 {
-            return Err(ServerError::Usage("RAPPORT_ADMIN_KEY must be at least 16 characters".into()));
+            return Err(ServerError::Usage(
+                "RAPPORT_ADMIN_KEY must be at least 16 characters".into(),
+            ));
         }
-        rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", Some(secret)).await?;
+        rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", Some(secret))
+            .await?;
         return Ok(());
     }
     if !created {
         return Ok(());
     }
-    let secret = rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", None).await?;
+    let secret =
+        rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", None).await?;
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("admin-api-key");
     write_private(&path, &secret)?;
-    println!("Admin API key (shown once, also in {}): {secret}", path.display());
+    println!(
+        "Admin API key (shown once, also in {}): {secret}",
+        path.display()
+    );
     Ok(())
 }
 
@@ -153,10 +185,16 @@ async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
                 .map(rapport_meta::export_document)
                 .collect();
             if let Some(name) = object {
-                let doc = docs.into_iter().next().ok_or_else(|| ServerError::Usage(format!("no object named `{name}`")))?;
+                let doc = docs
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ServerError::Usage(format!("no object named `{name}`")))?;
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
-                println!("{}", serde_json::to_string_pretty(&docs).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&docs).unwrap_or_default()
+                );
             }
         }
         SchemaCommand::Apply { files, dry_run } => {
@@ -166,7 +204,8 @@ async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
             let mut docs = Vec::new();
             for f in files {
                 let text = std::fs::read_to_string(f)?;
-                let v: Value = serde_json::from_str(&text).map_err(|e| ServerError::Usage(format!("{}: {e}", f.display())))?;
+                let v: Value = serde_json::from_str(&text)
+                    .map_err(|e| ServerError::Usage(format!("{}: {e}", f.display())))?;
                 match v {
                     Value::Array(list) => docs.extend(list),
                     one => docs.push(one),
@@ -174,13 +213,26 @@ async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
             }
             let plan = live.meta.apply_schema(&app.db, docs, *dry_run).await?;
             for s in &plan.steps {
-                println!("{:<16} {}{} — {}", s.action, s.object, s.field.as_ref().map(|f| format!(".{f}")).unwrap_or_default(), s.detail);
+                println!(
+                    "{:<16} {}{} — {}",
+                    s.action,
+                    s.object,
+                    s.field
+                        .as_ref()
+                        .map(|f| format!(".{f}"))
+                        .unwrap_or_default(),
+                    s.detail
+                );
             }
             println!(
                 "{} step(s); metadata version {}{}",
                 plan.steps.len(),
                 plan.metadata_version,
-                if *dry_run { " (dry run: nothing changed)" } else { "" }
+                if *dry_run {
+                    " (dry run: nothing changed)"
+                } else {
+                    ""
+                }
             );
         }
     }

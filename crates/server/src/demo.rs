@@ -17,20 +17,30 @@ const COMPANIES: &[(&str, &str, &str)] = &[
     ("Granite Software", "granite.example", "SOFTWARE"),
     ("Harbor Media", "harbormedia.example", "MEDIA"),
 ];
-const FIRST: &[&str] = &["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas"];
-const LAST: &[&str] = &["Lovelace", "Okafor", "Martin", "Patel", "Rossi", "Haddad", "Hopper", "Laurent", "Chen", "Berg"];
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas",
+];
+const LAST: &[&str] = &[
+    "Lovelace", "Okafor", "Martin", "Patel", "Rossi", "Haddad", "Hopper", "Laurent", "Chen", "Berg",
+];
 const TITLES: &[&str] = &["CEO", "Head of Sales", "Buyer"];
 const STAGES: &[&str] = &["NEW", "QUALIFIED", "PROPOSAL", "NEGOTIATION", "WON", "LOST"];
 
 fn objects(v: Vec<Value>) -> Vec<Record> {
-    v.into_iter().filter_map(|x| x.as_object().cloned()).collect()
+    v.into_iter()
+        .filter_map(|x| x.as_object().cloned())
+        .collect()
 }
 
 pub async fn load(app: &App) -> Result<(), ServerError> {
     let live = app.live();
     let store = &live.store;
     let counter = StatementCounter::default();
-    let actor = Actor { kind: "system".into(), id: "demo".into(), name: "demo".into() };
+    let actor = Actor {
+        kind: "system".into(),
+        id: "demo".into(),
+        name: "demo".into(),
+    };
     let companies = store
         .create(
             &counter,
@@ -53,13 +63,18 @@ pub async fn load(app: &App) -> Result<(), ServerError> {
     let mut people = Vec::new();
     for (i, c) in companies.iter().enumerate() {
         for j in 0..3 {
-            let (first, last) = (FIRST[(i + j * 3) % FIRST.len()], LAST[(i * 2 + j) % LAST.len()]);
+            let (first, last) = (
+                FIRST[(i + j * 3) % FIRST.len()],
+                LAST[(i * 2 + j) % LAST.len()],
+            );
             people.push(json!({ "name": { "firstName": first, "lastName": last },
                 "email": format!("{}.{}@{}", first.to_lowercase(), last.to_lowercase(), c["domain"].as_str().unwrap_or("example.com")),
                 "jobTitle": TITLES[j], "companyId": c["id"] }));
         }
     }
-    let people = store.create(&counter, &actor, "person", &objects(people), None).await?;
+    let people = store
+        .create(&counter, &actor, "person", &objects(people), None)
+        .await?;
     let mut deals = Vec::new();
     for (i, c) in companies.iter().enumerate() {
         for j in 0..3 {
@@ -70,7 +85,9 @@ pub async fn load(app: &App) -> Result<(), ServerError> {
                 "closeDate": format!("2026-{:02}-15", 1 + n % 12) }));
         }
     }
-    store.create(&counter, &actor, "opportunity", &objects(deals), None).await?;
+    store
+        .create(&counter, &actor, "opportunity", &objects(deals), None)
+        .await?;
     tracing::info!("demo data loaded");
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ErrorExtensionValues, Response, ServerError as GqlServerError};
+use async_graphql::{Response, ServerError as GqlServerError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -46,12 +46,41 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> axum::response::Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A request refused before GraphQL runs.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> axum::response::Response {
+        error_response(self.status, self.code, &self.message)
+    }
 }
 
 /// The key behind `Authorization: Bearer …`, or the response refusing the request.
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, axum::response::Response> {
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, Refusal> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -60,7 +89,7 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, axum::re
         .filter(|t| !t.is_empty());
     let refuse = |message: &str| {
         Metrics::add(&app.metrics.unauthenticated, 1);
-        error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+        Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
     };
     let Some(token) = token else {
         return Err(refuse("send `Authorization: Bearer <token>`"));
@@ -70,17 +99,30 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, axum::re
         Ok(None) => Err(refuse("unknown or revoked token")),
         Err(e) => {
             tracing::error!(error = %e, "authentication failed");
-            Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error"))
+            Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            ))
         }
     }
 }
 
 /// Parses a GraphQL POST body (`application/json`), refusing garbage with a code.
-fn parse_request(body: &Bytes) -> Result<async_graphql::Request, axum::response::Response> {
-    let request = serde_json::from_slice::<async_graphql::Request>(body)
-        .map_err(|e| error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("not a GraphQL request: {e}")))?;
+fn parse_request(body: &Bytes) -> Result<async_graphql::Request, Refusal> {
+    let request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            format!("not a GraphQL request: {e}"),
+        )
+    })?;
     if request.query.trim().is_empty() {
-        return Err(error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"));
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "the request has no `query`",
+        ));
     }
     Ok(request)
 }
@@ -89,7 +131,10 @@ fn parse_request(body: &Bytes) -> Result<async_graphql::Request, axum::response:
 /// internal and are logged, not shown.
 fn finish(mut response: Response) -> Response {
     for e in &mut response.errors {
-        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
         if has_code {
             continue;
         }
@@ -108,41 +153,62 @@ fn finish(mut response: Response) -> Response {
 }
 
 fn set_code(e: &mut GqlServerError, code: &str) {
-    let mut ext = e.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+    let mut ext = e.extensions.take().unwrap_or_default();
     ext.set("code", code);
     e.extensions = Some(ext);
 }
 
 fn json_response(response: &Response, statements: Option<u64>) -> axum::response::Response {
     let body = serde_json::to_string(response).unwrap_or_else(|_| "{}".into());
-    let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Some(n) = statements {
-        if let Ok(v) = HeaderValue::from_str(&n.to_string()) {
-            res.headers_mut().insert("x-rapport-sql-statements", v);
-        }
+    let mut res = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    if let Some(n) = statements
+        && let Ok(v) = HeaderValue::from_str(&n.to_string())
+    {
+        res.headers_mut().insert("x-rapport-sql-statements", v);
     }
     res
 }
 
-async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+async fn graphql(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     let key = match authenticate(&app, &headers).await {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let request = match parse_request(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.graphql_requests, 1);
     let live = app.live();
     let counter = StatementCounter::default();
     let loader = DataLoader::new(
-        RecordLoader { store: live.store.clone(), counter: counter.clone() },
+        RecordLoader {
+            store: live.store.clone(),
+            counter: counter.clone(),
+        },
         tokio::spawn,
     )
     .delay(Duration::from_millis(1));
-    let actor = Actor { kind: "apiKey".into(), id: key.id.clone(), name: key.name.clone() };
-    let request = request.data(RequestState { counter: counter.clone(), actor }).data(loader);
+    let actor = Actor {
+        kind: "apiKey".into(),
+        id: key.id.clone(),
+        name: key.name.clone(),
+    };
+    let request = request
+        .data(RequestState {
+            counter: counter.clone(),
+            actor,
+        })
+        .data(loader);
     let response = finish(live.schema.execute(request).await);
     if !response.errors.is_empty() {
         Metrics::add(&app.metrics.graphql_errors, 1);
@@ -151,14 +217,18 @@ async fn graphql(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     json_response(&response, Some(counter.get()))
 }
 
-async fn metadata(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+async fn metadata(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     let key = match authenticate(&app, &headers).await {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let request = match parse_request(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.metadata_requests, 1);
     let response = finish(metadata_api::execute(app.clone(), key, request).await);
@@ -167,14 +237,22 @@ async fn metadata(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
 
 async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response::Response {
     if let Err(r) = authenticate(&app, &headers).await {
-        return r;
+        return r.into_response();
     }
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], app.live().sdl.clone()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        app.live().sdl.clone(),
+    )
+        .into_response()
 }
 
-async fn object_document(State(app): State<Arc<App>>, headers: HeaderMap, Path(file): Path<String>) -> axum::response::Response {
+async fn object_document(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> axum::response::Response {
     if let Err(r) = authenticate(&app, &headers).await {
-        return r;
+        return r.into_response();
     }
     let name = file.strip_suffix(".json").unwrap_or(&file);
     let live = app.live();
@@ -184,14 +262,22 @@ async fn object_document(State(app): State<Arc<App>>, headers: HeaderMap, Path(f
             serde_json::to_string_pretty(&rapport_meta::export_document(o)).unwrap_or_default(),
         )
             .into_response(),
-        None => error_response(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("no object named `{name}`")),
+        None => error_response(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("no object named `{name}`"),
+        ),
     }
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> axum::response::Response {
     let ping = app.db.conn.ping().await;
     match ping {
-        Ok(()) => (StatusCode::OK, format!("ready: metadata version {}", app.live().meta.version)).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            format!("ready: metadata version {}", app.live().meta.version),
+        )
+            .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
@@ -214,14 +300,29 @@ async fn graphiql() -> Html<&'static str> {
 
 async fn asset(Path(file): Path<String>) -> axum::response::Response {
     let (body, ty): (&'static [u8], &str) = match file.as_str() {
-        "graphiql.min.js" => (include_bytes!("../assets/graphiql/graphiql.min.js"), "text/javascript"),
-        "graphiql.min.css" => (include_bytes!("../assets/graphiql/graphiql.min.css"), "text/css"),
-        "react.production.min.js" => (include_bytes!("../assets/graphiql/react.production.min.js"), "text/javascript"),
-        "react-dom.production.min.js" => (include_bytes!("../assets/graphiql/react-dom.production.min.js"), "text/javascript"),
+        "graphiql.min.js" => (
+            include_bytes!("../assets/graphiql/graphiql.min.js"),
+            "text/javascript",
+        ),
+        "graphiql.min.css" => (
+            include_bytes!("../assets/graphiql/graphiql.min.css"),
+            "text/css",
+        ),
+        "react.production.min.js" => (
+            include_bytes!("../assets/graphiql/react.production.min.js"),
+            "text/javascript",
+        ),
+        "react-dom.production.min.js" => (
+            include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+            "text/javascript",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
-        [(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=86400")],
+        [
+            (header::CONTENT_TYPE, ty),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
         body,
     )
         .into_response()

@@ -11,7 +11,7 @@ mod metrics;
 mod standard;
 
 pub use app::{App, POLL_INTERVAL};
-pub use http::router;
 pub use cli::main;
 pub use error::ServerError;
+pub use http::router;
 pub use standard::standard_documents;

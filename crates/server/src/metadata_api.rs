@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Json, Object, Request, Response, Schema, SimpleObject};
+use async_graphql::{
+    Context, EmptySubscription, Json, Object, Request, Response, Schema, SimpleObject,
+};
 use rapport_meta::{FieldDef, ObjectDef, export_document};
 use rapport_store::{ApiKey, FieldChange, MigrationPlan as StorePlan, WorkspaceMeta};
 use serde_json::Value;
@@ -83,14 +85,24 @@ impl From<StorePlan> for MigrationPlan {
             steps: p
                 .steps
                 .into_iter()
-                .map(|s| MigrationStep { action: s.action, object: s.object, field: s.field, detail: s.detail })
+                .map(|s| MigrationStep {
+                    action: s.action,
+                    object: s.object,
+                    field: s.field,
+                    detail: s.detail,
+                })
                 .collect(),
             metadata_version: p.metadata_version,
         }
     }
 }
 
-fn field_metadata(meta: &WorkspaceMeta, object: &ObjectDef, f: &FieldDef, deleted: bool) -> FieldMetadata {
+fn field_metadata(
+    meta: &WorkspaceMeta,
+    object: &ObjectDef,
+    f: &FieldDef,
+    deleted: bool,
+) -> FieldMetadata {
     let id = meta
         .field_ids
         .get(&(object.name.clone(), f.name.clone()))
@@ -107,9 +119,17 @@ fn field_metadata(meta: &WorkspaceMeta, object: &ObjectDef, f: &FieldDef, delete
         is_system: f.is_system,
         is_custom: !f.is_system && !f.generated,
         is_deleted: deleted,
-        options: (!f.options.is_empty()).then(|| Json(Value::Array(f.options.iter().map(|o| o.raw.clone()).collect()))),
+        options: (!f.options.is_empty()).then(|| {
+            Json(Value::Array(
+                f.options.iter().map(|o| o.raw.clone()).collect(),
+            ))
+        }),
         relation: f.relation.as_ref().map(|r| RelationMetadata {
-            target: if r.targets.is_empty() { r.target.clone() } else { r.targets.join(",") },
+            target: if r.targets.is_empty() {
+                r.target.clone()
+            } else {
+                r.targets.join(",")
+            },
             kind: r.kind.as_str().to_string(),
             inverse: r.inverse.clone(),
             on_delete: r.on_delete.as_str().to_string(),
@@ -118,7 +138,11 @@ fn field_metadata(meta: &WorkspaceMeta, object: &ObjectDef, f: &FieldDef, delete
 }
 
 fn object_metadata(meta: &WorkspaceMeta, o: &ObjectDef) -> ObjectMetadata {
-    let mut fields: Vec<FieldMetadata> = o.fields.iter().map(|f| field_metadata(meta, o, f, false)).collect();
+    let mut fields: Vec<FieldMetadata> = o
+        .fields
+        .iter()
+        .map(|f| field_metadata(meta, o, f, false))
+        .collect();
     if let Some(deleted) = meta.deleted_fields.get(&o.name) {
         fields.extend(deleted.iter().map(|f| field_metadata(meta, o, f, true)));
     }
@@ -147,9 +171,9 @@ fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<App>> {
 fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
     let key = ctx.data::<ApiKey>()?;
     if key.role != "admin" {
-        return Err(rapport_graphql::store_error(rapport_store::StoreError::Forbidden(
-            "metadata changes need the admin role".into(),
-        )));
+        return Err(rapport_graphql::store_error(
+            rapport_store::StoreError::Forbidden("metadata changes need the admin role".into()),
+        ));
     }
     Ok(())
 }
@@ -173,16 +197,27 @@ async fn describe_after(app: &App, object: &str) -> async_graphql::Result<Object
     Ok(object_metadata(&live.meta, o))
 }
 
-async fn describe_field_after(app: &App, object: &str, field: &str) -> async_graphql::Result<FieldMetadata> {
+async fn describe_field_after(
+    app: &App,
+    object: &str,
+    field: &str,
+) -> async_graphql::Result<FieldMetadata> {
     let o = describe_after(app, object).await?;
     o.fields
         .into_iter()
         .find(|f| f.name == field && !f.is_deleted)
-        .ok_or_else(|| err(rapport_store::StoreError::NotFound(format!("no field `{object}.{field}`"))))
+        .ok_or_else(|| {
+            err(rapport_store::StoreError::NotFound(format!(
+                "no field `{object}.{field}`"
+            )))
+        })
 }
 
 fn document_name(doc: &Value) -> String {
-    doc["x-rapport-object"]["name"].as_str().unwrap_or_default().to_string()
+    doc["x-rapport-object"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 pub struct MetaQuery;
@@ -190,7 +225,11 @@ pub struct MetaQuery;
 #[Object]
 impl MetaQuery {
     /// Objects of the workspace; standard (`isSystem`) ones only when asked.
-    async fn objects(&self, ctx: &Context<'_>, #[graphql(default = false)] include_system: bool) -> async_graphql::Result<Vec<ObjectMetadata>> {
+    async fn objects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_system: bool,
+    ) -> async_graphql::Result<Vec<ObjectMetadata>> {
         let live = app(ctx)?.live();
         Ok(live
             .meta
@@ -202,9 +241,17 @@ impl MetaQuery {
             .collect())
     }
 
-    async fn object(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<Option<ObjectMetadata>> {
+    async fn object(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<Option<ObjectMetadata>> {
         let live = app(ctx)?.live();
-        Ok(live.meta.catalog.object(&name).map(|o| object_metadata(&live.meta, o)))
+        Ok(live
+            .meta
+            .catalog
+            .object(&name)
+            .map(|o| object_metadata(&live.meta, o)))
     }
 
     async fn metadata_version(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
@@ -216,63 +263,116 @@ pub struct MetaMutation;
 
 #[Object]
 impl MetaMutation {
-    async fn create_object(&self, ctx: &Context<'_>, schema: Json<Value>) -> async_graphql::Result<ObjectMetadata> {
+    async fn create_object(
+        &self,
+        ctx: &Context<'_>,
+        schema: Json<Value>,
+    ) -> async_graphql::Result<ObjectMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let name = document_name(&schema.0);
-        app.live().meta.create_objects(&app.db, vec![schema.0]).await.map_err(err)?;
+        app.live()
+            .meta
+            .create_objects(&app.db, vec![schema.0])
+            .await
+            .map_err(err)?;
         describe_after(app, &name).await
     }
 
-    async fn update_object(&self, ctx: &Context<'_>, name: String, schema: Json<Value>) -> async_graphql::Result<ObjectMetadata> {
+    async fn update_object(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        schema: Json<Value>,
+    ) -> async_graphql::Result<ObjectMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
         if document_name(&schema.0) != name {
-            return Err(err(rapport_store::StoreError::bad("/x-rapport-object/name", "renaming an object is not supported; the name must stay")));
+            return Err(err(rapport_store::StoreError::bad(
+                "/x-rapport-object/name",
+                "renaming an object is not supported; the name must stay",
+            )));
         }
-        app.live().meta.update_objects(&app.db, vec![schema.0]).await.map_err(err)?;
+        app.live()
+            .meta
+            .update_objects(&app.db, vec![schema.0])
+            .await
+            .map_err(err)?;
         describe_after(app, &name).await
     }
 
     async fn delete_object(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live().meta.set_object_deleted(&app.db, &name, true).await.map_err(err)?;
+        app.live()
+            .meta
+            .set_object_deleted(&app.db, &name, true)
+            .await
+            .map_err(err)?;
         app.reload().await.map_err(server_err)?;
         Ok(true)
     }
 
-    async fn restore_object(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<ObjectMetadata> {
+    async fn restore_object(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<ObjectMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live().meta.set_object_deleted(&app.db, &name, false).await.map_err(err)?;
+        app.live()
+            .meta
+            .set_object_deleted(&app.db, &name, false)
+            .await
+            .map_err(err)?;
         describe_after(app, &name).await
     }
 
-    async fn create_field(&self, ctx: &Context<'_>, object: String, name: String, schema: Json<Value>, #[graphql(default = false)] required: bool) -> async_graphql::Result<FieldMetadata> {
+    async fn create_field(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        name: String,
+        schema: Json<Value>,
+        #[graphql(default = false)] required: bool,
+    ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let live = app.live();
         let o = live.meta.object(&object).map_err(err)?;
         if o.field(&name).is_some() {
-            return Err(err(rapport_store::StoreError::Conflict(format!("`{object}.{name}` already exists"))));
+            return Err(err(rapport_store::StoreError::Conflict(format!(
+                "`{object}.{name}` already exists"
+            ))));
         }
         let mut doc = own_document(o);
         doc["properties"][&name] = schema.0;
-        if required {
-            doc["required"].as_array_mut().map(|r| r.push(Value::String(name.clone())));
+        if required && let Some(list) = doc["required"].as_array_mut() {
+            list.push(Value::String(name.clone()));
         }
-        live.meta.update_objects(&app.db, vec![doc]).await.map_err(err)?;
+        live.meta
+            .update_objects(&app.db, vec![doc])
+            .await
+            .map_err(err)?;
         describe_field_after(app, &object, &name).await
     }
 
-    async fn update_field(&self, ctx: &Context<'_>, object: String, name: String, schema: Json<Value>, required: Option<bool>) -> async_graphql::Result<FieldMetadata> {
+    async fn update_field(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        name: String,
+        schema: Json<Value>,
+        required: Option<bool>,
+    ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let live = app.live();
         let o = live.meta.object(&object).map_err(err)?;
         if o.field(&name).is_none_or(|f| f.generated) {
-            return Err(err(rapport_store::StoreError::NotFound(format!("no field `{object}.{name}`"))));
+            return Err(err(rapport_store::StoreError::NotFound(format!(
+                "no field `{object}.{name}`"
+            ))));
         }
         let mut doc = own_document(o);
         doc["properties"][&name] = schema.0;
@@ -283,58 +383,128 @@ impl MetaMutation {
                 list.push(Value::String(name.clone()));
             }
         }
-        live.meta.update_objects(&app.db, vec![doc]).await.map_err(err)?;
+        live.meta
+            .update_objects(&app.db, vec![doc])
+            .await
+            .map_err(err)?;
         describe_field_after(app, &object, &name).await
     }
 
-    async fn rename_field(&self, ctx: &Context<'_>, object: String, name: String, new_name: String) -> async_graphql::Result<FieldMetadata> {
+    async fn rename_field(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        name: String,
+        new_name: String,
+    ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live().meta.change_field(&app.db, &object, &name, FieldChange::Rename { new_name: new_name.clone() }).await.map_err(err)?;
+        app.live()
+            .meta
+            .change_field(
+                &app.db,
+                &object,
+                &name,
+                FieldChange::Rename {
+                    new_name: new_name.clone(),
+                },
+            )
+            .await
+            .map_err(err)?;
         describe_field_after(app, &object, &new_name).await
     }
 
-    async fn delete_field(&self, ctx: &Context<'_>, object: String, name: String) -> async_graphql::Result<bool> {
+    async fn delete_field(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        name: String,
+    ) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live().meta.change_field(&app.db, &object, &name, FieldChange::Delete).await.map_err(err)?;
+        app.live()
+            .meta
+            .change_field(&app.db, &object, &name, FieldChange::Delete)
+            .await
+            .map_err(err)?;
         app.reload().await.map_err(server_err)?;
         Ok(true)
     }
 
-    async fn restore_field(&self, ctx: &Context<'_>, object: String, name: String) -> async_graphql::Result<FieldMetadata> {
+    async fn restore_field(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        name: String,
+    ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live().meta.change_field(&app.db, &object, &name, FieldChange::Restore).await.map_err(err)?;
+        app.live()
+            .meta
+            .change_field(&app.db, &object, &name, FieldChange::Restore)
+            .await
+            .map_err(err)?;
         describe_field_after(app, &object, &name).await
     }
 
     /// Drops what was deleted, for good. `confirm` must be true.
-    async fn purge(&self, ctx: &Context<'_>, object: String, field: Option<String>, confirm: bool) -> async_graphql::Result<bool> {
+    async fn purge(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        field: Option<String>,
+        confirm: bool,
+    ) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         if !confirm {
-            return Err(err(rapport_store::StoreError::bad("confirm", "purging destroys data; pass confirm: true")));
+            return Err(err(rapport_store::StoreError::bad(
+                "confirm",
+                "purging destroys data; pass confirm: true",
+            )));
         }
         let app = app(ctx)?;
-        app.live().meta.purge(&app.db, &object, field.as_deref()).await.map_err(err)?;
+        app.live()
+            .meta
+            .purge(&app.db, &object, field.as_deref())
+            .await
+            .map_err(err)?;
         app.reload().await.map_err(server_err)?;
         Ok(true)
     }
 
     /// What `applySchema` would do, changing nothing.
-    async fn plan_schema(&self, ctx: &Context<'_>, documents: Vec<Json<Value>>) -> async_graphql::Result<MigrationPlan> {
+    async fn plan_schema(
+        &self,
+        ctx: &Context<'_>,
+        documents: Vec<Json<Value>>,
+    ) -> async_graphql::Result<MigrationPlan> {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let docs = documents.into_iter().map(|d| d.0).collect();
-        Ok(app.live().meta.apply_schema(&app.db, docs, true).await.map_err(err)?.into())
+        Ok(app
+            .live()
+            .meta
+            .apply_schema(&app.db, docs, true)
+            .await
+            .map_err(err)?
+            .into())
     }
 
     /// Makes the named objects match the documents (objects not named are left alone).
-    async fn apply_schema(&self, ctx: &Context<'_>, documents: Vec<Json<Value>>) -> async_graphql::Result<MigrationPlan> {
+    async fn apply_schema(
+        &self,
+        ctx: &Context<'_>,
+        documents: Vec<Json<Value>>,
+    ) -> async_graphql::Result<MigrationPlan> {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let docs = documents.into_iter().map(|d| d.0).collect();
-        let plan = app.live().meta.apply_schema(&app.db, docs, false).await.map_err(err)?;
+        let plan = app
+            .live()
+            .meta
+            .apply_schema(&app.db, docs, false)
+            .await
+            .map_err(err)?;
         app.reload().await.map_err(server_err)?;
         Ok(plan.into())
     }

@@ -21,15 +21,46 @@ impl Metrics {
     pub fn render(&self, metadata_version: i64) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         };
-        counter("rapport_graphql_requests_total", "GraphQL data requests served.", &self.graphql_requests);
-        counter("rapport_graphql_errors_total", "GraphQL responses carrying errors.", &self.graphql_errors);
-        counter("rapport_metadata_requests_total", "Metadata API requests served.", &self.metadata_requests);
-        counter("rapport_sql_statements_total", "SQL statements run for GraphQL requests.", &self.sql_statements);
-        counter("rapport_schema_rebuilds_total", "GraphQL schema rebuilds after metadata changes.", &self.schema_rebuilds);
-        counter("rapport_unauthenticated_total", "Requests refused for a missing or bad token.", &self.unauthenticated);
-        let _ = writeln!(out, "# HELP rapport_metadata_version Metadata version being served.\n# TYPE rapport_metadata_version gauge\nrapport_metadata_version {metadata_version}");
+        counter(
+            "rapport_graphql_requests_total",
+            "GraphQL data requests served.",
+            &self.graphql_requests,
+        );
+        counter(
+            "rapport_graphql_errors_total",
+            "GraphQL responses carrying errors.",
+            &self.graphql_errors,
+        );
+        counter(
+            "rapport_metadata_requests_total",
+            "Metadata API requests served.",
+            &self.metadata_requests,
+        );
+        counter(
+            "rapport_sql_statements_total",
+            "SQL statements run for GraphQL requests.",
+            &self.sql_statements,
+        );
+        counter(
+            "rapport_schema_rebuilds_total",
+            "GraphQL schema rebuilds after metadata changes.",
+            &self.schema_rebuilds,
+        );
+        counter(
+            "rapport_unauthenticated_total",
+            "Requests refused for a missing or bad token.",
+            &self.unauthenticated,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP rapport_metadata_version Metadata version being served.\n# TYPE rapport_metadata_version gauge\nrapport_metadata_version {metadata_version}"
+        );
         out
     }
 }

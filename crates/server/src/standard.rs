@@ -3,15 +3,26 @@
 use serde_json::Value;
 
 const DOCUMENTS: &[(&str, &str)] = &[
-    ("company", include_str!("../../../schema/objects/company.json")),
-    ("person", include_str!("../../../schema/objects/person.json")),
-    ("opportunity", include_str!("../../../schema/objects/opportunity.json")),
+    (
+        "company",
+        include_str!("../../../schema/objects/company.json"),
+    ),
+    (
+        "person",
+        include_str!("../../../schema/objects/person.json"),
+    ),
+    (
+        "opportunity",
+        include_str!("../../../schema/objects/opportunity.json"),
+    ),
 ];
 
 pub fn standard_documents() -> Vec<Value> {
     DOCUMENTS
         .iter()
-        .map(|(name, text)| serde_json::from_str(text).unwrap_or_else(|e| panic!("schema/objects/{name}.json: {e}")))
+        .map(|(name, text)| {
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("schema/objects/{name}.json: {e}"))
+        })
         .collect()
 }
 

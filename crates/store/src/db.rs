@@ -93,9 +93,17 @@ pub(crate) async fn execute(
 }
 
 /// Runs statement text without parameters (DDL).
-pub(crate) async fn execute_text(conn: &impl ConnectionTrait, backend: Backend, text: &str) -> Result<(), StoreError> {
+pub(crate) async fn execute_text(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    text: &str,
+) -> Result<(), StoreError> {
     tracing::debug!(sql = %text, "ddl");
-    conn.execute_raw(Statement::from_string(db_backend(backend), text.to_string())).await?;
+    conn.execute_raw(Statement::from_string(
+        db_backend(backend),
+        text.to_string(),
+    ))
+    .await?;
     Ok(())
 }
 

@@ -50,7 +50,10 @@ fn index_name(layout: &Layout, table: &str, column: &str, unique: bool) -> Strin
 
 pub(crate) fn create_namespace(layout: &Layout) -> Vec<String> {
     match layout.backend {
-        Backend::Postgres => vec![format!("CREATE SCHEMA IF NOT EXISTS {}", quote(&layout.namespace))],
+        Backend::Postgres => vec![format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote(&layout.namespace)
+        )],
         Backend::Sqlite => Vec::new(),
     }
 }
@@ -91,8 +94,15 @@ fn create_index(layout: &Layout, table: &str, column: &str, unique: bool) -> Str
 pub(crate) fn drop_index(layout: &Layout, table: &str, column: &str, unique: bool) -> String {
     let name = index_name(layout, table, column, unique);
     match layout.backend {
-        Backend::Postgres => format!("DROP INDEX IF EXISTS {}.{}", quote(&layout.namespace), quote(&name)),
-        Backend::Sqlite => format!("DROP INDEX IF EXISTS {}", quote(&format!("{}__{name}", layout.namespace))),
+        Backend::Postgres => format!(
+            "DROP INDEX IF EXISTS {}.{}",
+            quote(&layout.namespace),
+            quote(&name)
+        ),
+        Backend::Sqlite => format!(
+            "DROP INDEX IF EXISTS {}",
+            quote(&format!("{}__{name}", layout.namespace))
+        ),
     }
 }
 
@@ -165,11 +175,19 @@ pub(crate) fn rename_column(layout: &Layout, table: &str, from: &str, to: &str) 
 }
 
 pub(crate) fn drop_column(layout: &Layout, table: &str, column: &str) -> String {
-    format!("ALTER TABLE {} DROP COLUMN {}", layout.table(table), quote(column))
+    format!(
+        "ALTER TABLE {} DROP COLUMN {}",
+        layout.table(table),
+        quote(column)
+    )
 }
 
 pub(crate) fn add_column(layout: &Layout, table: &str, c: &Column) -> String {
-    format!("ALTER TABLE {} ADD COLUMN {}", layout.table(table), column_def(layout.backend, c))
+    format!(
+        "ALTER TABLE {} ADD COLUMN {}",
+        layout.table(table),
+        column_def(layout.backend, c)
+    )
 }
 
 pub(crate) fn drop_table(layout: &Layout, table: &str) -> String {

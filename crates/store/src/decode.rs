@@ -8,10 +8,17 @@ use serde_json::{Map, Value};
 
 use crate::error::StoreError;
 
-pub(crate) fn value_at(row: &QueryResult, i: usize, scalar: Scalar, backend: Backend) -> Result<Value, StoreError> {
+pub(crate) fn value_at(
+    row: &QueryResult,
+    i: usize,
+    scalar: Scalar,
+    backend: Backend,
+) -> Result<Value, StoreError> {
     let pg = backend == Backend::Postgres;
     let v = match scalar {
-        Scalar::Text => row.try_get_by_index::<Option<String>>(i)?.map(Value::String),
+        Scalar::Text => row
+            .try_get_by_index::<Option<String>>(i)?
+            .map(Value::String),
         Scalar::Int => row.try_get_by_index::<Option<i64>>(i)?.map(Value::from),
         Scalar::Float => row.try_get_by_index::<Option<f64>>(i)?.map(Value::from),
         Scalar::Bool => row.try_get_by_index::<Option<bool>>(i)?.map(Value::Bool),
@@ -29,17 +36,25 @@ pub(crate) fn value_at(row: &QueryResult, i: usize, scalar: Scalar, backend: Bac
             .try_get_by_index::<Option<uuid::Uuid>>(i)?
             .map(|u| Value::String(u.to_string())),
         Scalar::Json => match row.try_get_by_index::<Option<String>>(i)? {
-            Some(s) => Some(serde_json::from_str(&s).map_err(|e| StoreError::Internal(e.to_string()))?),
+            Some(s) => {
+                Some(serde_json::from_str(&s).map_err(|e| StoreError::Internal(e.to_string()))?)
+            }
             None => None,
         },
         // SQLite keeps decimals, dates, date-times and ids as text.
-        _ => row.try_get_by_index::<Option<String>>(i)?.map(Value::String),
+        _ => row
+            .try_get_by_index::<Option<String>>(i)?
+            .map(Value::String),
     };
     Ok(v.unwrap_or(Value::Null))
 }
 
 /// The record in a row's first `columns.len()` columns.
-pub(crate) fn record(row: &QueryResult, columns: &[Column], backend: Backend) -> Result<Map<String, Value>, StoreError> {
+pub(crate) fn record(
+    row: &QueryResult,
+    columns: &[Column],
+    backend: Backend,
+) -> Result<Map<String, Value>, StoreError> {
     let mut out = Map::new();
     for (i, c) in columns.iter().enumerate() {
         let v = value_at(row, i, c.scalar, backend)?;
@@ -48,7 +63,9 @@ pub(crate) fn record(row: &QueryResult, columns: &[Column], backend: Backend) ->
                 out.insert(c.key.clone(), v);
             }
             Some(part) => {
-                let slot = out.entry(c.key.clone()).or_insert_with(|| Value::Object(Map::new()));
+                let slot = out
+                    .entry(c.key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(m) = slot {
                     m.insert(part.to_string(), v);
                 }
@@ -57,10 +74,10 @@ pub(crate) fn record(row: &QueryResult, columns: &[Column], backend: Backend) ->
     }
     // A composite whose parts are all null is itself null.
     for v in out.values_mut() {
-        if let Value::Object(m) = v {
-            if m.values().all(Value::is_null) {
-                *v = Value::Null;
-            }
+        if let Value::Object(m) = v
+            && m.values().all(Value::is_null)
+        {
+            *v = Value::Null;
         }
     }
     Ok(out)

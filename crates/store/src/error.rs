@@ -30,7 +30,9 @@ impl StoreError {
 impl From<rapport_query::QueryError> for StoreError {
     fn from(e: rapport_query::QueryError) -> Self {
         match e {
-            rapport_query::QueryError::BadInput { field, reason } => StoreError::BadInput { field, reason },
+            rapport_query::QueryError::BadInput { field, reason } => {
+                StoreError::BadInput { field, reason }
+            }
         }
     }
 }
@@ -39,7 +41,10 @@ impl From<rapport_meta::MetaError> for StoreError {
     fn from(e: rapport_meta::MetaError) -> Self {
         use rapport_meta::MetaError as M;
         match e {
-            M::Invalid { path, reason } => StoreError::BadInput { field: path, reason },
+            M::Invalid { path, reason } => StoreError::BadInput {
+                field: path,
+                reason,
+            },
             M::Unsupported { path, field_type } => StoreError::BadInput {
                 field: path,
                 reason: format!("field type `{field_type}` is not supported yet"),

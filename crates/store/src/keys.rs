@@ -16,20 +16,36 @@ pub struct ApiKey {
 }
 
 fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Stores a key; `secret` is given (RAPPORT_ADMIN_KEY) or generated. Returns the secret.
-pub async fn create_api_key(db: &Db, workspace_id: &str, name: &str, role: &str, secret: Option<String>) -> Result<String, StoreError> {
+pub async fn create_api_key(
+    db: &Db,
+    workspace_id: &str,
+    name: &str,
+    role: &str,
+    secret: Option<String>,
+) -> Result<String, StoreError> {
     let secret = secret.unwrap_or_else(|| {
-        format!("rk_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+        format!(
+            "rk_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
     });
     let h = hash(&secret);
     let exists = db
         .conn
         .query_one_raw(Statement::from_sql_and_values(
             db.db_backend(),
-            sys_sql(db.backend, "SELECT id FROM rapport_api_key WHERE key_hash = $1"),
+            sys_sql(
+                db.backend,
+                "SELECT id FROM rapport_api_key WHERE key_hash = $1",
+            ),
             [h.clone().into()],
         ))
         .await?;
@@ -71,4 +87,3 @@ pub async fn find_api_key(db: &Db, secret: &str) -> Result<Option<ApiKey>, Store
         None => None,
     })
 }
-

@@ -15,9 +15,7 @@ pub use db::{Db, StatementCounter};
 pub use error::StoreError;
 pub use keys::{ApiKey, create_api_key, find_api_key};
 pub use metadata::{
-    CatalogCheck, FieldChange, MigrationPlan, MigrationStep, Workspace, WorkspaceMeta, default_workspace,
-    ensure_default_workspace, load_workspace, metadata_version,
+    CatalogCheck, FieldChange, MigrationPlan, MigrationStep, Workspace, WorkspaceMeta,
+    default_workspace, ensure_default_workspace, load_workspace, metadata_version,
 };
-pub use records::{
-    Actor, ChildPage, Page, RecordStore, Record,
-};
+pub use records::{Actor, ChildPage, Page, Record, RecordStore};

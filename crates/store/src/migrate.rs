@@ -28,7 +28,11 @@ pub async fn run(db: &Db) -> Result<(), StoreError> {
             ))
             .await?;
         if done.is_none() {
-            for stmt in text.split(';').map(str::trim).filter(|s| !strip_comments(s).is_empty()) {
+            for stmt in text
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !strip_comments(s).is_empty())
+            {
                 execute_text(&txn, db.backend, stmt).await?;
             }
             let now = chrono::Utc::now().to_rfc3339();
@@ -52,4 +56,3 @@ fn strip_comments(s: &str) -> String {
         .trim()
         .to_string()
 }
-
