@@ -10,3 +10,4 @@ mod errors;
 mod metadata;
 mod multi_process;
 mod nested;
+mod relations;

@@ -7,6 +7,7 @@ mod ddl;
 mod decode;
 mod error;
 mod keys;
+mod links;
 mod metadata;
 mod migrate;
 mod records;
@@ -14,6 +15,7 @@ mod records;
 pub use db::{Db, StatementCounter};
 pub use error::StoreError;
 pub use keys::{ApiKey, create_api_key, find_api_key};
+pub use links::link_inputs;
 pub use metadata::{
     CatalogCheck, FieldChange, MigrationPlan, MigrationStep, Workspace, WorkspaceMeta,
     default_workspace, ensure_default_workspace, load_workspace, metadata_version,

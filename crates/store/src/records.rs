@@ -536,10 +536,24 @@ impl RecordStore {
             let row = rows
                 .first()
                 .ok_or_else(|| StoreError::Internal("insert returned nothing".into()))?;
-            out.push(record(row, &columns, self.db.backend)?);
+            let created = record(row, &columns, self.db.backend)?;
+            let id = created["id"].as_str().unwrap_or_default().to_string();
+            self.write_links(&txn, counter, obj, &id, input).await?;
+            out.push(created);
         }
         txn.commit().await?;
         Ok(out)
+    }
+
+    /// The ids among `ids` that name live records of `object`.
+    pub(crate) async fn live_ids(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        object: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.by_ids_in(txn, counter, object, ids, false).await?.into_keys().collect())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -563,7 +577,10 @@ impl RecordStore {
             .await
             .map_err(|e| unique_conflict(e, obj))?;
         match rows.first() {
-            Some(row) => record(row, &columns, self.db.backend),
+            Some(row) => {
+                self.write_links(txn, counter, obj, id, input).await?;
+                record(row, &columns, self.db.backend)
+            }
             None => {
                 let exists = self
                     .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true)
