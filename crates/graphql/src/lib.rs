@@ -3,6 +3,7 @@
 
 mod errors;
 mod loader;
+mod mutation;
 mod object_types;
 mod resolve;
 mod shared_types;
@@ -34,7 +35,7 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
         for f in resolve::query_fields(object) {
             query = query.field(f);
         }
-        for f in resolve::mutation_fields(object) {
+        for f in mutation::mutation_fields(object) {
             mutation = mutation.field(f);
         }
     }

@@ -318,13 +318,23 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
             update = update.field(InputValue::new(&name, ty));
         }
     }
-    for f in object.fields.iter().filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany)) {
+    for f in object
+        .fields
+        .iter()
+        .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
+    {
         let (set, connect, disconnect) = rapport_store::link_inputs(f);
         create = create.field(InputValue::new(&set, TypeRef::named_nn_list(TypeRef::ID)));
         update = update
             .field(InputValue::new(&set, TypeRef::named_nn_list(TypeRef::ID)))
-            .field(InputValue::new(connect, TypeRef::named_nn_list(TypeRef::ID)))
-            .field(InputValue::new(disconnect, TypeRef::named_nn_list(TypeRef::ID)));
+            .field(InputValue::new(
+                connect,
+                TypeRef::named_nn_list(TypeRef::ID),
+            ))
+            .field(InputValue::new(
+                disconnect,
+                TypeRef::named_nn_list(TypeRef::ID),
+            ));
     }
     types.push(create.into());
     types.push(update.into());

@@ -7,6 +7,7 @@
 //! keyset conditions per backend read more plainly this way. Values are
 //! `sea_query::Value`s, so sea-orm executes them as they are.
 
+mod aggregate;
 mod columns;
 mod cursor;
 mod error;
@@ -16,14 +17,14 @@ mod sql;
 mod values;
 mod write;
 
+pub use aggregate::{AggregateRequest, GroupByQuery, aggregate_sql, group_by_sql};
 pub use columns::{Column, Scalar, field_columns, record_columns};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use error::QueryError;
 pub use filter::compile_filter;
 pub use select::{
-    AggregateRequest, ChildLink, ConnectionQuery, GroupByQuery, OrderKey, SelectPlan,
-    aggregate_sql, children_sql, connection_sql, count_sql, group_by_sql, order_keys,
-    records_by_ids_sql,
+    ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, connection_sql, count_sql,
+    order_keys, records_by_ids_sql,
 };
 pub use sql::{Backend, Layout, Sql};
 pub use values::{encode, normalize_datetime};

@@ -2,6 +2,7 @@
 //! their DDL, the metadata service (every change one transaction with its
 //! DDL) and record reads and writes.
 
+mod convert;
 mod db;
 mod ddl;
 mod decode;

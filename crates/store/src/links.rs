@@ -13,8 +13,15 @@ use crate::records::{Record, RecordStore};
 /// Input keys of a many-to-many field: (set, connect, disconnect).
 pub fn link_inputs(f: &FieldDef) -> (String, String, String) {
     let mut chars = f.name.chars();
-    let pascal = chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default();
-    (format!("{}Ids", f.name), format!("connect{pascal}"), format!("disconnect{pascal}"))
+    let pascal = chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default();
+    (
+        format!("{}Ids", f.name),
+        format!("connect{pascal}"),
+        format!("disconnect{pascal}"),
+    )
 }
 
 struct Junction {
@@ -25,12 +32,25 @@ struct Junction {
 }
 
 fn junction(layout: &Layout, obj: &ObjectDef, f: &FieldDef) -> Option<Junction> {
-    let rel = f.relation.as_ref().filter(|r| r.kind == RelationKind::ManyToMany)?;
+    let rel = f
+        .relation
+        .as_ref()
+        .filter(|r| r.kind == RelationKind::ManyToMany)?;
     Some(if f.generated {
         let owner_field = rel.inverse.clone().unwrap_or_default();
-        Junction { table: layout.table(&Layout::junction_name(&rel.target, &owner_field)), mine: "targetId", theirs: "sourceId", target: rel.target.clone() }
+        Junction {
+            table: layout.table(&Layout::junction_name(&rel.target, &owner_field)),
+            mine: "targetId",
+            theirs: "sourceId",
+            target: rel.target.clone(),
+        }
     } else {
-        Junction { table: layout.table(&Layout::junction_name(&obj.name, &f.name)), mine: "sourceId", theirs: "targetId", target: rel.target.clone() }
+        Junction {
+            table: layout.table(&Layout::junction_name(&obj.name, &f.name)),
+            mine: "sourceId",
+            theirs: "targetId",
+            target: rel.target.clone(),
+        }
     })
 }
 
@@ -53,23 +73,49 @@ fn id_list(input: &Record, key: &str) -> Result<Option<Vec<String>>, StoreError>
 
 impl RecordStore {
     fn uuid_value(&self, id: &str) -> Result<sea_query::Value, StoreError> {
-        rapport_query::encode(self.db.backend, Scalar::Uuid, &Value::String(id.to_string())).map_err(|r| StoreError::bad("id", r))
+        rapport_query::encode(
+            self.db.backend,
+            Scalar::Uuid,
+            &Value::String(id.to_string()),
+        )
+        .map_err(|r| StoreError::bad("id", r))
     }
 
     /// Applies the link inputs of one record.
-    pub(crate) async fn write_links(&self, txn: &DatabaseTransaction, counter: &StatementCounter, obj: &ObjectDef, id: &str, input: &Record) -> Result<(), StoreError> {
+    pub(crate) async fn write_links(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        id: &str,
+        input: &Record,
+    ) -> Result<(), StoreError> {
         for f in obj.fields.iter() {
-            let Some(j) = junction(&self.meta.layout, obj, f) else { continue };
+            let Some(j) = junction(&self.meta.layout, obj, f) else {
+                continue;
+            };
             let (set_key, connect_key, disconnect_key) = link_inputs(f);
             let set = id_list(input, &set_key)?;
             let connect = id_list(input, &connect_key)?;
             let disconnect = id_list(input, &disconnect_key)?;
-            let adding: Vec<String> = set.iter().chain(connect.iter()).flatten().cloned().collect();
+            let adding: Vec<String> = set
+                .iter()
+                .chain(connect.iter())
+                .flatten()
+                .cloned()
+                .collect();
             if !adding.is_empty() {
                 let found = self.live_ids(txn, counter, &j.target, &adding).await?;
                 if let Some(missing) = adding.iter().find(|x| !found.contains(x)) {
-                    let key = if set.as_ref().is_some_and(|s| s.contains(missing)) { &set_key } else { &connect_key };
-                    return Err(StoreError::bad(key, format!("no {} with id {missing}", j.target)));
+                    let key = if set.as_ref().is_some_and(|s| s.contains(missing)) {
+                        &set_key
+                    } else {
+                        &connect_key
+                    };
+                    return Err(StoreError::bad(
+                        key,
+                        format!("no {} with id {missing}", j.target),
+                    ));
                 }
             }
             let removing = match (&set, &disconnect) {
@@ -79,18 +125,35 @@ impl RecordStore {
             };
             if let Some(which) = removing {
                 let mut sql = Sql::new(self.db.backend);
-                sql.push("DELETE FROM ").push(&j.table).push(" WHERE ").ident(j.mine).push(" = ").param(self.uuid_value(id)?);
+                sql.push("DELETE FROM ")
+                    .push(&j.table)
+                    .push(" WHERE ")
+                    .ident(j.mine)
+                    .push(" = ")
+                    .param(self.uuid_value(id)?);
                 if let Some(ids) = which {
                     sql.push(" AND ").ident(j.theirs).push(" IN (");
-                    sql.params_list(ids.iter().map(|x| self.uuid_value(x)).collect::<Result<Vec<_>, _>>()?);
+                    sql.params_list(
+                        ids.iter()
+                            .map(|x| self.uuid_value(x))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    );
                     sql.push(")");
                 }
                 execute(txn, counter, sql).await?;
             }
             for other in adding {
                 let mut sql = Sql::new(self.db.backend);
-                sql.push("INSERT INTO ").push(&j.table).push(" (").ident(j.mine).push(", ").ident(j.theirs).push(") VALUES (");
-                sql.param(self.uuid_value(id)?).push(", ").param(self.uuid_value(&other)?);
+                sql.push("INSERT INTO ")
+                    .push(&j.table)
+                    .push(" (")
+                    .ident(j.mine)
+                    .push(", ")
+                    .ident(j.theirs)
+                    .push(") VALUES (");
+                sql.param(self.uuid_value(id)?)
+                    .push(", ")
+                    .param(self.uuid_value(&other)?);
                 sql.push(") ON CONFLICT DO NOTHING");
                 execute(txn, counter, sql).await?;
             }

@@ -1,0 +1,270 @@
+//! Aggregates and group-by over the filtered records of one object.
+
+use rapport_meta::{Catalog, FieldType, ObjectDef};
+use serde_json::Value as Json;
+
+use crate::columns::{Column, Scalar, field_columns, system_column};
+use crate::error::QueryError;
+use crate::select::{ALIAS, MAX_PAGE, relation_id_column, where_conditions};
+use crate::sql::{Backend, Layout, Sql};
+
+/// One requested aggregate: `sum` of `amount`, `count` (no field), …
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRequest {
+    pub function: String,
+    pub field: Option<String>,
+}
+
+/// Output column kind of an aggregate expression.
+fn aggregate_expr(
+    layout: &Layout,
+    object: &ObjectDef,
+    req: &AggregateRequest,
+) -> Result<(String, Scalar), QueryError> {
+    let pg = layout.backend == Backend::Postgres;
+    let Some(name) = &req.field else {
+        return Ok(("COUNT(*)".into(), Scalar::Int));
+    };
+    let path = format!("{}.{name}", req.function);
+    let col = match system_column(name) {
+        Some(c) => c,
+        None if object.field(name).is_none() => relation_id_column(object, name)
+            .ok_or_else(|| QueryError::bad(&path, "no such field"))?,
+        None => {
+            let f = object
+                .field(name)
+                .ok_or_else(|| QueryError::bad(&path, "no such field"))?;
+            let cols = field_columns(f);
+            match f.field_type {
+                FieldType::Currency => cols
+                    .into_iter()
+                    .find(|c| c.part == Some("amount"))
+                    .expect("amount part"),
+                _ if cols.len() == 1 => cols.into_iter().next().expect("one column"),
+                _ => return Err(QueryError::bad(&path, "cannot aggregate this field")),
+            }
+        }
+    };
+    let e = format!("{ALIAS}.\"{}\"", col.name);
+    let numeric = matches!(col.scalar, Scalar::Int | Scalar::Float | Scalar::Decimal);
+    let num = |e: &str| -> String {
+        if !pg && col.scalar == Scalar::Decimal {
+            format!("CAST({e} AS REAL)")
+        } else {
+            e.to_string()
+        }
+    };
+    Ok(match req.function.as_str() {
+        "countDistinct" => (format!("COUNT(DISTINCT {e})"), Scalar::Int),
+        "sum" | "avg" if !numeric => return Err(QueryError::bad(&path, "not a numeric field")),
+        "sum" => match (col.scalar, pg) {
+            (Scalar::Int, true) => (format!("SUM({e})::bigint"), Scalar::Int),
+            (Scalar::Decimal, true) => (format!("SUM({e})"), Scalar::Decimal),
+            (Scalar::Decimal, false) => (format!("SUM({})", num(&e)), Scalar::Float),
+            (s, _) => (format!("SUM({e})"), s),
+        },
+        "avg" => match (col.scalar, pg) {
+            (Scalar::Decimal, true) => (format!("AVG({e})"), Scalar::Decimal),
+            (_, true) => (format!("AVG({e})::float8"), Scalar::Float),
+            (_, false) => (format!("AVG({})", num(&e)), Scalar::Float),
+        },
+        "min" | "max" => {
+            let f = if req.function == "min" { "MIN" } else { "MAX" };
+            if matches!(col.scalar, Scalar::Json | Scalar::Bool) {
+                return Err(QueryError::bad(
+                    &path,
+                    "cannot take min or max of this field",
+                ));
+            }
+            if !pg && col.scalar == Scalar::Decimal {
+                (format!("{f}({})", num(&e)), Scalar::Float)
+            } else {
+                (format!("{f}({e})"), col.scalar)
+            }
+        }
+        other => {
+            return Err(QueryError::bad(
+                &path,
+                format!("unknown aggregate `{other}`"),
+            ));
+        }
+    })
+}
+
+/// Aggregates over the filtered records; one row, one column per request.
+pub fn aggregate_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    filter: Option<&Json>,
+    search: Option<&str>,
+    requests: &[AggregateRequest],
+) -> Result<(Sql, Vec<Scalar>), QueryError> {
+    let mut sql = Sql::new(layout.backend);
+    let mut scalars = Vec::new();
+    sql.push("SELECT ");
+    for (i, r) in requests.iter().enumerate() {
+        let (e, s) = aggregate_expr(layout, object, r)?;
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(&e);
+        scalars.push(s);
+    }
+    if requests.is_empty() {
+        sql.push("COUNT(*)");
+        scalars.push(Scalar::Int);
+    }
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
+    where_conditions(&mut sql, catalog, layout, object, filter, search, false)?;
+    Ok((sql, scalars))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupByQuery {
+    pub by: Vec<String>,
+    pub filter: Option<Json>,
+    pub granularity: String,
+    pub first: i64,
+    pub aggregates: Vec<AggregateRequest>,
+}
+
+/// Group keys first (`__g0`…), then the aggregates, one row per group.
+pub fn group_by_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    q: &GroupByQuery,
+) -> Result<(Sql, Vec<Column>, Vec<Scalar>), QueryError> {
+    if q.by.is_empty() {
+        return Err(QueryError::bad("by", "name at least one field"));
+    }
+    if !(1..=MAX_PAGE as i64).contains(&q.first) {
+        return Err(QueryError::bad(
+            "first",
+            format!("between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let pg = layout.backend == Backend::Postgres;
+    let mut sql = Sql::new(layout.backend);
+    let mut key_cols = Vec::new();
+    sql.push("SELECT ");
+    for (i, name) in q.by.iter().enumerate() {
+        let path = format!("by[{i}]");
+        let col = match system_column(name) {
+            Some(c) => c,
+            None => match object.field(name) {
+                Some(f)
+                    if f.is_stored()
+                        && f.field_type.composite().is_none()
+                        && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) =>
+                {
+                    field_columns(f).remove(0)
+                }
+                Some(_) => return Err(QueryError::bad(&path, "cannot group by this field")),
+                None => relation_id_column(object, name).ok_or_else(|| {
+                    QueryError::bad(&path, format!("`{}` has no field `{name}`", object.name))
+                })?,
+            },
+        };
+        let e = format!("{ALIAS}.\"{}\"", col.name);
+        let expr = match col.scalar {
+            Scalar::Date | Scalar::DateTime => date_bucket(&e, col.scalar, &q.granularity, pg)?,
+            _ => e,
+        };
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(&expr).push(&format!(" AS \"__g{i}\""));
+        let scalar = match col.scalar {
+            Scalar::Date | Scalar::DateTime => Scalar::Text,
+            s => s,
+        };
+        key_cols.push(Column {
+            scalar,
+            key: name.clone(),
+            ..col
+        });
+    }
+    let mut scalars = Vec::new();
+    sql.push(", COUNT(*)");
+    for r in &q.aggregates {
+        let (e, s) = aggregate_expr(layout, object, r)?;
+        sql.push(", ").push(&e);
+        scalars.push(s);
+    }
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
+    where_conditions(
+        &mut sql,
+        catalog,
+        layout,
+        object,
+        q.filter.as_ref(),
+        None,
+        false,
+    )?;
+    let positions: Vec<String> = (1..=q.by.len()).map(|i| i.to_string()).collect();
+    sql.push(" GROUP BY ").push(&positions.join(", "));
+    // Groups come in key order, the null group last, on both backends.
+    let order: Vec<String> = positions
+        .iter()
+        .map(|p| format!("{p} ASC NULLS LAST"))
+        .collect();
+    sql.push(" ORDER BY ").push(&order.join(", "));
+    sql.push(&format!(" LIMIT {}", q.first));
+    Ok((sql, key_cols, scalars))
+}
+
+/// The first day (as `YYYY-MM-DD`) or instant of a date's bucket.
+fn date_bucket(e: &str, scalar: Scalar, granularity: &str, pg: bool) -> Result<String, QueryError> {
+    let unit = match granularity {
+        "DAY" => "day",
+        "WEEK" => "week",
+        "MONTH" => "month",
+        "QUARTER" => "quarter",
+        "YEAR" => "year",
+        _ => {
+            return Err(QueryError::bad(
+                "dateGranularity",
+                "expects DAY, WEEK, MONTH, QUARTER or YEAR",
+            ));
+        }
+    };
+    let datetime = scalar == Scalar::DateTime;
+    if pg {
+        let src = if datetime {
+            format!("({e} AT TIME ZONE 'UTC')")
+        } else {
+            e.to_string()
+        };
+        let fmt = if datetime {
+            "YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\""
+        } else {
+            "YYYY-MM-DD"
+        };
+        return Ok(format!("to_char(date_trunc('{unit}', {src}), '{fmt}')"));
+    }
+    let day = format!("substr({e}, 1, 10)");
+    let date = match unit {
+        "day" => day,
+        "week" => format!(
+            "date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+        ),
+        "month" => format!("substr({e}, 1, 7) || '-01'"),
+        "quarter" => format!(
+            "substr({e}, 1, 5) || printf('%02d', ((CAST(substr({e}, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
+        ),
+        _ => format!("substr({e}, 1, 4) || '-01-01'"),
+    };
+    Ok(if datetime {
+        format!("({date}) || 'T00:00:00.000000Z'")
+    } else {
+        date
+    })
+}

@@ -1,0 +1,357 @@
+//! Field and object visibility, renames and purges.
+
+use rapport_meta::{Catalog, ObjectDef, RelationKind, export_document, parse_document};
+use rapport_query::{Layout, field_columns};
+use sea_orm::DatabaseTransaction;
+use serde_json::{Map, Value, json};
+
+use crate::db::sys_execute;
+use crate::ddl;
+use crate::error::StoreError;
+use crate::metadata::apply::without_generated;
+use crate::metadata::{FieldChange, MigrationStep, WorkspaceMeta, header_of, now, run_ddl, step};
+
+pub(crate) async fn field_change(
+    txn: &DatabaseTransaction,
+    meta: &WorkspaceMeta,
+    object: String,
+    field: String,
+    change: FieldChange,
+) -> Result<Vec<MigrationStep>, StoreError> {
+    let backend = meta.layout.backend;
+    let object_id = meta
+        .object_ids
+        .get(&object)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound(format!("no object named `{object}`")))?;
+    let deleted = meta
+        .deleted_fields
+        .get(&object)
+        .and_then(|d| d.iter().find(|f| f.name == field));
+    let obj = meta.object(&object)?;
+    match change {
+        FieldChange::Restore => {
+            let f = deleted.ok_or_else(|| {
+                StoreError::NotFound(format!("no deleted field `{object}.{field}`"))
+            })?;
+            if obj.field(&field).is_some() {
+                return Err(StoreError::Conflict(format!("`{object}.{field}` exists")));
+            }
+            let mut doc = export_document(&without_generated(obj));
+            doc["properties"][&field] = f.property.clone();
+            Catalog::build(replace(meta, parse_document(&doc)?))?;
+            sys_execute(txn, backend, "UPDATE rapport_field SET deleted_at = NULL, updated_at = $1 WHERE object_id = $2 AND name = $3", vec![now().into(), object_id.into(), field.clone().into()]).await?;
+            Ok(vec![step(
+                "restoreField",
+                &object,
+                Some(&field),
+                "visible again",
+            )])
+        }
+        FieldChange::Delete => {
+            let f = obj
+                .field(&field)
+                .filter(|f| !f.generated)
+                .ok_or_else(|| StoreError::NotFound(format!("no field `{object}.{field}`")))?;
+            if f.is_system {
+                return Err(StoreError::Forbidden(format!(
+                    "`{object}.{field}` is a standard field and cannot be deleted"
+                )));
+            }
+            let mut reduced = without_generated(obj);
+            reduced.fields.retain(|x| x.name != field);
+            if reduced.title_field.as_deref() == Some(&field)
+                || reduced.search_fields.contains(&field)
+            {
+                return Err(StoreError::bad(
+                    &field,
+                    "the field is the object's title or search field; change those first",
+                ));
+            }
+            Catalog::build(replace(meta, reduced)).map_err(|e| {
+                StoreError::Conflict(format!("cannot delete `{object}.{field}`: {e}"))
+            })?;
+            sys_execute(
+                txn,
+                backend,
+                "UPDATE rapport_field SET deleted_at = $1 WHERE object_id = $2 AND name = $3",
+                vec![now().into(), object_id.into(), field.clone().into()],
+            )
+            .await?;
+            Ok(vec![step(
+                "deleteField",
+                &object,
+                Some(&field),
+                "hidden, data kept",
+            )])
+        }
+        FieldChange::Rename { new_name } => {
+            let f = obj
+                .field(&field)
+                .filter(|f| !f.generated)
+                .ok_or_else(|| StoreError::NotFound(format!("no field `{object}.{field}`")))?;
+            if f.is_system {
+                return Err(StoreError::Forbidden(format!(
+                    "`{object}.{field}` is a standard field and cannot be renamed"
+                )));
+            }
+            rapport_meta::check_name("newName", &new_name)?;
+            if obj.field(&new_name).is_some()
+                || meta
+                    .deleted_fields
+                    .get(&object)
+                    .is_some_and(|d| d.iter().any(|d| d.name == new_name))
+            {
+                return Err(StoreError::Conflict(format!(
+                    "`{object}.{new_name}` already exists"
+                )));
+            }
+            let mut doc = export_document(&without_generated(obj));
+            let props = doc["properties"].as_object_mut().expect("properties");
+            let renamed: Map<String, Value> = props
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        if *k == field {
+                            new_name.clone()
+                        } else {
+                            k.clone()
+                        },
+                        v.clone(),
+                    )
+                })
+                .collect();
+            *props = renamed;
+            if let Some(req) = doc["required"].as_array_mut() {
+                for r in req
+                    .iter_mut()
+                    .filter(|r| r.as_str() == Some(field.as_str()))
+                {
+                    *r = json!(new_name);
+                }
+            }
+            let head = &mut doc["x-rapport-object"];
+            if head["titleField"].as_str() == Some(field.as_str()) {
+                head["titleField"] = json!(new_name);
+            }
+            if let Some(list) = head["searchFields"].as_array_mut() {
+                for s in list
+                    .iter_mut()
+                    .filter(|s| s.as_str() == Some(field.as_str()))
+                {
+                    *s = json!(new_name);
+                }
+            }
+            let new_obj = parse_document(&doc)?;
+            Catalog::build(replace(meta, new_obj.clone())).map_err(|e| {
+                StoreError::Conflict(format!("cannot rename `{object}.{field}`: {e}"))
+            })?;
+            let new_field = new_obj.field(&new_name).expect("renamed field");
+            let mut stmts = ddl::drop_field_indexes(&meta.layout, obj, f);
+            for (a, b) in field_columns(f).iter().zip(field_columns(new_field)) {
+                stmts.push(ddl::rename_column(&meta.layout, &object, &a.name, &b.name));
+            }
+            stmts.extend(ddl::field_indexes(&meta.layout, &new_obj, new_field));
+            run_ddl(txn, backend, stmts).await?;
+            sys_execute(txn, backend, "UPDATE rapport_field SET name = $1, updated_at = $2 WHERE object_id = $3 AND name = $4", vec![new_name.clone().into(), now().into(), object_id.clone().into(), field.clone().into()]).await?;
+            sys_execute(
+                txn,
+                backend,
+                "UPDATE rapport_object SET header = $1, updated_at = $2 WHERE id = $3",
+                vec![
+                    header_of(&doc).to_string().into(),
+                    now().into(),
+                    object_id.into(),
+                ],
+            )
+            .await?;
+            Ok(vec![step(
+                "renameField",
+                &object,
+                Some(&field),
+                format!("now `{new_name}`, data kept"),
+            )])
+        }
+    }
+}
+
+/// The workspace's objects with one replaced (generated sides dropped for a rebuild).
+fn replace(meta: &WorkspaceMeta, object: ObjectDef) -> Vec<ObjectDef> {
+    let mut all: Vec<ObjectDef> = meta
+        .catalog
+        .objects()
+        .iter()
+        .filter(|o| o.name != object.name)
+        .map(without_generated)
+        .collect();
+    all.push(object);
+    all
+}
+
+pub(crate) async fn object_visibility(
+    txn: &DatabaseTransaction,
+    meta: &WorkspaceMeta,
+    object: String,
+    deleted: bool,
+) -> Result<Vec<MigrationStep>, StoreError> {
+    let backend = meta.layout.backend;
+    let object_id = meta
+        .object_ids
+        .get(&object)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound(format!("no object named `{object}`")))?;
+    if deleted {
+        let obj = meta.object(&object)?;
+        if obj.is_system {
+            return Err(StoreError::Forbidden(format!(
+                "`{object}` is a standard object and cannot be deleted"
+            )));
+        }
+        let others: Vec<ObjectDef> = meta
+            .catalog
+            .objects()
+            .iter()
+            .filter(|o| o.name != object)
+            .map(without_generated)
+            .collect();
+        Catalog::build(others).map_err(|_| {
+            let users: Vec<String> = meta
+                .catalog
+                .relations_to(&object)
+                .filter(|(o, _)| o.name != object)
+                .map(|(o, f)| format!("{}.{}", o.name, f.name))
+                .collect();
+            StoreError::Conflict(format!(
+                "`{object}` is the target of {}; delete those fields first",
+                users.join(", ")
+            ))
+        })?;
+        sys_execute(
+            txn,
+            backend,
+            "UPDATE rapport_object SET deleted_at = $1 WHERE id = $2",
+            vec![now().into(), object_id.into()],
+        )
+        .await?;
+        Ok(vec![step(
+            "deleteObject",
+            &object,
+            None,
+            "hidden, data kept",
+        )])
+    } else {
+        let obj = meta
+            .deleted_objects
+            .iter()
+            .find(|o| o.name == object)
+            .ok_or_else(|| StoreError::NotFound(format!("no deleted object `{object}`")))?;
+        let mut all: Vec<ObjectDef> = meta
+            .catalog
+            .objects()
+            .iter()
+            .map(without_generated)
+            .collect();
+        all.push(obj.clone());
+        Catalog::build(all)?;
+        sys_execute(
+            txn,
+            backend,
+            "UPDATE rapport_object SET deleted_at = NULL WHERE id = $1",
+            vec![object_id.into()],
+        )
+        .await?;
+        Ok(vec![step("restoreObject", &object, None, "visible again")])
+    }
+}
+
+pub(crate) async fn purge(
+    txn: &DatabaseTransaction,
+    meta: &WorkspaceMeta,
+    object: String,
+    field: Option<String>,
+) -> Result<Vec<MigrationStep>, StoreError> {
+    let backend = meta.layout.backend;
+    let object_id = meta
+        .object_ids
+        .get(&object)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound(format!("no object named `{object}`")))?;
+    match field {
+        Some(field) => {
+            let f = meta
+                .deleted_fields
+                .get(&object)
+                .and_then(|d| d.iter().find(|f| f.name == field))
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("no deleted field `{object}.{field}` to purge"))
+                })?;
+            let host = meta
+                .catalog
+                .object(&object)
+                .or_else(|| meta.deleted_objects.iter().find(|o| o.name == object))
+                .ok_or_else(|| StoreError::NotFound(object.clone()))?;
+            let mut stmts = ddl::drop_field_indexes(&meta.layout, host, f);
+            for c in field_columns(f) {
+                stmts.push(ddl::drop_column(&meta.layout, &object, &c.name));
+            }
+            if f.relation_kind() == Some(RelationKind::ManyToMany) {
+                stmts.push(ddl::drop_table(
+                    &meta.layout,
+                    &Layout::junction_name(&object, &f.name),
+                ));
+            }
+            run_ddl(txn, backend, stmts).await?;
+            sys_execute(
+                txn,
+                backend,
+                "DELETE FROM rapport_field WHERE object_id = $1 AND name = $2",
+                vec![object_id.into(), field.clone().into()],
+            )
+            .await?;
+            Ok(vec![step(
+                "purgeField",
+                &object,
+                Some(&field),
+                "columns dropped",
+            )])
+        }
+        None => {
+            let obj = meta
+                .deleted_objects
+                .iter()
+                .find(|o| o.name == object)
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "`{object}` is not deleted; delete it before purging"
+                    ))
+                })?;
+            let mut stmts = vec![ddl::drop_table(&meta.layout, &object)];
+            for f in obj
+                .fields
+                .iter()
+                .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
+            {
+                stmts.push(ddl::drop_table(
+                    &meta.layout,
+                    &Layout::junction_name(&object, &f.name),
+                ));
+            }
+            run_ddl(txn, backend, stmts).await?;
+            sys_execute(
+                txn,
+                backend,
+                "DELETE FROM rapport_field WHERE object_id = $1",
+                vec![object_id.clone().into()],
+            )
+            .await?;
+            sys_execute(
+                txn,
+                backend,
+                "DELETE FROM rapport_object WHERE id = $1",
+                vec![object_id.into()],
+            )
+            .await?;
+            Ok(vec![step("purgeObject", &object, None, "table dropped")])
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Soft delete, restore and destroy, with `onDelete` cascades.
+
+use std::collections::HashMap;
+
+use rapport_meta::{ObjectDef, OnDelete, RelationKind};
+use rapport_query::{
+    Layout, Scalar, Sql, WriteSet, delete_sql, field_columns, soft_delete_sql, update_sql,
+};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::Value;
+
+use crate::db::{StatementCounter, execute, query};
+use crate::decode::record;
+use crate::error::StoreError;
+use crate::records::{Record, RecordStore, check_uuid, now_value};
+
+impl RecordStore {
+    /// Soft delete (or restore) by ids or by filter, cascading per `onDelete`.
+    pub async fn soft_delete(
+        &self,
+        counter: &StatementCounter,
+        object: &str,
+        ids: Option<Vec<String>>,
+        filter: Option<&Value>,
+        restoring: bool,
+    ) -> Result<Vec<Record>, StoreError> {
+        let obj = self.object(object)?;
+        let txn = self.db.conn.begin().await?;
+        let ids = match (ids, filter) {
+            (Some(ids), _) => {
+                for id in &ids {
+                    check_uuid(id)?;
+                }
+                let found = self.by_ids_in(&txn, counter, object, &ids, true).await?;
+                if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
+                    return Err(StoreError::NotFound(format!(
+                        "no {object} with id {missing}"
+                    )));
+                }
+                ids
+            }
+            (None, Some(f)) => {
+                let f = if restoring {
+                    serde_json::json!({"and": [f, {"deletedAt": {"isNull": false}}]})
+                } else {
+                    f.clone()
+                };
+                self.matching_ids(&txn, counter, obj, &f, restoring).await?
+            }
+            (None, None) => Vec::new(),
+        };
+        let out = self
+            .soft_delete_in(&txn, counter, obj, &ids, restoring, &now_value(), 0)
+            .await?;
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn soft_delete_in<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        counter: &'a StatementCounter,
+        obj: &'a ObjectDef,
+        ids: &'a [String],
+        restoring: bool,
+        stamp: &'a Value,
+        depth: usize,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Record>, StoreError>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            if depth > 8 {
+                return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
+            }
+            let now = now_value();
+            // A cascade stamps children with their parent's `deletedAt`, so a
+            // restore brings back exactly what went with it.
+            let deleted_at: HashMap<String, Value> = if restoring {
+                self.by_ids_in(txn, counter, &obj.name, ids, true)
+                    .await?
+                    .into_iter()
+                    .map(|(id, r)| (id, r.get("deletedAt").cloned().unwrap_or(Value::Null)))
+                    .collect()
+            } else {
+                self.on_delete(txn, counter, obj, ids, Some(stamp), depth)
+                    .await?;
+                HashMap::new()
+            };
+            let stamp = if restoring { &Value::Null } else { stamp };
+            let (sql, columns) = soft_delete_sql(
+                self.layout(),
+                obj,
+                ids,
+                self.encode(Scalar::DateTime, stamp, "deletedAt")?,
+                self.encode(Scalar::DateTime, &now, "updatedAt")?,
+                restoring,
+            );
+            let rows = query(txn, counter, self.tagged(sql)).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(record(row, &columns, self.db.backend)?);
+            }
+            if restoring {
+                let mut by_stamp: HashMap<String, Vec<String>> = HashMap::new();
+                for (id, at) in deleted_at {
+                    if let Some(at) = at.as_str() {
+                        by_stamp.entry(at.to_string()).or_default().push(id);
+                    }
+                }
+                for (at, ids) in by_stamp {
+                    self.restore_cascaded(txn, counter, obj, &ids, &at, depth)
+                        .await?;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Children soft-deleted by the parent's cascade come back with it.
+    async fn restore_cascaded(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        ids: &[String],
+        deleted_at: &str,
+        depth: usize,
+    ) -> Result<(), StoreError> {
+        for (child, f) in self.meta.catalog.relations_to(&obj.name) {
+            let rel = f.relation.as_ref().expect("relation");
+            if rel.on_delete != OnDelete::Cascade {
+                continue;
+            }
+            let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "eq": deleted_at } });
+            let child_ids = self
+                .matching_ids(txn, counter, child, &filter, true)
+                .await?;
+            self.soft_delete_in(
+                txn,
+                counter,
+                child,
+                &child_ids,
+                true,
+                &Value::Null,
+                depth + 1,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Applies `onDelete` of every relation pointing at the records.
+    /// `soft_delete` carries the parent's stamp; `None` means a destroy.
+    async fn on_delete(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        ids: &[String],
+        soft_delete: Option<&Value>,
+        depth: usize,
+    ) -> Result<(), StoreError> {
+        let destroying = soft_delete.is_none();
+        for (child, f) in self.meta.catalog.relations_to(&obj.name) {
+            let rel = f.relation.as_ref().expect("relation");
+            let mut filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids } });
+            if rel.kind == RelationKind::Polymorphic {
+                filter[format!("{}Object", f.name)] = serde_json::json!({ "eq": obj.name });
+            }
+            let child_ids = self
+                .matching_ids(txn, counter, child, &filter, destroying)
+                .await?;
+            if child_ids.is_empty() {
+                continue;
+            }
+            match rel.on_delete {
+                OnDelete::Restrict => {
+                    return Err(StoreError::Conflict(format!(
+                        "{} {} record(s) still point at it through `{}`",
+                        child_ids.len(),
+                        child.name,
+                        f.name
+                    )));
+                }
+                OnDelete::Cascade if destroying => {
+                    self.destroy_in(txn, counter, child, &child_ids, depth + 1)
+                        .await?
+                }
+                OnDelete::Cascade => {
+                    let stamp = soft_delete.unwrap_or(&Value::Null);
+                    self.soft_delete_in(txn, counter, child, &child_ids, false, stamp, depth + 1)
+                        .await?;
+                }
+                OnDelete::SetNull if destroying => {
+                    let mut set = WriteSet::default();
+                    for c in field_columns(f) {
+                        set.set(c.name.clone(), self.encode(c.scalar, &Value::Null, &c.key)?);
+                    }
+                    for id in &child_ids {
+                        let (sql, _) = update_sql(self.layout(), child, id, &set, None);
+                        query(txn, counter, self.tagged(sql)).await?;
+                    }
+                }
+                // A soft delete keeps links, so a restore brings them back.
+                OnDelete::SetNull => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn destroy_in<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        counter: &'a StatementCounter,
+        obj: &'a ObjectDef,
+        ids: &'a [String],
+        depth: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            if depth > 8 {
+                return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
+            }
+            self.on_delete(txn, counter, obj, ids, None, depth).await?;
+            for f in obj
+                .fields
+                .iter()
+                .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
+            {
+                let rel = f.relation.as_ref().expect("relation");
+                let (owner, field, column) = if f.generated {
+                    (
+                        rel.target.clone(),
+                        rel.inverse.clone().unwrap_or_default(),
+                        "targetId",
+                    )
+                } else {
+                    (obj.name.clone(), f.name.clone(), "sourceId")
+                };
+                let mut sql = Sql::new(self.db.backend);
+                sql.push("DELETE FROM ")
+                    .push(&self.layout().table(&Layout::junction_name(&owner, &field)));
+                sql.push(" WHERE ").ident(column).push(" IN (");
+                let values = ids
+                    .iter()
+                    .map(|id| self.encode(Scalar::Uuid, &Value::String(id.clone()), "id"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                sql.params_list(values).push(")");
+                execute(txn, counter, self.tagged(sql)).await?;
+            }
+            execute(
+                txn,
+                counter,
+                self.tagged(delete_sql(self.layout(), obj, ids)),
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Hard delete of one record, applying `onDelete` as a destroy.
+    pub async fn destroy(
+        &self,
+        counter: &StatementCounter,
+        object: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let obj = self.object(object)?;
+        check_uuid(id)?;
+        let txn = self.db.conn.begin().await?;
+        let found = self
+            .by_ids_in(&txn, counter, object, &[id.to_string()], true)
+            .await?;
+        if !found.contains_key(id) {
+            return Err(StoreError::NotFound(format!("no {object} with id {id}")));
+        }
+        self.destroy_in(&txn, counter, obj, &[id.to_string()], 0)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

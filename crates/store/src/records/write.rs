@@ -1,0 +1,336 @@
+//! Creating and updating records: validation, references, upserts.
+
+use std::collections::HashMap;
+
+use rapport_meta::{ObjectDef, RelationKind};
+use rapport_query::{
+    ConnectionQuery, Scalar, WriteSet, connection_sql, field_columns, insert_sql, update_sql,
+};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::{Map, Value};
+
+use crate::db::{StatementCounter, query};
+use crate::decode::record;
+use crate::error::StoreError;
+use crate::records::{
+    Actor, MAX_BATCH, Record, RecordStore, check_uuid, now_value, unique_conflict,
+};
+
+impl RecordStore {
+    /// Turns GraphQL-shaped input into column values, after JSON Schema validation.
+    fn write_set(
+        &self,
+        obj: &ObjectDef,
+        input: &Record,
+        creating: bool,
+        path: &str,
+    ) -> Result<WriteSet, StoreError> {
+        let validator = self
+            .validators
+            .get(&obj.name)
+            .ok_or_else(|| StoreError::Internal("validator missing".into()))?;
+        let mut input = input.clone();
+        if creating {
+            for f in obj
+                .stored_fields()
+                .filter(|f| f.default.is_some() && !f.read_only)
+            {
+                if !input.contains_key(&f.name) {
+                    input.insert(f.name.clone(), f.default.clone().unwrap_or(Value::Null));
+                }
+            }
+        }
+        validator
+            .validate(&input, creating)
+            .map_err(|e| StoreError::bad(format!("{path}{}", e.field), e.reason))?;
+        let mut set = WriteSet::default();
+        if let Some(owner) = input.get("ownerId") {
+            set.set(
+                "ownerId",
+                self.encode(Scalar::Uuid, owner, &format!("{path}ownerId"))?,
+            );
+        }
+        for f in obj.stored_fields() {
+            for c in field_columns(f) {
+                let value = match c.part {
+                    Some(part) => match input.get(&c.key) {
+                        None => continue,
+                        Some(Value::Null) => Value::Null,
+                        Some(v) => v.get(part).cloned().unwrap_or(Value::Null),
+                    },
+                    None => match input.get(&c.key) {
+                        None => continue,
+                        Some(v) => v.clone(),
+                    },
+                };
+                if f.read_only && !value.is_null() {
+                    return Err(StoreError::bad(format!("{path}{}", c.key), "is read-only"));
+                }
+                let field = format!("{path}{}", c.key);
+                set.set(c.name.clone(), self.encode(c.scalar, &value, &field)?);
+            }
+        }
+        Ok(set)
+    }
+
+    /// Every `…Id` in the inputs must name a live record of its target.
+    async fn check_references(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        inputs: &[Record],
+    ) -> Result<(), StoreError> {
+        for f in obj.fields.iter().filter(|f| {
+            matches!(
+                f.relation_kind(),
+                Some(RelationKind::ManyToOne) | Some(RelationKind::Polymorphic)
+            )
+        }) {
+            let rel = f.relation.as_ref().expect("relation");
+            let key = format!("{}Id", f.name);
+            let mut wanted: HashMap<String, Vec<String>> = HashMap::new();
+            for input in inputs {
+                let Some(id) = input.get(&key).and_then(Value::as_str) else {
+                    continue;
+                };
+                let target = if rel.kind == RelationKind::Polymorphic {
+                    let object_key = format!("{}Object", f.name);
+                    let t = input
+                        .get(&object_key)
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| {
+                            StoreError::bad(&object_key, "names the object of the related record")
+                        })?;
+                    let allowed = rel.targets.iter().any(|x| x == "*" || x == t);
+                    if !allowed || self.meta.catalog.object(t).is_none() {
+                        return Err(StoreError::bad(
+                            &object_key,
+                            format!("`{t}` is not a target of `{}`", f.name),
+                        ));
+                    }
+                    t.to_string()
+                } else {
+                    rel.target.clone()
+                };
+                wanted.entry(target).or_default().push(id.to_string());
+            }
+            for (target, ids) in wanted {
+                let found = self.by_ids_in(txn, counter, &target, &ids, false).await?;
+                if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
+                    return Err(StoreError::bad(
+                        &key,
+                        format!("no {target} with id {missing}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates records in one transaction; with `upsert_on`, a record whose
+    /// values of those fields match an existing one updates it instead.
+    pub async fn create(
+        &self,
+        counter: &StatementCounter,
+        actor: &Actor,
+        object: &str,
+        inputs: &[Record],
+        upsert_on: Option<&[String]>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let obj = self.object(object)?;
+        if inputs.len() > MAX_BATCH {
+            return Err(StoreError::bad(
+                "data",
+                format!("at most {MAX_BATCH} records per batch"),
+            ));
+        }
+        if let Some(keys) = upsert_on {
+            if keys.is_empty() {
+                return Err(StoreError::bad("upsertOn", "name at least one field"));
+            }
+            for k in keys {
+                let ok = obj.field(k).is_some_and(|f| {
+                    f.is_stored() && f.field_type.composite().is_none() && f.relation.is_none()
+                });
+                if !ok {
+                    return Err(StoreError::bad(
+                        "upsertOn",
+                        format!("`{k}` is not a plain field of `{object}`"),
+                    ));
+                }
+            }
+        }
+        let txn = self.db.conn.begin().await?;
+        self.check_references(&txn, counter, obj, inputs).await?;
+        let now = now_value();
+        let mut out = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let path = if inputs.len() > 1 {
+                format!("data[{i}].")
+            } else {
+                String::new()
+            };
+            if let Some(keys) = upsert_on {
+                let mut filter = Map::new();
+                for k in keys {
+                    let v = input.get(k).cloned().unwrap_or(Value::Null);
+                    if v.is_null() {
+                        return Err(StoreError::bad(
+                            format!("{path}{k}"),
+                            "an upsert key needs a value",
+                        ));
+                    }
+                    filter.insert(k.clone(), serde_json::json!({ "eq": v }));
+                }
+                let q = ConnectionQuery {
+                    filter: Some(Value::Object(filter)),
+                    first: Some(1),
+                    ..Default::default()
+                };
+                let plan = connection_sql(&self.meta.catalog, self.layout(), obj, &q)?;
+                let rows = query(&txn, counter, self.tagged(plan.sql.clone())).await?;
+                if let Some(row) = rows.first() {
+                    let existing = record(row, &plan.columns, self.db.backend)?;
+                    let id = existing["id"].as_str().unwrap_or_default().to_string();
+                    out.push(
+                        self.update_in(&txn, counter, obj, &id, input, None, &path)
+                            .await?,
+                    );
+                    continue;
+                }
+            }
+            let mut set = self.write_set(obj, input, true, &path)?;
+            let id = uuid::Uuid::now_v7().to_string();
+            set.set("id", self.encode(Scalar::Uuid, &Value::String(id), "id")?);
+            set.set(
+                "createdAt",
+                self.encode(Scalar::DateTime, &now, "createdAt")?,
+            );
+            set.set(
+                "updatedAt",
+                self.encode(Scalar::DateTime, &now, "updatedAt")?,
+            );
+            set.set("version", sea_query::Value::BigInt(Some(1)));
+            set.set(
+                "createdBy",
+                sea_query::Value::String(Some(format!("{}:{}", actor.kind, actor.name))),
+            );
+            let (sql, columns) = insert_sql(self.layout(), obj, &set);
+            let rows = query(&txn, counter, self.tagged(sql))
+                .await
+                .map_err(|e| unique_conflict(e, obj))?;
+            let row = rows
+                .first()
+                .ok_or_else(|| StoreError::Internal("insert returned nothing".into()))?;
+            let created = record(row, &columns, self.db.backend)?;
+            let id = created["id"].as_str().unwrap_or_default().to_string();
+            self.write_links(&txn, counter, obj, &id, input).await?;
+            out.push(created);
+        }
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    /// The ids among `ids` that name live records of `object`.
+    pub(crate) async fn live_ids(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        object: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .by_ids_in(txn, counter, object, ids, false)
+            .await?
+            .into_keys()
+            .collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_in(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        id: &str,
+        input: &Record,
+        expected_version: Option<i64>,
+        path: &str,
+    ) -> Result<Record, StoreError> {
+        let mut set = self.write_set(obj, input, false, path)?;
+        set.set(
+            "updatedAt",
+            self.encode(Scalar::DateTime, &now_value(), "updatedAt")?,
+        );
+        let (sql, columns) = update_sql(self.layout(), obj, id, &set, expected_version);
+        let rows = query(txn, counter, self.tagged(sql))
+            .await
+            .map_err(|e| unique_conflict(e, obj))?;
+        match rows.first() {
+            Some(row) => {
+                self.write_links(txn, counter, obj, id, input).await?;
+                record(row, &columns, self.db.backend)
+            }
+            None => {
+                let exists = self
+                    .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true)
+                    .await?;
+                match exists.get(id) {
+                    None => Err(StoreError::NotFound(format!(
+                        "no {} with id {id}",
+                        obj.name
+                    ))),
+                    Some(r) => Err(StoreError::Conflict(format!(
+                        "version is {}, not {}: reload and try again",
+                        r.get("version").cloned().unwrap_or(Value::Null),
+                        expected_version.unwrap_or_default()
+                    ))),
+                }
+            }
+        }
+    }
+
+    pub async fn update(
+        &self,
+        counter: &StatementCounter,
+        object: &str,
+        id: &str,
+        input: &Record,
+        expected_version: Option<i64>,
+    ) -> Result<Record, StoreError> {
+        let obj = self.object(object)?;
+        check_uuid(id)?;
+        let txn = self.db.conn.begin().await?;
+        self.check_references(&txn, counter, obj, std::slice::from_ref(input))
+            .await?;
+        let r = self
+            .update_in(&txn, counter, obj, id, input, expected_version, "")
+            .await?;
+        txn.commit().await?;
+        Ok(r)
+    }
+
+    pub async fn update_many(
+        &self,
+        counter: &StatementCounter,
+        object: &str,
+        filter: &Value,
+        input: &Record,
+    ) -> Result<Vec<Record>, StoreError> {
+        let obj = self.object(object)?;
+        let txn = self.db.conn.begin().await?;
+        self.check_references(&txn, counter, obj, std::slice::from_ref(input))
+            .await?;
+        let ids = self.matching_ids(&txn, counter, obj, filter, false).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.push(
+                self.update_in(&txn, counter, obj, id, input, None, "")
+                    .await?,
+            );
+        }
+        txn.commit().await?;
+        Ok(out)
+    }
+}
