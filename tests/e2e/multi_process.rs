@@ -124,3 +124,116 @@ async fn a_metadata_change_reaches_the_other_process() {
     let _ = std::fs::remove_dir_all(dir);
     db.drop_database().await;
 }
+
+/// A new workspace prints its admin key once and keeps it in a 0600 file.
+#[tokio::test]
+async fn first_start_creates_a_private_admin_key() {
+    use std::io::{BufRead, BufReader};
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("rapport-key-{}", uuid::Uuid::new_v4().simple()));
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database-url", &db.url, "--data-dir"])
+        .arg(&dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RAPPORT_ADMIN_KEY")
+        .env("RAPPORT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start rapport");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let printed = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(printed.starts_with("rk_"), "{line}");
+    let path = dir.join("admin-api-key");
+    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), printed);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let p = Process {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let answer = loop {
+        let r = client
+            .post(format!("{}/graphql", p.base))
+            .bearer_auth(&printed)
+            .json(&json!({ "query": "{ companies { totalCount } }" }))
+            .send()
+            .await;
+        if let Ok(r) = r {
+            break r.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(answer["data"]["companies"]["totalCount"], 0, "{answer}");
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+    db.drop_database().await;
+}
+
+/// `rapport schema export` and `schema apply [--dry-run]`: metadata as code.
+#[tokio::test]
+async fn schema_export_and_apply_from_the_command_line() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("rapport-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rapport = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .args(["--database-url", &db.url, "--data-dir"])
+            .arg(&dir)
+            .args(args)
+            .env("RAPPORT_LOG", "warn")
+            .output()
+            .expect("run rapport");
+        assert!(
+            out.status.success(),
+            "rapport {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let file = dir.join("vehicle.json");
+    std::fs::write(&file, vehicle_document().to_string()).unwrap();
+    let plan = rapport(&["schema", "apply", file.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        plan.contains("createObject") && plan.contains("dry run"),
+        "{plan}"
+    );
+    let exported: serde_json::Value =
+        serde_json::from_str(&rapport(&["schema", "export"])).unwrap();
+    assert!(
+        !exported
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["x-rapport-object"]["name"] == "vehicle"),
+        "the dry run changed nothing"
+    );
+    let applied = rapport(&["schema", "apply", file.to_str().unwrap()]);
+    assert!(applied.contains("1 step(s)"), "{applied}");
+    let one: serde_json::Value =
+        serde_json::from_str(&rapport(&["schema", "export", "--object", "vehicle"])).unwrap();
+    assert_eq!(one["x-rapport-object"]["pluralName"], "vehicles");
+    assert!(one["properties"]["price"].is_object());
+    let again = rapport(&["schema", "apply", file.to_str().unwrap()]);
+    assert!(
+        again.contains("0 step(s)"),
+        "applying twice changes nothing: {again}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    db.drop_database().await;
+}
