@@ -83,6 +83,7 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    pub app: std::sync::Arc<rapport_server::App>,
 }
 
 impl TestServer {
@@ -116,6 +117,7 @@ impl TestServer {
             base,
             client: reqwest::Client::new(),
             db,
+            app,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod concurrency;
 mod custom_object;
 mod errors;
 mod metadata;

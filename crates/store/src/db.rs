@@ -56,6 +56,19 @@ impl Db {
         Ok(Db { conn, backend })
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// `BEGIN` (IMMEDIATE), so two writers queue on the busy timeout instead
+    /// of one failing when both upgrade from a read.
+    pub async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::TransactionTrait;
+        let options = sea_orm::TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        self.conn.begin_with_options(options).await
+    }
+
     pub fn db_backend(&self) -> DbBackend {
         db_backend(self.backend)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rapport_meta::{Catalog, FieldDef, ObjectDef, parse_document};
 use rapport_query::{Backend, Layout};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -103,7 +103,7 @@ pub async fn ensure_default_workspace(
     if let Some(ws) = default_workspace(db).await? {
         return Ok((ws, false));
     }
-    let txn = db.conn.begin().await?;
+    let txn = db.begin_write().await?;
     if db.backend == Backend::Postgres {
         execute_text(&txn, db.backend, "SELECT pg_advisory_xact_lock(7302)").await?;
     }
@@ -391,7 +391,7 @@ impl WorkspaceMeta {
             >,
         >,
     {
-        let txn = db.conn.begin().await?;
+        let txn = db.begin_write().await?;
         if db.backend == Backend::Postgres {
             // Serialises metadata changes of one workspace across processes.
             sys_query(

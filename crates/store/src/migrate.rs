@@ -1,7 +1,7 @@
 //! System migrations from `migrations/`, applied in order, each once.
 
 use rapport_query::Backend;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 use crate::db::{Db, execute_text};
 use crate::error::StoreError;
@@ -16,7 +16,7 @@ pub async fn run(db: &Db) -> Result<(), StoreError> {
     )
     .await?;
     for (version, text) in MIGRATIONS {
-        let txn = db.conn.begin().await?;
+        let txn = db.begin_write().await?;
         if db.backend == Backend::Postgres {
             // Several processes may start at once; one migrates, the others wait.
             execute_text(&txn, db.backend, "SELECT pg_advisory_xact_lock(7301)").await?;

@@ -6,7 +6,7 @@ use rapport_meta::{ObjectDef, OnDelete, RelationKind};
 use rapport_query::{
     Layout, Scalar, Sql, WriteSet, delete_sql, field_columns, soft_delete_sql, update_sql,
 };
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
 use crate::db::{StatementCounter, execute, query};
@@ -25,7 +25,7 @@ impl RecordStore {
         restoring: bool,
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
-        let txn = self.db.conn.begin().await?;
+        let txn = self.db.begin_write().await?;
         let ids = match (ids, filter) {
             (Some(ids), _) => {
                 for id in &ids {
@@ -271,7 +271,7 @@ impl RecordStore {
     ) -> Result<(), StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
-        let txn = self.db.conn.begin().await?;
+        let txn = self.db.begin_write().await?;
         let found = self
             .by_ids_in(&txn, counter, object, &[id.to_string()], true)
             .await?;

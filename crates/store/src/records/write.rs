@@ -6,7 +6,7 @@ use rapport_meta::{ObjectDef, RelationKind};
 use rapport_query::{
     ConnectionQuery, Scalar, WriteSet, connection_sql, field_columns, insert_sql, update_sql,
 };
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 
 use crate::db::{StatementCounter, query};
@@ -161,7 +161,7 @@ impl RecordStore {
                 }
             }
         }
-        let txn = self.db.conn.begin().await?;
+        let txn = self.db.begin_write().await?;
         self.check_references(&txn, counter, obj, inputs).await?;
         let now = now_value();
         let mut out = Vec::with_capacity(inputs.len());
@@ -301,7 +301,7 @@ impl RecordStore {
     ) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
-        let txn = self.db.conn.begin().await?;
+        let txn = self.db.begin_write().await?;
         self.check_references(&txn, counter, obj, std::slice::from_ref(input))
             .await?;
         let r = self
@@ -319,7 +319,7 @@ impl RecordStore {
         input: &Record,
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
-        let txn = self.db.conn.begin().await?;
+        let txn = self.db.begin_write().await?;
         self.check_references(&txn, counter, obj, std::slice::from_ref(input))
             .await?;
         let ids = self.matching_ids(&txn, counter, obj, filter, false).await?;

@@ -1,0 +1,86 @@
+//! Concurrent writers, and metadata changes while requests are in flight.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::custom_object::vehicle_document;
+use crate::harness::TestServer;
+
+#[tokio::test]
+async fn concurrent_writers_all_succeed() {
+    let s = Arc::new(TestServer::start().await);
+    let c = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let company = c["createCompany"]["id"].as_str().unwrap().to_string();
+    // Each write reads (the company must exist) before it inserts.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (s, company) = (s.clone(), company.clone());
+        tasks.push(tokio::spawn(async move {
+            s.gql(
+                "mutation($n: String!, $c: ID!) { createPerson(data: { name: { firstName: $n }, companyId: $c }) { id } }",
+                json!({ "n": format!("P{i}"), "c": company }),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(s.count_all("people").await, 40);
+    Arc::into_inner(s).expect("last handle").finish().await;
+}
+
+#[tokio::test]
+async fn schema_swaps_under_load_and_old_versions_are_freed() {
+    let s = Arc::new(TestServer::start().await);
+    s.create_object(vehicle_document()).await;
+    s.gql(
+        "mutation { createVehicle(data: { plate: \"LD-1\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let before = Arc::downgrade(&s.app.live());
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    let d = s
+                        .gql(
+                            "{ vehicles { totalCount nodes { plate company { name } } } }",
+                            json!({}),
+                        )
+                        .await;
+                    assert_eq!(d["vehicles"]["totalCount"], 1);
+                }
+            })
+        })
+        .collect();
+    for i in 0..5 {
+        s.meta(
+            "mutation($n: String!) { createField(object: \"vehicle\", name: $n, schema: { type: \"integer\" }) { name } }",
+            json!({ "n": format!("extra{i}") }),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for r in readers {
+        r.await.expect("no reader saw an error");
+    }
+    let d = s.gql("{ vehicles { nodes { extra4 } } }", json!({})).await;
+    assert_eq!(d["vehicles"]["nodes"], json!([{ "extra4": null }]));
+    // Nothing keeps an old schema alive once its requests are done.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        before.upgrade().is_none(),
+        "the schema of an old metadata version is still referenced"
+    );
+    Arc::into_inner(s).expect("last handle").finish().await;
+}
