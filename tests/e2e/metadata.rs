@@ -255,3 +255,54 @@ async fn sdl_graphiql_health_and_metrics() {
     );
     s.finish().await;
 }
+
+#[tokio::test]
+async fn standard_objects_take_new_fields_labels_and_options_but_keep_their_fields() {
+    let s = TestServer::start().await;
+    // Relabel a standard field and extend its options, without repeating isSystem.
+    let schema = json!({ "title": "Sector", "type": "string", "enum": ["SOFTWARE", "MANUFACTURING", "RETAIL", "FINANCE", "HEALTHCARE",
+        "EDUCATION", "GOVERNMENT", "ENERGY", "MEDIA", "OTHER", "SPACE"] });
+    let f = s.meta("mutation($s: JSON!) { updateField(object: \"company\", name: \"industry\", schema: $s) { label isSystem options } }", json!({ "s": schema })).await;
+    assert_eq!(f["updateField"]["label"], "Sector");
+    assert_eq!(f["updateField"]["isSystem"], true, "still a standard field");
+    s.gql(
+        "mutation { createCompany(data: { name: \"Orbital\", industry: SPACE }) { id } }",
+        json!({}),
+    )
+    .await;
+    let e = s
+        .meta_error(
+            "mutation { deleteField(object: \"company\", name: \"industry\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&e), "FORBIDDEN");
+    let e = s.meta_error("mutation { updateField(object: \"company\", name: \"industry\", schema: { type: \"integer\" }) { name } }", json!({})).await;
+    assert_eq!(code(&e), "BAD_USER_INPUT");
+    // An option in use cannot be dropped.
+    let e = s.meta_error("mutation($s: JSON!) { updateField(object: \"company\", name: \"industry\", schema: $s) { name } }",
+        json!({ "s": { "type": "string", "enum": ["SOFTWARE", "OTHER"] } })).await;
+    assert_eq!(code(&e), "BAD_USER_INPUT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 1 records would not convert"),
+        "{e}"
+    );
+    // A custom field on a standard object.
+    s.meta("mutation { createField(object: \"company\", name: \"loyaltyTier\", schema: { type: \"integer\" }) { isCustom } }", json!({})).await;
+    let d = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Loyal\", loyaltyTier: 3 }) { loyaltyTier } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["createCompany"]["loyaltyTier"], 3);
+    s.meta(
+        "mutation { deleteField(object: \"company\", name: \"loyaltyTier\") }",
+        json!({}),
+    )
+    .await;
+    s.finish().await;
+}

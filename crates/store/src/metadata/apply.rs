@@ -29,7 +29,7 @@ pub(crate) async fn apply_documents(
             }
             other => other.into(),
         })?;
-        parsed.push((o, doc.clone()));
+        parsed.push((keep_standard_flags(meta, o), doc.clone()));
     }
     // The whole workspace as it will be, checked together (relations, inverses, names).
     let mut desired: Vec<ObjectDef> = meta
@@ -294,4 +294,26 @@ async fn change_field(
         ));
     }
     Ok(steps)
+}
+
+/// A standard field stays standard whatever a new document says of it, so an
+/// edited label or option list cannot make it deletable.
+fn keep_standard_flags(meta: &WorkspaceMeta, mut object: ObjectDef) -> ObjectDef {
+    let Some(existing) = meta.catalog.object(&object.name) else {
+        return object;
+    };
+    for f in object.fields.iter_mut() {
+        if existing.field(&f.name).is_some_and(|old| old.is_system) && !f.is_system {
+            f.is_system = true;
+            if let Some(p) = f.property.as_object_mut() {
+                let x = p
+                    .entry("x-rapport-field")
+                    .or_insert_with(|| serde_json::json!({}));
+                if let Some(x) = x.as_object_mut() {
+                    x.insert("isSystem".into(), serde_json::json!(true));
+                }
+            }
+        }
+    }
+    object
 }
