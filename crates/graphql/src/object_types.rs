@@ -1,7 +1,7 @@
 //! The types generated for one object (API.md): node, connection, edge,
 //! filter, ordering, inputs, aggregates and groups.
 
-use async_graphql::dynamic::{Enum, InputObject, InputValue, Object, Type, TypeRef};
+use async_graphql::dynamic::{Enum, EnumItem, InputObject, InputValue, Object, Type, TypeRef};
 use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 
 use crate::resolve;
@@ -117,8 +117,9 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         node = node.field(f);
     }
     for f in &object.fields {
+        let about = f.description.clone().unwrap_or_else(|| f.label.clone());
         for field in resolve::node_fields(catalog, object, f) {
-            node = node.field(field);
+            node = node.field(field.description(about.clone()));
         }
     }
     types.push(node.into());
@@ -132,7 +133,12 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         let name = enum_name(object, f);
         types.push(
             Enum::new(&name)
-                .items(f.options.iter().map(|o| o.value.clone()))
+                .description(&f.label)
+                .items(
+                    f.options
+                        .iter()
+                        .map(|o| EnumItem::new(&o.value).description(&o.label)),
+                )
                 .into(),
         );
         if f.field_type == FieldType::Select {
