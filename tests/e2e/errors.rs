@@ -58,8 +58,7 @@ async fn bad_documents_name_the_offending_path_and_change_nothing() {
     );
 
     let mut doc = vehicle_document();
-    doc["properties"]["total"] =
-        json!({ "x-rapport-field": { "type": "formula", "expression": "1" } });
+    doc["properties"]["secret"] = json!({ "x-rapport-field": { "type": "encryptedText" } });
     let e = s.meta_error(create, json!({ "s": doc })).await;
     assert!(
         e["message"].as_str().unwrap().contains("not supported yet"),

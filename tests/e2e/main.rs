@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod computed;
 mod concurrency;
 mod custom_object;
 mod errors;

@@ -314,11 +314,17 @@ async fn standard_schema_sdl_matches_its_snapshot() {
     let s = TestServer::start().await;
     let (status, sdl) = s.get("/graphql/schema.graphql", Some(ADMIN_KEY)).await;
     assert_eq!(status, 200);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots/standard.graphql");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/e2e/snapshots/standard.graphql");
     if std::env::var_os("RAPPORT_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &sdl).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).expect("snapshot exists (run once with RAPPORT_UPDATE_SNAPSHOTS=1)");
-    assert!(sdl == expected, "the generated SDL changed; diff it against {}", path.display());
+    let expected = std::fs::read_to_string(&path)
+        .expect("snapshot exists (run once with RAPPORT_UPDATE_SNAPSHOTS=1)");
+    assert!(
+        sdl == expected,
+        "the generated SDL changed; diff it against {}",
+        path.display()
+    );
     s.finish().await;
 }

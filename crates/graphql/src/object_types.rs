@@ -24,7 +24,7 @@ pub(crate) fn enum_name(object: &ObjectDef, f: &FieldDef) -> String {
 
 /// GraphQL scalar of a plain (non-composite, non-relation) field.
 pub(crate) fn scalar_type(object: &ObjectDef, f: &FieldDef) -> String {
-    match f.field_type {
+    match f.value_type() {
         FieldType::Integer | FieldType::Rating => TypeRef::INT.into(),
         FieldType::Number | FieldType::Percent => TypeRef::FLOAT.into(),
         FieldType::Decimal => "Decimal".into(),
@@ -43,7 +43,7 @@ pub(crate) fn scalar_type(object: &ObjectDef, f: &FieldDef) -> String {
 }
 
 fn filter_type(object: &ObjectDef, f: &FieldDef) -> Option<String> {
-    Some(match f.field_type {
+    Some(match f.value_type() {
         FieldType::Integer | FieldType::Rating => "IntFilter".into(),
         FieldType::Number | FieldType::Percent => "FloatFilter".into(),
         FieldType::Decimal => "DecimalFilter".into(),
@@ -62,7 +62,7 @@ fn filter_type(object: &ObjectDef, f: &FieldDef) -> Option<String> {
 
 /// Output type of `sum`/`avg`/`min`/`max` over a field, if it has one.
 pub(crate) fn aggregate_type(f: &FieldDef, function: &str) -> Option<&'static str> {
-    let numeric = match f.field_type {
+    let numeric = match f.value_type() {
         FieldType::Integer | FieldType::Rating => Some(TypeRef::INT),
         FieldType::Number | FieldType::Percent => Some(TypeRef::FLOAT),
         FieldType::Decimal | FieldType::Currency => Some("Decimal"),
@@ -71,7 +71,7 @@ pub(crate) fn aggregate_type(f: &FieldDef, function: &str) -> Option<&'static st
     match function {
         "sum" => numeric,
         "avg" => numeric.map(|t| if t == TypeRef::INT { TypeRef::FLOAT } else { t }),
-        _ => numeric.or(match f.field_type {
+        _ => numeric.or(match f.value_type() {
             FieldType::Date => Some("Date"),
             FieldType::DateTime => Some("DateTime"),
             _ => None,
@@ -352,7 +352,7 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         let sub = format!("{t}Aggregate{}", type_name(function));
         let mut o = Object::new(&sub);
         let mut any = false;
-        for f in object.stored_fields() {
+        for f in object.fields.iter() {
             if let Some(ty) = aggregate_type(f, function) {
                 o = o.field(json_member(&f.name, TypeRef::named(ty)));
                 any = true;
@@ -393,7 +393,8 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     for function in ["sum", "avg", "min", "max"] {
         let sub = format!("{t}Aggregate{}", type_name(function));
         if object
-            .stored_fields()
+            .fields
+            .iter()
             .any(|f| aggregate_type(f, function).is_some())
         {
             group = group.field(json_member(function, TypeRef::named_nn(&sub)));

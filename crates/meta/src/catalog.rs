@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::MetaError;
-use crate::model::{FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind};
+use crate::formula::{self, ValueType};
+use crate::model::{Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind};
 
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -113,6 +114,7 @@ impl Catalog {
             }
             target.fields.push(field);
         }
+        check_computed(&mut objects, &by_name)?;
         Ok(Catalog { objects, by_name })
     }
 
@@ -171,7 +173,251 @@ fn inverse_field(owner: &ObjectDef, field: &FieldDef, rel: &Relation, name: &str
             on_delete: OnDelete::SetNull,
         }),
         generated: true,
+        computed: None,
         property: json!({ "x-rapport-field": { "type": "relation", "kind": kind.as_str(),
             "target": owner.name, "inverse": field.name } }),
     }
+}
+
+fn value_type_of(t: FieldType) -> Option<ValueType> {
+    Some(match t {
+        FieldType::Integer
+        | FieldType::Number
+        | FieldType::Percent
+        | FieldType::Decimal
+        | FieldType::Rating => ValueType::Number,
+        FieldType::Boolean => ValueType::Bool,
+        FieldType::Date => ValueType::Date,
+        FieldType::DateTime => ValueType::DateTime,
+        FieldType::Text
+        | FieldType::LongText
+        | FieldType::RichText
+        | FieldType::Email
+        | FieldType::Phone
+        | FieldType::Url
+        | FieldType::Select
+        | FieldType::AutoNumber => ValueType::Text,
+        _ => return None,
+    })
+}
+
+/// The type a formula path reads, with the computed fields it depends on.
+fn path_type(
+    objects: &[ObjectDef],
+    by_name: &HashMap<String, usize>,
+    object: &ObjectDef,
+    path: &[String],
+    deps: &mut Vec<(String, String)>,
+) -> Result<ValueType, String> {
+    let unknown = || format!("`{}` has no field `{}`", object.name, path[0]);
+    let Some(f) = object.field(&path[0]) else {
+        return match (path[0].as_str(), path.len()) {
+            ("id" | "ownerId", 1) => Ok(ValueType::Text),
+            ("createdAt" | "updatedAt", 1) => Ok(ValueType::DateTime),
+            ("version", 1) => Ok(ValueType::Number),
+            _ => Err(unknown()),
+        };
+    };
+    if f.computed.is_some() {
+        deps.push((object.name.clone(), f.name.clone()));
+    }
+    let rest = &path[1..];
+    if let Some(rel) = &f.relation {
+        if rel.kind != RelationKind::ManyToOne || rest.is_empty() {
+            return Err(format!(
+                "`{}` is a relation: read a field of its {} (`{}.name`)",
+                f.name, rel.target, f.name
+            ));
+        }
+        let target = &objects[by_name[&rel.target]];
+        return path_type(objects, by_name, target, rest, deps);
+    }
+    if let Some(c) = f.field_type.composite() {
+        let [part] = rest else {
+            return Err(format!(
+                "`{}` has parts: read one, such as `{}.{}`",
+                f.name,
+                f.name,
+                c.parts()[0].0
+            ));
+        };
+        let (_, t) = c
+            .parts()
+            .iter()
+            .find(|(p, _)| p == part)
+            .ok_or_else(|| format!("`{}` has no part `{part}`", f.name))?;
+        return value_type_of(*t).ok_or_else(|| "unsupported part".to_string());
+    }
+    if f.field_type == FieldType::Select && rest.len() == 1 {
+        let attr = &rest[0];
+        let values: Vec<&Value> = f.options.iter().filter_map(|o| o.raw.get(attr)).collect();
+        if values.is_empty() {
+            return Err(format!("no option of `{}` has `{attr}`", f.name));
+        }
+        return Ok(if values.iter().all(|v| v.is_number()) {
+            ValueType::Number
+        } else {
+            ValueType::Text
+        });
+    }
+    if !rest.is_empty() {
+        return Err(format!("`{}` has no part `{}`", f.name, rest.join(".")));
+    }
+    value_type_of(f.value_type()).ok_or_else(|| {
+        format!(
+            "a formula cannot read `{}` ({})",
+            f.name,
+            f.field_type.as_str()
+        )
+    })
+}
+
+fn result_fits(declared: FieldType, got: ValueType) -> bool {
+    got == ValueType::Null || value_type_of(declared) == Some(got)
+}
+
+/// Checks formulas and rollups against the catalog, settles rollup result
+/// types, and refuses cycles between computed fields.
+fn check_computed(
+    objects: &mut [ObjectDef],
+    by_name: &HashMap<String, usize>,
+) -> Result<(), MetaError> {
+    let mut edges: Vec<((String, String), (String, String))> = Vec::new();
+    let mut settled: Vec<(usize, usize, FieldType)> = Vec::new();
+    for (oi, o) in objects.iter().enumerate() {
+        for (fi, f) in o.fields.iter().enumerate() {
+            let xp = format!("{}/properties/{}/x-rapport-field", o.name, f.name);
+            let me = (o.name.clone(), f.name.clone());
+            match &f.computed {
+                Some(Computed::Formula { expression, result }) => {
+                    let mut deps = Vec::new();
+                    let resolve = |p: &[String]| path_type(objects, by_name, o, p, &mut Vec::new());
+                    let got = formula::type_of(expression, &resolve)
+                        .map_err(|e| MetaError::invalid(format!("{xp}/expression"), e))?;
+                    let mut paths = Vec::new();
+                    formula::paths(expression, &mut paths);
+                    for p in paths {
+                        let _ = path_type(objects, by_name, o, &p, &mut deps);
+                    }
+                    if !result_fits(*result, got) {
+                        return Err(MetaError::invalid(
+                            format!("{xp}/resultType"),
+                            format!("the expression gives a {got}, not a {}", result.as_str()),
+                        ));
+                    }
+                    edges.extend(deps.into_iter().map(|d| (me.clone(), d)));
+                }
+                Some(Computed::Rollup {
+                    relation,
+                    function,
+                    field,
+                    result,
+                    ..
+                }) => {
+                    let rel = o
+                        .field(relation)
+                        .and_then(|r| r.relation.as_ref())
+                        .filter(|r| {
+                            matches!(r.kind, RelationKind::OneToMany | RelationKind::ManyToMany)
+                        })
+                        .ok_or_else(|| {
+                            MetaError::invalid(
+                                format!("{xp}/relation"),
+                                format!("`{relation}` is not a list relation of `{}`", o.name),
+                            )
+                        })?;
+                    let child = &objects[by_name[&rel.target]];
+                    let declared = f.property.pointer("/x-rapport-field/resultType").is_some();
+                    let t = match field {
+                        None => FieldType::Integer,
+                        Some(name) => {
+                            let cf = child.field(name).ok_or_else(|| {
+                                MetaError::invalid(
+                                    format!("{xp}/field"),
+                                    format!("`{}` has no field `{name}`", child.name),
+                                )
+                            })?;
+                            if cf.computed.is_some() {
+                                edges.push((me.clone(), (child.name.clone(), cf.name.clone())));
+                            }
+                            let vt = match cf.value_type() {
+                                FieldType::Currency => FieldType::Decimal,
+                                FieldType::Rating => FieldType::Integer,
+                                t => t,
+                            };
+                            let numeric = matches!(
+                                vt,
+                                FieldType::Integer
+                                    | FieldType::Number
+                                    | FieldType::Percent
+                                    | FieldType::Decimal
+                            );
+                            let ordered =
+                                numeric || matches!(vt, FieldType::Date | FieldType::DateTime);
+                            match function.as_str() {
+                                "sum" if numeric => vt,
+                                "avg" if numeric => {
+                                    if vt == FieldType::Decimal {
+                                        FieldType::Decimal
+                                    } else {
+                                        FieldType::Number
+                                    }
+                                }
+                                "min" | "max" if ordered => vt,
+                                "count" => FieldType::Integer,
+                                _ => {
+                                    return Err(MetaError::invalid(
+                                        format!("{xp}/field"),
+                                        format!(
+                                            "cannot take `{function}` of `{}.{name}` ({})",
+                                            child.name,
+                                            cf.field_type.as_str()
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                    };
+                    if declared && value_type_of(*result) != value_type_of(t) {
+                        return Err(MetaError::invalid(
+                            format!("{xp}/resultType"),
+                            format!("`{function}` gives a {}", t.as_str()),
+                        ));
+                    }
+                    if !declared {
+                        settled.push((oi, fi, t));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (oi, fi, t) in settled {
+        if let Some(Computed::Rollup { result, .. }) = &mut objects[oi].fields[fi].computed {
+            *result = t;
+        }
+    }
+    // A computed field may not depend on itself through others.
+    for start in edges.iter().map(|(a, _)| a.clone()) {
+        let mut stack = vec![start.clone()];
+        let mut seen: Vec<(String, String)> = Vec::new();
+        while let Some(n) = stack.pop() {
+            for (_, next) in edges.iter().filter(|(a, _)| *a == n) {
+                if *next == start {
+                    return Err(MetaError::invalid(
+                        format!("{}/properties/{}", start.0, start.1),
+                        format!(
+                            "`{}.{}` depends on itself through `{}.{}`",
+                            start.0, start.1, n.0, n.1
+                        ),
+                    ));
+                }
+                if !seen.contains(next) {
+                    seen.push(next.clone());
+                    stack.push(next.clone());
+                }
+            }
+        }
+    }
+    Ok(())
 }

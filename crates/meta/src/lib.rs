@@ -4,15 +4,17 @@
 
 mod catalog;
 mod error;
+mod formula;
 mod model;
 mod parse;
 mod validate;
 
 pub use catalog::Catalog;
 pub use error::MetaError;
+pub use formula::{BinOp, Expr, ValueType, parse_formula};
 pub use model::{
-    Composite, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS,
-    SelectOption,
+    Composite, Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind,
+    SYSTEM_FIELDS, SelectOption,
 };
 pub use parse::{check_name, export_document, parse_document, parse_field_property};
 pub use validate::{InputError, RecordValidator};

@@ -1,5 +1,7 @@
 use serde_json::Value;
 
+use crate::formula::Expr;
+
 /// Names every object carries; fields may not use them.
 pub const SYSTEM_FIELDS: &[&str] = &[
     "id",
@@ -88,13 +90,7 @@ impl FieldType {
     /// Types the platform stores and serves today; the others are modelled so
     /// documents naming them are understood, and refused with a clear reason.
     pub fn is_supported(self) -> bool {
-        !matches!(
-            self,
-            FieldType::AutoNumber
-                | FieldType::Formula
-                | FieldType::Rollup
-                | FieldType::EncryptedText
-        )
+        !matches!(self, FieldType::EncryptedText)
     }
 
     pub fn is_textual(self) -> bool {
@@ -228,6 +224,24 @@ pub struct SelectOption {
     pub raw: Value,
 }
 
+/// How a computed field gets its value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Computed {
+    /// Evaluated in SQL on every read, so it is always current and can be
+    /// filtered and sorted.
+    Formula { expression: Expr, result: FieldType },
+    /// An aggregate over a list relation, also evaluated in SQL on read.
+    Rollup {
+        relation: String,
+        function: String,
+        field: Option<String>,
+        filter: Option<Value>,
+        result: FieldType,
+    },
+    /// Stored text, assigned once from a per-field counter on create.
+    AutoNumber { prefix: String, digits: u32 },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldDef {
     pub name: String,
@@ -250,15 +264,40 @@ pub struct FieldDef {
     pub generated: bool,
     /// The property schema as the document wrote it.
     pub property: Value,
+    pub computed: Option<Computed>,
 }
 
 impl FieldDef {
     /// A field with a column (or columns) in its object's table.
     pub fn is_stored(&self) -> bool {
+        if matches!(
+            self.computed,
+            Some(Computed::Formula { .. } | Computed::Rollup { .. })
+        ) {
+            return false;
+        }
         match &self.relation {
             Some(r) => matches!(r.kind, RelationKind::ManyToOne | RelationKind::Polymorphic),
             None => true,
         }
+    }
+
+    /// The type of the values it shows: a formula's or rollup's result type,
+    /// text for an auto-number, the field type otherwise.
+    pub fn value_type(&self) -> FieldType {
+        match &self.computed {
+            Some(Computed::Formula { result, .. } | Computed::Rollup { result, .. }) => *result,
+            Some(Computed::AutoNumber { .. }) => FieldType::Text,
+            None => self.field_type,
+        }
+    }
+
+    /// Evaluated in SQL rather than read from a column.
+    pub fn is_virtual(&self) -> bool {
+        matches!(
+            self.computed,
+            Some(Computed::Formula { .. } | Computed::Rollup { .. })
+        )
     }
 
     pub fn relation_kind(&self) -> Option<RelationKind> {

@@ -6,9 +6,10 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use crate::error::MetaError;
+use crate::formula::parse_formula;
 use crate::model::{
-    FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS, SelectOption,
-    pascal,
+    Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS,
+    SelectOption, pascal,
 };
 
 const META_SCHEMA: &str = include_str!("../../../schema/meta/object.schema.json");
@@ -301,6 +302,13 @@ pub fn parse_field_property(
         None
     };
     let rating_max = x.get("max").and_then(Value::as_i64).unwrap_or(5);
+    let computed = parse_computed(&path, &x, field_type)?;
+    if computed.is_some() && required {
+        return Err(MetaError::invalid(
+            &path,
+            "a computed field cannot be required",
+        ));
+    }
     let field = FieldDef {
         name: name.to_string(),
         label: prop
@@ -318,10 +326,11 @@ pub fn parse_field_property(
         indexed: flag("isIndexed"),
         searchable: flag("isSearchable"),
         masked: flag("masked"),
-        read_only: prop
-            .get("readOnly")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        read_only: computed.is_some()
+            || prop
+                .get("readOnly")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         is_system: flag("isSystem"),
         default: prop.get("default").cloned(),
         options,
@@ -329,6 +338,7 @@ pub fn parse_field_property(
         relation,
         generated: false,
         property: property.clone(),
+        computed,
     };
     if field.unique && (field_type.composite().is_some() || field_type == FieldType::Json) {
         return Err(MetaError::invalid(
@@ -351,6 +361,80 @@ pub fn parse_field_property(
         }
     }
     Ok(field)
+}
+
+/// Result types a formula or rollup may declare.
+fn result_type(path: &str, x: &Map<String, Value>) -> Result<Option<FieldType>, MetaError> {
+    let Some(name) = x.get("resultType").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    match FieldType::parse(name) {
+        Some(
+            t @ (FieldType::Text
+            | FieldType::Number
+            | FieldType::Integer
+            | FieldType::Decimal
+            | FieldType::Percent
+            | FieldType::Boolean
+            | FieldType::Date
+            | FieldType::DateTime),
+        ) => Ok(Some(t)),
+        _ => Err(MetaError::invalid(
+            format!("{path}/x-rapport-field/resultType"),
+            "one of text, number, integer, decimal, percent, boolean, date, dateTime",
+        )),
+    }
+}
+
+fn parse_computed(
+    path: &str,
+    x: &Map<String, Value>,
+    t: FieldType,
+) -> Result<Option<Computed>, MetaError> {
+    let xp = format!("{path}/x-rapport-field");
+    let text = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(match t {
+        FieldType::Formula => {
+            let src = text("expression").ok_or_else(|| {
+                MetaError::invalid(format!("{xp}/expression"), "a formula needs `expression`")
+            })?;
+            let expression = parse_formula(&src)
+                .map_err(|e| MetaError::invalid(format!("{xp}/expression"), e))?;
+            let result = result_type(path, x)?.ok_or_else(|| {
+                MetaError::invalid(format!("{xp}/resultType"), "a formula needs `resultType`")
+            })?;
+            Some(Computed::Formula { expression, result })
+        }
+        FieldType::Rollup => {
+            let relation = text("relation").ok_or_else(|| {
+                MetaError::invalid(format!("{xp}/relation"), "a rollup needs `relation`")
+            })?;
+            let function = text("function").ok_or_else(|| {
+                MetaError::invalid(format!("{xp}/function"), "a rollup needs `function`")
+            })?;
+            let field = text("field");
+            if function != "count" && field.is_none() {
+                return Err(MetaError::invalid(
+                    format!("{xp}/field"),
+                    format!("`{function}` needs `field`"),
+                ));
+            }
+            // The result type is settled against the related field in the catalog.
+            let result = result_type(path, x)?.unwrap_or(FieldType::Number);
+            Some(Computed::Rollup {
+                relation,
+                function,
+                field,
+                filter: x.get("filter").cloned(),
+                result,
+            })
+        }
+        FieldType::AutoNumber => Some(Computed::AutoNumber {
+            prefix: text("prefix").unwrap_or_default(),
+            digits: x.get("digits").and_then(Value::as_u64).unwrap_or(6) as u32,
+        }),
+        _ => None,
+    })
 }
 
 fn infer_type(prop: &Map<String, Value>) -> Option<FieldType> {
@@ -633,7 +717,7 @@ mod tests {
     #[test]
     fn refuses_unsupported_types_and_reserved_names() {
         let err = parse_document(&doc(
-            json!({"total": {"x-rapport-field": {"type": "formula"}}}),
+            json!({"secret": {"x-rapport-field": {"type": "encryptedText"}}}),
         ))
         .unwrap_err();
         assert!(matches!(err, MetaError::Unsupported { .. }));

@@ -4,6 +4,7 @@ use rapport_meta::{Catalog, FieldType, ObjectDef};
 use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns, system_column};
+use crate::computed::{computed_value, virtual_scalar};
 use crate::error::QueryError;
 use crate::select::{ALIAS, MAX_PAGE, relation_id_column, where_conditions};
 use crate::sql::{Backend, Layout, Sql};
@@ -17,6 +18,7 @@ pub struct AggregateRequest {
 
 /// Output column kind of an aggregate expression.
 fn aggregate_expr(
+    catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
     req: &AggregateRequest,
@@ -26,10 +28,20 @@ fn aggregate_expr(
         return Ok(("COUNT(*)".into(), Scalar::Int));
     };
     let path = format!("{}.{name}", req.function);
+    let virtual_field = object.field(name).filter(|f| f.is_virtual());
     let col = match system_column(name) {
         Some(c) => c,
         None if object.field(name).is_none() => relation_id_column(object, name)
             .ok_or_else(|| QueryError::bad(&path, "no such field"))?,
+        None if virtual_field.is_some() => {
+            let f = virtual_field.expect("checked");
+            Column {
+                name: f.name.clone(),
+                scalar: virtual_scalar(f),
+                key: f.name.clone(),
+                part: None,
+            }
+        }
         None => {
             let f = object
                 .field(name)
@@ -45,7 +57,10 @@ fn aggregate_expr(
             }
         }
     };
-    let e = format!("{ALIAS}.\"{}\"", col.name);
+    let e = match virtual_field {
+        Some(f) => computed_value(catalog, layout, object, f, ALIAS)?,
+        None => format!("{ALIAS}.\"{}\"", col.name),
+    };
     let numeric = matches!(col.scalar, Scalar::Int | Scalar::Float | Scalar::Decimal);
     let num = |e: &str| -> String {
         if !pg && col.scalar == Scalar::Decimal {
@@ -104,7 +119,7 @@ pub fn aggregate_sql(
     let mut scalars = Vec::new();
     sql.push("SELECT ");
     for (i, r) in requests.iter().enumerate() {
-        let (e, s) = aggregate_expr(layout, object, r)?;
+        let (e, s) = aggregate_expr(catalog, layout, object, r)?;
         if i > 0 {
             sql.push(", ");
         }
@@ -192,7 +207,7 @@ pub fn group_by_sql(
     let mut scalars = Vec::new();
     sql.push(", COUNT(*)");
     for r in &q.aggregates {
-        let (e, s) = aggregate_expr(layout, object, r)?;
+        let (e, s) = aggregate_expr(catalog, layout, object, r)?;
         sql.push(", ").push(&e);
         scalars.push(s);
     }

@@ -4,6 +4,7 @@ use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns, system_column};
+use crate::computed::computed_value;
 use crate::error::QueryError;
 use crate::sql::{Backend, Layout, Sql};
 use crate::values::encode;
@@ -17,10 +18,25 @@ pub fn compile_filter(
     alias: &str,
     filter: &Json,
 ) -> Result<(), QueryError> {
+    compile_filter_with_prefix(sql, catalog, layout, object, alias, filter, "f")
+}
+
+/// As [`compile_filter`], naming its sub-query aliases `<prefix>1`, `<prefix>2`…
+/// so filters nested in computed fields never shadow an outer alias.
+pub(crate) fn compile_filter_with_prefix(
+    sql: &mut Sql,
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    alias: &str,
+    filter: &Json,
+    prefix: &str,
+) -> Result<(), QueryError> {
     let mut c = FilterCompiler {
         catalog,
         layout,
         next_alias: 0,
+        prefix: prefix.to_string(),
     };
     c.filter(sql, object, alias, filter, "filter")
 }
@@ -29,6 +45,7 @@ struct FilterCompiler<'a> {
     catalog: &'a Catalog,
     layout: &'a Layout,
     next_alias: usize,
+    prefix: String,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -43,7 +60,7 @@ enum Ops {
 impl<'a> FilterCompiler<'a> {
     fn alias(&mut self) -> String {
         self.next_alias += 1;
-        format!("f{}", self.next_alias)
+        format!("{}{}", self.prefix, self.next_alias)
     }
 
     fn filter(
@@ -118,6 +135,9 @@ impl<'a> FilterCompiler<'a> {
             return self.operators(sql, alias, &col, ops, value, path);
         }
         if let Some(f) = object.field(key) {
+            if f.is_virtual() {
+                return self.computed(sql, object, alias, f, value, path);
+            }
             return self.field(sql, object, alias, f, value, path);
         }
         // `companyId` of relation `company`, `relatedObject`/`relatedId` of a polymorphic one.
@@ -213,6 +233,30 @@ impl<'a> FilterCompiler<'a> {
             t if t.is_textual() => self.operators(sql, alias, col, Ops::Text, value, path),
             _ => self.operators(sql, alias, col, Ops::Ordered, value, path),
         }
+    }
+
+    /// A formula or rollup compares like a column of its result type.
+    fn computed(
+        &mut self,
+        sql: &mut Sql,
+        object: &ObjectDef,
+        alias: &str,
+        f: &FieldDef,
+        value: &Json,
+        path: &str,
+    ) -> Result<(), QueryError> {
+        let expr = computed_value(self.catalog, self.layout, object, f, alias)?;
+        let t = f.value_type();
+        let mut scalar = Scalar::of(t);
+        if sql.backend == Backend::Sqlite && scalar == Scalar::Decimal {
+            scalar = Scalar::Float;
+        }
+        let ops = match t {
+            FieldType::Boolean => Ops::Bool,
+            x if x.is_textual() => Ops::Text,
+            _ => Ops::Ordered,
+        };
+        self.operators_on(sql, &expr, scalar, ops, value, path)
     }
 
     fn object(&self, name: &str, path: &str) -> Result<&'a ObjectDef, QueryError> {
@@ -329,12 +373,8 @@ impl<'a> FilterCompiler<'a> {
         value: &Json,
         path: &str,
     ) -> Result<(), QueryError> {
-        let entries = value
-            .as_object()
-            .ok_or_else(|| QueryError::bad(path, "expects an object of operators"))?;
-        let backend = sql.backend;
         // Decimals are text on SQLite; compare them as numbers.
-        let (expr, scalar) = if backend == Backend::Sqlite && col.scalar == Scalar::Decimal {
+        let (expr, scalar) = if sql.backend == Backend::Sqlite && col.scalar == Scalar::Decimal {
             (
                 format!("CAST({alias}.\"{}\" AS REAL)", col.name),
                 Scalar::Float,
@@ -342,6 +382,23 @@ impl<'a> FilterCompiler<'a> {
         } else {
             (format!("{alias}.\"{}\"", col.name), col.scalar)
         };
+        self.operators_on(sql, &expr, scalar, ops, value, path)
+    }
+
+    /// Operators on any comparable expression (a column or a computed field).
+    fn operators_on(
+        &mut self,
+        sql: &mut Sql,
+        expr: &str,
+        scalar: Scalar,
+        ops: Ops,
+        value: &Json,
+        path: &str,
+    ) -> Result<(), QueryError> {
+        let entries = value
+            .as_object()
+            .ok_or_else(|| QueryError::bad(path, "expects an object of operators"))?;
+        let backend = sql.backend;
         let enc = |v: &Json, p: &str| -> Result<sea_query::Value, QueryError> {
             let v = match (scalar, v) {
                 (Scalar::Float, Json::String(s)) => s
@@ -378,7 +435,7 @@ impl<'a> FilterCompiler<'a> {
                     let is = v
                         .as_bool()
                         .ok_or_else(|| QueryError::bad(&opath, "expects a boolean"))?;
-                    sql.push(&expr)
+                    sql.push(expr)
                         .push(if is { " IS NULL" } else { " IS NOT NULL" });
                 }
                 "in" | "notIn" => {
@@ -393,19 +450,19 @@ impl<'a> FilterCompiler<'a> {
                         .iter()
                         .map(|x| enc(x, &opath))
                         .collect::<Result<Vec<_>, _>>()?;
-                    sql.push(&expr)
+                    sql.push(expr)
                         .push(if op == "in" { " IN (" } else { " NOT IN (" });
                     sql.params_list(values).push(")");
                 }
                 "like" => {
-                    sql.push(&expr).push(" LIKE ").param(enc(v, &opath)?);
+                    sql.push(expr).push(" LIKE ").param(enc(v, &opath)?);
                 }
                 "ilike" => match backend {
                     Backend::Postgres => {
-                        sql.push(&expr).push(" ILIKE ").param(enc(v, &opath)?);
+                        sql.push(expr).push(" ILIKE ").param(enc(v, &opath)?);
                     }
                     Backend::Sqlite => {
-                        sql.push("lower(").push(&expr).push(") LIKE lower(");
+                        sql.push("lower(").push(expr).push(") LIKE lower(");
                         sql.param(enc(v, &opath)?).push(")");
                     }
                 },
@@ -419,7 +476,7 @@ impl<'a> FilterCompiler<'a> {
                         "endsWith" => format!("%{escaped}"),
                         _ => format!("%{escaped}%"),
                     };
-                    sql.push(&expr).push(" LIKE ");
+                    sql.push(expr).push(" LIKE ");
                     sql.param(sea_query::Value::String(Some(pattern)))
                         .push(" ESCAPE '\\'");
                 }
@@ -432,7 +489,7 @@ impl<'a> FilterCompiler<'a> {
                         "lt" => " < ",
                         _ => " <= ",
                     };
-                    sql.push(&expr).push(sym).param(enc(v, &opath)?);
+                    sql.push(expr).push(sym).param(enc(v, &opath)?);
                 }
             }
         }

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod columns;
+mod computed;
 mod cursor;
 mod error;
 mod filter;
@@ -19,6 +20,7 @@ mod write;
 
 pub use aggregate::{AggregateRequest, GroupByQuery, aggregate_sql, group_by_sql};
 pub use columns::{Column, Scalar, field_columns, record_columns};
+pub use computed::{computed_select, computed_value, virtual_scalar};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use error::QueryError;
 pub use filter::compile_filter;

@@ -5,6 +5,7 @@ use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns, record_columns, system_column};
+use crate::computed::{computed_select, computed_value, virtual_scalar};
 use crate::cursor::decode_cursor;
 use crate::error::QueryError;
 use crate::filter::{compile_filter, escape_like};
@@ -138,6 +139,19 @@ fn order_key(
             format!("`{}` has no field `{name}`", object.name),
         ));
     };
+    if f.is_virtual() {
+        let (desc, nulls_first) = direction(dir, path)?;
+        let mut scalar = virtual_scalar(f);
+        if layout.backend == Backend::Sqlite && scalar == Scalar::Decimal {
+            scalar = Scalar::Float;
+        }
+        return Ok(OrderKey {
+            expr: computed_value(catalog, layout, object, f, alias)?,
+            scalar,
+            desc,
+            nulls_first,
+        });
+    }
     if let Some(rel) = &f.relation {
         if rel.kind != RelationKind::ManyToOne || depth > 2 {
             return Err(QueryError::bad(
@@ -370,12 +384,39 @@ fn order_clause(sql: &mut Sql, keys: &[OrderKey], exprs: &[String]) {
     }
 }
 
-fn select_columns(sql: &mut Sql, columns: &[Column], keys: &[OrderKey]) {
-    for (i, c) in columns.iter().enumerate() {
+/// What a SELECT reads for an object: every column, then every computed
+/// field as its expression; the columns say how to decode each.
+pub(crate) fn read_list(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+) -> Result<Vec<(Column, String)>, QueryError> {
+    let mut out: Vec<(Column, String)> = record_columns(object)
+        .into_iter()
+        .map(|c| {
+            let e = format!("{ALIAS}.\"{}\"", c.name);
+            (c, e)
+        })
+        .collect();
+    for f in object.fields.iter().filter(|f| f.is_virtual()) {
+        let e = computed_select(catalog, layout, object, f, ALIAS)?;
+        let c = Column {
+            name: f.name.clone(),
+            scalar: virtual_scalar(f),
+            key: f.name.clone(),
+            part: None,
+        };
+        out.push((c, e));
+    }
+    Ok(out)
+}
+
+fn select_columns(sql: &mut Sql, columns: &[(Column, String)], keys: &[OrderKey]) {
+    for (i, (_, e)) in columns.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
-        sql.col(ALIAS, &c.name);
+        sql.push(e);
     }
     for (i, k) in keys.iter().enumerate() {
         sql.push(", ")
@@ -410,10 +451,10 @@ pub fn connection_sql(
     if backward {
         keys = keys.iter().map(OrderKey::reversed).collect();
     }
-    let columns = record_columns(object);
+    let read = read_list(catalog, layout, object)?;
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
-    select_columns(&mut sql, &columns, &keys);
+    select_columns(&mut sql, &read, &keys);
     sql.push(" FROM ")
         .push(&layout.table(&object.name))
         .push(" ")
@@ -435,7 +476,7 @@ pub fn connection_sql(
     sql.push(&format!(" LIMIT {}", limit + 1));
     Ok(SelectPlan {
         sql,
-        columns,
+        columns: read.into_iter().map(|(c, _)| c).collect(),
         key_scalars: keys.iter().map(|k| k.scalar).collect(),
         limit,
         backward,
@@ -469,15 +510,16 @@ pub fn count_sql(
 
 /// Records by id, one statement for a whole batch of parents.
 pub fn records_by_ids_sql(
+    catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
     ids: &[String],
     with_deleted: bool,
 ) -> Result<(Sql, Vec<Column>), QueryError> {
-    let columns = record_columns(object);
+    let read = read_list(catalog, layout, object)?;
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
-    select_columns(&mut sql, &columns, &[]);
+    select_columns(&mut sql, &read, &[]);
     sql.push(" FROM ")
         .push(&layout.table(&object.name))
         .push(" ")
@@ -492,7 +534,7 @@ pub fn records_by_ids_sql(
     if !with_deleted {
         sql.push(" AND ").col(ALIAS, "deletedAt").push(" IS NULL");
     }
-    Ok((sql, columns))
+    Ok((sql, read.into_iter().map(|(c, _)| c).collect()))
 }
 
 /// How the rows of a child list belong to their parent.
@@ -586,7 +628,7 @@ pub fn children_sql(
     }
     let (limit, _) = page_size(q)?;
     let keys = order_keys(catalog, layout, child, q.order_by.as_ref())?;
-    let columns = record_columns(child);
+    let read = read_list(catalog, layout, child)?;
     let mut sql = Sql::new(layout.backend);
     let parent_values = parent_ids
         .iter()
@@ -600,7 +642,7 @@ pub fn children_sql(
     let outer_exprs: Vec<String> = (0..keys.len()).map(|i| format!("s.\"__k{i}\"")).collect();
     order_clause(&mut sql, &keys, &outer_exprs);
     sql.push(") AS \"__rn\" FROM (SELECT ");
-    select_columns(&mut sql, &columns, &keys);
+    select_columns(&mut sql, &read, &keys);
     let parent_expr = match link {
         ChildLink::Column { column } => format!("{ALIAS}.\"{column}\""),
         ChildLink::Polymorphic { id_column, .. } => format!("{ALIAS}.\"{id_column}\""),
@@ -649,7 +691,7 @@ pub fn children_sql(
     ));
     Ok(SelectPlan {
         sql,
-        columns,
+        columns: read.into_iter().map(|(c, _)| c).collect(),
         key_scalars: keys.iter().map(|k| k.scalar).collect(),
         limit,
         backward: false,

@@ -12,6 +12,9 @@ pub struct Sql {
     pub backend: Backend,
     pub text: String,
     pub params: Vec<Value>,
+    /// Values written as literals instead of placeholders (computed-field
+    /// expressions, which are reused as plain text).
+    inline: bool,
 }
 
 impl Sql {
@@ -20,6 +23,15 @@ impl Sql {
             backend,
             text: String::with_capacity(256),
             params: Vec::new(),
+            inline: false,
+        }
+    }
+
+    /// A builder whose values become escaped literals in the text.
+    pub fn inline(backend: Backend) -> Sql {
+        Sql {
+            inline: true,
+            ..Sql::new(backend)
         }
     }
 
@@ -45,6 +57,15 @@ impl Sql {
     }
 
     pub fn param(&mut self, value: Value) -> &mut Self {
+        if self.inline {
+            use sea_query::QueryBuilder;
+            let literal = match self.backend {
+                Backend::Postgres => sea_query::PostgresQueryBuilder.value_to_string(&value),
+                Backend::Sqlite => sea_query::SqliteQueryBuilder.value_to_string(&value),
+            };
+            self.text.push_str(&literal);
+            return self;
+        }
         self.params.push(value);
         match self.backend {
             Backend::Postgres => {

@@ -2,7 +2,7 @@
 //! change's transaction. Every ALTER is one operation per statement, which
 //! both SQLite and PostgreSQL support, so no table rebuild is ever needed.
 
-use rapport_meta::{FieldDef, ObjectDef, RelationKind};
+use rapport_meta::{FieldDef, FieldType, ObjectDef, RelationKind};
 use rapport_query::{Backend, Column, Layout, Scalar, field_columns, record_columns};
 use sha2::{Digest, Sha256};
 
@@ -127,7 +127,9 @@ fn index_plan(f: &FieldDef) -> Vec<(String, bool)> {
         Some(RelationKind::ManyToOne) => vec![(cols[0].name.clone(), f.unique)],
         Some(RelationKind::Polymorphic) => vec![(cols[1].name.clone(), false)],
         Some(_) => Vec::new(),
-        None if f.unique => vec![(cols[0].name.clone(), true)],
+        None if f.unique || f.field_type == FieldType::AutoNumber => {
+            vec![(cols[0].name.clone(), true)]
+        }
         None if f.indexed => cols.iter().map(|c| (c.name.clone(), false)).collect(),
         None => Vec::new(),
     }

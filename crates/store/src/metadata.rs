@@ -17,6 +17,10 @@ use crate::migrate;
 
 mod apply;
 mod fields;
+mod sequence;
+
+pub use sequence::format_number;
+pub(crate) use sequence::{next_number, start_sequence};
 
 use apply::apply_documents;
 use fields::{field_change, object_visibility, purge};
@@ -462,13 +466,14 @@ pub(crate) async fn insert_field(
     object_id: &str,
     f: &FieldDef,
     position: usize,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
     sys_execute(
         txn,
         backend,
         "INSERT INTO rapport_field (id, object_id, name, property, is_required, position, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         vec![
-            uuid::Uuid::new_v4().to_string().into(),
+            id.clone().into(),
             object_id.into(),
             f.name.clone().into(),
             f.property.to_string().into(),
@@ -478,7 +483,7 @@ pub(crate) async fn insert_field(
         ],
     )
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 pub(crate) async fn run_ddl(

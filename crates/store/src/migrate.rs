@@ -6,7 +6,10 @@ use sea_orm::ConnectionTrait;
 use crate::db::{Db, execute_text};
 use crate::error::StoreError;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/0001_system.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../../migrations/0001_system.sql")),
+    (2, include_str!("../../../migrations/0002_sequences.sql")),
+];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {
     execute_text(

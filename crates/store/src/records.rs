@@ -221,7 +221,8 @@ impl RecordStore {
         let obj = self.object(object)?;
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
-            let (sql, columns) = records_by_ids_sql(self.layout(), obj, chunk, with_deleted)?;
+            let (sql, columns) =
+                records_by_ids_sql(&self.meta.catalog, self.layout(), obj, chunk, with_deleted)?;
             for row in query(conn, counter, self.tagged(sql)).await? {
                 let r = record(&row, &columns, self.db.backend)?;
                 if let Some(id) = r.get("id").and_then(Value::as_str) {
@@ -330,6 +331,41 @@ impl RecordStore {
             out.push((key_values, count, aggs));
         }
         Ok(out)
+    }
+
+    /// Writes return the stored columns; formulas and rollups are read back
+    /// in the same transaction (one statement) when the object has any.
+    pub(crate) async fn with_computed(
+        &self,
+        conn: &impl ConnectionTrait,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        mut records: Vec<Record>,
+    ) -> Result<Vec<Record>, StoreError> {
+        if !obj.fields.iter().any(|f| f.is_virtual()) || records.is_empty() {
+            return Ok(records);
+        }
+        let ids: Vec<String> = records
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let fresh = self.by_ids_in(conn, counter, &obj.name, &ids, true).await?;
+        for r in records.iter_mut() {
+            let id = r
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if let Some(f) = fresh.get(&id) {
+                for field in obj.fields.iter().filter(|f| f.is_virtual()) {
+                    r.insert(
+                        field.name.clone(),
+                        f.get(&field.name).cloned().unwrap_or(Value::Null),
+                    );
+                }
+            }
+        }
+        Ok(records)
     }
 
     /// Ids of the live records matching a filter, refusing more than [`MAX_BATCH`].

@@ -9,7 +9,7 @@ use crate::db::sys_execute;
 use crate::ddl;
 use crate::error::StoreError;
 use crate::metadata::{
-    MigrationStep, Mode, WorkspaceMeta, header_of, insert_field, now, run_ddl, step,
+    MigrationStep, Mode, WorkspaceMeta, header_of, insert_field, now, run_ddl, start_sequence, step,
 };
 
 /// The heart of create/update/apply: diff documents against the workspace and
@@ -77,10 +77,14 @@ pub(crate) async fn apply_documents(
                     vec![object_id.clone().into(), meta.workspace.id.clone().into(), object.name.clone().into(), header_of(doc).to_string().into(), object.is_system.into(), now().into()],
                 )
                 .await?;
+                let mut field_ids = Vec::new();
                 for (pos, f) in object.fields.iter().enumerate() {
-                    insert_field(txn, backend, &object_id, f, pos).await?;
+                    field_ids.push(insert_field(txn, backend, &object_id, f, pos).await?);
                 }
                 run_ddl(txn, backend, ddl::create_object(&meta.layout, full)).await?;
+                for (f, id) in object.fields.iter().zip(&field_ids) {
+                    start_sequence(txn, &meta.layout, object, f, id).await?;
+                }
                 steps.push(step(
                     "createObject",
                     &object.name,
@@ -151,8 +155,9 @@ async fn update_object(
                         old.name, f.name
                     )));
                 }
-                insert_field(txn, backend, &object_id, f, 1000 + pos).await?;
+                let field_id = insert_field(txn, backend, &object_id, f, 1000 + pos).await?;
                 run_ddl(txn, backend, ddl::add_field(&meta.layout, new, f)).await?;
+                start_sequence(txn, &meta.layout, new, f, &field_id).await?;
                 steps.push(step(
                     "addField",
                     &old.name,
@@ -245,7 +250,9 @@ async fn change_field(
     if old.field_type != new.field_type
         && (old.field_type.composite().is_some()
             || new.field_type.composite().is_some()
-            || old.relation.is_some())
+            || old.relation.is_some()
+            || old.computed.is_some()
+            || new.computed.is_some())
     {
         return Err(StoreError::bad(
             &path,

@@ -304,6 +304,13 @@ pub(crate) async fn purge(
             sys_execute(
                 txn,
                 backend,
+                "DELETE FROM rapport_sequence WHERE field_id IN (SELECT id FROM rapport_field WHERE object_id = $1 AND name = $2)",
+                vec![object_id.clone().into(), field.clone().into()],
+            )
+            .await?;
+            sys_execute(
+                txn,
+                backend,
                 "DELETE FROM rapport_field WHERE object_id = $1 AND name = $2",
                 vec![object_id.into(), field.clone().into()],
             )
@@ -337,6 +344,13 @@ pub(crate) async fn purge(
                 ));
             }
             run_ddl(txn, backend, stmts).await?;
+            sys_execute(
+                txn,
+                backend,
+                "DELETE FROM rapport_sequence WHERE field_id IN (SELECT id FROM rapport_field WHERE object_id = $1)",
+                vec![object_id.clone().into()],
+            )
+            .await?;
             sys_execute(
                 txn,
                 backend,

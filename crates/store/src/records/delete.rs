@@ -52,6 +52,7 @@ impl RecordStore {
         let out = self
             .soft_delete_in(&txn, counter, obj, &ids, restoring, &now_value(), 0)
             .await?;
+        let out = self.with_computed(&txn, counter, obj, out).await?;
         txn.commit().await?;
         Ok(out)
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rapport_meta::{ObjectDef, RelationKind};
+use rapport_meta::{Computed, ObjectDef, RelationKind};
 use rapport_query::{
     ConnectionQuery, Scalar, WriteSet, connection_sql, field_columns, insert_sql, update_sql,
 };
@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::db::{StatementCounter, query};
 use crate::decode::record;
 use crate::error::StoreError;
+use crate::metadata::{format_number, next_number};
 use crate::records::{
     Actor, MAX_BATCH, Record, RecordStore, check_uuid, now_value, unique_conflict,
 };
@@ -212,6 +213,22 @@ impl RecordStore {
                 self.encode(Scalar::DateTime, &now, "updatedAt")?,
             );
             set.set("version", sea_query::Value::BigInt(Some(1)));
+            for f in obj.fields.iter() {
+                if let Some(Computed::AutoNumber { prefix, digits }) = &f.computed {
+                    let field_id = self
+                        .meta
+                        .field_ids
+                        .get(&(obj.name.clone(), f.name.clone()))
+                        .ok_or_else(|| {
+                            StoreError::Internal(format!("no id for field {}", f.name))
+                        })?;
+                    let n = next_number(&txn, self.layout(), field_id).await?;
+                    set.set(
+                        f.name.clone(),
+                        sea_query::Value::String(Some(format_number(prefix, *digits, n))),
+                    );
+                }
+            }
             set.set(
                 "createdBy",
                 sea_query::Value::String(Some(format!("{}:{}", actor.kind, actor.name))),
@@ -228,6 +245,7 @@ impl RecordStore {
             self.write_links(&txn, counter, obj, &id, input).await?;
             out.push(created);
         }
+        let out = self.with_computed(&txn, counter, obj, out).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -307,8 +325,10 @@ impl RecordStore {
         let r = self
             .update_in(&txn, counter, obj, id, input, expected_version, "")
             .await?;
+        let mut r = self.with_computed(&txn, counter, obj, vec![r]).await?;
         txn.commit().await?;
-        Ok(r)
+        r.pop()
+            .ok_or_else(|| StoreError::Internal("update lost its record".into()))
     }
 
     pub async fn update_many(
@@ -330,6 +350,7 @@ impl RecordStore {
                     .await?,
             );
         }
+        let out = self.with_computed(&txn, counter, obj, out).await?;
         txn.commit().await?;
         Ok(out)
     }
