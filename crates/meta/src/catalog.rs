@@ -91,6 +91,10 @@ impl Catalog {
                                     if d.relation.as_ref().is_some_and(|r| {
                                         r.target == o.name && r.inverse.as_deref() == Some(&f.name)
                                     }) => {}
+                                // A relation to any object (`["*"]`) yields to an
+                                // object's own field of that name: admins keep
+                                // their `notes`, and reach the notes by filter.
+                                Some(_) if rel.targets.iter().any(|t| t == "*") => {}
                                 Some(_) => {
                                     return Err(MetaError::Conflict(format!(
                                         "inverse `{inverse}` of `{}.{}` clashes with field `{t}.{inverse}`",

@@ -43,7 +43,6 @@ const RESERVED_NAMES: &[&str] = &[
     "fields",
     "metadata",
     "workspace",
-    "workspaceMember",
     "actor",
     "currency",
     "address",
@@ -211,7 +210,7 @@ fn check_object(object: &ObjectDef) -> Result<(), MetaError> {
     if let Some(title) = &object.title_field {
         let ok = object
             .field(title)
-            .is_some_and(|f| f.field_type.is_textual() || f.field_type == FieldType::FullName);
+            .is_some_and(|f| f.value_type().is_textual() || f.field_type == FieldType::FullName);
         if !ok {
             return Err(MetaError::invalid(
                 "/x-rapport-object/titleField",
@@ -222,7 +221,7 @@ fn check_object(object: &ObjectDef) -> Result<(), MetaError> {
     for (i, s) in object.search_fields.iter().enumerate() {
         let ok = object
             .field(s)
-            .is_some_and(|f| f.field_type.is_textual() || f.field_type == FieldType::FullName);
+            .is_some_and(|f| f.value_type().is_textual() || f.field_type == FieldType::FullName);
         if !ok {
             return Err(MetaError::invalid(
                 format!("/x-rapport-object/searchFields/{i}"),

@@ -4,6 +4,11 @@ use serde_json::Value;
 
 const DOCUMENTS: &[(&str, &str)] = &[
     (
+        "workspaceMember",
+        include_str!("../../../schema/objects/workspaceMember.json"),
+    ),
+    ("team", include_str!("../../../schema/objects/team.json")),
+    (
         "company",
         include_str!("../../../schema/objects/company.json"),
     ),
@@ -11,9 +16,85 @@ const DOCUMENTS: &[(&str, &str)] = &[
         "person",
         include_str!("../../../schema/objects/person.json"),
     ),
+    ("lead", include_str!("../../../schema/objects/lead.json")),
     (
         "opportunity",
         include_str!("../../../schema/objects/opportunity.json"),
+    ),
+    (
+        "product",
+        include_str!("../../../schema/objects/product.json"),
+    ),
+    ("quote", include_str!("../../../schema/objects/quote.json")),
+    (
+        "quoteLineItem",
+        include_str!("../../../schema/objects/quoteLineItem.json"),
+    ),
+    (
+        "salesOrder",
+        include_str!("../../../schema/objects/salesOrder.json"),
+    ),
+    (
+        "orderLineItem",
+        include_str!("../../../schema/objects/orderLineItem.json"),
+    ),
+    (
+        "contract",
+        include_str!("../../../schema/objects/contract.json"),
+    ),
+    (
+        "invoice",
+        include_str!("../../../schema/objects/invoice.json"),
+    ),
+    (
+        "competitor",
+        include_str!("../../../schema/objects/competitor.json"),
+    ),
+    (
+        "opportunityCompetitor",
+        include_str!("../../../schema/objects/opportunityCompetitor.json"),
+    ),
+    (
+        "supportCase",
+        include_str!("../../../schema/objects/supportCase.json"),
+    ),
+    (
+        "serviceRequest",
+        include_str!("../../../schema/objects/serviceRequest.json"),
+    ),
+    (
+        "returnRequest",
+        include_str!("../../../schema/objects/returnRequest.json"),
+    ),
+    (
+        "survey",
+        include_str!("../../../schema/objects/survey.json"),
+    ),
+    (
+        "surveyResponse",
+        include_str!("../../../schema/objects/surveyResponse.json"),
+    ),
+    (
+        "campaign",
+        include_str!("../../../schema/objects/campaign.json"),
+    ),
+    (
+        "campaignMember",
+        include_str!("../../../schema/objects/campaignMember.json"),
+    ),
+    (
+        "segment",
+        include_str!("../../../schema/objects/segment.json"),
+    ),
+    ("task", include_str!("../../../schema/objects/task.json")),
+    ("note", include_str!("../../../schema/objects/note.json")),
+    (
+        "activity",
+        include_str!("../../../schema/objects/activity.json"),
+    ),
+    (
+        "attachment",
+        include_str!("../../../schema/objects/attachment.json"),
     ),
 ];
 
