@@ -93,7 +93,12 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDb) -> TestServer {
-        let (app, _) = rapport_server::App::open(&db.url)
+        Self::start_with(db, &rapport_server::standard_documents()).await
+    }
+
+    /// A server whose binary ships these standard documents.
+    pub async fn start_with(db: TestDb, standard: &[Value]) -> TestServer {
+        let (app, _) = rapport_server::App::open_with_standard(&db.url, standard)
             .await
             .expect("server opens the database");
         rapport_store::create_api_key(
@@ -119,6 +124,11 @@ impl TestServer {
             db,
             app,
         }
+    }
+
+    /// Stops talking to this server and hands back its database.
+    pub fn into_db(self) -> TestDb {
+        self.db
     }
 
     pub async fn finish(self) {

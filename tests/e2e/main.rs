@@ -13,3 +13,4 @@ mod metadata;
 mod multi_process;
 mod nested;
 mod relations;
+mod upgrade;

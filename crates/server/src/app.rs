@@ -68,9 +68,17 @@ impl App {
     /// objects on an empty database, and builds the schema. Returns whether
     /// the workspace is new.
     pub async fn open(database_url: &str) -> Result<(Arc<App>, bool), ServerError> {
+        Self::open_with_standard(database_url, &standard_documents()).await
+    }
+
+    /// As [`App::open`], with the given standard documents: a new workspace
+    /// gets them, an existing one is upgraded to them.
+    pub async fn open_with_standard(
+        database_url: &str,
+        standard: &[serde_json::Value],
+    ) -> Result<(Arc<App>, bool), ServerError> {
         let db = Db::connect(database_url).await?;
-        let (workspace, created) =
-            rapport_store::ensure_default_workspace(&db, &standard_documents()).await?;
+        let (workspace, created) = rapport_store::ensure_default_workspace(&db, standard).await?;
         let live = build_live(&db, &workspace).await?;
         let app = App {
             db,

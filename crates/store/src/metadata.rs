@@ -18,6 +18,7 @@ use crate::migrate;
 mod apply;
 mod fields;
 mod sequence;
+mod upgrade;
 
 pub use sequence::format_number;
 pub(crate) use sequence::{next_number, start_sequence};
@@ -105,6 +106,7 @@ pub async fn ensure_default_workspace(
 ) -> Result<(Workspace, bool), StoreError> {
     migrate::run(db).await?;
     if let Some(ws) = default_workspace(db).await? {
+        upgrade::upgrade_standard(db, &ws, standard).await?;
         return Ok((ws, false));
     }
     let txn = db.begin_write().await?;
@@ -137,6 +139,7 @@ pub async fn ensure_default_workspace(
     }
     let empty = empty_meta(&ws, &layout);
     apply_documents(&txn, &empty, standard.to_vec(), Mode::CreateOnly).await?;
+    upgrade::record_shipped(&txn, db.backend, &ws.id, standard).await?;
     txn.commit().await?;
     Ok((ws, true))
 }
@@ -174,7 +177,7 @@ pub async fn load_workspace(db: &Db, ws: &Workspace) -> Result<WorkspaceMeta, St
     load_in(&db.conn, db.backend, ws).await
 }
 
-async fn load_in(
+pub(crate) async fn load_in(
     conn: &impl ConnectionTrait,
     backend: Backend,
     ws: &Workspace,

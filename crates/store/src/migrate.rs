@@ -9,6 +9,7 @@ use crate::error::StoreError;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/0001_system.sql")),
     (2, include_str!("../../../migrations/0002_sequences.sql")),
+    (3, include_str!("../../../migrations/0003_shipped.sql")),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {
