@@ -62,3 +62,14 @@ fn store_error_ref(e: &StoreError) -> Error {
         }
     }
 }
+
+/// Maps a business operation's error to the contract's codes.
+pub fn crm_error(e: rapport_crm::CrmError) -> Error {
+    use rapport_crm::CrmError;
+    match e {
+        CrmError::Store(s) => store_error(s),
+        CrmError::BadInput { field, reason } => bad_input(&field, &reason),
+        CrmError::Conflict(m) => Error::new(m).extend_with(|_, e| e.set("code", "CONFLICT")),
+        CrmError::Unavailable(m) => bad_input("object", &m),
+    }
+}

@@ -5,6 +5,7 @@ mod errors;
 mod loader;
 mod mutation;
 mod object_types;
+mod operations;
 mod resolve;
 mod shared_types;
 
@@ -38,6 +39,14 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
         for f in mutation::mutation_fields(object) {
             mutation = mutation.field(f);
         }
+    }
+    let (op_types, op_queries, op_mutations) = operations::fields(catalog);
+    builder_types.extend(op_types);
+    for f in op_queries {
+        query = query.field(f);
+    }
+    for f in op_mutations {
+        mutation = mutation.field(f);
     }
     if catalog.objects().is_empty() {
         query = query.field(resolve::empty_field());

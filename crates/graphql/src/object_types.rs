@@ -113,7 +113,7 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
             .clone()
             .unwrap_or_else(|| object.label.clone()),
     );
-    for f in resolve::system_fields() {
+    for f in resolve::system_fields(catalog) {
         node = node.field(f);
     }
     for f in &object.fields {

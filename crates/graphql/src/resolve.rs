@@ -89,8 +89,8 @@ fn record_field(name: &str, ty: TypeRef, key: &str) -> Field {
     })
 }
 
-pub(crate) fn system_fields() -> Vec<Field> {
-    vec![
+pub(crate) fn system_fields(catalog: &Catalog) -> Vec<Field> {
+    let mut fields = vec![
         record_field("id", TypeRef::named_nn(TypeRef::ID), "id"),
         record_field("createdAt", TypeRef::named_nn("DateTime"), "createdAt"),
         record_field("updatedAt", TypeRef::named_nn("DateTime"), "updatedAt"),
@@ -109,7 +109,24 @@ pub(crate) fn system_fields() -> Vec<Field> {
                 ))))
             })
         }),
-    ]
+    ];
+    // `owner` resolves to the member once the workspace has members.
+    if catalog.object("workspaceMember").is_some() {
+        fields.push(Field::new("owner", TypeRef::named("WorkspaceMember"), |ctx| {
+            FieldFuture::new(async move {
+                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                let Some(id) = node.data.get("ownerId").and_then(Value::as_str) else {
+                    return Ok(None);
+                };
+                let key = LoadKey::Record { object: Arc::from("workspaceMember"), id: id.to_string() };
+                Ok(match loader(&ctx)?.load_one(key).await? {
+                    Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
+                    _ => None,
+                })
+            })
+        }));
+    }
+    fields
 }
 
 fn list_args(field: Field, t: &str) -> Field {

@@ -196,7 +196,7 @@ pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
             .as_object()
             .map(|m| {
                 m.iter()
-                    .filter(|(k, _)| k.as_str() == "duplicateCriteria")
+                    .filter(|(k, _)| matches!(k.as_str(), "duplicateCriteria" | "openFilter"))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             })

@@ -18,7 +18,10 @@ use crate::error::StoreError;
 use crate::metadata::{WorkspaceMeta, is_unique_violation};
 
 mod delete;
+mod tx;
 mod write;
+
+pub use tx::Tx;
 
 pub type Record = Map<String, Value>;
 

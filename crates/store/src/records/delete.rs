@@ -58,7 +58,7 @@ impl RecordStore {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn soft_delete_in<'a>(
+    pub(crate) fn soft_delete_in<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,
         counter: &'a StatementCounter,

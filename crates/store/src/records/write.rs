@@ -75,13 +75,29 @@ impl RecordStore {
     }
 
     /// Every `…Id` in the inputs must name a live record of its target.
-    async fn check_references(
+    pub(crate) async fn check_references(
         &self,
         txn: &DatabaseTransaction,
         counter: &StatementCounter,
         obj: &ObjectDef,
         inputs: &[Record],
     ) -> Result<(), StoreError> {
+        // An owner is a live member, once the workspace has members.
+        if self.meta.catalog.object("workspaceMember").is_some() {
+            let owners: Vec<String> = inputs
+                .iter()
+                .filter_map(|i| i.get("ownerId").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            if let Some(bad) = owners.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
+                return Err(StoreError::bad("ownerId", format!("`{bad}` is not a UUID")));
+            }
+            if !owners.is_empty() {
+                let found = self.by_ids_in(txn, counter, "workspaceMember", &owners, false).await?;
+                if let Some(missing) = owners.iter().find(|id| !found.contains_key(*id)) {
+                    return Err(StoreError::bad("ownerId", format!("no workspaceMember with id {missing}")));
+                }
+            }
+        }
         for f in obj.fields.iter().filter(|f| {
             matches!(
                 f.relation_kind(),
@@ -163,7 +179,23 @@ impl RecordStore {
             }
         }
         let txn = self.db.begin_write().await?;
-        self.check_references(&txn, counter, obj, inputs).await?;
+        let out = self.create_in(&txn, counter, actor, obj, inputs, upsert_on).await?;
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    /// Creates records inside a caller's transaction (validated, references
+    /// checked, auto-numbers taken, links written, computed fields read back).
+    pub(crate) async fn create_in(
+        &self,
+        txn: &DatabaseTransaction,
+        counter: &StatementCounter,
+        actor: &Actor,
+        obj: &ObjectDef,
+        inputs: &[Record],
+        upsert_on: Option<&[String]>,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.check_references(txn, counter, obj, inputs).await?;
         let now = now_value();
         let mut out = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
@@ -190,12 +222,12 @@ impl RecordStore {
                     ..Default::default()
                 };
                 let plan = connection_sql(&self.meta.catalog, self.layout(), obj, &q)?;
-                let rows = query(&txn, counter, self.tagged(plan.sql.clone())).await?;
+                let rows = query(txn, counter, self.tagged(plan.sql.clone())).await?;
                 if let Some(row) = rows.first() {
                     let existing = record(row, &plan.columns, self.db.backend)?;
                     let id = existing["id"].as_str().unwrap_or_default().to_string();
                     out.push(
-                        self.update_in(&txn, counter, obj, &id, input, None, &path)
+                        self.update_in(txn, counter, obj, &id, input, None, &path)
                             .await?,
                     );
                     continue;
@@ -222,7 +254,7 @@ impl RecordStore {
                         .ok_or_else(|| {
                             StoreError::Internal(format!("no id for field {}", f.name))
                         })?;
-                    let n = next_number(&txn, self.layout(), field_id).await?;
+                    let n = next_number(txn, self.layout(), field_id).await?;
                     set.set(
                         f.name.clone(),
                         sea_query::Value::String(Some(format_number(prefix, *digits, n))),
@@ -234,7 +266,7 @@ impl RecordStore {
                 sea_query::Value::String(Some(format!("{}:{}", actor.kind, actor.name))),
             );
             let (sql, columns) = insert_sql(self.layout(), obj, &set);
-            let rows = query(&txn, counter, self.tagged(sql))
+            let rows = query(txn, counter, self.tagged(sql))
                 .await
                 .map_err(|e| unique_conflict(e, obj))?;
             let row = rows
@@ -242,12 +274,10 @@ impl RecordStore {
                 .ok_or_else(|| StoreError::Internal("insert returned nothing".into()))?;
             let created = record(row, &columns, self.db.backend)?;
             let id = created["id"].as_str().unwrap_or_default().to_string();
-            self.write_links(&txn, counter, obj, &id, input).await?;
+            self.write_links(txn, counter, obj, &id, input).await?;
             out.push(created);
         }
-        let out = self.with_computed(&txn, counter, obj, out).await?;
-        txn.commit().await?;
-        Ok(out)
+        self.with_computed(txn, counter, obj, out).await
     }
 
     /// The ids among `ids` that name live records of `object`.
@@ -266,7 +296,7 @@ impl RecordStore {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn update_in(
+    pub(crate) async fn update_in(
         &self,
         txn: &DatabaseTransaction,
         counter: &StatementCounter,

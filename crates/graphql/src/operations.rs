@@ -1,0 +1,207 @@
+//! Business operations on the generated API (rapport-crm), added when the
+//! workspace has the objects they work on.
+
+
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, Type, TypeRef};
+use rapport_meta::Catalog;
+use rapport_store::Record;
+use serde_json::{Value, json};
+
+use crate::errors::{crm_error, store_error};
+use crate::resolve::{args_json, node_value, state, store, string_arg};
+use crate::shared_types::json_member;
+
+fn arg_ids(args: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
+    args.get(name)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn opt_str(args: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
+    args.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+fn has(catalog: &Catalog, names: &[&str]) -> bool {
+    names.iter().all(|n| catalog.object(n).is_some())
+}
+
+/// A value holding records by role (`lead`, `company`…), for result objects.
+struct Records(Vec<(&'static str, Record)>);
+
+fn record_member(name: &'static str, ty: TypeRef) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            let r = ctx.parent_value.try_downcast_ref::<Records>()?;
+            Ok(r.0.iter().find(|(k, _)| *k == name).map(|(_, rec)| node_value(rec.clone())))
+        })
+    })
+}
+
+/// (types, query fields, mutation fields)
+pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
+    let (mut types, mut queries, mut mutations) = (Vec::new(), Vec::new(), Vec::new());
+
+    if has(catalog, &["lead", "company", "person", "opportunity"]) {
+        types.push(
+            Object::new("ConvertLeadResult")
+                .field(record_member("lead", TypeRef::named_nn("Lead")))
+                .field(record_member("company", TypeRef::named_nn("Company")))
+                .field(record_member("person", TypeRef::named_nn("Person")))
+                .field(record_member("opportunity", TypeRef::named("Opportunity")))
+                .into(),
+        );
+        mutations.push(
+            Field::new("convertLead", TypeRef::named_nn("ConvertLeadResult"), |ctx| {
+                FieldFuture::new(async move {
+                    let args = args_json(&ctx)?;
+                    let st = state(&ctx)?;
+                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let req = rapport_crm::ConvertLead {
+                        lead_id: string_arg(&ctx, "id")?,
+                        company_id: opt_str(&args, "companyId"),
+                        person_id: opt_str(&args, "personId"),
+                        create_opportunity: args.get("createOpportunity").and_then(Value::as_bool).unwrap_or(true),
+                        opportunity_name: opt_str(&args, "opportunityName"),
+                    };
+                    let c = rapport_crm::convert_lead(&tx, req).await.map_err(crm_error)?;
+                    tx.commit().await.map_err(store_error)?;
+                    let mut out = vec![("lead", c.lead), ("company", c.company), ("person", c.person)];
+                    if let Some(o) = c.opportunity {
+                        out.push(("opportunity", o));
+                    }
+                    Ok(Some(FieldValue::owned_any(Records(out))))
+                })
+            })
+            .description("Converts a lead into a company, a person and optionally an opportunity, in one transaction.")
+            .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+            .argument(InputValue::new("companyId", TypeRef::named(TypeRef::ID)))
+            .argument(InputValue::new("personId", TypeRef::named(TypeRef::ID)))
+            .argument(InputValue::new("createOpportunity", TypeRef::named(TypeRef::BOOLEAN)).default_value(true))
+            .argument(InputValue::new("opportunityName", TypeRef::named(TypeRef::STRING))),
+        );
+    }
+
+    if has(catalog, &["quote", "quoteLineItem", "salesOrder", "orderLineItem"]) {
+        mutations.push(
+            Field::new("createOrderFromQuote", TypeRef::named_nn("SalesOrder"), |ctx| {
+                FieldFuture::new(async move {
+                    let quote = string_arg(&ctx, "quoteId")?;
+                    let st = state(&ctx)?;
+                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let order = rapport_crm::create_order_from_quote(&tx, &quote).await.map_err(crm_error)?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(Some(node_value(order)))
+                })
+            })
+            .description("Copies a quote and its lines into a draft sales order and marks the quote accepted.")
+            .argument(InputValue::new("quoteId", TypeRef::named_nn(TypeRef::ID))),
+        );
+    }
+
+    if has(catalog, &["workspaceMember"]) {
+        mutations.push(
+            Field::new("assignRecords", TypeRef::named_nn(TypeRef::INT), |ctx| {
+                FieldFuture::new(async move {
+                    let args = args_json(&ctx)?;
+                    let object = string_arg(&ctx, "object")?;
+                    let st = state(&ctx)?;
+                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let done = rapport_crm::assign_records(&tx, &object, &arg_ids(&args, "ids"), opt_str(&args, "ownerId").as_deref(), opt_str(&args, "teamId").as_deref())
+                        .await
+                        .map_err(crm_error)?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(Some(FieldValue::value(done.len() as i64)))
+                })
+            })
+            .description("Gives records an owner and, where the object has one, a team. Returns how many changed.")
+            .argument(InputValue::new("object", TypeRef::named_nn(TypeRef::STRING)))
+            .argument(InputValue::new("ids", TypeRef::named_nn_list_nn(TypeRef::ID)))
+            .argument(InputValue::new("ownerId", TypeRef::named(TypeRef::ID)))
+            .argument(InputValue::new("teamId", TypeRef::named(TypeRef::ID))),
+        );
+        types.push(
+            Object::new("TransferCount")
+                .field(json_member("object", TypeRef::named_nn(TypeRef::STRING)))
+                .field(json_member("count", TypeRef::named_nn(TypeRef::INT)))
+                .into(),
+        );
+        mutations.push(
+            Field::new("transferOwnership", TypeRef::named_nn_list_nn("TransferCount"), |ctx| {
+                FieldFuture::new(async move {
+                    let args = args_json(&ctx)?;
+                    let objects = args.get("objects").filter(|v| !v.is_null()).map(|_| arg_ids(&args, "objects"));
+                    let st = state(&ctx)?;
+                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let moved = rapport_crm::transfer_ownership(&tx, &string_arg(&ctx, "fromMemberId")?, &string_arg(&ctx, "toMemberId")?, objects.as_deref())
+                        .await
+                        .map_err(crm_error)?;
+                    tx.commit().await.map_err(store_error)?;
+                    let list = moved.into_iter().map(|(o, n)| FieldValue::value(async_graphql::Value::from_json(json!({ "object": o, "count": n })).unwrap_or_default()));
+                    Ok(Some(FieldValue::list(list)))
+                })
+            })
+            .description("Moves a member's open records (owned or assigned) to another member.")
+            .argument(InputValue::new("fromMemberId", TypeRef::named_nn(TypeRef::ID)))
+            .argument(InputValue::new("toMemberId", TypeRef::named_nn(TypeRef::ID)))
+            .argument(InputValue::new("objects", TypeRef::named_nn_list(TypeRef::STRING))),
+        );
+    }
+
+    types.push(
+        Object::new("DuplicateMatch")
+            .field(json_member("id", TypeRef::named_nn(TypeRef::ID)))
+            .field(json_member("matchedOn", TypeRef::named_nn_list_nn(TypeRef::STRING)))
+            .field(json_member("record", TypeRef::named_nn("JSON")))
+            .into(),
+    );
+    queries.push(
+        Field::new("findDuplicates", TypeRef::named_nn_list_nn("DuplicateMatch"), |ctx| {
+            FieldFuture::new(async move {
+                let object = string_arg(&ctx, "object")?;
+                let data = match ctx.args.try_get("data")?.as_value().clone().into_json()? {
+                    Value::Object(m) => m,
+                    _ => return Err(crate::errors::store_error(rapport_store::StoreError::bad("data", "expects an object"))),
+                };
+                let st = state(&ctx)?;
+                let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                let exclude = data.get("id").and_then(Value::as_str).map(str::to_string);
+                let found = rapport_crm::find_duplicates(&tx, &object, &data, exclude.as_deref()).await.map_err(crm_error)?;
+                let list = found.into_iter().map(|m| {
+                    let v = json!({ "id": m.record.get("id"), "matchedOn": m.matched_on, "record": Value::Object(m.record) });
+                    FieldValue::value(async_graphql::Value::from_json(v).unwrap_or_default())
+                });
+                Ok(Some(FieldValue::list(list)))
+            })
+        })
+        .description("Records that look like `data` by the object's duplicate criteria.")
+        .argument(InputValue::new("object", TypeRef::named_nn(TypeRef::STRING)))
+        .argument(InputValue::new("data", TypeRef::named_nn("JSON"))),
+    );
+    types.push(
+        Object::new("MergeResult")
+            .field(json_member("keptId", TypeRef::named_nn(TypeRef::ID)))
+            .field(json_member("record", TypeRef::named_nn("JSON")))
+            .field(json_member("referencesMoved", TypeRef::named_nn(TypeRef::INT)))
+            .into(),
+    );
+    mutations.push(
+        Field::new("mergeRecords", TypeRef::named_nn("MergeResult"), |ctx| {
+            FieldFuture::new(async move {
+                let args = args_json(&ctx)?;
+                let (object, keep) = (string_arg(&ctx, "object")?, string_arg(&ctx, "keepId")?);
+                let st = state(&ctx)?;
+                let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                let (kept, moved) = rapport_crm::merge_records(&tx, &object, &keep, &arg_ids(&args, "mergeIds")).await.map_err(crm_error)?;
+                tx.commit().await.map_err(store_error)?;
+                let v = json!({ "keptId": keep, "record": Value::Object(kept), "referencesMoved": moved });
+                Ok(Some(FieldValue::value(async_graphql::Value::from_json(v).unwrap_or_default())))
+            })
+        })
+        .description("Merges duplicates into one record: relations re-pointed, empty fields filled, the others soft-deleted.")
+        .argument(InputValue::new("object", TypeRef::named_nn(TypeRef::STRING)))
+        .argument(InputValue::new("keepId", TypeRef::named_nn(TypeRef::ID)))
+        .argument(InputValue::new("mergeIds", TypeRef::named_nn_list_nn(TypeRef::ID))),
+    );
+    (types, queries, mutations)
+}
