@@ -10,6 +10,7 @@ mod concurrency;
 mod custom_object;
 mod errors;
 mod metadata;
+mod modules;
 mod multi_process;
 mod nested;
 mod relations;

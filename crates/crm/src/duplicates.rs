@@ -23,7 +23,14 @@ fn criteria(obj: &ObjectDef) -> Vec<Vec<String>> {
         .and_then(Value::as_array)
         .map(|sets| {
             sets.iter()
-                .filter_map(|s| s.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()))
+                .filter_map(|s| {
+                    s.as_array().map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -47,7 +54,10 @@ fn condition(obj: &ObjectDef, name: &str, data: &Map<String, Value>) -> Option<(
     if f.field_type == rapport_meta::FieldType::FullName {
         let mut parts = Map::new();
         for part in ["firstName", "lastName"] {
-            let p = v.get(part).and_then(Value::as_str).filter(|s| !s.is_empty())?;
+            let p = v
+                .get(part)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())?;
             parts.insert(part.into(), json!({ "ilike": p }));
         }
         return Some((name.to_string(), Value::Object(parts)));
@@ -59,7 +69,12 @@ fn condition(obj: &ObjectDef, name: &str, data: &Map<String, Value>) -> Option<(
 }
 
 /// Live records that look like `data` by any criterion of the object.
-pub async fn find_duplicates(tx: &Tx<'_>, object: &str, data: &Map<String, Value>, exclude: Option<&str>) -> Result<Vec<DuplicateMatch>, CrmError> {
+pub async fn find_duplicates(
+    tx: &Tx<'_>,
+    object: &str,
+    data: &Map<String, Value>,
+    exclude: Option<&str>,
+) -> Result<Vec<DuplicateMatch>, CrmError> {
     let obj = tx.object(object)?.clone();
     let mut out: Vec<DuplicateMatch> = Vec::new();
     for set in criteria(&obj) {
@@ -86,7 +101,10 @@ pub async fn find_duplicates(tx: &Tx<'_>, object: &str, data: &Map<String, Value
                         }
                     }
                 }
-                None => out.push(DuplicateMatch { record: r, matched_on: set.clone() }),
+                None => out.push(DuplicateMatch {
+                    record: r,
+                    matched_on: set.clone(),
+                }),
             }
         }
     }
@@ -97,29 +115,54 @@ pub async fn find_duplicates(tx: &Tx<'_>, object: &str, data: &Map<String, Value
 /// points at the kept record, its empty fields take their values (unique
 /// ones excepted), and they are soft-deleted — restorable, nothing lost.
 /// Returns the kept record and how many references moved.
-pub async fn merge_records(tx: &Tx<'_>, object: &str, keep_id: &str, merge_ids: &[String]) -> Result<(Record, u64), CrmError> {
+pub async fn merge_records(
+    tx: &Tx<'_>,
+    object: &str,
+    keep_id: &str,
+    merge_ids: &[String],
+) -> Result<(Record, u64), CrmError> {
     if merge_ids.is_empty() || merge_ids.len() > 100 {
         return Err(CrmError::bad("mergeIds", "between 1 and 100 records"));
     }
     if merge_ids.iter().any(|id| id == keep_id) {
-        return Err(CrmError::bad("mergeIds", "the kept record cannot be merged into itself"));
+        return Err(CrmError::bad(
+            "mergeIds",
+            "the kept record cannot be merged into itself",
+        ));
     }
     let obj = tx.object(object)?.clone();
     let keep = tx.get(object, keep_id).await?;
     let merged = tx.get_many(object, merge_ids).await?;
-    if let Some(missing) = merge_ids.iter().find(|id| !merged.iter().any(|r| r["id"] == id.as_str())) {
-        return Err(CrmError::Store(rapport_store::StoreError::NotFound(format!("no {object} with id {missing}"))));
+    if let Some(missing) = merge_ids
+        .iter()
+        .find(|id| !merged.iter().any(|r| r["id"] == id.as_str()))
+    {
+        return Err(CrmError::Store(rapport_store::StoreError::NotFound(
+            format!("no {object} with id {missing}"),
+        )));
     }
     let moved = tx.repoint(object, merge_ids, keep_id).await?;
     let mut fill = Map::new();
-    for f in obj.stored_fields().filter(|f| !f.read_only && !f.unique && !f.generated) {
-        let key = if f.relation.is_some() { format!("{}Id", f.name) } else { f.name.clone() };
+    for f in obj
+        .stored_fields()
+        .filter(|f| !f.read_only && !f.unique && !f.generated)
+    {
+        let key = if f.relation.is_some() {
+            format!("{}Id", f.name)
+        } else {
+            f.name.clone()
+        };
         if f.relation_kind() == Some(rapport_meta::RelationKind::Polymorphic) {
             continue;
         }
         let empty = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
         if empty(keep.get(&key)) {
-            if let Some(v) = merged.iter().map(|r| r.get(&key)).find(|v| !empty(*v)).flatten() {
+            if let Some(v) = merged
+                .iter()
+                .map(|r| r.get(&key))
+                .find(|v| !empty(*v))
+                .flatten()
+            {
                 // A self-relation must not point the kept record at one it absorbed.
                 if !(f.relation.is_some() && merge_ids.iter().any(|id| v == id)) {
                     fill.insert(key, v.clone());
@@ -127,7 +170,11 @@ pub async fn merge_records(tx: &Tx<'_>, object: &str, keep_id: &str, merge_ids: 
             }
         }
     }
-    let kept = if fill.is_empty() { keep } else { tx.update(object, keep_id, fill).await? };
+    let kept = if fill.is_empty() {
+        keep
+    } else {
+        tx.update(object, keep_id, fill).await?
+    };
     tx.soft_delete(object, merge_ids).await?;
     let kept = tx.get(object, &id_of(&kept)).await?;
     Ok((kept, moved))

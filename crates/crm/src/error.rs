@@ -17,6 +17,9 @@ pub enum CrmError {
 
 impl CrmError {
     pub fn bad(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        CrmError::BadInput { field: field.into(), reason: reason.into() }
+        CrmError::BadInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -29,5 +29,8 @@ pub(crate) fn input(pairs: &[(&str, Value)]) -> Record {
 }
 
 pub(crate) fn id_of(r: &Record) -> String {
-    r.get("id").and_then(Value::as_str).unwrap_or_default().to_string()
+    r.get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }

@@ -12,12 +12,22 @@ fn relations_to<'a>(object: &'a ObjectDef, target: &'a str) -> impl Iterator<Ite
     object
         .fields
         .iter()
-        .filter(move |f| f.relation.as_ref().is_some_and(|r| r.kind == RelationKind::ManyToOne && r.target == target))
+        .filter(move |f| {
+            f.relation
+                .as_ref()
+                .is_some_and(|r| r.kind == RelationKind::ManyToOne && r.target == target)
+        })
         .map(|f| f.name.as_str())
 }
 
 /// Sets the owner and, where the object has a team relation, the team.
-pub async fn assign_records(tx: &Tx<'_>, object: &str, ids: &[String], owner_id: Option<&str>, team_id: Option<&str>) -> Result<Vec<Record>, CrmError> {
+pub async fn assign_records(
+    tx: &Tx<'_>,
+    object: &str,
+    ids: &[String],
+    owner_id: Option<&str>,
+    team_id: Option<&str>,
+) -> Result<Vec<Record>, CrmError> {
     if owner_id.is_none() && team_id.is_none() {
         return Err(CrmError::bad("ownerId", "give an owner, a team or both"));
     }
@@ -27,19 +37,31 @@ pub async fn assign_records(tx: &Tx<'_>, object: &str, ids: &[String], owner_id:
     let obj = tx.object(object)?.clone();
     if let Some(owner) = owner_id {
         if tx.object("workspaceMember").is_ok() {
-            let m = tx.get("workspaceMember", owner).await.map_err(|_| CrmError::bad("ownerId", format!("no workspace member with id {owner}")))?;
+            let m = tx.get("workspaceMember", owner).await.map_err(|_| {
+                CrmError::bad("ownerId", format!("no workspace member with id {owner}"))
+            })?;
             if m.get("active").and_then(Value::as_bool) == Some(false) {
                 return Err(CrmError::bad("ownerId", "the member is deactivated"));
             }
         }
     }
     let team_field = match team_id {
-        Some(_) => Some(relations_to(&obj, "team").next().ok_or_else(|| CrmError::bad("teamId", format!("`{object}` has no team")))?.to_string()),
+        Some(_) => Some(
+            relations_to(&obj, "team")
+                .next()
+                .ok_or_else(|| CrmError::bad("teamId", format!("`{object}` has no team")))?
+                .to_string(),
+        ),
         None => None,
     };
     let found = tx.get_many(object, ids).await?;
-    if let Some(missing) = ids.iter().find(|id| !found.iter().any(|r| r["id"] == id.as_str())) {
-        return Err(CrmError::Store(rapport_store::StoreError::NotFound(format!("no {object} with id {missing}"))));
+    if let Some(missing) = ids
+        .iter()
+        .find(|id| !found.iter().any(|r| r["id"] == id.as_str()))
+    {
+        return Err(CrmError::Store(rapport_store::StoreError::NotFound(
+            format!("no {object} with id {missing}"),
+        )));
     }
     let mut data = Map::new();
     if let Some(owner) = owner_id {
@@ -58,29 +80,57 @@ pub async fn assign_records(tx: &Tx<'_>, object: &str, ids: &[String], owner_id:
 /// What makes a record "open" for an object: `x-rapport-object.openFilter`
 /// in its document, or every live record when it has none.
 fn open_filter(obj: &ObjectDef) -> Value {
-    obj.extra.get("openFilter").cloned().unwrap_or_else(|| json!({}))
+    obj.extra
+        .get("openFilter")
+        .cloned()
+        .unwrap_or_else(|| json!({}))
 }
 
 /// Moves a member's open records — owned by them, or assigned to them
 /// through a relation to `workspaceMember` — to another member. Returns how
 /// many records moved per object.
-pub async fn transfer_ownership(tx: &Tx<'_>, from: &str, to: &str, objects: Option<&[String]>) -> Result<Vec<(String, usize)>, CrmError> {
+pub async fn transfer_ownership(
+    tx: &Tx<'_>,
+    from: &str,
+    to: &str,
+    objects: Option<&[String]>,
+) -> Result<Vec<(String, usize)>, CrmError> {
     if from == to {
         return Err(CrmError::bad("toMemberId", "the same member"));
     }
-    tx.get("workspaceMember", from).await.map_err(|_| CrmError::bad("fromMemberId", format!("no workspace member with id {from}")))?;
-    let target = tx.get("workspaceMember", to).await.map_err(|_| CrmError::bad("toMemberId", format!("no workspace member with id {to}")))?;
+    tx.get("workspaceMember", from).await.map_err(|_| {
+        CrmError::bad(
+            "fromMemberId",
+            format!("no workspace member with id {from}"),
+        )
+    })?;
+    let target = tx
+        .get("workspaceMember", to)
+        .await
+        .map_err(|_| CrmError::bad("toMemberId", format!("no workspace member with id {to}")))?;
     if target.get("active").and_then(Value::as_bool) == Some(false) {
         return Err(CrmError::bad("toMemberId", "the member is deactivated"));
     }
-    let all: Vec<ObjectDef> = tx.catalog().objects().iter().filter(|o| o.name != "workspaceMember").cloned().collect();
+    let all: Vec<ObjectDef> = tx
+        .catalog()
+        .objects()
+        .iter()
+        .filter(|o| o.name != "workspaceMember")
+        .cloned()
+        .collect();
     if let Some(names) = objects {
         if let Some(unknown) = names.iter().find(|n| !all.iter().any(|o| &o.name == *n)) {
-            return Err(CrmError::bad("objects", format!("no object named `{unknown}`")));
+            return Err(CrmError::bad(
+                "objects",
+                format!("no object named `{unknown}`"),
+            ));
         }
     }
     let mut moved = Vec::new();
-    for obj in all.iter().filter(|o| objects.is_none_or(|n| n.contains(&o.name))) {
+    for obj in all
+        .iter()
+        .filter(|o| objects.is_none_or(|n| n.contains(&o.name)))
+    {
         let mut count = 0;
         let mut keys = vec!["ownerId".to_string()];
         keys.extend(relations_to(obj, "workspaceMember").map(|f| format!("{f}Id")));

@@ -24,7 +24,10 @@ pub struct Converted {
 }
 
 fn text(r: &Record, k: &str) -> Option<String> {
-    r.get(k).and_then(Value::as_str).map(str::to_string).filter(|s| !s.trim().is_empty())
+    r.get(k)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// Turns a qualified lead into a company, a person and optionally an
@@ -33,17 +36,33 @@ fn text(r: &Record, k: &str) -> Option<String> {
 pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, CrmError> {
     let lead = tx.get("lead", &req.lead_id).await?;
     if lead.get("status").and_then(Value::as_str) == Some("CONVERTED") {
-        return Err(CrmError::Conflict(format!("lead {} is already converted", req.lead_id)));
+        return Err(CrmError::Conflict(format!(
+            "lead {} is already converted",
+            req.lead_id
+        )));
     }
     let company = match &req.company_id {
         Some(id) => tx.get("company", id).await?,
         None => {
-            let name = text(&lead, "companyName").ok_or_else(|| CrmError::bad("companyId", "the lead has no company name: give companyId"))?;
+            let name = text(&lead, "companyName").ok_or_else(|| {
+                CrmError::bad("companyId", "the lead has no company name: give companyId")
+            })?;
             // A company of that name already in the CRM is reused, not duplicated.
-            let existing = tx.find("company", json!({ "name": { "eq": name } }), 1).await?;
+            let existing = tx
+                .find("company", json!({ "name": { "eq": name } }), 1)
+                .await?;
             match existing.into_iter().next() {
                 Some(c) => c,
-                None => tx.create("company", input(&[("name", json!(name)), ("source", lead.get("source").cloned().unwrap_or(Value::Null))])).await?,
+                None => {
+                    tx.create(
+                        "company",
+                        input(&[
+                            ("name", json!(name)),
+                            ("source", lead.get("source").cloned().unwrap_or(Value::Null)),
+                        ]),
+                    )
+                    .await?
+                }
             }
         }
     };
@@ -52,7 +71,11 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
         Some(id) => tx.get("person", id).await?,
         None => {
             let by_email = match text(&lead, "email") {
-                Some(email) => tx.find("person", json!({ "email": { "eq": email } }), 1).await?.into_iter().next(),
+                Some(email) => tx
+                    .find("person", json!({ "email": { "eq": email } }), 1)
+                    .await?
+                    .into_iter()
+                    .next(),
                 None => None,
             };
             match by_email {
@@ -64,7 +87,10 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
                             ("name", lead.get("name").cloned().unwrap_or(Value::Null)),
                             ("email", lead.get("email").cloned().unwrap_or(Value::Null)),
                             ("phone", lead.get("phone").cloned().unwrap_or(Value::Null)),
-                            ("jobTitle", lead.get("jobTitle").cloned().unwrap_or(Value::Null)),
+                            (
+                                "jobTitle",
+                                lead.get("jobTitle").cloned().unwrap_or(Value::Null),
+                            ),
                             ("source", lead.get("source").cloned().unwrap_or(Value::Null)),
                             ("companyId", json!(company_id)),
                         ]),
@@ -88,7 +114,10 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
                     ("name", json!(name)),
                     ("companyId", json!(company_id)),
                     ("pointOfContactId", json!(person_id)),
-                    ("campaignId", lead.get("campaignId").cloned().unwrap_or(Value::Null)),
+                    (
+                        "campaignId",
+                        lead.get("campaignId").cloned().unwrap_or(Value::Null),
+                    ),
                     ("source", lead.get("source").cloned().unwrap_or(Value::Null)),
                 ]),
             )
@@ -105,7 +134,13 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
                 ("status", json!("CONVERTED")),
                 ("convertedCompanyId", json!(company_id)),
                 ("convertedPersonId", json!(person_id)),
-                ("convertedOpportunityId", opportunity.as_ref().map(|o| json!(id_of(o))).unwrap_or(Value::Null)),
+                (
+                    "convertedOpportunityId",
+                    opportunity
+                        .as_ref()
+                        .map(|o| json!(id_of(o)))
+                        .unwrap_or(Value::Null),
+                ),
                 ("convertedAt", json!(chrono::Utc::now().to_rfc3339())),
             ]),
         )
@@ -115,17 +150,46 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
         if tx.object(object).is_err() {
             continue;
         }
-        let ids = tx.find_ids(object, json!({ "relatedObject": { "eq": "lead" }, "relatedId": { "eq": req.lead_id } })).await?;
+        let ids = tx
+            .find_ids(
+                object,
+                json!({ "relatedObject": { "eq": "lead" }, "relatedId": { "eq": req.lead_id } }),
+            )
+            .await?;
         for id in ids {
-            tx.update(object, &id, input(&[("relatedObject", json!("person")), ("relatedId", json!(person_id))])).await?;
+            tx.update(
+                object,
+                &id,
+                input(&[
+                    ("relatedObject", json!("person")),
+                    ("relatedId", json!(person_id)),
+                ]),
+            )
+            .await?;
         }
     }
     if tx.object("activity").is_ok() {
-        for id in tx.find_ids("activity", json!({ "leadId": { "eq": req.lead_id } })).await? {
-            tx.update("activity", &id, input(&[("personId", json!(person_id)), ("companyId", json!(company_id))])).await?;
+        for id in tx
+            .find_ids("activity", json!({ "leadId": { "eq": req.lead_id } }))
+            .await?
+        {
+            tx.update(
+                "activity",
+                &id,
+                input(&[
+                    ("personId", json!(person_id)),
+                    ("companyId", json!(company_id)),
+                ]),
+            )
+            .await?;
         }
     }
-    Ok(Converted { lead, company, person, opportunity })
+    Ok(Converted {
+        lead,
+        company,
+        person,
+        opportunity,
+    })
 }
 
 /// Copies an accepted or open quote, lines and terms, into a draft sales
@@ -134,7 +198,10 @@ pub async fn create_order_from_quote(tx: &Tx<'_>, quote_id: &str) -> Result<Reco
     let quote = tx.get("quote", quote_id).await?;
     match quote.get("status").and_then(Value::as_str) {
         Some("REJECTED") | Some("EXPIRED") => {
-            return Err(CrmError::Conflict(format!("quote {quote_id} is {}", quote["status"].as_str().unwrap_or(""))));
+            return Err(CrmError::Conflict(format!(
+                "quote {quote_id} is {}",
+                quote["status"].as_str().unwrap_or("")
+            )));
         }
         _ => {}
     }
@@ -149,12 +216,21 @@ pub async fn create_order_from_quote(tx: &Tx<'_>, quote_id: &str) -> Result<Reco
                 ("contactId", copy("contactId")),
                 ("currencyCode", copy("currencyCode")),
                 ("taxRate", copy("taxRate")),
-                ("orderDate", json!(chrono::Utc::now().date_naive().to_string())),
+                (
+                    "orderDate",
+                    json!(chrono::Utc::now().date_naive().to_string()),
+                ),
             ]),
         )
         .await?;
     let order_id = id_of(&order);
-    let lines = tx.find("quoteLineItem", json!({ "quoteId": { "eq": quote_id } }), 500).await?;
+    let lines = tx
+        .find(
+            "quoteLineItem",
+            json!({ "quoteId": { "eq": quote_id } }),
+            500,
+        )
+        .await?;
     for line in &lines {
         let copy = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
         tx.create(
@@ -171,7 +247,8 @@ pub async fn create_order_from_quote(tx: &Tx<'_>, quote_id: &str) -> Result<Reco
         .await?;
     }
     if quote.get("status").and_then(Value::as_str) != Some("ACCEPTED") {
-        tx.update("quote", quote_id, input(&[("status", json!("ACCEPTED"))])).await?;
+        tx.update("quote", quote_id, input(&[("status", json!("ACCEPTED"))]))
+            .await?;
     }
     // Read back so the rollups see the lines.
     Ok(tx.get("salesOrder", &order_id).await?)

@@ -1,7 +1,6 @@
 //! Business operations on the generated API (rapport-crm), added when the
 //! workspace has the objects they work on.
 
-
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, Type, TypeRef};
 use rapport_meta::Catalog;
 use rapport_store::Record;
@@ -14,7 +13,12 @@ use crate::shared_types::json_member;
 fn arg_ids(args: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
     args.get(name)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -33,7 +37,10 @@ fn record_member(name: &'static str, ty: TypeRef) -> Field {
     Field::new(name, ty, move |ctx| {
         FieldFuture::new(async move {
             let r = ctx.parent_value.try_downcast_ref::<Records>()?;
-            Ok(r.0.iter().find(|(k, _)| *k == name).map(|(_, rec)| node_value(rec.clone())))
+            Ok(r.0
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, rec)| node_value(rec.clone())))
         })
     })
 }
@@ -82,7 +89,10 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
         );
     }
 
-    if has(catalog, &["quote", "quoteLineItem", "salesOrder", "orderLineItem"]) {
+    if has(
+        catalog,
+        &["quote", "quoteLineItem", "salesOrder", "orderLineItem"],
+    ) {
         mutations.push(
             Field::new("createOrderFromQuote", TypeRef::named_nn("SalesOrder"), |ctx| {
                 FieldFuture::new(async move {
@@ -127,31 +137,63 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 .into(),
         );
         mutations.push(
-            Field::new("transferOwnership", TypeRef::named_nn_list_nn("TransferCount"), |ctx| {
-                FieldFuture::new(async move {
-                    let args = args_json(&ctx)?;
-                    let objects = args.get("objects").filter(|v| !v.is_null()).map(|_| arg_ids(&args, "objects"));
-                    let st = state(&ctx)?;
-                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
-                    let moved = rapport_crm::transfer_ownership(&tx, &string_arg(&ctx, "fromMemberId")?, &string_arg(&ctx, "toMemberId")?, objects.as_deref())
+            Field::new(
+                "transferOwnership",
+                TypeRef::named_nn_list_nn("TransferCount"),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let args = args_json(&ctx)?;
+                        let objects = args
+                            .get("objects")
+                            .filter(|v| !v.is_null())
+                            .map(|_| arg_ids(&args, "objects"));
+                        let st = state(&ctx)?;
+                        let tx = store(&ctx)?
+                            .begin(&st.counter, &st.actor)
+                            .await
+                            .map_err(store_error)?;
+                        let moved = rapport_crm::transfer_ownership(
+                            &tx,
+                            &string_arg(&ctx, "fromMemberId")?,
+                            &string_arg(&ctx, "toMemberId")?,
+                            objects.as_deref(),
+                        )
                         .await
                         .map_err(crm_error)?;
-                    tx.commit().await.map_err(store_error)?;
-                    let list = moved.into_iter().map(|(o, n)| FieldValue::value(async_graphql::Value::from_json(json!({ "object": o, "count": n })).unwrap_or_default()));
-                    Ok(Some(FieldValue::list(list)))
-                })
-            })
+                        tx.commit().await.map_err(store_error)?;
+                        let list = moved.into_iter().map(|(o, n)| {
+                            FieldValue::value(
+                                async_graphql::Value::from_json(json!({ "object": o, "count": n }))
+                                    .unwrap_or_default(),
+                            )
+                        });
+                        Ok(Some(FieldValue::list(list)))
+                    })
+                },
+            )
             .description("Moves a member's open records (owned or assigned) to another member.")
-            .argument(InputValue::new("fromMemberId", TypeRef::named_nn(TypeRef::ID)))
-            .argument(InputValue::new("toMemberId", TypeRef::named_nn(TypeRef::ID)))
-            .argument(InputValue::new("objects", TypeRef::named_nn_list(TypeRef::STRING))),
+            .argument(InputValue::new(
+                "fromMemberId",
+                TypeRef::named_nn(TypeRef::ID),
+            ))
+            .argument(InputValue::new(
+                "toMemberId",
+                TypeRef::named_nn(TypeRef::ID),
+            ))
+            .argument(InputValue::new(
+                "objects",
+                TypeRef::named_nn_list(TypeRef::STRING),
+            )),
         );
     }
 
     types.push(
         Object::new("DuplicateMatch")
             .field(json_member("id", TypeRef::named_nn(TypeRef::ID)))
-            .field(json_member("matchedOn", TypeRef::named_nn_list_nn(TypeRef::STRING)))
+            .field(json_member(
+                "matchedOn",
+                TypeRef::named_nn_list_nn(TypeRef::STRING),
+            ))
             .field(json_member("record", TypeRef::named_nn("JSON")))
             .into(),
     );
@@ -182,7 +224,10 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
         Object::new("MergeResult")
             .field(json_member("keptId", TypeRef::named_nn(TypeRef::ID)))
             .field(json_member("record", TypeRef::named_nn("JSON")))
-            .field(json_member("referencesMoved", TypeRef::named_nn(TypeRef::INT)))
+            .field(json_member(
+                "referencesMoved",
+                TypeRef::named_nn(TypeRef::INT),
+            ))
             .into(),
     );
     mutations.push(

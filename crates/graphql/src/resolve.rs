@@ -112,19 +112,26 @@ pub(crate) fn system_fields(catalog: &Catalog) -> Vec<Field> {
     ];
     // `owner` resolves to the member once the workspace has members.
     if catalog.object("workspaceMember").is_some() {
-        fields.push(Field::new("owner", TypeRef::named("WorkspaceMember"), |ctx| {
-            FieldFuture::new(async move {
-                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                let Some(id) = node.data.get("ownerId").and_then(Value::as_str) else {
-                    return Ok(None);
-                };
-                let key = LoadKey::Record { object: Arc::from("workspaceMember"), id: id.to_string() };
-                Ok(match loader(&ctx)?.load_one(key).await? {
-                    Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
-                    _ => None,
+        fields.push(Field::new(
+            "owner",
+            TypeRef::named("WorkspaceMember"),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    let Some(id) = node.data.get("ownerId").and_then(Value::as_str) else {
+                        return Ok(None);
+                    };
+                    let key = LoadKey::Record {
+                        object: Arc::from("workspaceMember"),
+                        id: id.to_string(),
+                    };
+                    Ok(match loader(&ctx)?.load_one(key).await? {
+                        Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
+                        _ => None,
+                    })
                 })
-            })
-        }));
+            },
+        ));
     }
     fields
 }

@@ -21,4 +21,4 @@ pub use metadata::{
     CatalogCheck, FieldChange, MigrationPlan, MigrationStep, Workspace, WorkspaceMeta,
     default_workspace, ensure_default_workspace, load_workspace, metadata_version,
 };
-pub use records::{Tx, Actor, ChildPage, Page, Record, RecordStore};
+pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx};

@@ -19,8 +19,17 @@ pub struct Tx<'a> {
 }
 
 impl RecordStore {
-    pub async fn begin<'a>(&'a self, counter: &'a StatementCounter, actor: &Actor) -> Result<Tx<'a>, StoreError> {
-        Ok(Tx { store: self, txn: self.db.begin_write().await?, counter, actor: actor.clone() })
+    pub async fn begin<'a>(
+        &'a self,
+        counter: &'a StatementCounter,
+        actor: &Actor,
+    ) -> Result<Tx<'a>, StoreError> {
+        Ok(Tx {
+            store: self,
+            txn: self.db.begin_write().await?,
+            counter,
+            actor: actor.clone(),
+        })
     }
 }
 
@@ -52,14 +61,26 @@ impl Tx<'_> {
         for id in ids {
             check_uuid(id)?;
         }
-        let mut found = self.store.by_ids_in(&self.txn, self.counter, object, ids, false).await?;
+        let mut found = self
+            .store
+            .by_ids_in(&self.txn, self.counter, object, ids, false)
+            .await?;
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// Live records matching a GraphQL filter, in id order, at most `limit`.
-    pub async fn find(&self, object: &str, filter: Value, limit: i64) -> Result<Vec<Record>, StoreError> {
+    pub async fn find(
+        &self,
+        object: &str,
+        filter: Value,
+        limit: i64,
+    ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
-        let q = ConnectionQuery { filter: Some(filter), first: Some(limit.clamp(1, 500)), ..Default::default() };
+        let q = ConnectionQuery {
+            filter: Some(filter),
+            first: Some(limit.clamp(1, 500)),
+            ..Default::default()
+        };
         let plan = connection_sql(self.catalog(), &self.store.meta.layout, obj, &q)?;
         let rows = query(&self.txn, self.counter, self.store.tagged(plan.sql.clone())).await?;
         let mut out = Vec::new();
@@ -72,67 +93,158 @@ impl Tx<'_> {
     /// Ids of every live record matching a filter (up to the batch limit).
     pub async fn find_ids(&self, object: &str, filter: Value) -> Result<Vec<String>, StoreError> {
         let obj = self.object(object)?;
-        self.store.matching_ids(&self.txn, self.counter, obj, &filter, false).await
+        self.store
+            .matching_ids(&self.txn, self.counter, obj, &filter, false)
+            .await
     }
 
     pub async fn create(&self, object: &str, input: Record) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
-        let mut created = self.store.create_in(&self.txn, self.counter, &self.actor, obj, &[input], None).await?;
-        created.pop().ok_or_else(|| StoreError::Internal("create returned nothing".into()))
+        let mut created = self
+            .store
+            .create_in(&self.txn, self.counter, &self.actor, obj, &[input], None)
+            .await?;
+        created
+            .pop()
+            .ok_or_else(|| StoreError::Internal("create returned nothing".into()))
     }
 
-    pub async fn update(&self, object: &str, id: &str, input: Record) -> Result<Record, StoreError> {
+    pub async fn update(
+        &self,
+        object: &str,
+        id: &str,
+        input: Record,
+    ) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
-        self.store.check_references(&self.txn, self.counter, obj, std::slice::from_ref(&input)).await?;
-        let r = self.store.update_in(&self.txn, self.counter, obj, id, &input, None, "").await?;
-        let mut r = self.store.with_computed(&self.txn, self.counter, obj, vec![r]).await?;
-        r.pop().ok_or_else(|| StoreError::Internal("update lost its record".into()))
+        self.store
+            .check_references(&self.txn, self.counter, obj, std::slice::from_ref(&input))
+            .await?;
+        let r = self
+            .store
+            .update_in(&self.txn, self.counter, obj, id, &input, None, "")
+            .await?;
+        let mut r = self
+            .store
+            .with_computed(&self.txn, self.counter, obj, vec![r])
+            .await?;
+        r.pop()
+            .ok_or_else(|| StoreError::Internal("update lost its record".into()))
     }
 
     /// Soft-deletes records, applying `onDelete` as the API does.
-    pub async fn soft_delete(&self, object: &str, ids: &[String]) -> Result<Vec<Record>, StoreError> {
+    pub async fn soft_delete(
+        &self,
+        object: &str,
+        ids: &[String],
+    ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
-        self.store.soft_delete_in(&self.txn, self.counter, obj, ids, false, &now_value(), 0).await
+        self.store
+            .soft_delete_in(&self.txn, self.counter, obj, ids, false, &now_value(), 0)
+            .await
     }
 
     /// Points every relation to the `from` records of `object` at `to`
     /// instead: many-to-one and polymorphic columns, and many-to-many links.
     /// Returns how many references moved.
-    pub async fn repoint(&self, object: &str, from: &[String], to: &str) -> Result<u64, StoreError> {
+    pub async fn repoint(
+        &self,
+        object: &str,
+        from: &[String],
+        to: &str,
+    ) -> Result<u64, StoreError> {
         let store = self.store;
         let layout = &store.meta.layout;
-        let uuid = |id: &str| rapport_query::encode(store.db.backend, Scalar::Uuid, &Value::String(id.to_string())).map_err(|r| StoreError::bad("id", r));
+        let uuid = |id: &str| {
+            rapport_query::encode(
+                store.db.backend,
+                Scalar::Uuid,
+                &Value::String(id.to_string()),
+            )
+            .map_err(|r| StoreError::bad("id", r))
+        };
         let mut moved = 0;
         for (child, f) in self.catalog().relations_to(object) {
             let mut sql = Sql::new(store.db.backend);
-            sql.push("UPDATE ").push(&layout.table(&child.name)).push(" SET ").ident(&format!("{}Id", f.name)).push(" = ").param(uuid(to)?);
-            sql.push(", \"version\" = \"version\" + 1 WHERE ").ident(&format!("{}Id", f.name)).push(" IN (");
-            sql.params_list(from.iter().map(|id| uuid(id)).collect::<Result<Vec<_>, _>>()?).push(")");
+            sql.push("UPDATE ")
+                .push(&layout.table(&child.name))
+                .push(" SET ")
+                .ident(&format!("{}Id", f.name))
+                .push(" = ")
+                .param(uuid(to)?);
+            sql.push(", \"version\" = \"version\" + 1 WHERE ")
+                .ident(&format!("{}Id", f.name))
+                .push(" IN (");
+            sql.params_list(
+                from.iter()
+                    .map(|id| uuid(id))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+            .push(")");
             if f.relation_kind() == Some(RelationKind::Polymorphic) {
-                sql.push(" AND ").ident(&format!("{}Object", f.name)).push(" = ").param(sea_query::Value::String(Some(object.to_string())));
+                sql.push(" AND ")
+                    .ident(&format!("{}Object", f.name))
+                    .push(" = ")
+                    .param(sea_query::Value::String(Some(object.to_string())));
             }
             moved += execute(&self.txn, self.counter, sql).await?;
         }
         let obj = self.object(object)?;
-        for f in obj.fields.iter().filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany)) {
+        for f in obj
+            .fields
+            .iter()
+            .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
+        {
             let rel = f.relation.as_ref().expect("relation");
             let (owner, field, mine, theirs) = if f.generated {
-                (rel.target.clone(), rel.inverse.clone().unwrap_or_default(), "targetId", "sourceId")
+                (
+                    rel.target.clone(),
+                    rel.inverse.clone().unwrap_or_default(),
+                    "targetId",
+                    "sourceId",
+                )
             } else {
                 (obj.name.clone(), f.name.clone(), "sourceId", "targetId")
             };
             let table = layout.table(&Layout::junction_name(&owner, &field));
             // Links the kept record already has would collide: drop those first.
             let mut drop = Sql::new(store.db.backend);
-            drop.push("DELETE FROM ").push(&table).push(" WHERE ").ident(mine).push(" IN (");
-            drop.params_list(from.iter().map(|id| uuid(id)).collect::<Result<Vec<_>, _>>()?).push(") AND ").ident(theirs);
-            drop.push(" IN (SELECT ").ident(theirs).push(" FROM ").push(&table).push(" WHERE ").ident(mine).push(" = ").param(uuid(to)?).push(")");
+            drop.push("DELETE FROM ")
+                .push(&table)
+                .push(" WHERE ")
+                .ident(mine)
+                .push(" IN (");
+            drop.params_list(
+                from.iter()
+                    .map(|id| uuid(id))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+            .push(") AND ")
+            .ident(theirs);
+            drop.push(" IN (SELECT ")
+                .ident(theirs)
+                .push(" FROM ")
+                .push(&table)
+                .push(" WHERE ")
+                .ident(mine)
+                .push(" = ")
+                .param(uuid(to)?)
+                .push(")");
             execute(&self.txn, self.counter, drop).await?;
             let mut sql = Sql::new(store.db.backend);
-            sql.push("UPDATE ").push(&table).push(" SET ").ident(mine).push(" = ").param(uuid(to)?);
+            sql.push("UPDATE ")
+                .push(&table)
+                .push(" SET ")
+                .ident(mine)
+                .push(" = ")
+                .param(uuid(to)?);
             sql.push(" WHERE ").ident(mine).push(" IN (");
-            sql.params_list(from.iter().map(|id| uuid(id)).collect::<Result<Vec<_>, _>>()?).push(")");
+            sql.params_list(
+                from.iter()
+                    .map(|id| uuid(id))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+            .push(")");
             moved += execute(&self.txn, self.counter, sql).await?;
         }
         Ok(moved)

@@ -92,9 +92,14 @@ impl RecordStore {
                 return Err(StoreError::bad("ownerId", format!("`{bad}` is not a UUID")));
             }
             if !owners.is_empty() {
-                let found = self.by_ids_in(txn, counter, "workspaceMember", &owners, false).await?;
+                let found = self
+                    .by_ids_in(txn, counter, "workspaceMember", &owners, false)
+                    .await?;
                 if let Some(missing) = owners.iter().find(|id| !found.contains_key(*id)) {
-                    return Err(StoreError::bad("ownerId", format!("no workspaceMember with id {missing}")));
+                    return Err(StoreError::bad(
+                        "ownerId",
+                        format!("no workspaceMember with id {missing}"),
+                    ));
                 }
             }
         }
@@ -179,7 +184,9 @@ impl RecordStore {
             }
         }
         let txn = self.db.begin_write().await?;
-        let out = self.create_in(&txn, counter, actor, obj, inputs, upsert_on).await?;
+        let out = self
+            .create_in(&txn, counter, actor, obj, inputs, upsert_on)
+            .await?;
         txn.commit().await?;
         Ok(out)
     }
