@@ -156,18 +156,17 @@ pub async fn merge_records(
             continue;
         }
         let empty = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
-        if empty(keep.get(&key)) {
-            if let Some(v) = merged
-                .iter()
-                .map(|r| r.get(&key))
-                .find(|v| !empty(*v))
-                .flatten()
-            {
-                // A self-relation must not point the kept record at one it absorbed.
-                if !(f.relation.is_some() && merge_ids.iter().any(|id| v == id)) {
-                    fill.insert(key, v.clone());
-                }
-            }
+        let donor = merged
+            .iter()
+            .map(|r| r.get(&key))
+            .find(|v| !empty(*v))
+            .flatten();
+        // A self-relation must not point the kept record at one it absorbed.
+        if empty(keep.get(&key))
+            && let Some(v) = donor
+            && !(f.relation.is_some() && merge_ids.iter().any(|id| v == id))
+        {
+            fill.insert(key, v.clone());
         }
     }
     let kept = if fill.is_empty() {

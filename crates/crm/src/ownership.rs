@@ -35,14 +35,14 @@ pub async fn assign_records(
         return Err(CrmError::bad("ids", "between 1 and 1000 records"));
     }
     let obj = tx.object(object)?.clone();
-    if let Some(owner) = owner_id {
-        if tx.object("workspaceMember").is_ok() {
-            let m = tx.get("workspaceMember", owner).await.map_err(|_| {
-                CrmError::bad("ownerId", format!("no workspace member with id {owner}"))
-            })?;
-            if m.get("active").and_then(Value::as_bool) == Some(false) {
-                return Err(CrmError::bad("ownerId", "the member is deactivated"));
-            }
+    if let Some(owner) = owner_id
+        && tx.object("workspaceMember").is_ok()
+    {
+        let m = tx.get("workspaceMember", owner).await.map_err(|_| {
+            CrmError::bad("ownerId", format!("no workspace member with id {owner}"))
+        })?;
+        if m.get("active").and_then(Value::as_bool) == Some(false) {
+            return Err(CrmError::bad("ownerId", "the member is deactivated"));
         }
     }
     let team_field = match team_id {
@@ -118,13 +118,15 @@ pub async fn transfer_ownership(
         .filter(|o| o.name != "workspaceMember")
         .cloned()
         .collect();
-    if let Some(names) = objects {
-        if let Some(unknown) = names.iter().find(|n| !all.iter().any(|o| &o.name == *n)) {
-            return Err(CrmError::bad(
-                "objects",
-                format!("no object named `{unknown}`"),
-            ));
-        }
+    if let Some(unknown) = objects
+        .into_iter()
+        .flatten()
+        .find(|n| !all.iter().any(|o| &o.name == *n))
+    {
+        return Err(CrmError::bad(
+            "objects",
+            format!("no object named `{unknown}`"),
+        ));
     }
     let mut moved = Vec::new();
     for obj in all
