@@ -447,3 +447,53 @@ async fn duplicates_are_found_and_merged_without_loss() {
     assert_eq!(code(&e), "BAD_USER_INPUT");
     s.finish().await;
 }
+
+#[tokio::test]
+async fn a_record_timeline_tells_what_happened() {
+    let s = TestServer::start().await;
+    let c = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\", employees: 10 }) { id } }",
+            json!({}),
+        )
+        .await;
+    let company = id(&c["createCompany"]);
+    s.gql("mutation($c: ID!) { updateCompany(id: $c, data: { employees: 12, lifecycleStage: CUSTOMER }) { id } }", json!({ "c": company })).await;
+    s.gql(
+        "mutation($c: ID!) { createTask(data: { title: \"Renewal call\", relatedObject: \"company\", relatedId: $c }) { id }
+          createNote(data: { title: \"Likes blue\", relatedObject: \"company\", relatedId: $c }) { id }
+          createActivity(data: { type: MEETING, subject: \"Kick-off\", companyId: $c, occurredAt: \"2020-01-01T10:00:00Z\" }) { id } }",
+        json!({ "c": company }),
+    )
+    .await;
+    let t = s.gql("query($c: ID!) { recordTimeline(object: \"company\", id: $c) { at kind actor summary changes relatedObject } }", json!({ "c": company })).await;
+    let entries = t["recordTimeline"].as_array().unwrap();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in ["CREATED", "UPDATED", "TASK", "NOTE", "ACTIVITY"] {
+        assert!(kinds.contains(&k), "{kinds:?} lacks {k}");
+    }
+    let ats: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = ats.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ats, sorted, "newest first");
+    assert_eq!(
+        kinds.last(),
+        Some(&"ACTIVITY"),
+        "the 2020 meeting is the oldest"
+    );
+    let update = entries.iter().find(|e| e["kind"] == "UPDATED").unwrap();
+    assert_eq!(update["changes"]["employees"], json!([10, 12]));
+    assert_eq!(
+        update["changes"]["lifecycleStage"],
+        json!(["PROSPECT", "CUSTOMER"])
+    );
+    assert_eq!(update["actor"], "apiKey:admin");
+    let created = entries.iter().find(|e| e["kind"] == "CREATED").unwrap();
+    assert_eq!(created["changes"]["name"], json!([null, "Acme"]));
+    let e = s.gql_error("{ recordTimeline(object: \"company\", id: \"7f000000-0000-4000-8000-000000000000\") { kind } }", json!({})).await;
+    assert_eq!(code(&e), "NOT_FOUND");
+    s.finish().await;
+}

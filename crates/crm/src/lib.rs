@@ -8,11 +8,13 @@ mod duplicates;
 mod error;
 mod ownership;
 mod sales;
+mod timeline;
 
 pub use duplicates::{DuplicateMatch, find_duplicates, merge_records};
 pub use error::CrmError;
 pub use ownership::{assign_records, transfer_ownership};
 pub use sales::{ConvertLead, Converted, convert_lead, create_order_from_quote};
+pub use timeline::{TimelineEntry, record_timeline};
 
 use rapport_store::Record;
 use serde_json::{Map, Value};

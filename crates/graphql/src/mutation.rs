@@ -89,7 +89,14 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let data = data_arg(&ctx, "data")?;
                 let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
                 let r = store(&ctx)?
-                    .update(&state(&ctx)?.counter, &n, &id, &data, expected)
+                    .update(
+                        &state(&ctx)?.counter,
+                        &state(&ctx)?.actor,
+                        &n,
+                        &id,
+                        &data,
+                        expected,
+                    )
                     .await
                     .map_err(store_error)?;
                 Ok(Some(node_value(r)))
@@ -117,7 +124,13 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                     let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
                     let data = data_arg(&ctx, "data")?;
                     let rs = store(&ctx)?
-                        .update_many(&state(&ctx)?.counter, &n, &filter, &data)
+                        .update_many(
+                            &state(&ctx)?.counter,
+                            &state(&ctx)?.actor,
+                            &n,
+                            &filter,
+                            &data,
+                        )
                         .await
                         .map_err(store_error)?;
                     Ok(Some(FieldValue::list(
@@ -146,7 +159,14 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                     let st = state(&ctx)?;
                     let store = store(&ctx)?;
                     let mut rs = store
-                        .soft_delete(&st.counter, &n, Some(vec![id.clone()]), None, restoring)
+                        .soft_delete(
+                            &st.counter,
+                            &st.actor,
+                            &n,
+                            Some(vec![id.clone()]),
+                            None,
+                            restoring,
+                        )
                         .await
                         .map_err(store_error)?;
                     match rs.pop() {
@@ -176,7 +196,14 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 FieldFuture::new(async move {
                     let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
                     let rs = store(&ctx)?
-                        .soft_delete(&state(&ctx)?.counter, &n, None, Some(&filter), false)
+                        .soft_delete(
+                            &state(&ctx)?.counter,
+                            &state(&ctx)?.actor,
+                            &n,
+                            None,
+                            Some(&filter),
+                            false,
+                        )
                         .await
                         .map_err(store_error)?;
                     Ok(Some(FieldValue::list(
@@ -201,7 +228,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 FieldFuture::new(async move {
                     let id = string_arg(&ctx, "id")?;
                     store(&ctx)?
-                        .destroy(&state(&ctx)?.counter, &n, &id)
+                        .destroy(&state(&ctx)?.counter, &state(&ctx)?.actor, &n, &id)
                         .await
                         .map_err(store_error)?;
                     Ok(Some(FieldValue::value(GqlValue::String(id))))

@@ -248,5 +248,41 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
         .argument(InputValue::new("keepId", TypeRef::named_nn(TypeRef::ID)))
         .argument(InputValue::new("mergeIds", TypeRef::named_nn_list_nn(TypeRef::ID))),
     );
+    types.push(
+        Object::new("TimelineEntry")
+            .field(json_member("at", TypeRef::named_nn("DateTime")))
+            .field(json_member("kind", TypeRef::named_nn(TypeRef::STRING)))
+            .field(json_member("actor", TypeRef::named(TypeRef::STRING)))
+            .field(json_member("summary", TypeRef::named_nn(TypeRef::STRING)))
+            .field(json_member("changes", TypeRef::named("JSON")))
+            .field(json_member(
+                "relatedObject",
+                TypeRef::named(TypeRef::STRING),
+            ))
+            .field(json_member("relatedId", TypeRef::named(TypeRef::ID)))
+            .into(),
+    );
+    queries.push(
+        Field::new("recordTimeline", TypeRef::named_nn_list_nn("TimelineEntry"), |ctx| {
+            FieldFuture::new(async move {
+                let (object, id) = (string_arg(&ctx, "object")?, string_arg(&ctx, "id")?);
+                let first = ctx.args.get("first").and_then(|v| v.i64().ok()).unwrap_or(50);
+                let st = state(&ctx)?;
+                let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                let entries = rapport_crm::record_timeline(&tx, &object, &id, first).await.map_err(crm_error)?;
+                let list = entries.into_iter().map(|e| {
+                    let (ro, ri) = e.related.map(|(o, i)| (Some(o), Some(i))).unwrap_or((None, None));
+                    let v = json!({ "at": e.at, "kind": e.kind, "actor": e.actor, "summary": e.summary,
+                                    "changes": e.changes, "relatedObject": ro, "relatedId": ri });
+                    FieldValue::value(async_graphql::Value::from_json(v).unwrap_or_default())
+                });
+                Ok(Some(FieldValue::list(list)))
+            })
+        })
+        .description("What happened to a record, newest first: its history and what is attached to it.")
+        .argument(InputValue::new("object", TypeRef::named_nn(TypeRef::STRING)))
+        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+        .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)).default_value(50)),
+    );
     (types, queries, mutations)
 }

@@ -2,6 +2,7 @@
 //! their DDL, the metadata service (every change one transaction with its
 //! DDL) and record reads and writes.
 
+mod audit;
 mod convert;
 mod db;
 mod ddl;
@@ -13,6 +14,7 @@ mod metadata;
 mod migrate;
 mod records;
 
+pub use audit::AuditEntry;
 pub use db::{Db, StatementCounter};
 pub use error::StoreError;
 pub use keys::{ApiKey, create_api_key, find_api_key};

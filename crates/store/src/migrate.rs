@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/0001_system.sql")),
     (2, include_str!("../../../migrations/0002_sequences.sql")),
     (3, include_str!("../../../migrations/0003_shipped.sql")),
+    (4, include_str!("../../../migrations/0004_audit.sql")),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {

@@ -336,6 +336,47 @@ impl RecordStore {
         Ok(out)
     }
 
+    /// Appends to a record's history in the caller's transaction.
+    pub(crate) async fn audit(
+        &self,
+        conn: &impl ConnectionTrait,
+        object: &str,
+        record_id: &str,
+        action: &str,
+        actor: &Actor,
+        changes: Value,
+    ) -> Result<(), StoreError> {
+        crate::audit::record_change(
+            conn,
+            self.db.backend,
+            &self.meta.workspace.id,
+            object,
+            record_id,
+            action,
+            actor,
+            changes,
+        )
+        .await
+    }
+
+    /// A record's history, newest first.
+    pub async fn history(
+        &self,
+        object: &str,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+        crate::audit::history(
+            &self.db.conn,
+            self.db.backend,
+            &self.meta.workspace.id,
+            object,
+            id,
+            limit,
+        )
+        .await
+    }
+
     /// Writes return the stored columns; formulas and rollups are read back
     /// in the same transaction (one statement) when the object has any.
     pub(crate) async fn with_computed(

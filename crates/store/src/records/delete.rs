@@ -12,13 +12,14 @@ use serde_json::Value;
 use crate::db::{StatementCounter, execute, query};
 use crate::decode::record;
 use crate::error::StoreError;
-use crate::records::{Record, RecordStore, check_uuid, now_value};
+use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
 
 impl RecordStore {
     /// Soft delete (or restore) by ids or by filter, cascading per `onDelete`.
     pub async fn soft_delete(
         &self,
         counter: &StatementCounter,
+        actor: &Actor,
         object: &str,
         ids: Option<Vec<String>>,
         filter: Option<&Value>,
@@ -50,7 +51,7 @@ impl RecordStore {
             (None, None) => Vec::new(),
         };
         let out = self
-            .soft_delete_in(&txn, counter, obj, &ids, restoring, &now_value(), 0)
+            .soft_delete_in(&txn, counter, actor, obj, &ids, restoring, &now_value(), 0)
             .await?;
         let out = self.with_computed(&txn, counter, obj, out).await?;
         txn.commit().await?;
@@ -62,6 +63,7 @@ impl RecordStore {
         &'a self,
         txn: &'a DatabaseTransaction,
         counter: &'a StatementCounter,
+        actor: &'a Actor,
         obj: &'a ObjectDef,
         ids: &'a [String],
         restoring: bool,
@@ -87,7 +89,7 @@ impl RecordStore {
                     .map(|(id, r)| (id, r.get("deletedAt").cloned().unwrap_or(Value::Null)))
                     .collect()
             } else {
-                self.on_delete(txn, counter, obj, ids, Some(stamp), depth)
+                self.on_delete(txn, counter, actor, obj, ids, Some(stamp), depth)
                     .await?;
                 HashMap::new()
             };
@@ -102,8 +104,24 @@ impl RecordStore {
             );
             let rows = query(txn, counter, self.tagged(sql)).await?;
             let mut out = Vec::with_capacity(rows.len());
+            let action = if restoring { "RESTORED" } else { "DELETED" };
             for row in &rows {
-                out.push(record(row, &columns, self.db.backend)?);
+                let r = record(row, &columns, self.db.backend)?;
+                let id = r
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                self.audit(
+                    txn,
+                    &obj.name,
+                    &id,
+                    action,
+                    actor,
+                    Value::Object(Default::default()),
+                )
+                .await?;
+                out.push(r);
             }
             if restoring {
                 let mut by_stamp: HashMap<String, Vec<String>> = HashMap::new();
@@ -113,7 +131,7 @@ impl RecordStore {
                     }
                 }
                 for (at, ids) in by_stamp {
-                    self.restore_cascaded(txn, counter, obj, &ids, &at, depth)
+                    self.restore_cascaded(txn, counter, actor, obj, &ids, &at, depth)
                         .await?;
                 }
             }
@@ -122,10 +140,12 @@ impl RecordStore {
     }
 
     /// Children soft-deleted by the parent's cascade come back with it.
+    #[allow(clippy::too_many_arguments)]
     async fn restore_cascaded(
         &self,
         txn: &DatabaseTransaction,
         counter: &StatementCounter,
+        actor: &Actor,
         obj: &ObjectDef,
         ids: &[String],
         deleted_at: &str,
@@ -143,6 +163,7 @@ impl RecordStore {
             self.soft_delete_in(
                 txn,
                 counter,
+                actor,
                 child,
                 &child_ids,
                 true,
@@ -156,10 +177,12 @@ impl RecordStore {
 
     /// Applies `onDelete` of every relation pointing at the records.
     /// `soft_delete` carries the parent's stamp; `None` means a destroy.
+    #[allow(clippy::too_many_arguments)]
     async fn on_delete(
         &self,
         txn: &DatabaseTransaction,
         counter: &StatementCounter,
+        actor: &Actor,
         obj: &ObjectDef,
         ids: &[String],
         soft_delete: Option<&Value>,
@@ -188,13 +211,22 @@ impl RecordStore {
                     )));
                 }
                 OnDelete::Cascade if destroying => {
-                    self.destroy_in(txn, counter, child, &child_ids, depth + 1)
+                    self.destroy_in(txn, counter, actor, child, &child_ids, depth + 1)
                         .await?
                 }
                 OnDelete::Cascade => {
                     let stamp = soft_delete.unwrap_or(&Value::Null);
-                    self.soft_delete_in(txn, counter, child, &child_ids, false, stamp, depth + 1)
-                        .await?;
+                    self.soft_delete_in(
+                        txn,
+                        counter,
+                        actor,
+                        child,
+                        &child_ids,
+                        false,
+                        stamp,
+                        depth + 1,
+                    )
+                    .await?;
                 }
                 OnDelete::SetNull if destroying => {
                     let mut set = WriteSet::default();
@@ -217,6 +249,7 @@ impl RecordStore {
         &'a self,
         txn: &'a DatabaseTransaction,
         counter: &'a StatementCounter,
+        actor: &'a Actor,
         obj: &'a ObjectDef,
         ids: &'a [String],
         depth: usize,
@@ -226,7 +259,8 @@ impl RecordStore {
             if depth > 8 {
                 return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
             }
-            self.on_delete(txn, counter, obj, ids, None, depth).await?;
+            self.on_delete(txn, counter, actor, obj, ids, None, depth)
+                .await?;
             for f in obj
                 .fields
                 .iter()
@@ -259,6 +293,17 @@ impl RecordStore {
                 self.tagged(delete_sql(self.layout(), obj, ids)),
             )
             .await?;
+            for id in ids {
+                self.audit(
+                    txn,
+                    &obj.name,
+                    id,
+                    "DESTROYED",
+                    actor,
+                    Value::Object(Default::default()),
+                )
+                .await?;
+            }
             Ok(())
         })
     }
@@ -267,6 +312,7 @@ impl RecordStore {
     pub async fn destroy(
         &self,
         counter: &StatementCounter,
+        actor: &Actor,
         object: &str,
         id: &str,
     ) -> Result<(), StoreError> {
@@ -279,7 +325,7 @@ impl RecordStore {
         if !found.contains_key(id) {
             return Err(StoreError::NotFound(format!("no {object} with id {id}")));
         }
-        self.destroy_in(&txn, counter, obj, &[id.to_string()], 0)
+        self.destroy_in(&txn, counter, actor, obj, &[id.to_string()], 0)
             .await?;
         txn.commit().await?;
         Ok(())

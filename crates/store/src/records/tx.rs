@@ -42,6 +42,24 @@ impl Tx<'_> {
         self.store.object(name)
     }
 
+    /// A record's history, newest first.
+    pub async fn history(
+        &self,
+        object: &str,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::AuditEntry>, StoreError> {
+        crate::audit::history(
+            &self.txn,
+            self.store.db.backend,
+            &self.store.meta.workspace.id,
+            object,
+            id,
+            limit,
+        )
+        .await
+    }
+
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.txn.commit().await?)
     }
@@ -122,7 +140,16 @@ impl Tx<'_> {
             .await?;
         let r = self
             .store
-            .update_in(&self.txn, self.counter, obj, id, &input, None, "")
+            .update_in(
+                &self.txn,
+                self.counter,
+                &self.actor,
+                obj,
+                id,
+                &input,
+                None,
+                "",
+            )
             .await?;
         let mut r = self
             .store
@@ -140,7 +167,16 @@ impl Tx<'_> {
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
         self.store
-            .soft_delete_in(&self.txn, self.counter, obj, ids, false, &now_value(), 0)
+            .soft_delete_in(
+                &self.txn,
+                self.counter,
+                &self.actor,
+                obj,
+                ids,
+                false,
+                &now_value(),
+                0,
+            )
             .await
     }
 

@@ -9,6 +9,7 @@ use rapport_query::{
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 
+use crate::audit::diff;
 use crate::db::{StatementCounter, query};
 use crate::decode::record;
 use crate::error::StoreError;
@@ -234,7 +235,7 @@ impl RecordStore {
                     let existing = record(row, &plan.columns, self.db.backend)?;
                     let id = existing["id"].as_str().unwrap_or_default().to_string();
                     out.push(
-                        self.update_in(txn, counter, obj, &id, input, None, &path)
+                        self.update_in(txn, counter, actor, obj, &id, input, None, &path)
                             .await?,
                     );
                     continue;
@@ -282,6 +283,8 @@ impl RecordStore {
             let created = record(row, &columns, self.db.backend)?;
             let id = created["id"].as_str().unwrap_or_default().to_string();
             self.write_links(txn, counter, obj, &id, input).await?;
+            self.audit(txn, &obj.name, &id, "CREATED", actor, diff(None, &created))
+                .await?;
             out.push(created);
         }
         self.with_computed(txn, counter, obj, out).await
@@ -307,12 +310,29 @@ impl RecordStore {
         &self,
         txn: &DatabaseTransaction,
         counter: &StatementCounter,
+        actor: &Actor,
         obj: &ObjectDef,
         id: &str,
         input: &Record,
         expected_version: Option<i64>,
         path: &str,
     ) -> Result<Record, StoreError> {
+        let before = self
+            .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true)
+            .await?
+            .remove(id)
+            .ok_or_else(|| StoreError::NotFound(format!("no {} with id {id}", obj.name)))?;
+        let stale = |now: &Value| {
+            StoreError::Conflict(format!(
+                "version is {now}, not {}: reload and try again",
+                expected_version.unwrap_or_default()
+            ))
+        };
+        if let Some(v) = expected_version
+            && before.get("version").and_then(Value::as_i64) != Some(v)
+        {
+            return Err(stale(before.get("version").unwrap_or(&Value::Null)));
+        }
         let mut set = self.write_set(obj, input, false, path)?;
         set.set(
             "updatedAt",
@@ -322,33 +342,26 @@ impl RecordStore {
         let rows = query(txn, counter, self.tagged(sql))
             .await
             .map_err(|e| unique_conflict(e, obj))?;
-        match rows.first() {
-            Some(row) => {
-                self.write_links(txn, counter, obj, id, input).await?;
-                record(row, &columns, self.db.backend)
-            }
-            None => {
-                let exists = self
-                    .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true)
-                    .await?;
-                match exists.get(id) {
-                    None => Err(StoreError::NotFound(format!(
-                        "no {} with id {id}",
-                        obj.name
-                    ))),
-                    Some(r) => Err(StoreError::Conflict(format!(
-                        "version is {}, not {}: reload and try again",
-                        r.get("version").cloned().unwrap_or(Value::Null),
-                        expected_version.unwrap_or_default()
-                    ))),
-                }
-            }
-        }
+        // The version check in the statement catches a writer between the read and here.
+        let row = rows.first().ok_or_else(|| stale(&Value::Null))?;
+        self.write_links(txn, counter, obj, id, input).await?;
+        let after = record(row, &columns, self.db.backend)?;
+        self.audit(
+            txn,
+            &obj.name,
+            id,
+            "UPDATED",
+            actor,
+            diff(Some(&before), &after),
+        )
+        .await?;
+        Ok(after)
     }
 
     pub async fn update(
         &self,
         counter: &StatementCounter,
+        actor: &Actor,
         object: &str,
         id: &str,
         input: &Record,
@@ -360,7 +373,7 @@ impl RecordStore {
         self.check_references(&txn, counter, obj, std::slice::from_ref(input))
             .await?;
         let r = self
-            .update_in(&txn, counter, obj, id, input, expected_version, "")
+            .update_in(&txn, counter, actor, obj, id, input, expected_version, "")
             .await?;
         let mut r = self.with_computed(&txn, counter, obj, vec![r]).await?;
         txn.commit().await?;
@@ -371,6 +384,7 @@ impl RecordStore {
     pub async fn update_many(
         &self,
         counter: &StatementCounter,
+        actor: &Actor,
         object: &str,
         filter: &Value,
         input: &Record,
@@ -383,7 +397,7 @@ impl RecordStore {
         let mut out = Vec::with_capacity(ids.len());
         for id in &ids {
             out.push(
-                self.update_in(&txn, counter, obj, id, input, None, "")
+                self.update_in(&txn, counter, actor, obj, id, input, None, "")
                     .await?,
             );
         }

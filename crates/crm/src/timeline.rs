@@ -1,0 +1,135 @@
+//! What happened to a record, newest first: its history (created, field
+//! changes, deleted, restored) and the tasks, notes, attachments and logged
+//! activities attached to it.
+
+use rapport_meta::RelationKind;
+use rapport_store::Tx;
+use serde_json::{Value, json};
+
+use crate::error::CrmError;
+
+pub struct TimelineEntry {
+    pub at: String,
+    /// `CREATED`, `UPDATED`, `DELETED`, `RESTORED`, `TASK`, `NOTE`, `ATTACHMENT`, `ACTIVITY`
+    pub kind: String,
+    pub actor: Option<String>,
+    pub summary: String,
+    pub changes: Value,
+    pub related: Option<(String, String)>,
+}
+
+fn text(v: &Value, k: &str) -> String {
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub async fn record_timeline(
+    tx: &Tx<'_>,
+    object: &str,
+    id: &str,
+    first: i64,
+) -> Result<Vec<TimelineEntry>, CrmError> {
+    if !(1..=500).contains(&first) {
+        return Err(CrmError::bad("first", "between 1 and 500"));
+    }
+    tx.get(object, id).await?;
+    let mut out: Vec<TimelineEntry> = tx
+        .history(object, id, first)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let fields: Vec<String> = h
+                .changes
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            TimelineEntry {
+                summary: match h.action.as_str() {
+                    "UPDATED" => format!("changed {}", fields.join(", ")),
+                    other => other.to_lowercase(),
+                },
+                at: h.at,
+                kind: h.action,
+                actor: Some(h.actor),
+                changes: h.changes,
+                related: None,
+            }
+        })
+        .collect();
+    // Attached to any record through a polymorphic `related`.
+    for (attached, kind, title) in [
+        ("task", "TASK", "title"),
+        ("note", "NOTE", "title"),
+        ("attachment", "ATTACHMENT", "fileName"),
+    ] {
+        let Ok(def) = tx.object(attached) else {
+            continue;
+        };
+        for f in def
+            .fields
+            .iter()
+            .filter(|f| f.relation_kind() == Some(RelationKind::Polymorphic))
+        {
+            let filter = json!({ format!("{}Object", f.name): { "eq": object }, format!("{}Id", f.name): { "eq": id } });
+            for r in tx.find(attached, filter, first).await? {
+                out.push(TimelineEntry {
+                    at: text(&Value::Object(r.clone()), "createdAt"),
+                    kind: kind.into(),
+                    actor: r
+                        .get("createdBy")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    summary: text(&Value::Object(r.clone()), title),
+                    changes: Value::Null,
+                    related: Some((attached.to_string(), text(&Value::Object(r), "id"))),
+                });
+            }
+        }
+    }
+    // Logged interactions pointing at the record.
+    if let Ok(def) = tx.object("activity") {
+        let links: Vec<String> = def
+            .fields
+            .iter()
+            .filter(|f| {
+                f.relation
+                    .as_ref()
+                    .is_some_and(|r| r.kind == RelationKind::ManyToOne && r.target == object)
+            })
+            .map(|f| format!("{}Id", f.name))
+            .collect();
+        for key in links {
+            for r in tx
+                .find("activity", json!({ key: { "eq": id } }), first)
+                .await?
+            {
+                let v = Value::Object(r.clone());
+                let at = Some(text(&v, "occurredAt"))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| text(&v, "createdAt"));
+                out.push(TimelineEntry {
+                    at,
+                    kind: "ACTIVITY".into(),
+                    actor: r
+                        .get("createdBy")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    summary: format!(
+                        "{} {}",
+                        text(&v, "type").to_lowercase(),
+                        text(&v, "subject")
+                    )
+                    .trim()
+                    .to_string(),
+                    changes: Value::Null,
+                    related: Some(("activity".into(), text(&v, "id"))),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.truncate(first as usize);
+    Ok(out)
+}

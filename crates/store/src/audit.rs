@@ -1,0 +1,104 @@
+//! Record history, written in the same transaction as the change it tells of.
+
+use rapport_query::Backend;
+use sea_orm::ConnectionTrait;
+use serde_json::{Map, Value, json};
+
+use crate::db::{sys_execute, sys_query};
+use crate::error::StoreError;
+use crate::records::{Actor, Record};
+
+/// Keys every record has that are the platform's, not the user's.
+const BOOKKEEPING: &[&str] = &[
+    "id",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+    "createdBy",
+];
+
+/// `{ field: [old, new] }` for the keys that differ.
+pub(crate) fn diff(old: Option<&Record>, new: &Record) -> Value {
+    let mut out = Map::new();
+    for (k, v) in new {
+        if BOOKKEEPING.contains(&k.as_str()) {
+            continue;
+        }
+        let before = old.and_then(|o| o.get(k)).cloned().unwrap_or(Value::Null);
+        if before != *v && !(old.is_none() && v.is_null()) {
+            out.insert(k.clone(), json!([before, v]));
+        }
+    }
+    Value::Object(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_change(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    workspace_id: &str,
+    object: &str,
+    record_id: &str,
+    action: &str,
+    actor: &Actor,
+    changes: Value,
+) -> Result<(), StoreError> {
+    sys_execute(
+        conn,
+        backend,
+        "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            uuid::Uuid::now_v7().to_string().into(),
+            workspace_id.into(),
+            object.into(),
+            record_id.into(),
+            action.into(),
+            format!("{}:{}", actor.kind, actor.name).into(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
+            changes.to_string().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One entry of a record's history.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at: String,
+    pub action: String,
+    pub actor: String,
+    pub changes: Value,
+}
+
+pub(crate) async fn history(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    workspace_id: &str,
+    object: &str,
+    record_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows = sys_query(
+        conn,
+        backend,
+        &format!(
+            "SELECT at, action, actor, changes FROM rapport_audit WHERE workspace_id = $1 AND object = $2 AND record_id = $3 ORDER BY at DESC, id DESC LIMIT {}",
+            limit.clamp(1, 500)
+        ),
+        vec![workspace_id.into(), object.into(), record_id.into()],
+    )
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let changes: String = r.try_get_by_index(3)?;
+        out.push(AuditEntry {
+            at: r.try_get_by_index(0)?,
+            action: r.try_get_by_index(1)?,
+            actor: r.try_get_by_index(2)?,
+            changes: serde_json::from_str(&changes).unwrap_or(Value::Null),
+        });
+    }
+    Ok(out)
+}
