@@ -497,3 +497,65 @@ async fn a_record_timeline_tells_what_happened() {
     assert_eq!(code(&e), "NOT_FOUND");
     s.finish().await;
 }
+
+/// The demo tells a coherent story, the same one every time.
+#[tokio::test]
+async fn demo_data_is_alive_and_deterministic() {
+    const SUMMARY: &str = "{ leadsGroupBy(by: [status]) { key { status } count }
+                   opportunitiesGroupBy(by: [closeDate], dateGranularity: QUARTER) { key { closeDate } count sum { amount } }
+                   salesOrders { totalCount } quotes { totalCount } supportCasesGroupBy(by: [type]) { key { type } count }
+                   campaigns(orderBy: [{ name: ASC }]) { nodes { name memberCount revenueWon } }
+                   companies(first: 3, orderBy: [{ name: ASC }]) { nodes { name domain owner { email } people { totalCount } tasks { totalCount } } }
+                   activities { totalCount } serviceRequests { totalCount } }";
+    let a = TestServer::start().await;
+    rapport_server::load_demo(&a.app, 1)
+        .await
+        .expect("demo loads");
+    let b = TestServer::start().await;
+    rapport_server::load_demo(&b.app, 1)
+        .await
+        .expect("demo loads");
+    let (sa, sb) = (
+        a.gql(SUMMARY, json!({})).await,
+        b.gql(SUMMARY, json!({})).await,
+    );
+    assert_eq!(sa, sb, "the same scale gives the same data");
+    assert_eq!(
+        sa["leadsGroupBy"].as_array().unwrap().len(),
+        5,
+        "leads in every status"
+    );
+    assert!(
+        sa["opportunitiesGroupBy"].as_array().unwrap().len() >= 4,
+        "a pipeline over several quarters"
+    );
+    assert!(
+        sa["salesOrders"]["totalCount"].as_i64().unwrap() >= 1
+            && sa["quotes"]["totalCount"].as_i64().unwrap() >= 10
+    );
+    assert!(
+        sa["supportCasesGroupBy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["key"]["type"] == "COMPLAINT")
+    );
+    assert!(
+        sa["campaigns"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["memberCount"].as_i64().unwrap() > 0)
+    );
+    assert!(
+        sa["campaigns"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| num(&c["revenueWon"]) > 0.0)
+    );
+    assert!(sa["companies"]["nodes"][0]["owner"]["email"].is_string());
+    assert!(sa["activities"]["totalCount"].as_i64().unwrap() >= 40);
+    a.finish().await;
+    b.finish().await;
+}

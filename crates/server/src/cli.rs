@@ -42,6 +42,11 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Fill the workspace with demo records (deterministic; scale multiplies them).
+    Demo {
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+    },
     /// Metadata as code.
     Schema {
         #[command(subcommand)]
@@ -100,6 +105,10 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
     match &cli.command {
         Command::Serve { listen, demo } => serve(&url, &cli.data_dir, *listen, *demo).await,
         Command::Schema { command } => schema(&url, command).await,
+        Command::Demo { scale } => {
+            let (app, _) = App::open(&url).await?;
+            crate::demo::load(&app, *scale).await
+        }
     }
 }
 
@@ -112,7 +121,7 @@ async fn serve(
     let (app, created) = App::open(url).await?;
     ensure_admin_key(&app, data_dir, created).await?;
     if demo && created {
-        crate::demo::load(&app).await?;
+        crate::demo::load(&app, 1).await?;
     }
     app.spawn_poller();
     let listener = tokio::net::TcpListener::bind(listen).await?;

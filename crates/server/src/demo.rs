@@ -1,38 +1,140 @@
-//! `serve --demo`: a small, deterministic set of companies, people and deals
-//! so a new user sees a CRM with something in it.
+//! Demo data: a small CRM that looks alive — members and teams, accounts and
+//! contacts, leads in every status, a pipeline over several quarters, quotes
+//! and orders, cases with SLAs and complaints, campaigns with members, and
+//! the activity around them. Deterministic: the same scale gives the same data.
 
-use rapport_store::{Actor, Record, StatementCounter};
+use rapport_store::{Actor, Record, RecordStore, StatementCounter};
 use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::error::ServerError;
 
-const COMPANIES: &[(&str, &str, &str)] = &[
-    ("Acme Robotics", "acme-robotics.example", "MANUFACTURING"),
-    ("Blue Harbor Bank", "blueharbor.example", "FINANCE"),
-    ("Cedar Health", "cedarhealth.example", "HEALTHCARE"),
-    ("Delta Learning", "deltalearning.example", "EDUCATION"),
-    ("Evergreen Energy", "evergreen.example", "ENERGY"),
-    ("Foxglove Retail", "foxglove.example", "RETAIL"),
-    ("Granite Software", "granite.example", "SOFTWARE"),
-    ("Harbor Media", "harbormedia.example", "MEDIA"),
+const INDUSTRIES: &[&str] = &[
+    "SOFTWARE",
+    "MANUFACTURING",
+    "RETAIL",
+    "FINANCE",
+    "HEALTHCARE",
+    "EDUCATION",
+    "ENERGY",
+    "MEDIA",
+];
+const PREFIX: &[&str] = &[
+    "Acme",
+    "Blue Harbor",
+    "Cedar",
+    "Delta",
+    "Evergreen",
+    "Foxglove",
+    "Granite",
+    "Harbor",
+    "Ionic",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Meridian",
+    "Northwind",
+    "Orchid",
+    "Pioneer",
+    "Quartz",
+    "Redwood",
+    "Summit",
+    "Tidal",
+];
+const SUFFIX: &[&str] = &[
+    "Robotics",
+    "Bank",
+    "Health",
+    "Learning",
+    "Energy",
+    "Retail",
+    "Software",
+    "Media",
+    "Labs",
+    "Logistics",
 ];
 const FIRST: &[&str] = &[
-    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas",
+    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kira",
+    "Liam", "Mona", "Nils", "Olga", "Priya",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Okafor", "Martin", "Patel", "Rossi", "Haddad", "Hopper", "Laurent", "Chen", "Berg",
+    "Lovelace", "Okafor", "Martin", "Patel", "Rossi", "Haddad", "Hopper", "Laurent", "Chen",
+    "Berg", "Novak", "Silva",
 ];
-const TITLES: &[&str] = &["CEO", "Head of Sales", "Buyer"];
+const TITLES: &[&str] = &[
+    "CEO",
+    "Head of Sales",
+    "Buyer",
+    "CTO",
+    "Procurement lead",
+    "Operations manager",
+];
 const STAGES: &[&str] = &["NEW", "QUALIFIED", "PROPOSAL", "NEGOTIATION", "WON", "LOST"];
+const LEAD_STATUS: &[&str] = &["NEW", "WORKING", "QUALIFIED", "DISQUALIFIED", "CONVERTED"];
+const SOURCES: &[&str] = &[
+    "WEB",
+    "REFERRAL",
+    "TRADE_SHOW",
+    "CAMPAIGN",
+    "COLD_CALL",
+    "PARTNER",
+];
+const CASE_STATUS: &[&str] = &["NEW", "OPEN", "PENDING", "RESOLVED", "CLOSED"];
+const CASE_TYPES: &[&str] = &["QUESTION", "PROBLEM", "COMPLAINT", "FEATURE_REQUEST"];
+const PRIORITIES: &[&str] = &["LOW", "MEDIUM", "HIGH", "URGENT"];
 
-fn objects(v: Vec<Value>) -> Vec<Record> {
+/// A tiny deterministic generator (the data must not change between runs).
+struct Seq(u64);
+
+impl Seq {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, list: &'a [&'a str]) -> &'a str {
+        list[(self.next() as usize) % list.len()]
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn records(v: Vec<Value>) -> Vec<Record> {
     v.into_iter()
         .filter_map(|x| x.as_object().cloned())
         .collect()
 }
 
-pub async fn load(app: &App) -> Result<(), ServerError> {
+fn ids(rs: &[Record]) -> Vec<String> {
+    rs.iter()
+        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn day(offset: u64) -> String {
+    let base = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).expect("valid date");
+    (base + chrono::Days::new(offset)).to_string()
+}
+
+async fn create(
+    store: &RecordStore,
+    counter: &StatementCounter,
+    actor: &Actor,
+    object: &str,
+    rows: Vec<Value>,
+) -> Result<Vec<Record>, ServerError> {
+    let mut out = Vec::new();
+    for chunk in records(rows).chunks(500) {
+        out.extend(store.create(counter, actor, object, chunk, None).await?);
+    }
+    Ok(out)
+}
+
+/// Loads `scale` × (20 companies, 60 people, 30 leads, 40 deals, …).
+pub async fn load(app: &App, scale: u32) -> Result<(), ServerError> {
     let live = app.live();
     let store = &live.store;
     let counter = StatementCounter::default();
@@ -41,53 +143,251 @@ pub async fn load(app: &App) -> Result<(), ServerError> {
         id: "demo".into(),
         name: "demo".into(),
     };
-    let companies = store
-        .create(
-            &counter,
-            &actor,
-            "company",
-            &objects(
-                COMPANIES
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, domain, industry))| {
-                        json!({ "name": name, "domain": domain, "industry": industry,
-                                "employees": 40 + i * 135, "lifecycleStage": if i % 3 == 0 { "CUSTOMER" } else { "PROSPECT" },
-                                "annualRevenue": { "amount": format!("{}000000", 2 + i * 3), "currencyCode": "EUR" } })
-                    })
-                    .collect(),
-            ),
-            None,
-        )
-        .await?;
-    let mut people = Vec::new();
-    for (i, c) in companies.iter().enumerate() {
-        for j in 0..3 {
-            let (first, last) = (
-                FIRST[(i + j * 3) % FIRST.len()],
-                LAST[(i * 2 + j) % LAST.len()],
-            );
-            people.push(json!({ "name": { "firstName": first, "lastName": last },
-                "email": format!("{}.{}@{}", first.to_lowercase(), last.to_lowercase(), c["domain"].as_str().unwrap_or("example.com")),
-                "jobTitle": TITLES[j], "companyId": c["id"] }));
+    let mut r = Seq(42);
+    let scale = scale.max(1) as usize;
+
+    let teams = create(
+        store,
+        &counter,
+        &actor,
+        "team",
+        vec![
+            json!({ "name": "Sales EMEA" }),
+            json!({ "name": "Sales Americas" }),
+            json!({ "name": "Customer care" }),
+        ],
+    )
+    .await?;
+    let team_ids = ids(&teams);
+    let members = create(
+        store,
+        &counter,
+        &actor,
+        "workspaceMember",
+        (0..6)
+            .map(|i| {
+                json!({ "name": { "firstName": FIRST[i], "lastName": LAST[i] },
+                        "email": format!("{}@rapport.example", FIRST[i].to_lowercase()),
+                        "role": if i == 0 { "ADMIN" } else if i < 3 { "MANAGER" } else { "MEMBER" },
+                        "teamId": team_ids[i % team_ids.len()] })
+            })
+            .collect(),
+    )
+    .await?;
+    let member_ids = ids(&members);
+
+    let n_companies = 20 * scale;
+    let companies = create(
+        store,
+        &counter,
+        &actor,
+        "company",
+        (0..n_companies)
+            .map(|i| {
+                let name = format!("{} {}", PREFIX[i % PREFIX.len()], SUFFIX[(i / PREFIX.len() + i) % SUFFIX.len()]);
+                let suffix = if i >= PREFIX.len() { format!("-{}", i / PREFIX.len()) } else { String::new() };
+                json!({ "name": format!("{name}{}", if suffix.is_empty() { String::new() } else { format!(" {}", i / PREFIX.len() + 1) }),
+                        "domain": format!("{}{suffix}.example", name.to_lowercase().replace(' ', "-")),
+                        "industry": INDUSTRIES[i % INDUSTRIES.len()], "employees": 10 + r.below(5000),
+                        "annualRevenue": { "amount": format!("{}", (1 + r.below(200)) * 100_000), "currencyCode": "EUR" },
+                        "lifecycleStage": (["PROSPECT", "CUSTOMER", "CUSTOMER", "PARTNER", "CHURNED"][i % 5]),
+                        "tier": (["STRATEGIC", "KEY", "STANDARD", "SMALL"][i % 4]), "source": r.pick(SOURCES),
+                        "ownerId": member_ids[i % 4 + 1], "teamId": team_ids[i % 2],
+                        "address": { "city": (["Berlin", "Paris", "Madrid", "Milan", "Austin", "Toronto"][i % 6]) } })
+            })
+            .collect(),
+    )
+    .await?;
+    let company_ids = ids(&companies);
+
+    let people = create(
+        store,
+        &counter,
+        &actor,
+        "person",
+        (0..n_companies * 3)
+            .map(|i| {
+                let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len() + i * 7) % LAST.len()]);
+                json!({ "name": { "firstName": first, "lastName": last },
+                        "email": format!("{}.{}.{i}@customer.example", first.to_lowercase(), last.to_lowercase()),
+                        "jobTitle": TITLES[i % TITLES.len()], "companyId": company_ids[i / 3],
+                        "emailOptOut": i % 11 == 0, "ownerId": member_ids[i % 4 + 1] })
+            })
+            .collect(),
+    )
+    .await?;
+    let person_ids = ids(&people);
+
+    let campaigns = create(
+        store,
+        &counter,
+        &actor,
+        "campaign",
+        (0..3 * scale)
+            .map(|i| {
+                json!({ "name": format!("{} {}", (["Spring webinar", "Trade fair", "Winter email"][i % 3]), 2025 + (i / 3) as u64),
+                        "type": (["WEBINAR", "TRADE_SHOW", "EMAIL"][i % 3]), "status": (["COMPLETED", "ACTIVE", "PLANNED"][i % 3]),
+                        "startDate": day(30 * i as u64), "budget": { "amount": format!("{}", 5000 * (i + 1)), "currencyCode": "EUR" } })
+            })
+            .collect(),
+    )
+    .await?;
+    let campaign_ids = ids(&campaigns);
+
+    let leads = create(
+        store,
+        &counter,
+        &actor,
+        "lead",
+        (0..30 * scale)
+            .map(|i| {
+                json!({ "name": { "firstName": FIRST[(i + 3) % FIRST.len()], "lastName": LAST[(i + 5) % LAST.len()] },
+                        "companyName": format!("{} Prospect {i}", PREFIX[(i * 3) % PREFIX.len()]),
+                        "email": format!("lead{i}@prospect.example"), "status": LEAD_STATUS[i % LEAD_STATUS.len()],
+                        "source": SOURCES[i % SOURCES.len()], "score": r.below(100),
+                        "rating": (["HOT", "WARM", "COLD"][i % 3]), "campaignId": campaign_ids[i % campaign_ids.len()],
+                        "ownerId": member_ids[i % 4 + 1] })
+            })
+            .collect(),
+    )
+    .await?;
+
+    let deals = create(
+        store,
+        &counter,
+        &actor,
+        "opportunity",
+        (0..40 * scale)
+            .map(|i| {
+                let c = i % company_ids.len();
+                json!({ "name": format!("Deal {} — {}", i + 1, (["licences", "expansion", "services", "renewal"][i % 4])),
+                        "companyId": company_ids[c], "pointOfContactId": person_ids[c * 3],
+                        "stage": STAGES[i % STAGES.len()], "closeDate": day(r.below(540)),
+                        "amount": { "amount": format!("{}", 5_000 + r.below(95) * 1_000), "currencyCode": "EUR" },
+                        "source": r.pick(SOURCES), "campaignId": if i % 2 == 0 { json!(campaign_ids[i % campaign_ids.len()]) } else { Value::Null },
+                        "ownerId": member_ids[i % 4 + 1] })
+            })
+            .collect(),
+    )
+    .await?;
+    let deal_ids = ids(&deals);
+
+    let products = create(
+        store,
+        &counter,
+        &actor,
+        "product",
+        ["Platform licence", "Premium support", "Onboarding", "Scanner X1", "Spare battery"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({ "name": n, "sku": format!("SKU-{:03}", i + 1), "family": (["SOFTWARE", "SERVICE", "SERVICE", "HARDWARE", "SPARE_PART"][i]),
+                                  "unitPrice": { "amount": (["1200", "300", "2500", "899", "49"][i]), "currencyCode": "EUR" } }))
+            .collect(),
+    )
+    .await?;
+    let product_ids = ids(&products);
+
+    let quotes = create(
+        store,
+        &counter,
+        &actor,
+        "quote",
+        (0..10 * scale)
+            .map(|i| {
+                let d = i * 4 % deal_ids.len();
+                json!({ "name": format!("Offer {}", i + 1), "opportunityId": deal_ids[d], "companyId": deals[d]["companyId"],
+                        "contactId": deals[d]["pointOfContactId"], "status": (["DRAFT", "SENT", "ACCEPTED", "REJECTED"][i % 4]),
+                        "taxRate": 20, "validUntil": day(200 + i as u64 * 7) })
+            })
+            .collect(),
+    )
+    .await?;
+    let mut lines = Vec::new();
+    for (i, q) in quotes.iter().enumerate() {
+        for j in 0..(1 + i % 3) {
+            let p = (i + j) % product_ids.len();
+            lines.push(json!({ "quoteId": q["id"], "productId": product_ids[p], "quantity": format!("{}", 1 + (i + j) % 10),
+                               "unitPrice": (products[p]["unitPrice"]["amount"]), "discountPercent": if j == 0 { 5 } else { 0 } }));
         }
     }
-    let people = store
-        .create(&counter, &actor, "person", &objects(people), None)
-        .await?;
-    let mut deals = Vec::new();
-    for (i, c) in companies.iter().enumerate() {
-        for j in 0..3 {
-            let n = i * 3 + j;
-            deals.push(json!({ "name": format!("{} — deal {}", c["name"].as_str().unwrap_or(""), j + 1),
-                "companyId": c["id"], "pointOfContactId": people[n]["id"], "stage": STAGES[n % STAGES.len()],
-                "amount": { "amount": format!("{}", 5_000 + (n * 7_919) % 90_000), "currencyCode": "EUR" },
-                "closeDate": format!("2026-{:02}-15", 1 + n % 12) }));
+    create(store, &counter, &actor, "quoteLineItem", lines).await?;
+    // Accepted quotes became orders, through the same operation an app calls.
+    let tx = store.begin(&counter, &actor).await?;
+    for q in quotes.iter().filter(|q| q["status"] == "ACCEPTED") {
+        rapport_crm::create_order_from_quote(&tx, q["id"].as_str().unwrap_or_default())
+            .await
+            .map_err(|e| ServerError::Usage(format!("demo order: {e}")))?;
+    }
+    tx.commit().await?;
+
+    let cases = create(
+        store,
+        &counter,
+        &actor,
+        "supportCase",
+        (0..15 * scale)
+            .map(|i| {
+                let c = (i * 5) % company_ids.len();
+                json!({ "subject": (["Cannot log in", "Invoice looks wrong", "Scanner broken on arrival", "Please add export", "Slow reports"][i % 5]),
+                        "type": CASE_TYPES[i % CASE_TYPES.len()], "priority": PRIORITIES[i % PRIORITIES.len()],
+                        "status": CASE_STATUS[i % CASE_STATUS.len()], "channel": (["PHONE", "EMAIL", "WEB", "CHAT"][i % 4]),
+                        "companyId": company_ids[c], "contactId": person_ids[c * 3 + 1],
+                        "slaDueAt": format!("{}T12:00:00Z", day(400 + i as u64)), "assigneeId": member_ids[5 - i % 2],
+                        "teamId": team_ids[2], "satisfaction": if i % 5 >= 3 { json!(1 + (i % 5) as u64) } else { Value::Null } })
+            })
+            .collect(),
+    )
+    .await?;
+    let complaint = cases
+        .iter()
+        .find(|c| c["type"] == "COMPLAINT")
+        .map(|c| c["id"].clone())
+        .unwrap_or(Value::Null);
+    create(
+        store,
+        &counter,
+        &actor,
+        "serviceRequest",
+        vec![json!({ "supportCaseId": complaint, "productId": product_ids[3], "serialNumber": "X1-000417", "underWarranty": true,
+                     "status": "SCHEDULED", "scheduledAt": format!("{}T09:00:00Z", day(410)), "technicianId": member_ids[5] })],
+    )
+    .await?;
+
+    let mut members_rows = Vec::new();
+    for (i, c) in campaign_ids.iter().enumerate() {
+        for j in 0..10 {
+            let p = (i * 10 + j * 3) % person_ids.len();
+            members_rows.push(json!({ "campaignId": c, "personId": person_ids[p], "status": (["SENT", "RESPONDED", "REGISTERED", "ATTENDED"][j % 4]) }));
         }
     }
-    store
-        .create(&counter, &actor, "opportunity", &objects(deals), None)
-        .await?;
-    tracing::info!("demo data loaded");
+    for (i, l) in leads.iter().enumerate().take(10 * scale) {
+        members_rows.push(json!({ "campaignId": l["campaignId"], "leadId": l["id"], "status": (["REGISTERED", "ATTENDED"][i % 2]) }));
+    }
+    create(store, &counter, &actor, "campaignMember", members_rows).await?;
+
+    let mut activities = Vec::new();
+    let mut tasks = Vec::new();
+    for (i, d) in deals.iter().enumerate() {
+        activities.push(json!({ "type": (["CALL", "EMAIL", "MEETING", "VISIT"][i % 4]), "direction": (["OUTBOUND", "INBOUND"][i % 2]),
+                                "subject": format!("{} about {}", (["Call", "Email", "Meeting", "Visit"][i % 4]), d["name"].as_str().unwrap_or("")),
+                                "occurredAt": format!("{}T10:00:00Z", day(r.below(500))), "durationMinutes": 15 + r.below(60),
+                                "companyId": d["companyId"], "opportunityId": d["id"], "personId": d["pointOfContactId"] }));
+        if i % 2 == 0 {
+            tasks.push(json!({ "title": format!("Follow up on {}", d["name"].as_str().unwrap_or("")), "status": (["TODO", "IN_PROGRESS", "DONE"][i % 3]),
+                               "dueAt": format!("{}T16:00:00Z", day(450 + i as u64)), "assigneeId": d["ownerId"],
+                               "relatedObject": "opportunity", "relatedId": d["id"] }));
+        }
+    }
+    create(store, &counter, &actor, "activity", activities).await?;
+    create(store, &counter, &actor, "task", tasks).await?;
+    create(
+        store,
+        &counter,
+        &actor,
+        "note",
+        company_ids.iter().take(5).map(|c| json!({ "title": "Account plan", "body": "Grow into **two** more teams this year.", "relatedObject": "company", "relatedId": c })).collect(),
+    )
+    .await?;
+    tracing::info!(scale, statements = counter.get(), "demo data loaded");
     Ok(())
 }

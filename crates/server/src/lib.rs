@@ -12,6 +12,7 @@ mod standard;
 
 pub use app::{App, POLL_INTERVAL};
 pub use cli::main;
+pub use demo::load as load_demo;
 pub use error::ServerError;
 pub use http::router;
 pub use standard::standard_documents;

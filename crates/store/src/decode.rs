@@ -41,7 +41,15 @@ pub(crate) fn value_at(
             }
             None => None,
         },
-        // SQLite keeps decimals, dates, date-times and ids as text.
+        // SQLite keeps decimals as text; computed ones arrive as REAL turned text.
+        Scalar::Decimal => row.try_get_by_index::<Option<String>>(i)?.map(|s| {
+            Value::String(
+                s.parse::<Decimal>()
+                    .map(|d| d.normalize().to_string())
+                    .unwrap_or(s),
+            )
+        }),
+        // Dates, date-times and ids are text on SQLite.
         _ => row
             .try_get_by_index::<Option<String>>(i)?
             .map(Value::String),
