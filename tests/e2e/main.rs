@@ -8,6 +8,7 @@ mod harness;
 mod computed;
 mod concurrency;
 mod custom_object;
+mod docs;
 mod errors;
 mod metadata;
 mod modules;
