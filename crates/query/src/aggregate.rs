@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use crate::columns::{Column, Scalar, field_columns, system_column};
 use crate::computed::{computed_value, virtual_scalar};
 use crate::error::QueryError;
-use crate::select::{ALIAS, MAX_PAGE, relation_id_column, where_conditions};
+use crate::select::{ALIAS, MAX_PAGE, from_where, relation_id_column};
 use crate::sql::{Backend, Layout, Sql};
 
 /// One requested aggregate: `sum` of `amount`, `count` (no field), …
@@ -130,11 +130,7 @@ pub fn aggregate_sql(
         sql.push("COUNT(*)");
         scalars.push(Scalar::Int);
     }
-    sql.push(" FROM ")
-        .push(&layout.table(&object.name))
-        .push(" ")
-        .push(ALIAS);
-    where_conditions(&mut sql, catalog, layout, object, filter, search, false)?;
+    from_where(&mut sql, catalog, layout, object, filter, search, false)?;
     Ok((sql, scalars))
 }
 
@@ -211,11 +207,7 @@ pub fn group_by_sql(
         sql.push(", ").push(&e);
         scalars.push(s);
     }
-    sql.push(" FROM ")
-        .push(&layout.table(&object.name))
-        .push(" ")
-        .push(ALIAS);
-    where_conditions(
+    from_where(
         &mut sql,
         catalog,
         layout,

@@ -280,6 +280,23 @@ pub(crate) fn where_conditions(
     Ok(())
 }
 
+/// `FROM <table> t0 WHERE …` of a statement over one object.
+pub(crate) fn from_where(
+    sql: &mut Sql,
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    filter: Option<&Json>,
+    search: Option<&str>,
+    with_deleted: bool,
+) -> Result<(), QueryError> {
+    sql.push(" FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS);
+    where_conditions(sql, catalog, layout, object, filter, search, with_deleted)
+}
+
 /// Every word must appear in one of the searchable text fields.
 fn search_condition(sql: &mut Sql, object: &ObjectDef, term: &str) -> Result<(), QueryError> {
     let mut columns: Vec<String> = Vec::new();
@@ -455,11 +472,7 @@ pub fn connection_sql(
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &read, &keys);
-    sql.push(" FROM ")
-        .push(&layout.table(&object.name))
-        .push(" ")
-        .push(ALIAS);
-    where_conditions(
+    from_where(
         &mut sql,
         catalog,
         layout,
@@ -492,11 +505,8 @@ pub fn count_sql(
     with_deleted: bool,
 ) -> Result<Sql, QueryError> {
     let mut sql = Sql::new(layout.backend);
-    sql.push("SELECT COUNT(*) FROM ")
-        .push(&layout.table(&object.name))
-        .push(" ")
-        .push(ALIAS);
-    where_conditions(
+    sql.push("SELECT COUNT(*)");
+    from_where(
         &mut sql,
         catalog,
         layout,

@@ -127,6 +127,16 @@ fn parse_request(body: &Bytes) -> Result<async_graphql::Request, Refusal> {
     Ok(request)
 }
 
+/// The caller's key and its GraphQL request, or why neither is acceptable.
+async fn accept(
+    app: &App,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(ApiKey, async_graphql::Request), Refusal> {
+    let key = authenticate(app, headers).await?;
+    Ok((key, parse_request(body)?))
+}
+
 /// Every error leaves with a contract code; resolver errors without one are
 /// internal and are logged, not shown.
 fn finish(mut response: Response) -> Response {
@@ -179,12 +189,8 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let key = match authenticate(&app, &headers).await {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let request = match parse_request(&body) {
-        Ok(r) => r,
+    let (key, request) = match accept(&app, &headers, &body).await {
+        Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.graphql_requests, 1);
@@ -222,12 +228,8 @@ async fn metadata(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let key = match authenticate(&app, &headers).await {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let request = match parse_request(&body) {
-        Ok(r) => r,
+    let (key, request) = match accept(&app, &headers, &body).await {
+        Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.metadata_requests, 1);
