@@ -15,4 +15,5 @@ mod modules;
 mod multi_process;
 mod nested;
 mod relations;
+mod tenants;
 mod upgrade;

@@ -52,6 +52,7 @@ fn store_error_ref(e: &StoreError) -> Error {
         StoreError::NotFound(m) => coded("NOT_FOUND", m.clone()),
         StoreError::Conflict(m) => coded("CONFLICT", m.clone()),
         StoreError::Forbidden(m) => coded("FORBIDDEN", m.clone()),
+        StoreError::Unauthenticated(m) => coded("UNAUTHENTICATED", m.clone()),
         StoreError::Database(db) => {
             tracing::error!(error = %db, "database error");
             coded("INTERNAL", "internal error".into())

@@ -1,13 +1,12 @@
-//! The running server's state: the database, the workspace, and the live
-//! schema, rebuilt off the request path and swapped atomically.
+//! The running server's state: the database, and one live schema per
+//! workspace, rebuilt off the request path and swapped whole.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
 use async_graphql::dynamic::Schema;
-use rapport_store::{ApiKey, Db, RecordStore, Workspace, WorkspaceMeta};
+use rapport_store::{Db, Principal, RecordStore, Workspace, WorkspaceMeta};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::ServerError;
@@ -24,15 +23,18 @@ pub struct Live {
 
 pub struct App {
     pub db: Db,
+    /// The workspace the command line and a fresh install work in.
     pub workspace: Workspace,
-    live: ArcSwap<Live>,
+    /// One live schema per workspace, built on first use and swapped whole.
+    lives: std::sync::RwLock<HashMap<String, Arc<Live>>>,
     pub metrics: Metrics,
-    /// Verified keys by secret, so a request does not hit the database to authenticate.
-    keys: RwLock<HashMap<String, (ApiKey, Instant)>>,
+    /// Verified tokens by secret, so a request does not hit the database to authenticate.
+    tokens: RwLock<HashMap<String, (Principal, Instant)>>,
     reload_lock: Mutex<()>,
+    pub session_ttl: chrono::Duration,
 }
 
-const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How often a process looks for metadata changes made by another process.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -64,9 +66,9 @@ async fn build_live(db: &Db, workspace: &Workspace) -> Result<Live, ServerError>
 }
 
 impl App {
-    /// Connects, migrates, creates the default workspace with the standard
-    /// objects on an empty database, and builds the schema. Returns whether
-    /// the workspace is new.
+    /// Connects, migrates, upgrades standard objects, creates the default
+    /// workspace on an empty database, and builds its schema. Returns
+    /// whether the default workspace is new.
     pub async fn open(database_url: &str) -> Result<(Arc<App>, bool), ServerError> {
         Self::open_with_standard(database_url, &standard_documents()).await
     }
@@ -80,34 +82,85 @@ impl App {
         let db = Db::connect(database_url).await?;
         let (workspace, created) = rapport_store::ensure_default_workspace(&db, standard).await?;
         let live = build_live(&db, &workspace).await?;
+        let hours = std::env::var("RAPPORT_SESSION_TTL_HOURS")
+            .ok()
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(24 * 7);
         let app = App {
             db,
+            lives: std::sync::RwLock::new(HashMap::from([(workspace.id.clone(), Arc::new(live))])),
             workspace,
-            live: ArcSwap::from_pointee(live),
             metrics: Metrics::default(),
-            keys: RwLock::new(HashMap::new()),
+            tokens: RwLock::new(HashMap::new()),
             reload_lock: Mutex::new(()),
+            session_ttl: chrono::Duration::hours(hours),
         };
         Ok((Arc::new(app), created))
     }
 
+    /// The default workspace's live schema.
     pub fn live(&self) -> Arc<Live> {
-        self.live.load_full()
+        self.cached(&self.workspace.id)
+            .expect("the default workspace is always loaded")
     }
 
-    /// Rebuilds the schema if the stored metadata is newer than the live one.
-    pub async fn reload(&self) -> Result<(), ServerError> {
+    fn cached(&self, workspace_id: &str) -> Option<Arc<Live>> {
+        self.lives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(workspace_id)
+            .cloned()
+    }
+
+    /// A workspace's live schema, built on first use.
+    pub async fn live_for(&self, workspace_id: &str) -> Result<Arc<Live>, ServerError> {
+        if let Some(live) = self.cached(workspace_id) {
+            return Ok(live);
+        }
         let _guard = self.reload_lock.lock().await;
-        let stored = rapport_store::metadata_version(&self.db, &self.workspace.id).await?;
-        if stored == self.live().meta.version {
+        if let Some(live) = self.cached(workspace_id) {
+            return Ok(live);
+        }
+        let ws = rapport_store::list_workspaces(&self.db)
+            .await?
+            .into_iter()
+            .find(|w| w.id == workspace_id)
+            .ok_or_else(|| ServerError::Usage(format!("no workspace {workspace_id}")))?;
+        let live = Arc::new(build_live(&self.db, &ws).await?);
+        self.lives
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ws.id.clone(), live.clone());
+        Metrics::add(&self.metrics.schema_rebuilds, 1);
+        Ok(live)
+    }
+
+    /// Rebuilds the default workspace's schema if its metadata moved.
+    pub async fn reload(&self) -> Result<(), ServerError> {
+        let id = self.workspace.id.clone();
+        self.reload_workspace(&id).await
+    }
+
+    /// Rebuilds a loaded workspace's schema if its stored metadata is newer.
+    pub async fn reload_workspace(&self, workspace_id: &str) -> Result<(), ServerError> {
+        let _guard = self.reload_lock.lock().await;
+        let Some(current) = self.cached(workspace_id) else {
+            return Ok(());
+        };
+        let stored = rapport_store::metadata_version(&self.db, workspace_id).await?;
+        if stored == current.meta.version {
             return Ok(());
         }
-        let live = build_live(&self.db, &self.workspace).await?;
+        let live = build_live(&self.db, &current.meta.workspace).await?;
         tracing::info!(
+            workspace = workspace_id,
             version = live.meta.version,
             "metadata changed; schema rebuilt"
         );
-        self.live.store(Arc::new(live));
+        self.lives
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(workspace_id.to_string(), Arc::new(live));
         Metrics::add(&self.metrics.schema_rebuilds, 1);
         Ok(())
     }
@@ -120,29 +173,46 @@ impl App {
             loop {
                 tick.tick().await;
                 let Some(app) = app.upgrade() else { break };
-                if let Err(e) = app.reload().await {
+                if let Err(e) = app.poll_once().await {
                     tracing::warn!(error = %e, "metadata poll failed");
                 }
             }
         });
     }
 
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, ServerError> {
-        if let Some((key, at)) = self.keys.read().await.get(secret)
-            && at.elapsed() < KEY_CACHE_TTL
-        {
-            return Ok(Some(key.clone()));
-        }
-        let key = rapport_store::find_api_key(&self.db, secret).await?;
-        if let Some(k) = &key {
-            if k.workspace_id != self.workspace.id {
-                return Ok(None);
+    async fn poll_once(&self) -> Result<(), ServerError> {
+        for (id, version) in rapport_store::metadata_versions(&self.db).await? {
+            if self.cached(&id).is_some_and(|l| l.meta.version != version) {
+                self.reload_workspace(&id).await?;
             }
-            self.keys
+        }
+        Ok(())
+    }
+
+    /// Who a bearer token speaks for (cached briefly; see `forget_token`).
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Principal>, ServerError> {
+        if let Some((p, at)) = self.tokens.read().await.get(secret)
+            && at.elapsed() < TOKEN_CACHE_TTL
+        {
+            return Ok(Some(p.clone()));
+        }
+        let found = rapport_store::authenticate(&self.db, secret).await?;
+        if let Some(p) = &found {
+            self.tokens
                 .write()
                 .await
-                .insert(secret.to_string(), (k.clone(), Instant::now()));
+                .insert(secret.to_string(), (p.clone(), Instant::now()));
         }
-        Ok(key)
+        Ok(found)
+    }
+
+    /// Drops a cached token (logout, revocation) in this process at once.
+    pub async fn forget_token(&self, secret: &str) {
+        self.tokens.write().await.remove(secret);
+    }
+
+    /// Drops every cached token of an API key or member (revocation, deactivation).
+    pub async fn forget_principal(&self, id: &str) {
+        self.tokens.write().await.retain(|_, (p, _)| p.id != id);
     }
 }

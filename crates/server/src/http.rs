@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use rapport_graphql::{RecordLoader, RequestState};
-use rapport_store::{Actor, ApiKey, StatementCounter};
+use rapport_store::{Principal, StatementCounter};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -80,13 +80,17 @@ impl IntoResponse for Refusal {
 }
 
 /// The key behind `Authorization: Bearer …`, or the response refusing the request.
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<ApiKey, Refusal> {
-    let token = headers
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| !t.is_empty());
+        .filter(|t| !t.is_empty())
+}
+
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refusal> {
+    let token = bearer(headers);
     let refuse = |message: &str| {
         Metrics::add(&app.metrics.unauthenticated, 1);
         Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
@@ -132,7 +136,7 @@ async fn accept(
     app: &App,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(ApiKey, async_graphql::Request), Refusal> {
+) -> Result<(Principal, async_graphql::Request), Refusal> {
     let key = authenticate(app, headers).await?;
     Ok((key, parse_request(body)?))
 }
@@ -189,12 +193,22 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let (key, request) = match accept(&app, &headers, &body).await {
+    let (principal, request) = match accept(&app, &headers, &body).await {
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.graphql_requests, 1);
-    let live = app.live();
+    let live = match app.live_for(&principal.workspace_id).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "workspace schema unavailable");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
+        }
+    };
     let counter = StatementCounter::default();
     let loader = DataLoader::new(
         RecordLoader {
@@ -204,11 +218,7 @@ async fn graphql(
         tokio::spawn,
     )
     .delay(Duration::from_millis(1));
-    let actor = Actor {
-        kind: "apiKey".into(),
-        id: key.id.clone(),
-        name: key.name.clone(),
-    };
+    let actor = principal.actor();
     let request = request
         .data(RequestState {
             counter: counter.clone(),
@@ -228,22 +238,48 @@ async fn metadata(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let (key, request) = match accept(&app, &headers, &body).await {
-        Ok(ok) => ok,
+    // `signUp` and `login` need no token; every other field refuses without one.
+    let principal = match bearer(&headers) {
+        None => None,
+        Some(_) => match authenticate(&app, &headers).await {
+            Ok(p) => Some(p),
+            Err(r) => return r.into_response(),
+        },
+    };
+    let request = match parse_request(&body) {
+        Ok(r) => r,
         Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.metadata_requests, 1);
-    let response = finish(metadata_api::execute(app.clone(), key, request).await);
-    json_response(&response, None)
+    let anonymous = principal.is_none();
+    let response = finish(metadata_api::execute(app.clone(), principal, request).await);
+    let refused = response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code"))
+            == Some(&async_graphql::Value::from("UNAUTHENTICATED"))
+    });
+    let mut res = json_response(&response, None);
+    if anonymous && refused {
+        Metrics::add(&app.metrics.unauthenticated, 1);
+        *res.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    res
 }
 
 async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response::Response {
-    if let Err(r) = authenticate(&app, &headers).await {
-        return r.into_response();
-    }
+    let principal = match authenticate(&app, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let Ok(live) = app.live_for(&principal.workspace_id).await else {
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error",
+        );
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        app.live().sdl.clone(),
+        live.sdl.clone(),
     )
         .into_response()
 }
@@ -253,11 +289,18 @@ async fn object_document(
     headers: HeaderMap,
     Path(file): Path<String>,
 ) -> axum::response::Response {
-    if let Err(r) = authenticate(&app, &headers).await {
-        return r.into_response();
-    }
+    let principal = match authenticate(&app, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
     let name = file.strip_suffix(".json").unwrap_or(&file);
-    let live = app.live();
+    let Ok(live) = app.live_for(&principal.workspace_id).await else {
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error",
+        );
+    };
     match live.meta.catalog.object(name) {
         Some(o) => (
             [(header::CONTENT_TYPE, "application/schema+json")],

@@ -8,19 +8,24 @@ use async_graphql::{
     Context, EmptySubscription, Json, Object, Request, Response, Schema, SimpleObject,
 };
 use rapport_meta::{FieldDef, ObjectDef, export_document};
-use rapport_store::{ApiKey, FieldChange, MigrationPlan as StorePlan, WorkspaceMeta};
+use rapport_store::{FieldChange, MigrationPlan as StorePlan, Principal, WorkspaceMeta};
 use serde_json::Value;
 
 use crate::app::App;
 
 type MetadataSchema = Schema<MetaQuery, MetaMutation, EmptySubscription>;
 
-pub async fn execute(app: Arc<App>, key: ApiKey, request: Request) -> Response {
+pub async fn execute(app: Arc<App>, principal: Option<Principal>, request: Request) -> Response {
     // The schema is static and cheap to assemble; the app and caller ride in its data.
     let schema: MetadataSchema = Schema::build(MetaQuery, MetaMutation, EmptySubscription)
         .limit_depth(10)
         .finish();
-    schema.execute(request.data(app).data(key)).await
+    let request = match principal {
+        Some(p) => request.data(p),
+        // Anonymous callers may sign up or log in, and see nothing else.
+        None => request.disable_introspection(),
+    };
+    schema.execute(request.data(app)).await
 }
 
 #[derive(SimpleObject)]
@@ -168,9 +173,28 @@ fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<App>> {
 }
 
 /// Metadata changes need the admin role.
+fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    ctx.data_opt::<Principal>().ok_or_else(|| {
+        rapport_graphql::store_error(rapport_store::StoreError::Unauthenticated(
+            "send `Authorization: Bearer <token>`".into(),
+        ))
+    })
+}
+
+/// The caller's workspace as served now.
+async fn live(ctx: &Context<'_>) -> async_graphql::Result<Arc<crate::app::Live>> {
+    let ws = principal(ctx)?.workspace_id.clone();
+    app(ctx)?.live_for(&ws).await.map_err(server_err)
+}
+
+async fn reload(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let ws = principal(ctx)?.workspace_id.clone();
+    app(ctx)?.reload_workspace(&ws).await.map_err(server_err)
+}
+
+/// Metadata changes need the admin role.
 fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
-    let key = ctx.data::<ApiKey>()?;
-    if key.role != "admin" {
+    if principal(ctx)?.role != "admin" {
         return Err(rapport_graphql::store_error(
             rapport_store::StoreError::Forbidden("metadata changes need the admin role".into()),
         ));
@@ -190,19 +214,19 @@ fn server_err(e: crate::error::ServerError) -> async_graphql::Error {
 }
 
 /// After a committed change: rebuild, then describe `object` as now served.
-async fn describe_after(app: &App, object: &str) -> async_graphql::Result<ObjectMetadata> {
-    app.reload().await.map_err(server_err)?;
-    let live = app.live();
+async fn describe_after(ctx: &Context<'_>, object: &str) -> async_graphql::Result<ObjectMetadata> {
+    reload(ctx).await?;
+    let live = live(ctx).await?;
     let o = live.meta.object(object).map_err(err)?;
     Ok(object_metadata(&live.meta, o))
 }
 
 async fn describe_field_after(
-    app: &App,
+    ctx: &Context<'_>,
     object: &str,
     field: &str,
 ) -> async_graphql::Result<FieldMetadata> {
-    let o = describe_after(app, object).await?;
+    let o = describe_after(ctx, object).await?;
     o.fields
         .into_iter()
         .find(|f| f.name == field && !f.is_deleted)
@@ -224,13 +248,33 @@ pub struct MetaQuery;
 
 #[Object]
 impl MetaQuery {
+    /// The caller's workspace's API keys (never their secrets).
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKeyInfo>> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        let keys = rapport_store::list_api_keys(&app(ctx)?.db, &ws)
+            .await
+            .map_err(err)?;
+        Ok(keys
+            .into_iter()
+            .map(|k| ApiKeyInfo {
+                id: k.id,
+                name: k.name,
+                role: k.role,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+                revoked_at: k.revoked_at,
+            })
+            .collect())
+    }
+
     /// Objects of the workspace; standard (`isSystem`) ones only when asked.
     async fn objects(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = false)] include_system: bool,
     ) -> async_graphql::Result<Vec<ObjectMetadata>> {
-        let live = app(ctx)?.live();
+        let live = live(ctx).await?;
         Ok(live
             .meta
             .catalog
@@ -246,7 +290,7 @@ impl MetaQuery {
         ctx: &Context<'_>,
         name: String,
     ) -> async_graphql::Result<Option<ObjectMetadata>> {
-        let live = app(ctx)?.live();
+        let live = live(ctx).await?;
         Ok(live
             .meta
             .catalog
@@ -255,14 +299,128 @@ impl MetaQuery {
     }
 
     async fn metadata_version(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(app(ctx)?.live().meta.version)
+        Ok(live(ctx).await?.meta.version)
     }
+}
+
+#[derive(SimpleObject)]
+struct AuthPayload {
+    token: String,
+    expires_at: String,
+    workspace_id: String,
+    workspace_name: String,
+    member_id: String,
+}
+
+impl From<rapport_store::Session> for AuthPayload {
+    fn from(s: rapport_store::Session) -> Self {
+        AuthPayload {
+            token: s.token,
+            expires_at: s.expires_at,
+            workspace_id: s.workspace.id,
+            workspace_name: s.workspace.name,
+            member_id: s.member_id,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+struct ApiKeyInfo {
+    id: String,
+    name: String,
+    role: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+#[derive(SimpleObject)]
+struct CreatedApiKey {
+    id: String,
+    name: String,
+    role: String,
+    /// Shown once; only its hash is kept.
+    key: String,
 }
 
 pub struct MetaMutation;
 
 #[Object]
 impl MetaMutation {
+    /// Creates a workspace with the standard objects and its first admin, and logs them in.
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        workspace_name: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = app(ctx)?;
+        let s = rapport_store::sign_up(
+            &app.db,
+            &email,
+            &password,
+            &workspace_name,
+            &crate::standard::standard_documents(),
+            app.session_ttl,
+        )
+        .await
+        .map_err(err)?;
+        Ok(s.into())
+    }
+
+    /// A session token for a member (in `workspaceId`, or their first workspace).
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        workspace_id: Option<String>,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = app(ctx)?;
+        let s = rapport_store::login(
+            &app.db,
+            &email,
+            &password,
+            workspace_id.as_deref(),
+            app.session_ttl,
+        )
+        .await
+        .map_err(err)?;
+        Ok(s.into())
+    }
+
+    /// A named API key of the caller's workspace with a role (`admin` or `member`).
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        #[graphql(default_with = "\"member\".to_string()")] role: String,
+    ) -> async_graphql::Result<CreatedApiKey> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        let (id, key) = rapport_store::issue_api_key(&app(ctx)?.db, &ws, &name, &role)
+            .await
+            .map_err(err)?;
+        Ok(CreatedApiKey {
+            id,
+            name,
+            role,
+            key,
+        })
+    }
+
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        let app = app(ctx)?;
+        rapport_store::revoke_api_key(&app.db, &ws, &id)
+            .await
+            .map_err(err)?;
+        app.forget_principal(&id).await;
+        Ok(true)
+    }
+
     async fn create_object(
         &self,
         ctx: &Context<'_>,
@@ -271,12 +429,13 @@ impl MetaMutation {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let name = document_name(&schema.0);
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .create_objects(&app.db, vec![schema.0])
             .await
             .map_err(err)?;
-        describe_after(app, &name).await
+        describe_after(ctx, &name).await
     }
 
     async fn update_object(
@@ -293,23 +452,25 @@ impl MetaMutation {
                 "renaming an object is not supported; the name must stay",
             )));
         }
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .update_objects(&app.db, vec![schema.0])
             .await
             .map_err(err)?;
-        describe_after(app, &name).await
+        describe_after(ctx, &name).await
     }
 
     async fn delete_object(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .set_object_deleted(&app.db, &name, true)
             .await
             .map_err(err)?;
-        app.reload().await.map_err(server_err)?;
+        reload(ctx).await?;
         Ok(true)
     }
 
@@ -320,12 +481,13 @@ impl MetaMutation {
     ) -> async_graphql::Result<ObjectMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .set_object_deleted(&app.db, &name, false)
             .await
             .map_err(err)?;
-        describe_after(app, &name).await
+        describe_after(ctx, &name).await
     }
 
     async fn create_field(
@@ -338,7 +500,7 @@ impl MetaMutation {
     ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        let live = app.live();
+        let live = live(ctx).await?;
         let o = live.meta.object(&object).map_err(err)?;
         if o.field(&name).is_some() {
             return Err(err(rapport_store::StoreError::Conflict(format!(
@@ -354,7 +516,7 @@ impl MetaMutation {
             .update_objects(&app.db, vec![doc])
             .await
             .map_err(err)?;
-        describe_field_after(app, &object, &name).await
+        describe_field_after(ctx, &object, &name).await
     }
 
     async fn update_field(
@@ -367,7 +529,7 @@ impl MetaMutation {
     ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        let live = app.live();
+        let live = live(ctx).await?;
         let o = live.meta.object(&object).map_err(err)?;
         if o.field(&name).is_none_or(|f| f.generated) {
             return Err(err(rapport_store::StoreError::NotFound(format!(
@@ -387,7 +549,7 @@ impl MetaMutation {
             .update_objects(&app.db, vec![doc])
             .await
             .map_err(err)?;
-        describe_field_after(app, &object, &name).await
+        describe_field_after(ctx, &object, &name).await
     }
 
     async fn rename_field(
@@ -399,7 +561,8 @@ impl MetaMutation {
     ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .change_field(
                 &app.db,
@@ -411,7 +574,7 @@ impl MetaMutation {
             )
             .await
             .map_err(err)?;
-        describe_field_after(app, &object, &new_name).await
+        describe_field_after(ctx, &object, &new_name).await
     }
 
     async fn delete_field(
@@ -422,12 +585,13 @@ impl MetaMutation {
     ) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .change_field(&app.db, &object, &name, FieldChange::Delete)
             .await
             .map_err(err)?;
-        app.reload().await.map_err(server_err)?;
+        reload(ctx).await?;
         Ok(true)
     }
 
@@ -439,12 +603,13 @@ impl MetaMutation {
     ) -> async_graphql::Result<FieldMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .change_field(&app.db, &object, &name, FieldChange::Restore)
             .await
             .map_err(err)?;
-        describe_field_after(app, &object, &name).await
+        describe_field_after(ctx, &object, &name).await
     }
 
     /// Drops what was deleted, for good. `confirm` must be true.
@@ -463,12 +628,13 @@ impl MetaMutation {
             )));
         }
         let app = app(ctx)?;
-        app.live()
+        live(ctx)
+            .await?
             .meta
             .purge(&app.db, &object, field.as_deref())
             .await
             .map_err(err)?;
-        app.reload().await.map_err(server_err)?;
+        reload(ctx).await?;
         Ok(true)
     }
 
@@ -505,7 +671,7 @@ impl MetaMutation {
             .apply_schema(&app.db, docs, false)
             .await
             .map_err(err)?;
-        app.reload().await.map_err(server_err)?;
+        reload(ctx).await?;
         Ok(plan.into())
     }
 }

@@ -11,6 +11,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    /// No or bad credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// Database failures: logged, never shown to callers.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),

@@ -87,3 +87,83 @@ pub async fn find_api_key(db: &Db, secret: &str) -> Result<Option<ApiKey>, Store
         None => None,
     })
 }
+
+/// A new named key for a workspace with a role; returns (id, secret). The
+/// secret is shown once and stored hashed.
+pub async fn issue_api_key(
+    db: &Db,
+    workspace_id: &str,
+    name: &str,
+    role: &str,
+) -> Result<(String, String), StoreError> {
+    if name.trim().is_empty() || name.len() > 100 {
+        return Err(StoreError::bad("name", "1 to 100 characters"));
+    }
+    if !matches!(role, "admin" | "member") {
+        return Err(StoreError::bad("role", "`admin` or `member`"));
+    }
+    let secret = format!(
+        "rk_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let id = uuid::Uuid::now_v7().to_string();
+    db.conn
+        .execute_raw(Statement::from_sql_and_values(
+            db.db_backend(),
+            sys_sql(db.backend, "INSERT INTO rapport_api_key (id, workspace_id, name, key_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)"),
+            [id.clone().into(), workspace_id.into(), name.trim().into(), hash(&secret).into(), role.into(), chrono::Utc::now().to_rfc3339().into()],
+        ))
+        .await?;
+    Ok((id, secret))
+}
+
+/// Revokes a key of the workspace; `NOT_FOUND` for another workspace's key.
+pub async fn revoke_api_key(db: &Db, workspace_id: &str, id: &str) -> Result<(), StoreError> {
+    let done = db
+        .conn
+        .execute_raw(Statement::from_sql_and_values(
+            db.db_backend(),
+            sys_sql(db.backend, "UPDATE rapport_api_key SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL"),
+            [chrono::Utc::now().to_rfc3339().into(), id.into(), workspace_id.into()],
+        ))
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("no active API key {id}")));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+pub async fn list_api_keys(db: &Db, workspace_id: &str) -> Result<Vec<ApiKeyInfo>, StoreError> {
+    let rows = db
+        .conn
+        .query_all_raw(Statement::from_sql_and_values(
+            db.db_backend(),
+            sys_sql(db.backend, "SELECT id, name, role, created_at, last_used_at, revoked_at FROM rapport_api_key WHERE workspace_id = $1 ORDER BY created_at"),
+            [workspace_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiKeyInfo {
+                id: r.try_get_by_index(0)?,
+                name: r.try_get_by_index(1)?,
+                role: r.try_get_by_index(2)?,
+                created_at: r.try_get_by_index(3)?,
+                last_used_at: r.try_get_by_index(4)?,
+                revoked_at: r.try_get_by_index(5)?,
+            })
+        })
+        .collect()
+}

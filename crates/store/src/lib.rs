@@ -2,6 +2,7 @@
 //! their DDL, the metadata service (every change one transaction with its
 //! DDL) and record reads and writes.
 
+mod accounts;
 mod audit;
 mod convert;
 mod db;
@@ -14,13 +15,17 @@ mod metadata;
 mod migrate;
 mod records;
 
+pub use accounts::{Principal, Session, authenticate, end_session, login, sign_up};
 pub use audit::AuditEntry;
 pub use db::{Db, StatementCounter};
 pub use error::StoreError;
-pub use keys::{ApiKey, create_api_key, find_api_key};
+pub use keys::{
+    ApiKey, ApiKeyInfo, create_api_key, find_api_key, issue_api_key, list_api_keys, revoke_api_key,
+};
 pub use links::link_inputs;
 pub use metadata::{
     CatalogCheck, FieldChange, MigrationPlan, MigrationStep, Workspace, WorkspaceMeta,
-    default_workspace, ensure_default_workspace, load_workspace, metadata_version,
+    default_workspace, ensure_default_workspace, list_workspaces, load_workspace, metadata_version,
+    metadata_versions,
 };
 pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx};

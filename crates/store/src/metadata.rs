@@ -98,15 +98,18 @@ pub async fn default_workspace(db: &Db) -> Result<Option<Workspace>, StoreError>
     })
 }
 
-/// Runs migrations and, on an empty database, creates the default workspace
-/// with the standard objects. Returns the workspace and whether it is new.
+/// Runs migrations, upgrades every workspace's standard objects to
+/// `standard`, and on an empty database creates the default workspace.
+/// Returns the default workspace and whether it is new.
 pub async fn ensure_default_workspace(
     db: &Db,
     standard: &[Value],
 ) -> Result<(Workspace, bool), StoreError> {
     migrate::run(db).await?;
     if let Some(ws) = default_workspace(db).await? {
-        upgrade::upgrade_standard(db, &ws, standard).await?;
+        for w in list_workspaces(db).await? {
+            upgrade::upgrade_standard(db, &w, standard).await?;
+        }
         return Ok((ws, false));
     }
     let txn = db.begin_write().await?;
@@ -121,13 +124,37 @@ pub async fn ensure_default_workspace(
             .ok_or_else(|| StoreError::Internal("workspace vanished".into()))?;
         return Ok((ws, false));
     }
+    let ws = create_workspace_named(&txn, db, "Default", "ws_default", standard).await?;
+    txn.commit().await?;
+    Ok((ws, true))
+}
+
+/// A new workspace with its own namespace and the standard objects, in the
+/// caller's transaction.
+pub(crate) async fn create_workspace_in(
+    txn: &DatabaseTransaction,
+    db: &Db,
+    name: &str,
+    standard: &[Value],
+) -> Result<Workspace, StoreError> {
+    let namespace = format!("ws_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    create_workspace_named(txn, db, name, &namespace, standard).await
+}
+
+async fn create_workspace_named(
+    txn: &DatabaseTransaction,
+    db: &Db,
+    name: &str,
+    namespace: &str,
+    standard: &[Value],
+) -> Result<Workspace, StoreError> {
     let ws = Workspace {
         id: uuid::Uuid::new_v4().to_string(),
-        name: "Default".into(),
-        namespace: "ws_default".into(),
+        name: name.into(),
+        namespace: namespace.into(),
     };
     sys_execute(
-        &txn,
+        txn,
         db.backend,
         "INSERT INTO rapport_workspace (id, name, namespace, metadata_version, created_at) VALUES ($1, $2, $3, 1, $4)",
         vec![ws.id.clone().into(), ws.name.clone().into(), ws.namespace.clone().into(), now().into()],
@@ -135,13 +162,45 @@ pub async fn ensure_default_workspace(
     .await?;
     let layout = Layout::new(db.backend, ws.namespace.clone());
     for stmt in ddl::create_namespace(&layout) {
-        execute_text(&txn, db.backend, &stmt).await?;
+        execute_text(txn, db.backend, &stmt).await?;
     }
     let empty = empty_meta(&ws, &layout);
-    apply_documents(&txn, &empty, standard.to_vec(), Mode::CreateOnly).await?;
-    upgrade::record_shipped(&txn, db.backend, &ws.id, standard).await?;
-    txn.commit().await?;
-    Ok((ws, true))
+    apply_documents(txn, &empty, standard.to_vec(), Mode::CreateOnly).await?;
+    upgrade::record_shipped(txn, db.backend, &ws.id, standard).await?;
+    Ok(ws)
+}
+
+pub async fn list_workspaces(db: &Db) -> Result<Vec<Workspace>, StoreError> {
+    let rows = sys_query(
+        &db.conn,
+        db.backend,
+        "SELECT id, name, namespace FROM rapport_workspace ORDER BY created_at",
+        vec![],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Workspace {
+                id: r.try_get_by_index(0)?,
+                name: r.try_get_by_index(1)?,
+                namespace: r.try_get_by_index(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Metadata versions of every workspace, for the change poller.
+pub async fn metadata_versions(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sys_query(
+        &db.conn,
+        db.backend,
+        "SELECT id, metadata_version FROM rapport_workspace",
+        vec![],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
 }
 
 fn empty_meta(ws: &Workspace, layout: &Layout) -> WorkspaceMeta {

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../../migrations/0002_sequences.sql")),
     (3, include_str!("../../../migrations/0003_shipped.sql")),
     (4, include_str!("../../../migrations/0004_audit.sql")),
+    (5, include_str!("../../../migrations/0005_accounts.sql")),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {

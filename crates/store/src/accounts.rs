@@ -1,0 +1,336 @@
+//! Accounts: people who log in (argon2 passwords), their membership of
+//! workspaces, sessions, and who a bearer token speaks for.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::StatementCounter;
+use crate::db::{Db, sys_execute, sys_query};
+use crate::error::StoreError;
+use crate::metadata::{Workspace, create_workspace_in, load_in};
+use crate::records::{Actor, RecordStore};
+
+/// Who a request acts for: a member (session) or an API key, in one workspace.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub workspace_id: String,
+    pub role: String,
+    /// `member` or `apiKey`
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    /// The workspaceMember record of a logged-in member.
+    pub member_id: Option<String>,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: self.kind.clone(),
+            id: self.id.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: String,
+    pub workspace: Workspace,
+    pub member_id: String,
+}
+
+pub(crate) fn hash_token(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn check_sign_up(email: &str, password: &str, workspace_name: &str) -> Result<(), StoreError> {
+    let email_ok = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !d.starts_with('.'));
+    if !email_ok {
+        return Err(StoreError::bad("email", "is not an email address"));
+    }
+    if password.chars().count() < 10 {
+        return Err(StoreError::bad("password", "needs at least 10 characters"));
+    }
+    if workspace_name.trim().is_empty() || workspace_name.len() > 100 {
+        return Err(StoreError::bad("workspaceName", "1 to 100 characters"));
+    }
+    Ok(())
+}
+
+async fn new_session(
+    conn: &impl sea_orm::ConnectionTrait,
+    db: &Db,
+    user_id: &str,
+    workspace_id: &str,
+    member_id: &str,
+    ttl: chrono::Duration,
+) -> Result<(String, String), StoreError> {
+    let token = format!(
+        "rs_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let expires = stamp(now() + ttl);
+    sys_execute(
+        conn,
+        db.backend,
+        "INSERT INTO rapport_session (id, token_hash, user_id, workspace_id, member_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![uuid::Uuid::now_v7().to_string().into(), hash_token(&token).into(), user_id.into(), workspace_id.into(), member_id.into(), expires.clone().into(), stamp(now()).into()],
+    )
+    .await?;
+    Ok((token, expires))
+}
+
+/// Creates a workspace with the standard objects, its first member (admin)
+/// and that member's account, and logs them in — one transaction.
+pub async fn sign_up(
+    db: &Db,
+    email: &str,
+    password: &str,
+    workspace_name: &str,
+    standard: &[Value],
+    ttl: chrono::Duration,
+) -> Result<Session, StoreError> {
+    let email = email.trim().to_lowercase();
+    check_sign_up(&email, password, workspace_name)?;
+    let password_hash = hash_password(password)?;
+    let txn = db.begin_write().await?;
+    let taken = sys_query(
+        &txn,
+        db.backend,
+        "SELECT id FROM rapport_user WHERE email = $1",
+        vec![email.clone().into()],
+    )
+    .await?;
+    if !taken.is_empty() {
+        return Err(StoreError::Conflict(
+            "an account with this email exists: log in instead".into(),
+        ));
+    }
+    let workspace = create_workspace_in(&txn, db, workspace_name.trim(), standard).await?;
+    let meta = std::sync::Arc::new(load_in(&txn, db.backend, &workspace).await?);
+    let store = RecordStore::new(db.clone(), meta.clone());
+    let local = email.split('@').next().unwrap_or_default().to_string();
+    let actor = Actor {
+        kind: "system".into(),
+        id: "signUp".into(),
+        name: "signUp".into(),
+    };
+    let member_object = meta.object("workspaceMember")?;
+    let member = store
+        .create_in(
+            &txn,
+            &StatementCounter::default(),
+            &actor,
+            member_object,
+            &[
+                json!({ "name": { "firstName": local }, "email": email, "role": "ADMIN" })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ],
+            None,
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Internal("member not created".into()))?;
+    let member_id = member["id"].as_str().unwrap_or_default().to_string();
+    let user_id = uuid::Uuid::now_v7().to_string();
+    sys_execute(
+        &txn,
+        db.backend,
+        "INSERT INTO rapport_user (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            user_id.clone().into(),
+            email.clone().into(),
+            password_hash.into(),
+            stamp(now()).into(),
+        ],
+    )
+    .await?;
+    sys_execute(
+        &txn,
+        db.backend,
+        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, 'admin', TRUE, $4)",
+        vec![user_id.clone().into(), workspace.id.clone().into(), member_id.clone().into(), stamp(now()).into()],
+    )
+    .await?;
+    let (token, expires_at) =
+        new_session(&txn, db, &user_id, &workspace.id, &member_id, ttl).await?;
+    txn.commit().await?;
+    Ok(Session {
+        token,
+        expires_at,
+        workspace,
+        member_id,
+    })
+}
+
+/// Checks a password and opens a session in the member's workspace (the
+/// given one, or their first). Wrong email and wrong password look the same.
+pub async fn login(
+    db: &Db,
+    email: &str,
+    password: &str,
+    workspace_id: Option<&str>,
+    ttl: chrono::Duration,
+) -> Result<Session, StoreError> {
+    let denied = || StoreError::Unauthenticated("wrong email or password".into());
+    let email = email.trim().to_lowercase();
+    let users = sys_query(
+        &db.conn,
+        db.backend,
+        "SELECT id, password_hash FROM rapport_user WHERE email = $1",
+        vec![email.into()],
+    )
+    .await?;
+    let Some(user) = users.first() else {
+        // Spend the same time as a real check, so timing does not tell which emails exist.
+        let _ = password_matches(
+            password,
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8J5p1kGkqQ5yJd1f3aXxj9uQ8j1Yw7aDgq0s3xVQ2cI",
+        );
+        return Err(denied());
+    };
+    let user_id: String = user.try_get_by_index(0)?;
+    let stored: String = user.try_get_by_index(1)?;
+    if !password_matches(password, &stored) {
+        return Err(denied());
+    }
+    let memberships = sys_query(
+        &db.conn,
+        db.backend,
+        "SELECT m.workspace_id, m.member_id, w.name, w.namespace FROM rapport_membership m JOIN rapport_workspace w ON w.id = m.workspace_id WHERE m.user_id = $1 AND m.active = TRUE ORDER BY m.created_at",
+        vec![user_id.clone().into()],
+    )
+    .await?;
+    let mut chosen = None;
+    for m in &memberships {
+        let ws: String = m.try_get_by_index(0)?;
+        if workspace_id.is_none_or(|w| w == ws) {
+            chosen = Some((
+                ws,
+                m.try_get_by_index::<String>(1)?,
+                m.try_get_by_index::<String>(2)?,
+                m.try_get_by_index::<String>(3)?,
+            ));
+            break;
+        }
+    }
+    let (ws, member_id, name, namespace) = chosen.ok_or_else(denied)?;
+    let (token, expires_at) = new_session(&db.conn, db, &user_id, &ws, &member_id, ttl).await?;
+    Ok(Session {
+        token,
+        expires_at,
+        workspace: Workspace {
+            id: ws,
+            name,
+            namespace,
+        },
+        member_id,
+    })
+}
+
+/// Who a bearer token speaks for, if anyone: a live session of an active
+/// member, or an unrevoked API key.
+pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Principal>, StoreError> {
+    let h = hash_token(token);
+    if token.starts_with("rs_") {
+        let rows = sys_query(
+            &db.conn,
+            db.backend,
+            "SELECT s.workspace_id, s.member_id, s.expires_at, m.role, u.email, m.active FROM rapport_session s \
+             JOIN rapport_membership m ON m.user_id = s.user_id AND m.workspace_id = s.workspace_id \
+             JOIN rapport_user u ON u.id = s.user_id WHERE s.token_hash = $1",
+            vec![h.into()],
+        )
+        .await?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let expires: String = r.try_get_by_index(2)?;
+        let active: bool = r.try_get_by_index(5)?;
+        let expired = chrono::DateTime::parse_from_rfc3339(&expires)
+            .map(|e| e < now())
+            .unwrap_or(true);
+        if expired || !active {
+            return Ok(None);
+        }
+        let member_id: String = r.try_get_by_index(1)?;
+        return Ok(Some(Principal {
+            workspace_id: r.try_get_by_index(0)?,
+            role: r.try_get_by_index(3)?,
+            kind: "member".into(),
+            id: member_id.clone(),
+            name: r.try_get_by_index(4)?,
+            member_id: Some(member_id),
+        }));
+    }
+    let rows = sys_query(&db.conn, db.backend, "SELECT id, workspace_id, name, role FROM rapport_api_key WHERE key_hash = $1 AND revoked_at IS NULL", vec![h.into()]).await?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let id: String = r.try_get_by_index(0)?;
+    sys_execute(
+        &db.conn,
+        db.backend,
+        "UPDATE rapport_api_key SET last_used_at = $1 WHERE id = $2",
+        vec![stamp(now()).into(), id.clone().into()],
+    )
+    .await?;
+    Ok(Some(Principal {
+        workspace_id: r.try_get_by_index(1)?,
+        role: r.try_get_by_index(3)?,
+        kind: "apiKey".into(),
+        id,
+        name: r.try_get_by_index(2)?,
+        member_id: None,
+    }))
+}
+
+/// Ends a session (logout).
+pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
+    sys_execute(
+        &db.conn,
+        db.backend,
+        "DELETE FROM rapport_session WHERE token_hash = $1",
+        vec![hash_token(token).into()],
+    )
+    .await?;
+    Ok(())
+}

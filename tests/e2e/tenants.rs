@@ -1,0 +1,308 @@
+//! Workspaces as tenants: sign-up, login, API keys, and isolation between
+//! workspaces sharing one database and one server.
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, code};
+
+async fn post(
+    s: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let (status, v) = s
+        .post_with(
+            path,
+            token,
+            json!({ "query": query, "variables": variables }),
+        )
+        .await;
+    (status.as_u16(), v)
+}
+
+const SIGN_UP: &str = "mutation($e: String!, $p: String!, $w: String!) { signUp(email: $e, password: $p, workspaceName: $w) { token expiresAt workspaceId workspaceName memberId } }";
+
+#[tokio::test]
+async fn sign_up_login_and_isolation() {
+    let s = TestServer::start().await;
+    // The default workspace (the admin key's) has a company.
+    s.gql(
+        "mutation { createCompany(data: { name: \"Default Co\" }) { id } }",
+        json!({}),
+    )
+    .await;
+
+    let (status, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "Owner@Beta.example", "p": "correct horse battery", "w": "Beta Ltd" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    let beta = r["data"]["signUp"].clone();
+    let token = beta["token"].as_str().unwrap().to_string();
+    assert_eq!(beta["workspaceName"], "Beta Ltd");
+
+    // The new workspace has the standard objects, its admin as a member, and nothing of the other's data.
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "{ companies { totalCount } workspaceMembers { nodes { email role } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["companies"]["totalCount"], 0, "{r}");
+    assert_eq!(
+        r["data"]["workspaceMembers"]["nodes"],
+        json!([{ "email": "owner@beta.example", "role": "ADMIN" }])
+    );
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "mutation { createCompany(data: { name: \"Beta Co\" }) { id createdBy { kind } } }",
+        json!({}),
+    )
+    .await;
+    let beta_company = r["data"]["createCompany"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(r["data"]["createCompany"]["createdBy"]["kind"], "member");
+    let d = s
+        .gql(
+            "query($id: ID!) { companies { nodes { name } } company(id: $id) { id } }",
+            json!({ "id": beta_company }),
+        )
+        .await;
+    assert_eq!(
+        d["companies"]["nodes"],
+        json!([{ "name": "Default Co" }]),
+        "the default workspace does not see Beta's data"
+    );
+    assert!(d["company"].is_null(), "not even by id");
+    let e = s
+        .gql_error(
+            "mutation($id: ID!) { updateCompany(id: $id, data: { name: \"x\" }) { id } }",
+            json!({ "id": beta_company }),
+        )
+        .await;
+    assert_eq!(code(&e), "NOT_FOUND");
+
+    // Metadata is per workspace too.
+    let (_, r) = post(&s, "/metadata", Some(&token), "mutation { createField(object: \"company\", name: \"betaScore\", schema: { type: \"integer\" }) { name } }", json!({})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let e = s
+        .gql_error("{ companies { nodes { betaScore } } }", json!({}))
+        .await;
+    assert_eq!(
+        code(&e),
+        "BAD_USER_INPUT",
+        "the default workspace's schema did not change"
+    );
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "{ companies { nodes { name betaScore } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["companies"]["nodes"],
+        json!([{ "name": "Beta Co", "betaScore": null }])
+    );
+
+    // Login: right password opens a session in the member's workspace; wrong is refused alike.
+    let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token workspaceId } }";
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        login,
+        json!({ "e": "owner@beta.example", "p": "correct horse battery" }),
+    )
+    .await;
+    assert_eq!(r["data"]["login"]["workspaceId"], beta["workspaceId"]);
+    for (email, password) in [
+        ("owner@beta.example", "wrong password!!"),
+        ("nobody@beta.example", "correct horse battery"),
+    ] {
+        let (status, r) = post(
+            &s,
+            "/metadata",
+            None,
+            login,
+            json!({ "e": email, "p": password }),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&r["errors"][0])),
+            (401, "UNAUTHENTICATED"),
+            "{email}"
+        );
+        assert_eq!(r["errors"][0]["message"], "wrong email or password");
+    }
+
+    // Bad sign-ups.
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "owner@beta.example", "p": "correct horse battery", "w": "Again" }),
+    )
+    .await;
+    assert_eq!(code(&r["errors"][0]), "CONFLICT");
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "new@x.example", "p": "short", "w": "W" }),
+    )
+    .await;
+    assert_eq!(
+        (
+            code(&r["errors"][0]),
+            r["errors"][0]["extensions"]["field"].as_str()
+        ),
+        ("BAD_USER_INPUT", Some("password"))
+    );
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "not-an-email", "p": "long enough password", "w": "W" }),
+    )
+    .await;
+    assert_eq!(r["errors"][0]["extensions"]["field"], "email");
+
+    // Anonymous callers get nothing else, and no introspection.
+    let (status, r) = post(&s, "/metadata", None, "{ objects { name } }", json!({})).await;
+    assert_eq!((status, code(&r["errors"][0])), (401, "UNAUTHENTICATED"));
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        "{ __schema { types { name } } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        r["data"]["__schema"].is_null(),
+        "introspection is off for anonymous callers: {r}"
+    );
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn api_keys_are_named_scoped_and_revocable() {
+    let s = TestServer::start().await;
+    let created = s
+        .meta(
+            "mutation { createApiKey(name: \"zapier\", role: \"member\") { id name role key } }",
+            json!({}),
+        )
+        .await["createApiKey"]
+        .clone();
+    let key = created["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("rk_"));
+    // A member key reads and writes data, but may not change metadata.
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&key),
+        "mutation { createCompany(data: { name: \"Via key\" }) { createdBy { kind name } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["createCompany"]["createdBy"],
+        json!({ "kind": "apiKey", "name": "zapier" })
+    );
+    let (_, r) = post(&s, "/metadata", Some(&key), "mutation { createField(object: \"company\", name: \"nope\", schema: { type: \"integer\" }) { name } }", json!({})).await;
+    assert_eq!(code(&r["errors"][0]), "FORBIDDEN");
+    let listed = s
+        .meta(
+            "{ apiKeys { id name role lastUsedAt revokedAt } }",
+            json!({}),
+        )
+        .await;
+    let entry = listed["apiKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "zapier")
+        .unwrap()
+        .clone();
+    assert!(entry["lastUsedAt"].is_string(), "last use is recorded");
+    assert!(entry.get("key").is_none());
+
+    s.meta(
+        "mutation($id: String!) { revokeApiKey(id: $id) }",
+        json!({ "id": created["id"] }),
+    )
+    .await;
+    let (status, r) = post(
+        &s,
+        "/graphql",
+        Some(&key),
+        "{ companies { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&r["errors"][0])),
+        (401, "UNAUTHENTICATED"),
+        "a revoked key is refused at once"
+    );
+    let e = s
+        .meta_error(
+            "mutation($id: String!) { revokeApiKey(id: $id) }",
+            json!({ "id": created["id"] }),
+        )
+        .await;
+    assert_eq!(code(&e), "NOT_FOUND");
+    let e = s
+        .meta_error(
+            "mutation { createApiKey(name: \"x\", role: \"owner\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(e["extensions"]["field"], "role");
+
+    // Another workspace's admin cannot revoke this workspace's keys.
+    let second = s
+        .meta(
+            "mutation { createApiKey(name: \"second\") { id } }",
+            json!({}),
+        )
+        .await["createApiKey"]["id"]
+        .clone();
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "other@gamma.example", "p": "correct horse battery", "w": "Gamma" }),
+    )
+    .await;
+    let gamma = r["data"]["signUp"]["token"].as_str().unwrap().to_string();
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        Some(&gamma),
+        "mutation($id: String!) { revokeApiKey(id: $id) }",
+        json!({ "id": second }),
+    )
+    .await;
+    assert_eq!(code(&r["errors"][0]), "NOT_FOUND");
+    s.finish().await;
+}
