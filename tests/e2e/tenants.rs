@@ -306,3 +306,132 @@ async fn api_keys_are_named_scoped_and_revocable() {
     assert_eq!(code(&r["errors"][0]), "NOT_FOUND");
     s.finish().await;
 }
+
+#[tokio::test]
+async fn members_are_created_and_deactivated_never_deleted() {
+    let s = TestServer::start().await;
+    let id = s
+        .meta("mutation { createMember(email: \"Rep@Example.com\", password: \"a long password\", firstName: \"Rita\") }", json!({}))
+        .await["createMember"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = s.meta_error("mutation { createMember(email: \"rep@example.com\", password: \"a long password\", firstName: \"R\") }", json!({})).await;
+    assert_eq!(code(&e), "CONFLICT");
+    let login = "mutation { login(email: \"rep@example.com\", password: \"a long password\") { token memberId } }";
+    let (_, r) = post(&s, "/metadata", None, login, json!({})).await;
+    assert_eq!(r["data"]["login"]["memberId"], id.as_str());
+    let token = r["data"]["login"]["token"].as_str().unwrap().to_string();
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "mutation { createCompany(data: { name: \"Rita's\" }) { id createdBy { kind } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["createCompany"]["createdBy"]["kind"], "member");
+    let (_, r) = post(&s, "/metadata", Some(&token), "mutation { createField(object: \"company\", name: \"x\", schema: { type: \"integer\" }) { name } }", json!({})).await;
+    assert_eq!(
+        code(&r["errors"][0]),
+        "FORBIDDEN",
+        "members do not change metadata"
+    );
+
+    s.meta(
+        "mutation($id: String!) { deactivateMember(memberId: $id) }",
+        json!({ "id": id }),
+    )
+    .await;
+    let (status, _) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "{ companies { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 401, "the session ended");
+    let (status, _) = post(&s, "/metadata", None, login, json!({})).await;
+    assert_eq!(status, 401, "no more logins");
+    let d = s
+        .gql(
+            "query($id: ID!) { workspaceMember(id: $id) { active } companies { totalCount } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        d["workspaceMember"]["active"], false,
+        "the member record stays"
+    );
+    assert_eq!(d["companies"]["totalCount"], 1, "and so do their records");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn abuse_limits_answer_rate_limited() {
+    let s = TestServer::start().await;
+    let key = s
+        .meta(
+            "mutation { createApiKey(name: \"busy\") { key } }",
+            json!({}),
+        )
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.app
+        .rate_limit
+        .store(3, std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..3 {
+        let (status, _) = post(
+            &s,
+            "/graphql",
+            Some(&key),
+            "{ companies { totalCount } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, r) = post(
+        &s,
+        "/graphql",
+        Some(&key),
+        "{ companies { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, code(&r["errors"][0])), (429, "RATE_LIMITED"));
+    let retry = r["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    s.app
+        .rate_limit
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+
+    // Login throttling: after five failures even the right password waits.
+    s.meta("mutation { createMember(email: \"t@example.com\", password: \"the right password\", firstName: \"T\") }", json!({})).await;
+    let login = "mutation($p: String!) { login(email: \"t@example.com\", password: $p) { token } }";
+    for _ in 0..5 {
+        let (_, r) = post(
+            &s,
+            "/metadata",
+            None,
+            login,
+            json!({ "p": "a wrong password" }),
+        )
+        .await;
+        assert_eq!(code(&r["errors"][0]), "UNAUTHENTICATED");
+    }
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        login,
+        json!({ "p": "the right password" }),
+    )
+    .await;
+    assert_eq!(code(&r["errors"][0]), "RATE_LIMITED");
+    assert!(r["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() > 60);
+    s.finish().await;
+}

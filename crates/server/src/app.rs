@@ -32,7 +32,16 @@ pub struct App {
     tokens: RwLock<HashMap<String, (Principal, Instant)>>,
     reload_lock: Mutex<()>,
     pub session_ttl: chrono::Duration,
+    /// Requests per minute per token; 0 means no limit.
+    pub rate_limit: std::sync::atomic::AtomicU32,
+    windows: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
 }
+
+/// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
+pub const LOGIN_ATTEMPTS: u32 = 5;
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How often a process looks for metadata changes made by another process.
@@ -94,6 +103,14 @@ impl App {
             tokens: RwLock::new(HashMap::new()),
             reload_lock: Mutex::new(()),
             session_ttl: chrono::Duration::hours(hours),
+            rate_limit: std::sync::atomic::AtomicU32::new(
+                std::env::var("RAPPORT_RATE_LIMIT_PER_MINUTE")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1200),
+            ),
+            windows: std::sync::Mutex::new(HashMap::new()),
+            login_failures: std::sync::Mutex::new(HashMap::new()),
         };
         Ok((Arc::new(app), created))
     }
@@ -204,6 +221,60 @@ impl App {
                 .insert(secret.to_string(), (p.clone(), Instant::now()));
         }
         Ok(found)
+    }
+
+    /// Counts a request against the caller's budget for this minute; the
+    /// seconds until it resets when it is spent. Per process: behind a load
+    /// balancer the limit is per instance.
+    pub fn admit(&self, caller: &str) -> Result<(), u64> {
+        let limit = self.rate_limit.load(std::sync::atomic::Ordering::Relaxed);
+        if limit == 0 {
+            return Ok(());
+        }
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if windows.len() > 100_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
+        }
+        let slot = windows.entry(caller.to_string()).or_insert((now, 0));
+        if now.duration_since(slot.0) >= RATE_WINDOW {
+            *slot = (now, 0);
+        }
+        if slot.1 >= limit {
+            return Err((RATE_WINDOW - now.duration_since(slot.0)).as_secs().max(1));
+        }
+        slot.1 += 1;
+        Ok(())
+    }
+
+    /// Seconds to wait before `email` may try to log in again, if it must.
+    pub fn login_pause(&self, email: &str) -> Option<u64> {
+        let failures = self
+            .login_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (start, n) = failures.get(&email.trim().to_lowercase())?;
+        let elapsed = start.elapsed();
+        (*n >= LOGIN_ATTEMPTS && elapsed < LOGIN_WINDOW)
+            .then(|| (LOGIN_WINDOW - elapsed).as_secs().max(1))
+    }
+
+    pub fn login_result(&self, email: &str, ok: bool) {
+        let mut failures = self
+            .login_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let key = email.trim().to_lowercase();
+        if ok {
+            failures.remove(&key);
+            return;
+        }
+        let now = Instant::now();
+        let slot = failures.entry(key).or_insert((now, 0));
+        if now.duration_since(slot.0) >= LOGIN_WINDOW {
+            *slot = (now, 0);
+        }
+        slot.1 += 1;
     }
 
     /// Drops a cached token (logout, revocation) in this process at once.

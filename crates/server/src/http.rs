@@ -61,6 +61,7 @@ struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -69,13 +70,27 @@ impl Refusal {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> axum::response::Response {
-        error_response(self.status, self.code, &self.message)
+        let Some(secs) = self.retry_after else {
+            return error_response(self.status, self.code, &self.message);
+        };
+        let body = serde_json::json!({ "errors": [{ "message": self.message,
+            "extensions": { "code": self.code, "retryAfter": secs } }] });
+        (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (header::RETRY_AFTER, secs.to_string()),
+            ],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -137,8 +152,19 @@ async fn accept(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<(Principal, async_graphql::Request), Refusal> {
-    let key = authenticate(app, headers).await?;
-    Ok((key, parse_request(body)?))
+    let principal = authenticate(app, headers).await?;
+    admit(app, &principal)?;
+    Ok((principal, parse_request(body)?))
+}
+
+/// The caller's request budget: `RATE_LIMITED` with `retryAfter` when spent.
+fn admit(app: &App, principal: &Principal) -> Result<(), Refusal> {
+    app.admit(&principal.id).map_err(|retry_after| Refusal {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "RATE_LIMITED",
+        message: "too many requests".into(),
+        retry_after: Some(retry_after),
+    })
 }
 
 /// Every error leaves with a contract code; resolver errors without one are
@@ -242,7 +268,12 @@ async fn metadata(
     let principal = match bearer(&headers) {
         None => None,
         Some(_) => match authenticate(&app, &headers).await {
-            Ok(p) => Some(p),
+            Ok(p) => {
+                if let Err(r) = admit(&app, &p) {
+                    return r.into_response();
+                }
+                Some(p)
+            }
             Err(r) => return r.into_response(),
         },
     };

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, Json, Object, Request, Response, Schema, SimpleObject,
+    Context, EmptySubscription, ErrorExtensions, Json, Object, Request, Response, Schema,
+    SimpleObject,
 };
 use rapport_meta::{FieldDef, ObjectDef, export_document};
 use rapport_store::{FieldChange, MigrationPlan as StorePlan, Principal, WorkspaceMeta};
@@ -378,16 +379,26 @@ impl MetaMutation {
         workspace_id: Option<String>,
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
-        let s = rapport_store::login(
+        if let Some(secs) = app.login_pause(&email) {
+            return Err(
+                async_graphql::Error::new("too many failed logins; try again later").extend_with(
+                    |_, e| {
+                        e.set("code", "RATE_LIMITED");
+                        e.set("retryAfter", secs);
+                    },
+                ),
+            );
+        }
+        let result = rapport_store::login(
             &app.db,
             &email,
             &password,
             workspace_id.as_deref(),
             app.session_ttl,
         )
-        .await
-        .map_err(err)?;
-        Ok(s.into())
+        .await;
+        app.login_result(&email, result.is_ok());
+        Ok(result.map_err(err)?.into())
     }
 
     /// A named API key of the caller's workspace with a role (`admin` or `member`).
@@ -408,6 +419,46 @@ impl MetaMutation {
             role,
             key,
         })
+    }
+
+    /// Adds a member with an account (admin only); returns the workspaceMember id.
+    async fn create_member(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        first_name: String,
+        #[graphql(default_with = "\"member\".to_string()")] role: String,
+    ) -> async_graphql::Result<String> {
+        require_admin(ctx)?;
+        let live = live(ctx).await?;
+        let id = rapport_store::create_member(
+            &app(ctx)?.db,
+            &live.meta.workspace,
+            &email,
+            &password,
+            &first_name,
+            &role,
+        )
+        .await
+        .map_err(err)?;
+        Ok(id)
+    }
+
+    /// Ends a member's access; their records are kept.
+    async fn deactivate_member(
+        &self,
+        ctx: &Context<'_>,
+        member_id: String,
+    ) -> async_graphql::Result<bool> {
+        require_admin(ctx)?;
+        let live = live(ctx).await?;
+        let app = app(ctx)?;
+        rapport_store::deactivate_member(&app.db, &live.meta.workspace, &member_id)
+            .await
+            .map_err(err)?;
+        app.forget_principal(&member_id).await;
+        Ok(true)
     }
 
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {

@@ -334,3 +334,125 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
     .await?;
     Ok(())
 }
+
+/// An admin adds a member: a `workspaceMember` record and an account (an
+/// existing account joins; a new one gets the given password).
+pub async fn create_member(
+    db: &Db,
+    workspace: &Workspace,
+    email: &str,
+    password: &str,
+    first_name: &str,
+    role: &str,
+) -> Result<String, StoreError> {
+    let email = email.trim().to_lowercase();
+    check_sign_up(&email, password, "-")?;
+    if !matches!(role, "admin" | "member") {
+        return Err(StoreError::bad("role", "`admin` or `member`"));
+    }
+    let txn = db.begin_write().await?;
+    let users = sys_query(
+        &txn,
+        db.backend,
+        "SELECT id FROM rapport_user WHERE email = $1",
+        vec![email.clone().into()],
+    )
+    .await?;
+    let user_id = match users.first() {
+        Some(u) => {
+            let id: String = u.try_get_by_index(0)?;
+            let already = sys_query(
+                &txn,
+                db.backend,
+                "SELECT member_id FROM rapport_membership WHERE user_id = $1 AND workspace_id = $2",
+                vec![id.clone().into(), workspace.id.clone().into()],
+            )
+            .await?;
+            if !already.is_empty() {
+                return Err(StoreError::Conflict(format!("{email} is already a member")));
+            }
+            id
+        }
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            sys_execute(&txn, db.backend, "INSERT INTO rapport_user (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)", vec![id.clone().into(), email.clone().into(), hash_password(password)?.into(), stamp(now()).into()]).await?;
+            id
+        }
+    };
+    let meta = std::sync::Arc::new(load_in(&txn, db.backend, workspace).await?);
+    let store = RecordStore::new(db.clone(), meta.clone());
+    let actor = Actor {
+        kind: "system".into(),
+        id: "createMember".into(),
+        name: "createMember".into(),
+    };
+    let input = json!({ "name": { "firstName": first_name }, "email": email, "role": if role == "admin" { "ADMIN" } else { "MEMBER" } });
+    let member = store
+        .create_in(
+            &txn,
+            &StatementCounter::default(),
+            &actor,
+            meta.object("workspaceMember")?,
+            &[input.as_object().cloned().unwrap_or_default()],
+            None,
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Internal("member not created".into()))?;
+    let member_id = member["id"].as_str().unwrap_or_default().to_string();
+    sys_execute(
+        &txn,
+        db.backend,
+        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5)",
+        vec![user_id.into(), workspace.id.clone().into(), member_id.clone().into(), role.into(), stamp(now()).into()],
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(member_id)
+}
+
+/// Deactivates a member: they can no longer log in, their sessions end, and
+/// their records stay theirs (never deleted).
+pub async fn deactivate_member(
+    db: &Db,
+    workspace: &Workspace,
+    member_id: &str,
+) -> Result<(), StoreError> {
+    let txn = db.begin_write().await?;
+    let done = sys_execute(&txn, db.backend, "UPDATE rapport_membership SET active = FALSE WHERE workspace_id = $1 AND member_id = $2 AND active = TRUE", vec![workspace.id.clone().into(), member_id.into()]).await?;
+    if done == 0 {
+        return Err(StoreError::NotFound(format!(
+            "no active member {member_id}"
+        )));
+    }
+    sys_execute(
+        &txn,
+        db.backend,
+        "DELETE FROM rapport_session WHERE workspace_id = $1 AND member_id = $2",
+        vec![workspace.id.clone().into(), member_id.into()],
+    )
+    .await?;
+    let meta = std::sync::Arc::new(load_in(&txn, db.backend, workspace).await?);
+    let store = RecordStore::new(db.clone(), meta.clone());
+    let actor = Actor {
+        kind: "system".into(),
+        id: "deactivateMember".into(),
+        name: "deactivateMember".into(),
+    };
+    store
+        .update_in(
+            &txn,
+            &StatementCounter::default(),
+            &actor,
+            meta.object("workspaceMember")?,
+            member_id,
+            json!({ "active": false })
+                .as_object()
+                .unwrap_or(&Default::default()),
+            None,
+            "",
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -51,6 +51,14 @@ impl Db {
             });
         } else {
             options.max_connections(32);
+            // A runaway statement is cut off rather than holding a connection forever.
+            let timeout_ms = std::env::var("RAPPORT_STATEMENT_TIMEOUT_MS")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(30_000);
+            options.map_sqlx_postgres_opts(move |o| {
+                o.options([("statement_timeout", timeout_ms.to_string())])
+            });
         }
         let conn = Database::connect(options).await?;
         Ok(Db { conn, backend })

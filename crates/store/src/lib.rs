@@ -15,7 +15,9 @@ mod metadata;
 mod migrate;
 mod records;
 
-pub use accounts::{Principal, Session, authenticate, end_session, login, sign_up};
+pub use accounts::{
+    Principal, Session, authenticate, create_member, deactivate_member, end_session, login, sign_up,
+};
 pub use audit::AuditEntry;
 pub use db::{Db, StatementCounter};
 pub use error::StoreError;
