@@ -179,7 +179,9 @@ impl<'a> FilterCompiler<'a> {
                     sql.col(&p, "id")
                         .push(" = ")
                         .col(alias, &format!("{}Id", f.name));
-                    sql.push(" AND ").col(&p, "deletedAt").push(" IS NULL AND ");
+                    sql.push(" AND ").col(&p, "deletedAt").push(" IS NULL");
+                    push_scope(sql, self.catalog, self.layout, target, &p)?;
+                    sql.push(" AND ");
                     self.filter(sql, target, &p, value, path)?;
                     sql.push(")");
                     Ok(())
@@ -297,7 +299,9 @@ impl<'a> FilterCompiler<'a> {
             let c = self.alias();
             sql.push(prefix).push(" (SELECT 1 FROM ");
             self.link(sql, object, alias, f, child, &c)?;
-            sql.push(" AND ").col(&c, "deletedAt").push(" IS NULL AND ");
+            sql.push(" AND ").col(&c, "deletedAt").push(" IS NULL");
+            push_scope(sql, self.catalog, self.layout, child, &c)?;
+            sql.push(" AND ");
             if negate_inner {
                 sql.push("NOT ");
             }
@@ -600,4 +604,20 @@ pub(crate) fn escape_like(s: &str) -> String {
         out.push(ch);
     }
     out
+}
+
+/// ` AND <scope>` when the caller's record scope restricts `object`: every
+/// statement and sub-query over an object goes through here.
+pub(crate) fn push_scope(
+    sql: &mut Sql,
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    alias: &str,
+) -> Result<(), QueryError> {
+    let Some(scope) = layout.scope(&object.name) else {
+        return Ok(());
+    };
+    sql.push(" AND ");
+    compile_filter_with_prefix(sql, catalog, layout, object, alias, scope, &format!("{alias}s"))
 }

@@ -28,6 +28,6 @@ pub use select::{
     ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, connection_sql, count_sql,
     order_keys, records_by_ids_sql,
 };
-pub use sql::{Backend, Layout, Sql};
+pub use sql::{Backend, Layout, Scopes, Sql};
 pub use values::{encode, normalize_datetime};
 pub use write::{WriteSet, delete_sql, insert_sql, soft_delete_sql, update_sql};

@@ -8,7 +8,7 @@ use crate::columns::{Column, Scalar, field_columns, record_columns, system_colum
 use crate::computed::{computed_select, computed_value, virtual_scalar};
 use crate::cursor::decode_cursor;
 use crate::error::QueryError;
-use crate::filter::{compile_filter, escape_like};
+use crate::filter::{compile_filter, escape_like, push_scope};
 use crate::sql::{Backend, Layout, Sql};
 use crate::values::encode;
 
@@ -180,12 +180,15 @@ fn order_key(
             path,
             depth + 1,
         )?;
+        let mut scope = Sql::inline(layout.backend);
+        push_scope(&mut scope, catalog, layout, parent, &p)?;
         return Ok(OrderKey {
             expr: format!(
-                "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL)",
+                "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL{})",
                 inner.expr,
                 layout.table(&parent.name),
-                f.name
+                f.name,
+                scope.text
             ),
             ..inner
         });
@@ -270,6 +273,7 @@ pub(crate) fn where_conditions(
     } else {
         sql.col(ALIAS, "deletedAt").push(" IS NULL");
     }
+    push_scope(sql, catalog, layout, object, ALIAS)?;
     if let Some(f) = filter.filter(|f| !f.is_null()) {
         sql.push(" AND ");
         compile_filter(sql, catalog, layout, object, ALIAS, f)?;
@@ -544,6 +548,7 @@ pub fn records_by_ids_sql(
     if !with_deleted {
         sql.push(" AND ").col(ALIAS, "deletedAt").push(" IS NULL");
     }
+    push_scope(&mut sql, catalog, layout, object, ALIAS)?;
     Ok((sql, read.into_iter().map(|(c, _)| c).collect()))
 }
 

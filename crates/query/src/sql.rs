@@ -90,11 +90,28 @@ impl Sql {
 }
 
 /// Where a workspace's tables live: a PostgreSQL schema per workspace, or a
-/// table-name prefix per workspace in the single SQLite file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// table-name prefix per workspace in the single SQLite file — and which
+/// records of each object the caller may see (record scopes), so every
+/// statement built for them carries the restriction.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     pub backend: Backend,
     pub namespace: String,
+    pub scopes: Option<std::sync::Arc<Scopes>>,
+}
+
+/// Per object, a filter (in the API's filter language) a caller's records
+/// must match; an object absent from `objects` falls back to `default`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scopes {
+    pub objects: std::collections::HashMap<String, serde_json::Value>,
+    pub default: Option<serde_json::Value>,
+}
+
+impl Scopes {
+    pub fn for_object(&self, object: &str) -> Option<&serde_json::Value> {
+        self.objects.get(object).or(self.default.as_ref())
+    }
 }
 
 impl Layout {
@@ -102,7 +119,21 @@ impl Layout {
         Layout {
             backend,
             namespace: namespace.into(),
+            scopes: None,
         }
+    }
+
+    /// The same layout, restricted to the caller's record scopes.
+    pub fn scoped(&self, scopes: Scopes) -> Layout {
+        Layout {
+            scopes: Some(std::sync::Arc::new(scopes)),
+            ..self.clone()
+        }
+    }
+
+    /// The scope filter for an object, if the caller is restricted there.
+    pub fn scope(&self, object: &str) -> Option<&serde_json::Value> {
+        self.scopes.as_ref().and_then(|s| s.for_object(object))
     }
 
     /// The quoted, qualified name of a table of this workspace.

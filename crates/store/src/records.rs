@@ -62,7 +62,9 @@ pub(crate) struct Row {
 pub struct RecordStore {
     pub db: Db,
     pub meta: Arc<WorkspaceMeta>,
-    validators: HashMap<String, RecordValidator>,
+    validators: Arc<HashMap<String, RecordValidator>>,
+    /// The workspace's layout, with the caller's record scopes when scoped.
+    layout: Layout,
 }
 
 pub(crate) fn now_value() -> Value {
@@ -80,13 +82,36 @@ impl RecordStore {
             .collect();
         RecordStore {
             db,
+            layout: meta.layout.clone(),
             meta,
-            validators,
+            validators: Arc::new(validators),
+        }
+    }
+
+    /// The same store seeing only what `scopes` allow: every read and every
+    /// filter, nested or not, carries them.
+    pub fn scoped(&self, scopes: rapport_query::Scopes) -> RecordStore {
+        RecordStore {
+            db: self.db.clone(),
+            meta: self.meta.clone(),
+            validators: self.validators.clone(),
+            layout: self.meta.layout.scoped(scopes),
+        }
+    }
+
+    /// The whole workspace, for what the platform does on its own account
+    /// (cascades and `restrict` checks must see every record).
+    pub(crate) fn unscoped(&self) -> RecordStore {
+        RecordStore {
+            db: self.db.clone(),
+            meta: self.meta.clone(),
+            validators: self.validators.clone(),
+            layout: self.meta.layout.clone(),
         }
     }
 
     pub(crate) fn layout(&self) -> &Layout {
-        &self.meta.layout
+        &self.layout
     }
 
     /// Statements carry the metadata version: PostgreSQL drivers cache

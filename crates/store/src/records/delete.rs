@@ -151,16 +151,18 @@ impl RecordStore {
         deleted_at: &str,
         depth: usize,
     ) -> Result<(), StoreError> {
+        // The platform acts on every record here, whatever the caller may see.
+        let all = self.unscoped();
         for (child, f) in self.meta.catalog.relations_to(&obj.name) {
             let rel = f.relation.as_ref().expect("relation");
             if rel.on_delete != OnDelete::Cascade {
                 continue;
             }
             let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "eq": deleted_at } });
-            let child_ids = self
+            let child_ids = all
                 .matching_ids(txn, counter, child, &filter, true)
                 .await?;
-            self.soft_delete_in(
+            all.soft_delete_in(
                 txn,
                 counter,
                 actor,
@@ -188,6 +190,8 @@ impl RecordStore {
         soft_delete: Option<&Value>,
         depth: usize,
     ) -> Result<(), StoreError> {
+        // The platform acts on every record here, whatever the caller may see.
+        let all = self.unscoped();
         let destroying = soft_delete.is_none();
         for (child, f) in self.meta.catalog.relations_to(&obj.name) {
             let rel = f.relation.as_ref().expect("relation");
@@ -195,7 +199,7 @@ impl RecordStore {
             if rel.kind == RelationKind::Polymorphic {
                 filter[format!("{}Object", f.name)] = serde_json::json!({ "eq": obj.name });
             }
-            let child_ids = self
+            let child_ids = all
                 .matching_ids(txn, counter, child, &filter, destroying)
                 .await?;
             if child_ids.is_empty() {
@@ -211,12 +215,12 @@ impl RecordStore {
                     )));
                 }
                 OnDelete::Cascade if destroying => {
-                    self.destroy_in(txn, counter, actor, child, &child_ids, depth + 1)
+                    all.destroy_in(txn, counter, actor, child, &child_ids, depth + 1)
                         .await?
                 }
                 OnDelete::Cascade => {
                     let stamp = soft_delete.unwrap_or(&Value::Null);
-                    self.soft_delete_in(
+                    all.soft_delete_in(
                         txn,
                         counter,
                         actor,

@@ -99,7 +99,7 @@ impl Tx<'_> {
             first: Some(limit.clamp(1, 500)),
             ..Default::default()
         };
-        let plan = connection_sql(self.catalog(), &self.store.meta.layout, obj, &q)?;
+        let plan = connection_sql(self.catalog(), self.store.layout(), obj, &q)?;
         let rows = query(&self.txn, self.counter, self.store.tagged(plan.sql.clone())).await?;
         let mut out = Vec::new();
         for row in rows.iter().take(plan.limit as usize) {
@@ -190,7 +190,7 @@ impl Tx<'_> {
         to: &str,
     ) -> Result<u64, StoreError> {
         let store = self.store;
-        let layout = &store.meta.layout;
+        let layout = store.layout();
         let uuid = |id: &str| {
             rapport_query::encode(
                 store.db.backend,
