@@ -252,6 +252,10 @@ impl TestServer {
         res.status()
     }
 
+    pub async fn get_with(&self, path: &str, token: &str) -> (reqwest::StatusCode, String) {
+        self.get(path, Some(token)).await
+    }
+
     pub async fn get(&self, path: &str, key: Option<&str>) -> (reqwest::StatusCode, String) {
         let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(k) = key {

@@ -14,6 +14,7 @@ mod metadata;
 mod modules;
 mod multi_process;
 mod nested;
+mod permissions;
 mod relations;
 mod tenants;
 mod upgrade;

@@ -1,6 +1,7 @@
 //! The generated GraphQL API: an async-graphql dynamic schema built from a
 //! workspace's metadata, with resolvers that batch every relation level.
 
+mod access;
 mod errors;
 mod loader;
 mod mutation;
@@ -15,8 +16,10 @@ use async_graphql::dynamic::{Object, Schema};
 use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
+pub use access::{Access, catalog_view};
 pub use errors::{ApiError, store_error};
 pub use loader::RecordLoader;
+pub use rapport_query::ConnectionQuery as ConnectionArgs;
 pub use resolve::RequestState;
 
 /// Deepest selection the API accepts.

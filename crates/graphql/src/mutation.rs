@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::Value as GqlValue;
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, TypeRef};
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
+};
+use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
 use rapport_meta::ObjectDef;
+use rapport_query::ConnectionQuery;
 use rapport_store::Record;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::errors::store_error;
 use crate::object_types::type_name;
@@ -23,7 +26,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
         Field::new(format!("create{t}"), TypeRef::named_nn(&t), move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let data = data_arg(&ctx, "data")?;
+                let data = owned_by_caller(&ctx, &n, data_arg(&ctx, "data")?)?;
                 let st = state(&ctx)?;
                 let mut created = store(&ctx)?
                     .create(&st.counter, &st.actor, &n, &[data], None)
@@ -59,6 +62,10 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                                 .map(str::to_string)
                                 .collect()
                         });
+                    let data = data
+                        .into_iter()
+                        .map(|d| owned_by_caller(&ctx, &n, d))
+                        .collect::<Result<Vec<_>, _>>()?;
                     let st = state(&ctx)?;
                     let created = store(&ctx)?
                         .create(&st.counter, &st.actor, &n, &data, upsert.as_deref())
@@ -86,6 +93,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
             let n = n.clone();
             FieldFuture::new(async move {
                 let id = string_arg(&ctx, "id")?;
+                check_write(&ctx, &n, "update", &id).await?;
                 let data = data_arg(&ctx, "data")?;
                 let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
                 let r = store(&ctx)?
@@ -122,6 +130,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                    let filter = narrowed(&ctx, &n, "update", filter)?;
                     let data = data_arg(&ctx, "data")?;
                     let rs = store(&ctx)?
                         .update_many(
@@ -156,6 +165,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let id = string_arg(&ctx, "id")?;
+                    check_write(&ctx, &n, verb, &id).await?;
                     let st = state(&ctx)?;
                     let store = store(&ctx)?;
                     let mut rs = store
@@ -195,6 +205,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                    let filter = narrowed(&ctx, &n, "delete", filter)?;
                     let rs = store(&ctx)?
                         .soft_delete(
                             &state(&ctx)?.counter,
@@ -227,6 +238,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let id = string_arg(&ctx, "id")?;
+                    check_write(&ctx, &n, "destroy", &id).await?;
                     store(&ctx)?
                         .destroy(&state(&ctx)?.counter, &state(&ctx)?.actor, &n, &id)
                         .await
@@ -238,4 +250,75 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
         .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
     );
     out
+}
+
+/// A new record belongs to the member who creates it unless they say otherwise;
+/// creating needs the role's `create` right.
+fn owned_by_caller(
+    ctx: &ResolverContext<'_>,
+    object: &str,
+    mut data: Record,
+) -> Result<Record, Error> {
+    let st = state(ctx)?;
+    st.access.write_filter(object, "create")?;
+    if let Some(m) = &st.access.member_id
+        && !data.contains_key("ownerId")
+    {
+        data.insert("ownerId".into(), Value::String(m.clone()));
+    }
+    Ok(data)
+}
+
+/// A by-filter write touches only the records the role may write.
+fn narrowed(
+    ctx: &ResolverContext<'_>,
+    object: &str,
+    op: &str,
+    filter: Value,
+) -> Result<Value, Error> {
+    Ok(match state(ctx)?.access.write_filter(object, op)? {
+        Some(scope) => json!({ "and": [filter, scope] }),
+        None => filter,
+    })
+}
+
+/// A write to one record: `NOT_FOUND` when the caller cannot see it,
+/// `FORBIDDEN` when they see it but their role may not do this to it.
+async fn check_write(
+    ctx: &ResolverContext<'_>,
+    object: &str,
+    op: &str,
+    id: &str,
+) -> Result<(), Error> {
+    let st = state(ctx)?;
+    let Some(scope) = st.access.write_filter(object, op)? else {
+        return Ok(());
+    };
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Ok(()); // the store answers with the input error
+    }
+    let count = |filter: Value| {
+        let q = ConnectionQuery {
+            filter: Some(filter),
+            with_deleted: true,
+            ..Default::default()
+        };
+        async move {
+            store(ctx)?
+                .count(&st.counter, object, &q)
+                .await
+                .map_err(store_error)
+        }
+    };
+    if count(json!({ "id": { "eq": id } })).await? == 0 {
+        return Ok(()); // the store answers NOT_FOUND
+    }
+    if count(json!({ "and": [{ "id": { "eq": id } }, scope] })).await? == 0 {
+        return Err(Error::new(format!(
+            "this {object} is outside what the `{}` role may {op}",
+            st.access.role.name
+        ))
+        .extend_with(|_, e| e.set("code", "FORBIDDEN")));
+    }
+    Ok(())
 }

@@ -21,6 +21,7 @@ use crate::object_types::{aggregate_type, scalar_type, type_name};
 pub struct RequestState {
     pub counter: StatementCounter,
     pub actor: Actor,
+    pub access: crate::access::Access,
 }
 
 #[derive(Clone)]

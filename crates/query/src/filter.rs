@@ -619,5 +619,13 @@ pub(crate) fn push_scope(
         return Ok(());
     };
     sql.push(" AND ");
-    compile_filter_with_prefix(sql, catalog, layout, object, alias, scope, &format!("{alias}s"))
+    compile_filter_with_prefix(
+        sql,
+        catalog,
+        layout,
+        object,
+        alias,
+        scope,
+        &format!("{alias}s"),
+    )
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::dynamic::Schema;
-use rapport_store::{Db, Principal, RecordStore, Workspace, WorkspaceMeta};
+use rapport_graphql::Access;
+use rapport_store::{
+    Db, Principal, RecordStore, Role, Scope, StatementCounter, Workspace, WorkspaceMeta,
+};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::ServerError;
@@ -19,6 +22,26 @@ pub struct Live {
     pub store: Arc<RecordStore>,
     pub schema: Schema,
     pub sdl: String,
+    /// Schemas of roles that may not read some objects, built on first use.
+    role_schemas: std::sync::Mutex<HashMap<String, (Schema, String)>>,
+}
+
+impl Live {
+    /// The schema (and SDL) a role sees: without the objects it may not read.
+    pub fn schema_for(&self, role: &Role) -> Result<(Schema, String), ServerError> {
+        let Some(view) = rapport_graphql::catalog_view(&self.meta.catalog, role) else {
+            return Ok((self.schema.clone(), self.sdl.clone()));
+        };
+        let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = cache.get(&role.name) {
+            return Ok(found.clone());
+        }
+        let schema = rapport_graphql::build_schema(&view, Some(self.store.clone()))
+            .map_err(ServerError::Schema)?;
+        let sdl = schema.sdl();
+        cache.insert(role.name.clone(), (schema.clone(), sdl.clone()));
+        Ok((schema, sdl))
+    }
 }
 
 pub struct App {
@@ -71,6 +94,7 @@ async fn build_live(db: &Db, workspace: &Workspace) -> Result<Live, ServerError>
         store,
         schema,
         sdl,
+        role_schemas: std::sync::Mutex::new(HashMap::new()),
     })
 }
 
@@ -277,6 +301,31 @@ impl App {
         slot.1 += 1;
     }
 
+    /// The caller's role and the members their `team` scope covers.
+    pub async fn access_for(
+        &self,
+        principal: &Principal,
+        live: &Live,
+    ) -> Result<Access, ServerError> {
+        let role = rapport_store::find_role(&self.db, &principal.workspace_id, &principal.role)
+            .await?
+            .ok_or_else(|| ServerError::Usage(format!("role `{}` is gone", principal.role)))?;
+        let uses_team = live.meta.catalog.objects().iter().any(|o| {
+            let r = role.rights(&o.name);
+            [r.read, r.update, r.delete, r.destroy].contains(&Scope::Team)
+        });
+        let team_members = match (&principal.member_id, uses_team) {
+            (Some(m), true) => team_members(&live.store, m).await?,
+            (Some(m), false) => vec![m.clone()],
+            (None, _) => Vec::new(),
+        };
+        Ok(Access {
+            role: Arc::new(role),
+            member_id: principal.member_id.clone(),
+            team_members: Arc::new(team_members),
+        })
+    }
+
     /// Drops a cached token (logout, revocation) in this process at once.
     pub async fn forget_token(&self, secret: &str) {
         self.tokens.write().await.remove(secret);
@@ -285,5 +334,63 @@ impl App {
     /// Drops every cached token of an API key or member (revocation, deactivation).
     pub async fn forget_principal(&self, id: &str) {
         self.tokens.write().await.retain(|_, (p, _)| p.id != id);
+    }
+}
+
+/// A member and everyone in their team and its sub-teams.
+async fn team_members(store: &RecordStore, member_id: &str) -> Result<Vec<String>, ServerError> {
+    let counter = StatementCounter::default();
+    let ids = |rs: &rapport_store::Page| -> Vec<String> {
+        rs.edges
+            .iter()
+            .filter_map(|(r, _)| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
+            .collect()
+    };
+    let page = |object: &'static str, filter: serde_json::Value| {
+        let q = rapport_query_args(filter);
+        let counter = &counter;
+        async move { store.connection(counter, object, &q).await }
+    };
+    let me = store
+        .by_ids(&counter, "workspaceMember", &[member_id.to_string()])
+        .await?;
+    let mut members = vec![member_id.to_string()];
+    let Some(team) = me
+        .get(member_id)
+        .and_then(|m| m.get("teamId"))
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+    else {
+        return Ok(members);
+    };
+    let mut teams = vec![team.clone()];
+    let mut frontier = vec![team];
+    while !frontier.is_empty() && teams.len() < 500 {
+        let found = ids(&page(
+            "team",
+            serde_json::json!({ "parentTeamId": { "in": frontier } }),
+        )
+        .await?);
+        frontier = found.into_iter().filter(|t| !teams.contains(t)).collect();
+        teams.extend(frontier.iter().cloned());
+    }
+    for m in ids(&page(
+        "workspaceMember",
+        serde_json::json!({ "teamId": { "in": teams } }),
+    )
+    .await?)
+    {
+        if !members.contains(&m) {
+            members.push(m);
+        }
+    }
+    Ok(members)
+}
+
+fn rapport_query_args(filter: serde_json::Value) -> rapport_graphql::ConnectionArgs {
+    rapport_graphql::ConnectionArgs {
+        filter: Some(filter),
+        first: Some(500),
+        ..Default::default()
     }
 }

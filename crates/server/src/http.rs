@@ -235,10 +235,33 @@ async fn graphql(
             );
         }
     };
+    // What this caller may see and do: a store restricted to their record
+    // scopes, and the schema of their role.
+    let prepared = app.access_for(&principal, &live).await.and_then(|access| {
+        let (schema, _) = live.schema_for(&access.role)?;
+        Ok((access, schema))
+    });
+    let (access, schema) = match prepared {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::error!(error = %e, "access unavailable");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
+        }
+    };
+    let scopes = access.read_scopes(&live.meta.catalog);
+    let store = if scopes.objects.is_empty() {
+        live.store.clone()
+    } else {
+        Arc::new(live.store.scoped(scopes))
+    };
     let counter = StatementCounter::default();
     let loader = DataLoader::new(
         RecordLoader {
-            store: live.store.clone(),
+            store: store.clone(),
             counter: counter.clone(),
         },
         tokio::spawn,
@@ -249,9 +272,11 @@ async fn graphql(
         .data(RequestState {
             counter: counter.clone(),
             actor,
+            access,
         })
+        .data(store)
         .data(loader);
-    let response = finish(live.schema.execute(request).await);
+    let response = finish(schema.execute(request).await);
     if !response.errors.is_empty() {
         Metrics::add(&app.metrics.graphql_errors, 1);
     }
@@ -308,11 +333,22 @@ async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response:
             "internal error",
         );
     };
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        live.sdl.clone(),
-    )
-        .into_response()
+    let sdl = match app
+        .access_for(&principal, &live)
+        .await
+        .and_then(|a| live.schema_for(&a.role))
+    {
+        Ok((_, sdl)) => sdl,
+        Err(e) => {
+            tracing::error!(error = %e, "access unavailable");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
+        }
+    };
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], sdl).into_response()
 }
 
 async fn object_document(

@@ -249,6 +249,22 @@ pub struct MetaQuery;
 
 #[Object]
 impl MetaQuery {
+    /// Roles of the workspace, built-in and custom, with their definitions.
+    async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoleInfo>> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        let roles = rapport_store::list_roles(&app(ctx)?.db, &ws)
+            .await
+            .map_err(err)?;
+        Ok(roles
+            .into_iter()
+            .map(|(name, definition)| RoleInfo {
+                name,
+                definition: Json(definition),
+            })
+            .collect())
+    }
+
     /// The caller's workspace's API keys (never their secrets).
     async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKeyInfo>> {
         require_admin(ctx)?;
@@ -333,6 +349,12 @@ struct ApiKeyInfo {
     created_at: String,
     last_used_at: Option<String>,
     revoked_at: Option<String>,
+}
+
+#[derive(SimpleObject)]
+struct RoleInfo {
+    name: String,
+    definition: Json<Value>,
 }
 
 #[derive(SimpleObject)]
@@ -443,6 +465,36 @@ impl MetaMutation {
         .await
         .map_err(err)?;
         Ok(id)
+    }
+
+    /// A custom role: `{ "default": { "read": "all", "create": true, "update": "own", … },
+    /// "objects": { "opportunity": { "read": "team" } } }` (scopes none, own, team, all).
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        definition: Json<Value>,
+    ) -> async_graphql::Result<bool> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        rapport_store::save_role(&app(ctx)?.db, &ws, &name, &definition.0, false)
+            .await
+            .map_err(err)?;
+        Ok(true)
+    }
+
+    async fn update_role(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        definition: Json<Value>,
+    ) -> async_graphql::Result<bool> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        rapport_store::save_role(&app(ctx)?.db, &ws, &name, &definition.0, true)
+            .await
+            .map_err(err)?;
+        Ok(true)
     }
 
     /// Ends a member's access; their records are kept.

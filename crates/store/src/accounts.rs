@@ -347,8 +347,11 @@ pub async fn create_member(
 ) -> Result<String, StoreError> {
     let email = email.trim().to_lowercase();
     check_sign_up(&email, password, "-")?;
-    if !matches!(role, "admin" | "member") {
-        return Err(StoreError::bad("role", "`admin` or `member`"));
+    if crate::roles::find_role(db, &workspace.id, role)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::bad("role", format!("no role `{role}`")));
     }
     let txn = db.begin_write().await?;
     let users = sys_query(

@@ -99,8 +99,11 @@ pub async fn issue_api_key(
     if name.trim().is_empty() || name.len() > 100 {
         return Err(StoreError::bad("name", "1 to 100 characters"));
     }
-    if !matches!(role, "admin" | "member") {
-        return Err(StoreError::bad("role", "`admin` or `member`"));
+    if crate::roles::find_role(db, workspace_id, role)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::bad("role", format!("no role `{role}`")));
     }
     let secret = format!(
         "rk_{}{}",

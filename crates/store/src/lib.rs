@@ -14,6 +14,7 @@ mod links;
 mod metadata;
 mod migrate;
 mod records;
+mod roles;
 
 pub use accounts::{
     Principal, Session, authenticate, create_member, deactivate_member, end_session, login, sign_up,
@@ -31,3 +32,4 @@ pub use metadata::{
     metadata_versions,
 };
 pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx};
+pub use roles::{ObjectRights, Role, Scope, find_role, list_roles, save_role};

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../../migrations/0003_shipped.sql")),
     (4, include_str!("../../../migrations/0004_audit.sql")),
     (5, include_str!("../../../migrations/0005_accounts.sql")),
+    (6, include_str!("../../../migrations/0006_roles.sql")),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {

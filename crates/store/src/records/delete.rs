@@ -159,9 +159,7 @@ impl RecordStore {
                 continue;
             }
             let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "eq": deleted_at } });
-            let child_ids = all
-                .matching_ids(txn, counter, child, &filter, true)
-                .await?;
+            let child_ids = all.matching_ids(txn, counter, child, &filter, true).await?;
             all.soft_delete_in(
                 txn,
                 counter,

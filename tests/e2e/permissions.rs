@@ -1,0 +1,305 @@
+//! Roles and record scopes, enforced where SQL is built: lists, counts,
+//! aggregates, search, nested relations, filters through relations, writes.
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, code};
+
+async fn post(s: &TestServer, path: &str, token: &str, query: &str, variables: Value) -> Value {
+    s.post_with(
+        path,
+        Some(token),
+        json!({ "query": query, "variables": variables }),
+    )
+    .await
+    .1
+}
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_string()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    let mut n: Vec<String> = v["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes in {v}"))
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test]
+async fn record_scopes_hold_on_every_path() {
+    let s = TestServer::start().await;
+    let rep = json!({
+        "default": { "read": "own", "create": true, "update": "own", "delete": "own", "destroy": "none" },
+        "objects": { "opportunity": { "read": "team", "update": "team" },
+                     "workspaceMember": { "read": "all" }, "team": { "read": "all" },
+                     "contract": { "read": "none" } }
+    });
+    s.meta(
+        "mutation($d: JSON!) { createRole(name: \"rep\", definition: $d) }",
+        json!({ "d": rep }),
+    )
+    .await;
+    let t = s.gql("mutation { a: createTeam(data: { name: \"A\" }) { id } b: createTeam(data: { name: \"B\" }) { id } }", json!({})).await;
+    let (team_a, team_b) = (id(&t["a"]), id(&t["b"]));
+    let sub = s
+        .gql(
+            "mutation($a: ID!) { createTeam(data: { name: \"A1\", parentTeamId: $a }) { id } }",
+            json!({ "a": team_a }),
+        )
+        .await;
+    let team_a1 = id(&sub["createTeam"]);
+    let mut members = std::collections::HashMap::new();
+    for (name, team) in [
+        ("ann", &team_a),
+        ("bob", &team_a),
+        ("dan", &team_a1),
+        ("cid", &team_b),
+    ] {
+        let m = s
+            .meta("mutation($e: String!, $n: String!) { createMember(email: $e, password: \"a long password\", firstName: $n, role: \"rep\") }", json!({ "e": format!("{name}@x.example"), "n": name }))
+            .await["createMember"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        s.gql("mutation($m: ID!, $t: ID!) { updateWorkspaceMember(id: $m, data: { teamId: $t }) { id } }", json!({ "m": m, "t": team })).await;
+        members.insert(name, m);
+    }
+    let c = s
+        .gql(
+            "mutation($ann: ID!, $bob: ID!, $cid: ID!) { createCompanies(data: [
+                { name: \"Acme\", ownerId: $ann }, { name: \"Beta\", ownerId: $bob }, { name: \"Gamma\", ownerId: $cid }]) { id } }",
+            json!({ "ann": members["ann"], "bob": members["bob"], "cid": members["cid"] }),
+        )
+        .await;
+    let cs: Vec<String> = c["createCompanies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    s.gql(
+        "mutation($acme: ID!, $ann: ID!, $bob: ID!) { createPeople(data: [
+            { name: { firstName: \"P1\" }, companyId: $acme, ownerId: $ann }, { name: { firstName: \"P2\" }, companyId: $acme, ownerId: $bob }]) { id } }",
+        json!({ "acme": cs[0], "ann": members["ann"], "bob": members["bob"] }),
+    )
+    .await;
+    let o = s
+        .gql(
+            "mutation($c: [ID!]!, $ann: ID!, $bob: ID!, $dan: ID!, $cid: ID!) { createOpportunities(data: [
+                { name: \"oAnn\", companyId: $c0, ownerId: $ann, amount: { amount: \"100\", currencyCode: \"EUR\" } },
+                { name: \"oBob\", companyId: $c1, ownerId: $bob, amount: { amount: \"200\", currencyCode: \"EUR\" } },
+                { name: \"oDan\", companyId: $c0, ownerId: $dan, amount: { amount: \"300\", currencyCode: \"EUR\" } },
+                { name: \"oCid\", companyId: $c2, ownerId: $cid, amount: { amount: \"400\", currencyCode: \"EUR\" } }]) { id } }"
+                .replace("$c: [ID!]!, ", "$c0: ID!, $c1: ID!, $c2: ID!, ")
+                .as_str(),
+            json!({ "c0": cs[0], "c1": cs[1], "c2": cs[2], "ann": members["ann"], "bob": members["bob"], "dan": members["dan"], "cid": members["cid"] }),
+        )
+        .await;
+    let os: Vec<String> = o["createOpportunities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+
+    let login = s.post_with("/metadata", None, json!({ "query": "mutation { login(email: \"ann@x.example\", password: \"a long password\") { token } }" })).await.1;
+    let ann = login["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Own scope on companies and people; team scope (with sub-teams) on deals.
+    let r = post(&s, "/graphql", &ann, "{ companies { totalCount nodes { name } } companiesAggregate { count }
+        opportunities { totalCount nodes { name } } opportunitiesAggregate { count sum { amount } }
+        opportunitiesGroupBy(by: [stage]) { count } beta: companies(search: \"beta\") { totalCount } }", json!({})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let d = &r["data"];
+    assert_eq!(names(&d["companies"]), ["Acme"]);
+    assert_eq!(
+        (
+            d["companies"]["totalCount"].as_i64(),
+            d["companiesAggregate"]["count"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        names(&d["opportunities"]),
+        ["oAnn", "oBob", "oDan"],
+        "team A and its sub-team A1, not team B"
+    );
+    assert_eq!(
+        d["opportunitiesAggregate"]["sum"]["amount"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap(),
+        600.0
+    );
+    assert_eq!(
+        d["opportunitiesGroupBy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        3
+    );
+    assert_eq!(
+        d["beta"]["totalCount"], 0,
+        "search does not find what the scope hides"
+    );
+
+    // By id and through relations.
+    let r = post(&s, "/graphql", &ann, "query($beta: ID!, $acme: ID!, $oBob: ID!) {
+        beta: company(id: $beta) { name }
+        acme: company(id: $acme) { people { totalCount nodes { name { firstName } } } opportunities { totalCount } }
+        oBob: opportunity(id: $oBob) { name company { name } }
+        viaParent: opportunities(filter: { company: { name: { eq: \"Beta\" } } }) { totalCount }
+        viaChild: companies(filter: { people: { some: { name: { firstName: { eq: \"P2\" } } } } }) { totalCount }
+        ordered: opportunities(orderBy: [{ company: { name: DESC_NULLS_LAST } }]) { nodes { name } } }",
+        json!({ "beta": cs[1], "acme": cs[0], "oBob": os[1] })).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let d = &r["data"];
+    assert!(d["beta"].is_null(), "another's company is invisible by id");
+    assert_eq!(
+        d["acme"]["people"]["nodes"],
+        json!([{ "name": { "firstName": "P1" } }]),
+        "nested lists keep the scope"
+    );
+    assert_eq!(d["acme"]["people"]["totalCount"], 1);
+    assert_eq!(
+        d["acme"]["opportunities"]["totalCount"], 2,
+        "oAnn and oDan, both in team scope"
+    );
+    assert_eq!(d["oBob"]["name"], "oBob");
+    assert!(
+        d["oBob"]["company"].is_null(),
+        "a visible deal's invisible parent stays hidden"
+    );
+    assert_eq!(
+        d["viaParent"]["totalCount"], 0,
+        "a filter through a hidden parent matches nothing"
+    );
+    assert_eq!(
+        d["viaChild"]["totalCount"], 0,
+        "a filter through hidden children matches nothing"
+    );
+    assert_eq!(
+        d["ordered"]["nodes"][0]["name"], "oAnn",
+        "ordering by a hidden parent's name does not rank by it"
+    );
+
+    // Writes.
+    let e = post(
+        &s,
+        "/graphql",
+        &ann,
+        "mutation($id: ID!) { updateCompany(id: $id, data: { name: \"x\" }) { id } }",
+        json!({ "id": cs[1] }),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "NOT_FOUND");
+    let r = post(&s, "/graphql", &ann, "mutation($id: ID!) { updateOpportunity(id: $id, data: { nextStep: \"call\" }) { nextStep } }", json!({ "id": os[1] })).await;
+    assert_eq!(
+        r["data"]["updateOpportunity"]["nextStep"], "call",
+        "team may update"
+    );
+    let e = post(
+        &s,
+        "/graphql",
+        &ann,
+        "mutation($id: ID!) { deleteOpportunity(id: $id) { id } }",
+        json!({ "id": os[1] }),
+    )
+    .await;
+    assert_eq!(
+        code(&e["errors"][0]),
+        "FORBIDDEN",
+        "but deletes only her own"
+    );
+    let e = post(
+        &s,
+        "/graphql",
+        &ann,
+        "mutation($id: ID!) { destroyCompany(id: $id) }",
+        json!({ "id": cs[0] }),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+    let r = post(
+        &s,
+        "/graphql",
+        &ann,
+        "mutation { updateOpportunities(filter: {}, data: { nextStep: \"all\" }) { name } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["updateOpportunities"].as_array().unwrap().len(),
+        3,
+        "by filter: only what she may update"
+    );
+    let r = post(
+        &s,
+        "/graphql",
+        &ann,
+        "mutation { createCompany(data: { name: \"Mine\" }) { owner { email } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["createCompany"]["owner"]["email"], "ann@x.example",
+        "new records are the creator's"
+    );
+
+    // Objects the role may not read are not in its schema at all.
+    let e = post(
+        &s,
+        "/graphql",
+        &ann,
+        "{ contracts { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "BAD_USER_INPUT");
+    let (_, sdl) = s.get_with("/graphql/schema.graphql", &ann).await;
+    assert!(
+        !sdl.contains("type Contract ") && sdl.contains("type Company "),
+        "the role's SDL"
+    );
+    let e = post(&s, "/metadata", &ann, "mutation { createField(object: \"company\", name: \"x\", schema: { type: \"integer\" }) { name } }", json!({})).await;
+    assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+
+    // The admin sees everything; a member-less key with an `own` role sees nothing.
+    assert_eq!(
+        s.gql("{ opportunities { totalCount } }", json!({})).await["opportunities"]["totalCount"],
+        4
+    );
+    let key = s
+        .meta(
+            "mutation { createApiKey(name: \"robot\", role: \"rep\") { key } }",
+            json!({}),
+        )
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post(
+        &s,
+        "/graphql",
+        &key,
+        "{ companies { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["companies"]["totalCount"], 0);
+    s.finish().await;
+}
