@@ -303,3 +303,83 @@ async fn record_scopes_hold_on_every_path() {
     assert_eq!(r["data"]["companies"]["totalCount"], 0);
     s.finish().await;
 }
+
+#[tokio::test]
+async fn hidden_and_read_only_fields() {
+    let s = TestServer::start().await;
+    let analyst = json!({
+        "default": { "read": "all", "create": false, "update": "all", "delete": "none", "destroy": "none" },
+        "fields": { "company.annualRevenue": "none", "company.phone": "read" }
+    });
+    s.meta(
+        "mutation($d: JSON!) { createRole(name: \"analyst\", definition: $d) }",
+        json!({ "d": analyst }),
+    )
+    .await;
+    s.gql("mutation { createCompany(data: { name: \"Acme\", phone: \"+4930111\", annualRevenue: { amount: \"5000000\", currencyCode: \"EUR\" } }) { id } }", json!({})).await;
+    let key = s
+        .meta(
+            "mutation { createApiKey(name: \"bi\", role: \"analyst\") { key } }",
+            json!({}),
+        )
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let r = post(
+        &s,
+        "/graphql",
+        &key,
+        "{ companies { nodes { name phone } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["companies"]["nodes"],
+        json!([{ "name": "Acme", "phone": "+4930111" }])
+    );
+    for q in [
+        "{ companies { nodes { annualRevenue { amount } } } }",
+        "{ companies(filter: { annualRevenue: { amount: { gt: \"1\" } } }) { totalCount } }",
+        "{ companies(orderBy: [{ annualRevenue: { amount: DESC } }]) { totalCount } }",
+        "{ companiesAggregate { sum { annualRevenue } } }",
+        "mutation { updateCompanies(filter: {}, data: { phone: \"+1\" }) { id } }",
+    ] {
+        let e = post(&s, "/graphql", &key, q, json!({})).await;
+        assert_eq!(code(&e["errors"][0]), "BAD_USER_INPUT", "{q}: {e}");
+    }
+    let e = post(
+        &s,
+        "/graphql",
+        &key,
+        "mutation { createCompany(data: { name: \"x\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+    let r = post(
+        &s,
+        "/graphql",
+        &key,
+        "{ findDuplicates(object: \"company\", data: { name: \"acme\" }) { record } }",
+        json!({}),
+    )
+    .await;
+    let record = &r["data"]["findDuplicates"][0]["record"];
+    assert_eq!(record["name"], "Acme", "{r}");
+    assert!(
+        record.get("annualRevenue").is_none(),
+        "operations redact hidden fields: {record}"
+    );
+    let (_, sdl) = s.get_with("/graphql/schema.graphql", &key).await;
+    let company = sdl
+        .split("type Company {")
+        .nth(1)
+        .unwrap()
+        .split('}')
+        .next()
+        .unwrap();
+    assert!(!company.contains("annualRevenue") && company.contains("phone"));
+    s.finish().await;
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Error, ErrorExtensions};
 use rapport_meta::Catalog;
 use rapport_query::Scopes;
-use rapport_store::{Role, Scope};
+use rapport_store::{FieldRight, Role, Scope};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone)]
@@ -56,6 +56,20 @@ impl Access {
         scopes
     }
 
+    /// Removes from a record (GraphQL-shaped JSON) what the role may not read.
+    pub fn redact(&self, object: &str, record: &mut serde_json::Map<String, Value>) {
+        if self.role.fields.is_empty() {
+            return;
+        }
+        record.retain(|key, _| {
+            let field = key
+                .strip_suffix("Id")
+                .filter(|f| self.role.field(object, f) == FieldRight::None)
+                .is_none();
+            field && self.role.field(object, key) != FieldRight::None
+        });
+    }
+
     /// The filter a write of kind `op` must stay within, or `FORBIDDEN`.
     pub fn write_filter(&self, object: &str, op: &str) -> Result<Option<Value>, Error> {
         let rights = self.role.rights(object);
@@ -82,17 +96,19 @@ impl Access {
     }
 }
 
-/// The catalog a role sees: objects it may not read are left out, with the
-/// relations (and computed fields) that lead to them. `None` when it sees all.
-pub fn catalog_view(catalog: &Catalog, role: &Role) -> Option<Catalog> {
+/// The catalog a role sees: objects and fields it may not read are left out,
+/// with the relations (and computed fields) that lead to them; fields it may
+/// only read become read-only. `Ok(None)` when it sees everything; an error
+/// (never a silent fallback to the full schema) when no view can be built.
+pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, String> {
     let hidden: Vec<&str> = catalog
         .objects()
         .iter()
         .filter(|o| role.rights(&o.name).read == Scope::None)
         .map(|o| o.name.as_str())
         .collect();
-    if hidden.is_empty() {
-        return None;
+    if hidden.is_empty() && role.fields.is_empty() {
+        return Ok(None);
     }
     let mut objects: Vec<rapport_meta::ObjectDef> = catalog
         .objects()
@@ -100,35 +116,50 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Option<Catalog> {
         .filter(|o| !hidden.contains(&o.name.as_str()))
         .map(|o| {
             let mut o = o.clone();
+            let name = o.name.clone();
             o.fields.retain(|f| {
                 !f.generated
                     && f.relation
                         .as_ref()
                         .is_none_or(|r| !hidden.contains(&r.target.as_str()))
+                    && role.field(&name, &f.name) != FieldRight::None
             });
+            for f in o.fields.iter_mut() {
+                if role.field(&name, &f.name) == FieldRight::Read {
+                    f.read_only = true;
+                }
+            }
+            let kept: Vec<String> = o.fields.iter().map(|f| f.name.clone()).collect();
+            if o.title_field.as_ref().is_some_and(|t| !kept.contains(t)) {
+                o.title_field = None;
+            }
+            o.search_fields.retain(|s| kept.contains(s));
             o
         })
         .collect();
     // Computed fields built on what is now hidden fail the catalog's checks: drop them.
     for _ in 0..64 {
         match Catalog::build(objects.clone()) {
-            Ok(view) => return Some(view),
-            Err(rapport_meta::MetaError::Invalid { path, .. }) => {
+            Ok(view) => return Ok(Some(view)),
+            Err(rapport_meta::MetaError::Invalid { path, reason }) => {
                 let mut parts = path.split('/');
                 let (Some(object), Some("properties"), Some(field)) =
                     (parts.next(), parts.next(), parts.next())
                 else {
-                    return None;
+                    return Err(format!("{path}: {reason}"));
                 };
-                let o = objects.iter_mut().find(|o| o.name == object)?;
+                let o = objects
+                    .iter_mut()
+                    .find(|o| o.name == object)
+                    .ok_or_else(|| format!("{path}: {reason}"))?;
                 let before = o.fields.len();
                 o.fields.retain(|f| f.name != field);
                 if o.fields.len() == before {
-                    return None;
+                    return Err(format!("{path}: {reason}"));
                 }
             }
-            Err(_) => return None,
+            Err(e) => return Err(e.to_string()),
         }
     }
-    None
+    Err("the role's view does not settle".into())
 }

@@ -29,7 +29,9 @@ pub struct Live {
 impl Live {
     /// The schema (and SDL) a role sees: without the objects it may not read.
     pub fn schema_for(&self, role: &Role) -> Result<(Schema, String), ServerError> {
-        let Some(view) = rapport_graphql::catalog_view(&self.meta.catalog, role) else {
+        let Some(view) =
+            rapport_graphql::catalog_view(&self.meta.catalog, role).map_err(ServerError::Schema)?
+        else {
             return Ok((self.schema.clone(), self.sdl.clone()));
         };
         let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());

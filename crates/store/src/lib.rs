@@ -32,4 +32,4 @@ pub use metadata::{
     metadata_versions,
 };
 pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx};
-pub use roles::{ObjectRights, Role, Scope, find_role, list_roles, save_role};
+pub use roles::{FieldRight, ObjectRights, Role, Scope, find_role, list_roles, save_role};

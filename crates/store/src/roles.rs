@@ -75,11 +75,21 @@ impl ObjectRights {
     }
 }
 
+/// What a role may do with one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRight {
+    None,
+    Read,
+    Write,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Role {
     pub name: String,
     pub default: ObjectRights,
     pub objects: HashMap<String, ObjectRights>,
+    /// `object.field` → right; fields not named are writable.
+    pub fields: HashMap<String, FieldRight>,
     /// Metadata, keys, members and roles: admins only.
     pub admin: bool,
 }
@@ -89,11 +99,19 @@ impl Role {
         self.objects.get(object).copied().unwrap_or(self.default)
     }
 
+    pub fn field(&self, object: &str, field: &str) -> FieldRight {
+        self.fields
+            .get(&format!("{object}.{field}"))
+            .copied()
+            .unwrap_or(FieldRight::Write)
+    }
+
     pub fn admin() -> Role {
         Role {
             name: "admin".into(),
             default: ObjectRights::ALL,
             objects: HashMap::new(),
+            fields: HashMap::new(),
             admin: true,
         }
     }
@@ -109,6 +127,7 @@ impl Role {
             name: "member".into(),
             default,
             objects: HashMap::new(),
+            fields: HashMap::new(),
             admin: false,
         }
     }
@@ -128,10 +147,27 @@ impl Role {
                 );
             }
         }
+        let mut fields = HashMap::new();
+        if let Some(m) = def.get("fields").and_then(Value::as_object) {
+            for (f, r) in m {
+                let path = format!("definition.fields.{f}");
+                let right = match r.as_str() {
+                    Some("none") => FieldRight::None,
+                    Some("read") => FieldRight::Read,
+                    Some("write") => FieldRight::Write,
+                    _ => return Err(StoreError::bad(path, "one of none, read, write")),
+                };
+                if !f.contains('.') {
+                    return Err(StoreError::bad(path, "name fields as `object.field`"));
+                }
+                fields.insert(f.clone(), right);
+            }
+        }
         Ok(Role {
             name: name.into(),
             default: base,
             objects,
+            fields,
             admin: false,
         })
     }
