@@ -383,3 +383,83 @@ async fn hidden_and_read_only_fields() {
     assert!(!company.contains("annualRevenue") && company.contains("phone"));
     s.finish().await;
 }
+
+#[tokio::test]
+async fn metadata_and_access_changes_are_audited() {
+    let s = TestServer::start().await;
+    s.meta("mutation { createField(object: \"company\", name: \"tierScore\", schema: { type: \"integer\" }) { name } }", json!({})).await;
+    s.meta(
+        "mutation($d: JSON!) { createRole(name: \"viewer\", definition: $d) }",
+        json!({ "d": { "default": { "create": false } } }),
+    )
+    .await;
+    let key = s
+        .meta(
+            "mutation { createApiKey(name: \"ro\", role: \"viewer\") { id key } }",
+            json!({}),
+        )
+        .await["createApiKey"]
+        .clone();
+    s.meta(
+        "mutation($id: String!) { revokeApiKey(id: $id) }",
+        json!({ "id": key["id"] }),
+    )
+    .await;
+    let c = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let company = c["createCompany"]["id"].as_str().unwrap().to_string();
+    s.gql(
+        "mutation($id: ID!) { updateCompany(id: $id, data: { tierScore: 3 }) { id } }",
+        json!({ "id": company }),
+    )
+    .await;
+
+    let d = s
+        .meta(
+            "query($id: String!) { m: auditLog(object: \"_metadata\") { recordId action actor changes }
+                                   a: auditLog(object: \"_access\") { recordId action }
+                                   r: auditLog(object: \"company\", recordId: $id) { action changes } }",
+            json!({ "id": company }),
+        )
+        .await;
+    let m = &d["m"][0];
+    assert_eq!(
+        (
+            m["recordId"].as_str(),
+            m["action"].as_str(),
+            m["actor"].as_str()
+        ),
+        (Some("company"), Some("addField"), Some("apiKey:admin"))
+    );
+    assert_eq!(m["changes"]["field"], "tierScore");
+    let actions: Vec<&str> = d["a"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["KEY_REVOKED", "KEY_CREATED", "ROLE_CREATED"]);
+    assert_eq!(d["r"][0]["action"], "UPDATED");
+    assert_eq!(d["r"][0]["changes"]["tierScore"], json!([null, 3]));
+
+    let member = s
+        .meta("mutation { createApiKey(name: \"m\") { key } }", json!({}))
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = post(
+        &s,
+        "/metadata",
+        &member,
+        "{ auditLog(object: \"_access\") { action } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+    s.finish().await;
+}

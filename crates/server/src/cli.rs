@@ -220,7 +220,19 @@ async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
                     one => docs.push(one),
                 }
             }
-            let plan = live.meta.apply_schema(&app.db, docs, *dry_run).await?;
+            let plan = live
+                .meta
+                .apply_schema(
+                    &app.db,
+                    &rapport_store::Actor {
+                        kind: "system".into(),
+                        id: "cli".into(),
+                        name: "schema apply".into(),
+                    },
+                    docs,
+                    *dry_run,
+                )
+                .await?;
             for s in &plan.steps {
                 println!(
                     "{:<16} {}{} — {}",

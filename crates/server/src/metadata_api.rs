@@ -249,6 +249,33 @@ pub struct MetaQuery;
 
 #[Object]
 impl MetaQuery {
+    /// History of the workspace: `_metadata` (object and field changes),
+    /// `_access` (roles, keys, members), or an object's records.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        object: String,
+        record_id: Option<String>,
+        #[graphql(default = 50)] first: i64,
+    ) -> async_graphql::Result<Vec<AuditLogEntry>> {
+        require_admin(ctx)?;
+        let ws = principal(ctx)?.workspace_id.clone();
+        let entries =
+            rapport_store::audit_log(&app(ctx)?.db, &ws, &object, record_id.as_deref(), first)
+                .await
+                .map_err(err)?;
+        Ok(entries
+            .into_iter()
+            .map(|(record_id, e)| AuditLogEntry {
+                record_id,
+                at: e.at,
+                action: e.action,
+                actor: e.actor,
+                changes: Json(e.changes),
+            })
+            .collect())
+    }
+
     /// Roles of the workspace, built-in and custom, with their definitions.
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoleInfo>> {
         require_admin(ctx)?;
@@ -352,6 +379,15 @@ struct ApiKeyInfo {
 }
 
 #[derive(SimpleObject)]
+struct AuditLogEntry {
+    record_id: String,
+    at: String,
+    action: String,
+    actor: String,
+    changes: Json<Value>,
+}
+
+#[derive(SimpleObject)]
 struct RoleInfo {
     name: String,
     definition: Json<Value>,
@@ -432,9 +468,15 @@ impl MetaMutation {
     ) -> async_graphql::Result<CreatedApiKey> {
         require_admin(ctx)?;
         let ws = principal(ctx)?.workspace_id.clone();
-        let (id, key) = rapport_store::issue_api_key(&app(ctx)?.db, &ws, &name, &role)
-            .await
-            .map_err(err)?;
+        let (id, key) = rapport_store::issue_api_key(
+            &app(ctx)?.db,
+            &principal(ctx)?.actor(),
+            &ws,
+            &name,
+            &role,
+        )
+        .await
+        .map_err(err)?;
         Ok(CreatedApiKey {
             id,
             name,
@@ -456,6 +498,7 @@ impl MetaMutation {
         let live = live(ctx).await?;
         let id = rapport_store::create_member(
             &app(ctx)?.db,
+            &principal(ctx)?.actor(),
             &live.meta.workspace,
             &email,
             &password,
@@ -477,9 +520,16 @@ impl MetaMutation {
     ) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let ws = principal(ctx)?.workspace_id.clone();
-        rapport_store::save_role(&app(ctx)?.db, &ws, &name, &definition.0, false)
-            .await
-            .map_err(err)?;
+        rapport_store::save_role(
+            &app(ctx)?.db,
+            &principal(ctx)?.actor(),
+            &ws,
+            &name,
+            &definition.0,
+            false,
+        )
+        .await
+        .map_err(err)?;
         Ok(true)
     }
 
@@ -491,9 +541,16 @@ impl MetaMutation {
     ) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let ws = principal(ctx)?.workspace_id.clone();
-        rapport_store::save_role(&app(ctx)?.db, &ws, &name, &definition.0, true)
-            .await
-            .map_err(err)?;
+        rapport_store::save_role(
+            &app(ctx)?.db,
+            &principal(ctx)?.actor(),
+            &ws,
+            &name,
+            &definition.0,
+            true,
+        )
+        .await
+        .map_err(err)?;
         Ok(true)
     }
 
@@ -506,9 +563,14 @@ impl MetaMutation {
         require_admin(ctx)?;
         let live = live(ctx).await?;
         let app = app(ctx)?;
-        rapport_store::deactivate_member(&app.db, &live.meta.workspace, &member_id)
-            .await
-            .map_err(err)?;
+        rapport_store::deactivate_member(
+            &app.db,
+            &principal(ctx)?.actor(),
+            &live.meta.workspace,
+            &member_id,
+        )
+        .await
+        .map_err(err)?;
         app.forget_principal(&member_id).await;
         Ok(true)
     }
@@ -517,7 +579,7 @@ impl MetaMutation {
         require_admin(ctx)?;
         let ws = principal(ctx)?.workspace_id.clone();
         let app = app(ctx)?;
-        rapport_store::revoke_api_key(&app.db, &ws, &id)
+        rapport_store::revoke_api_key(&app.db, &principal(ctx)?.actor(), &ws, &id)
             .await
             .map_err(err)?;
         app.forget_principal(&id).await;
@@ -535,7 +597,7 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .create_objects(&app.db, vec![schema.0])
+            .create_objects(&app.db, &principal(ctx)?.actor(), vec![schema.0])
             .await
             .map_err(err)?;
         describe_after(ctx, &name).await
@@ -558,7 +620,7 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .update_objects(&app.db, vec![schema.0])
+            .update_objects(&app.db, &principal(ctx)?.actor(), vec![schema.0])
             .await
             .map_err(err)?;
         describe_after(ctx, &name).await
@@ -570,7 +632,7 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .set_object_deleted(&app.db, &name, true)
+            .set_object_deleted(&app.db, &principal(ctx)?.actor(), &name, true)
             .await
             .map_err(err)?;
         reload(ctx).await?;
@@ -587,7 +649,7 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .set_object_deleted(&app.db, &name, false)
+            .set_object_deleted(&app.db, &principal(ctx)?.actor(), &name, false)
             .await
             .map_err(err)?;
         describe_after(ctx, &name).await
@@ -616,7 +678,7 @@ impl MetaMutation {
             list.push(Value::String(name.clone()));
         }
         live.meta
-            .update_objects(&app.db, vec![doc])
+            .update_objects(&app.db, &principal(ctx)?.actor(), vec![doc])
             .await
             .map_err(err)?;
         describe_field_after(ctx, &object, &name).await
@@ -649,7 +711,7 @@ impl MetaMutation {
             }
         }
         live.meta
-            .update_objects(&app.db, vec![doc])
+            .update_objects(&app.db, &principal(ctx)?.actor(), vec![doc])
             .await
             .map_err(err)?;
         describe_field_after(ctx, &object, &name).await
@@ -669,6 +731,7 @@ impl MetaMutation {
             .meta
             .change_field(
                 &app.db,
+                &principal(ctx)?.actor(),
                 &object,
                 &name,
                 FieldChange::Rename {
@@ -691,7 +754,13 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .change_field(&app.db, &object, &name, FieldChange::Delete)
+            .change_field(
+                &app.db,
+                &principal(ctx)?.actor(),
+                &object,
+                &name,
+                FieldChange::Delete,
+            )
             .await
             .map_err(err)?;
         reload(ctx).await?;
@@ -709,7 +778,13 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .change_field(&app.db, &object, &name, FieldChange::Restore)
+            .change_field(
+                &app.db,
+                &principal(ctx)?.actor(),
+                &object,
+                &name,
+                FieldChange::Restore,
+            )
             .await
             .map_err(err)?;
         describe_field_after(ctx, &object, &name).await
@@ -734,7 +809,7 @@ impl MetaMutation {
         live(ctx)
             .await?
             .meta
-            .purge(&app.db, &object, field.as_deref())
+            .purge(&app.db, &principal(ctx)?.actor(), &object, field.as_deref())
             .await
             .map_err(err)?;
         reload(ctx).await?;
@@ -753,7 +828,7 @@ impl MetaMutation {
         Ok(app
             .live()
             .meta
-            .apply_schema(&app.db, docs, true)
+            .apply_schema(&app.db, &principal(ctx)?.actor(), docs, true)
             .await
             .map_err(err)?
             .into())
@@ -771,7 +846,7 @@ impl MetaMutation {
         let plan = app
             .live()
             .meta
-            .apply_schema(&app.db, docs, false)
+            .apply_schema(&app.db, &principal(ctx)?.actor(), docs, false)
             .await
             .map_err(err)?;
         reload(ctx).await?;

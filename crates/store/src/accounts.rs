@@ -339,6 +339,7 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
 /// existing account joins; a new one gets the given password).
 pub async fn create_member(
     db: &Db,
+    by: &Actor,
     workspace: &Workspace,
     email: &str,
     password: &str,
@@ -410,6 +411,17 @@ pub async fn create_member(
         vec![user_id.into(), workspace.id.clone().into(), member_id.clone().into(), role.into(), stamp(now()).into()],
     )
     .await?;
+    crate::audit::record_change(
+        &txn,
+        db.backend,
+        &workspace.id,
+        "_access",
+        &member_id,
+        "MEMBER_CREATED",
+        by,
+        json!({ "email": email, "role": role }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(member_id)
 }
@@ -418,6 +430,7 @@ pub async fn create_member(
 /// their records stay theirs (never deleted).
 pub async fn deactivate_member(
     db: &Db,
+    by: &Actor,
     workspace: &Workspace,
     member_id: &str,
 ) -> Result<(), StoreError> {
@@ -456,6 +469,17 @@ pub async fn deactivate_member(
             "",
         )
         .await?;
+    crate::audit::record_change(
+        &txn,
+        db.backend,
+        &workspace.id,
+        "_access",
+        member_id,
+        "MEMBER_DEACTIVATED",
+        by,
+        json!({}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -102,3 +102,40 @@ pub(crate) async fn history(
     }
     Ok(out)
 }
+
+/// A workspace's history: metadata changes (`_metadata`), access changes
+/// (`_access`: roles, keys, members) or one object's records, newest first.
+pub async fn audit_log(
+    db: &crate::Db,
+    workspace_id: &str,
+    object: &str,
+    record_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, AuditEntry)>, StoreError> {
+    let limit = limit.clamp(1, 500);
+    let (text, mut values): (String, Vec<sea_orm::Value>) = (
+        "SELECT record_id, at, action, actor, changes FROM rapport_audit WHERE workspace_id = $1 AND object = $2".into(),
+        vec![workspace_id.into(), object.into()],
+    );
+    let mut text = text;
+    if let Some(id) = record_id {
+        text.push_str(" AND record_id = $3");
+        values.push(id.into());
+    }
+    text.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT {limit}"));
+    let rows = sys_query(&db.conn, db.backend, &text, values).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let changes: String = r.try_get_by_index(4)?;
+        out.push((
+            r.try_get_by_index(0)?,
+            AuditEntry {
+                at: r.try_get_by_index(1)?,
+                action: r.try_get_by_index(2)?,
+                actor: r.try_get_by_index(3)?,
+                changes: serde_json::from_str(&changes).unwrap_or(Value::Null),
+            },
+        ));
+    }
+    Ok(out)
+}

@@ -92,6 +92,7 @@ pub async fn find_api_key(db: &Db, secret: &str) -> Result<Option<ApiKey>, Store
 /// secret is shown once and stored hashed.
 pub async fn issue_api_key(
     db: &Db,
+    actor: &crate::Actor,
     workspace_id: &str,
     name: &str,
     role: &str,
@@ -111,20 +112,37 @@ pub async fn issue_api_key(
         uuid::Uuid::new_v4().simple()
     );
     let id = uuid::Uuid::now_v7().to_string();
-    db.conn
-        .execute_raw(Statement::from_sql_and_values(
+    let txn = db.begin_write().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
             db.db_backend(),
             sys_sql(db.backend, "INSERT INTO rapport_api_key (id, workspace_id, name, key_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)"),
             [id.clone().into(), workspace_id.into(), name.trim().into(), hash(&secret).into(), role.into(), chrono::Utc::now().to_rfc3339().into()],
         ))
         .await?;
+    crate::audit::record_change(
+        &txn,
+        db.backend,
+        workspace_id,
+        "_access",
+        &id,
+        "KEY_CREATED",
+        actor,
+        serde_json::json!({ "name": name.trim(), "role": role }),
+    )
+    .await?;
+    txn.commit().await?;
     Ok((id, secret))
 }
 
 /// Revokes a key of the workspace; `NOT_FOUND` for another workspace's key.
-pub async fn revoke_api_key(db: &Db, workspace_id: &str, id: &str) -> Result<(), StoreError> {
-    let done = db
-        .conn
+pub async fn revoke_api_key(
+    db: &Db,
+    actor: &crate::Actor,
+    workspace_id: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    let txn = db.begin_write().await?;
+    let done = txn
         .execute_raw(Statement::from_sql_and_values(
             db.db_backend(),
             sys_sql(db.backend, "UPDATE rapport_api_key SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL"),
@@ -135,6 +153,18 @@ pub async fn revoke_api_key(db: &Db, workspace_id: &str, id: &str) -> Result<(),
     if done == 0 {
         return Err(StoreError::NotFound(format!("no active API key {id}")));
     }
+    crate::audit::record_change(
+        &txn,
+        db.backend,
+        workspace_id,
+        "_access",
+        id,
+        "KEY_REVOKED",
+        actor,
+        serde_json::json!({}),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 

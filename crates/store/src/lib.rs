@@ -19,7 +19,7 @@ mod roles;
 pub use accounts::{
     Principal, Session, authenticate, create_member, deactivate_member, end_session, login, sign_up,
 };
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, audit_log};
 pub use db::{Db, StatementCounter};
 pub use error::StoreError;
 pub use keys::{

@@ -14,6 +14,7 @@ use crate::db::{Db, execute_text, sys_execute, sys_query};
 use crate::ddl;
 use crate::error::StoreError;
 use crate::migrate;
+use crate::records::Actor;
 
 mod apply;
 mod fields;
@@ -369,9 +370,10 @@ impl WorkspaceMeta {
     pub async fn create_objects(
         &self,
         db: &Db,
+        actor: &Actor,
         docs: Vec<Value>,
     ) -> Result<MigrationPlan, StoreError> {
-        self.change(db, false, |txn, meta| {
+        self.change(db, actor, false, |txn, meta| {
             Box::pin(apply_documents(txn, meta, docs, Mode::CreateOnly))
         })
         .await
@@ -381,9 +383,10 @@ impl WorkspaceMeta {
     pub async fn update_objects(
         &self,
         db: &Db,
+        actor: &Actor,
         docs: Vec<Value>,
     ) -> Result<MigrationPlan, StoreError> {
-        self.change(db, false, |txn, meta| {
+        self.change(db, actor, false, |txn, meta| {
             Box::pin(apply_documents(txn, meta, docs, Mode::UpdateOnly))
         })
         .await
@@ -393,10 +396,11 @@ impl WorkspaceMeta {
     pub async fn apply_schema(
         &self,
         db: &Db,
+        actor: &Actor,
         docs: Vec<Value>,
         dry_run: bool,
     ) -> Result<MigrationPlan, StoreError> {
-        self.change(db, dry_run, |txn, meta| {
+        self.change(db, actor, dry_run, |txn, meta| {
             Box::pin(apply_documents(txn, meta, docs, Mode::Upsert))
         })
         .await
@@ -405,12 +409,13 @@ impl WorkspaceMeta {
     pub async fn change_field(
         &self,
         db: &Db,
+        actor: &Actor,
         object: &str,
         field: &str,
         change: FieldChange,
     ) -> Result<MigrationPlan, StoreError> {
         let (object, field) = (object.to_string(), field.to_string());
-        self.change(db, false, move |txn, meta| {
+        self.change(db, actor, false, move |txn, meta| {
             Box::pin(field_change(txn, meta, object, field, change))
         })
         .await
@@ -419,11 +424,12 @@ impl WorkspaceMeta {
     pub async fn set_object_deleted(
         &self,
         db: &Db,
+        actor: &Actor,
         object: &str,
         deleted: bool,
     ) -> Result<MigrationPlan, StoreError> {
         let object = object.to_string();
-        self.change(db, false, move |txn, meta| {
+        self.change(db, actor, false, move |txn, meta| {
             Box::pin(object_visibility(txn, meta, object, deleted))
         })
         .await
@@ -432,11 +438,12 @@ impl WorkspaceMeta {
     pub async fn purge(
         &self,
         db: &Db,
+        actor: &Actor,
         object: &str,
         field: Option<&str>,
     ) -> Result<MigrationPlan, StoreError> {
         let (object, field) = (object.to_string(), field.map(str::to_string));
-        self.change(db, false, move |txn, meta| {
+        self.change(db, actor, false, move |txn, meta| {
             Box::pin(purge(txn, meta, object, field))
         })
         .await
@@ -444,7 +451,13 @@ impl WorkspaceMeta {
 
     /// Runs one change in a transaction against the metadata as stored now
     /// (not as this snapshot saw it), bumping the version unless it is a dry run.
-    async fn change<F>(&self, db: &Db, dry_run: bool, f: F) -> Result<MigrationPlan, StoreError>
+    async fn change<F>(
+        &self,
+        db: &Db,
+        actor: &Actor,
+        dry_run: bool,
+        f: F,
+    ) -> Result<MigrationPlan, StoreError>
     where
         F: for<'t> FnOnce(
             &'t DatabaseTransaction,
@@ -483,6 +496,20 @@ impl WorkspaceMeta {
                 steps,
                 metadata_version: current.version,
             });
+        }
+        for st in &steps {
+            let detail = serde_json::json!({ "field": st.field, "detail": st.detail });
+            crate::audit::record_change(
+                &txn,
+                db.backend,
+                &self.workspace.id,
+                "_metadata",
+                &st.object,
+                &st.action,
+                actor,
+                detail,
+            )
+            .await?;
         }
         sys_execute(
             &txn,

@@ -219,6 +219,7 @@ pub async fn find_role(
 /// Creates or replaces a custom role.
 pub async fn save_role(
     db: &Db,
+    actor: &crate::Actor,
     workspace_id: &str,
     name: &str,
     definition: &Value,
@@ -232,9 +233,10 @@ pub async fn save_role(
         (false, true) => return Err(StoreError::NotFound(format!("no role `{name}`"))),
         _ => {}
     }
+    let txn = db.begin_write().await?;
     if replace {
         sys_execute(
-            &db.conn,
+            &txn,
             db.backend,
             "UPDATE rapport_role SET definition = $1 WHERE workspace_id = $2 AND name = $3",
             vec![
@@ -246,13 +248,30 @@ pub async fn save_role(
         .await?;
     } else {
         sys_execute(
-            &db.conn,
+            &txn,
             db.backend,
             "INSERT INTO rapport_role (workspace_id, name, definition, created_at) VALUES ($1, $2, $3, $4)",
             vec![workspace_id.into(), name.into(), definition.to_string().into(), chrono::Utc::now().to_rfc3339().into()],
         )
         .await?;
     }
+    let action = if replace {
+        "ROLE_UPDATED"
+    } else {
+        "ROLE_CREATED"
+    };
+    crate::audit::record_change(
+        &txn,
+        db.backend,
+        workspace_id,
+        "_access",
+        name,
+        action,
+        actor,
+        definition.clone(),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
