@@ -463,3 +463,57 @@ async fn metadata_and_access_changes_are_audited() {
     assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
     s.finish().await;
 }
+
+#[tokio::test]
+async fn erasing_a_subject_removes_personal_data_but_keeps_the_numbers() {
+    let s = TestServer::start().await;
+    let p = s
+        .gql("mutation { createPerson(data: { name: { firstName: \"Grace\", lastName: \"Hopper\" }, email: \"grace@navy.example\", phone: \"+15550100\", jobTitle: \"Admiral\" }) { id } }", json!({}))
+        .await;
+    let person = id(&p["createPerson"]);
+    s.gql("mutation($p: ID!) { updatePerson(id: $p, data: { jobTitle: \"Rear admiral\" }) { id } createOpportunity(data: { name: \"Navy deal\", pointOfContactId: $p, amount: { amount: \"900\", currencyCode: \"USD\" } }) { id }
+            createLead(data: { companyName: \"Navy\", email: \"grace@navy.example\", status: CONVERTED, convertedPersonId: $p }) { id } }", json!({ "p": person })).await;
+    let member = s
+        .meta("mutation { createApiKey(name: \"m\") { key } }", json!({}))
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = post(
+        &s,
+        "/graphql",
+        &member,
+        "mutation($p: ID!) { eraseSubject(personId: $p) { id } }",
+        json!({ "p": person }),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+
+    let r = s.gql("mutation($p: ID!) { eraseSubject(personId: $p) { name { firstName lastName } email phone jobTitle opportunities { totalCount } } }", json!({ "p": person })).await;
+    assert_eq!(
+        r["eraseSubject"],
+        json!({ "name": { "firstName": "[erased]", "lastName": null }, "email": null, "phone": null, "jobTitle": null, "opportunities": { "totalCount": 1 } })
+    );
+    let d = s.gql("{ leads { nodes { email companyName status } } opportunitiesAggregate { count sum { amount } } }", json!({})).await;
+    assert_eq!(
+        d["leads"]["nodes"],
+        json!([{ "email": null, "companyName": null, "status": "CONVERTED" }]),
+        "the lead that became them too"
+    );
+    assert_eq!(d["opportunitiesAggregate"]["count"], 1);
+    let history = s
+        .meta(
+            "query($p: String!) { auditLog(object: \"person\", recordId: $p) { action changes } }",
+            json!({ "p": person }),
+        )
+        .await;
+    let entries = history["auditLog"].as_array().unwrap();
+    assert!(entries.len() >= 3, "the events stay");
+    assert!(
+        entries.iter().all(|e| e["changes"] == json!({})),
+        "their values do not: {entries:?}"
+    );
+    let found = s.gql("{ findDuplicates(object: \"person\", data: { email: \"grace@navy.example\" }) { id } }", json!({})).await;
+    assert_eq!(found["findDuplicates"], json!([]));
+    s.finish().await;
+}

@@ -187,6 +187,26 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
         );
     }
 
+    if has(catalog, &["person"]) {
+        mutations.push(
+            Field::new("eraseSubject", TypeRef::named_nn("Person"), |ctx| {
+                FieldFuture::new(async move {
+                    let st = state(&ctx)?;
+                    if !st.access.role.admin {
+                        return Err(crate::errors::store_error(rapport_store::StoreError::Forbidden("erasing a person needs the admin role".into())));
+                    }
+                    let person = string_arg(&ctx, "personId")?;
+                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let erased = rapport_crm::erase_subject(&tx, &person).await.map_err(crm_error)?;
+                    tx.commit().await.map_err(store_error)?;
+                    Ok(Some(node_value(erased)))
+                })
+            })
+            .description("The right to be forgotten: a person's personal data (and that of the leads that became them) erased, history included; the records, counts and amounts stay.")
+            .argument(InputValue::new("personId", TypeRef::named_nn(TypeRef::ID))),
+        );
+    }
+
     types.push(
         Object::new("DuplicateMatch")
             .field(json_member("id", TypeRef::named_nn(TypeRef::ID)))

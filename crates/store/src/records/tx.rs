@@ -60,6 +60,18 @@ impl Tx<'_> {
         .await
     }
 
+    /// Empties the recorded values of a record's history, keeping that it
+    /// changed and when (the right to be forgotten reaches the audit too).
+    pub async fn scrub_history(&self, object: &str, id: &str) -> Result<u64, StoreError> {
+        crate::db::sys_execute(
+            &self.txn,
+            self.store.db.backend,
+            "UPDATE rapport_audit SET changes = '{}' WHERE workspace_id = $1 AND object = $2 AND record_id = $3",
+            vec![self.store.meta.workspace.id.clone().into(), object.into(), id.into()],
+        )
+        .await
+    }
+
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.txn.commit().await?)
     }
