@@ -277,6 +277,23 @@ async fn record_scopes_hold_on_every_path() {
     );
     let e = post(&s, "/metadata", &ann, "mutation { createField(object: \"company\", name: \"x\", schema: { type: \"integer\" }) { name } }", json!({})).await;
     assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+    let m = post(
+        &s,
+        "/metadata",
+        &ann,
+        "{ objects(includeSystem: true) { name } contract: object(name: \"contract\") { name } }",
+        json!({}),
+    )
+    .await;
+    assert!(m["data"]["contract"].is_null(), "{m}");
+    assert!(
+        !m["data"]["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "contract"),
+        "unreadable objects are not listed"
+    );
 
     // The admin sees everything; a member-less key with an `own` role sees nothing.
     assert_eq!(

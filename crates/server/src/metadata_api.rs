@@ -193,6 +193,20 @@ async fn reload(ctx: &Context<'_>) -> async_graphql::Result<()> {
     app(ctx)?.reload_workspace(&ws).await.map_err(server_err)
 }
 
+/// The caller's role (objects it may not read are not listed to it).
+async fn role(ctx: &Context<'_>) -> async_graphql::Result<rapport_store::Role> {
+    let p = principal(ctx)?;
+    rapport_store::find_role(&app(ctx)?.db, &p.workspace_id, &p.role)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| {
+            err(rapport_store::StoreError::Forbidden(format!(
+                "role `{}` is gone",
+                p.role
+            )))
+        })
+}
+
 /// Metadata changes need the admin role.
 fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
     if principal(ctx)?.role != "admin" {
@@ -319,12 +333,14 @@ impl MetaQuery {
         #[graphql(default = false)] include_system: bool,
     ) -> async_graphql::Result<Vec<ObjectMetadata>> {
         let live = live(ctx).await?;
+        let role = role(ctx).await?;
         Ok(live
             .meta
             .catalog
             .objects()
             .iter()
             .filter(|o| include_system || !o.is_system)
+            .filter(|o| role.rights(&o.name).read != rapport_store::Scope::None)
             .map(|o| object_metadata(&live.meta, o))
             .collect())
     }
@@ -335,10 +351,12 @@ impl MetaQuery {
         name: String,
     ) -> async_graphql::Result<Option<ObjectMetadata>> {
         let live = live(ctx).await?;
+        let role = role(ctx).await?;
         Ok(live
             .meta
             .catalog
             .object(&name)
+            .filter(|o| role.rights(&o.name).read != rapport_store::Scope::None)
             .map(|o| object_metadata(&live.meta, o)))
     }
 
