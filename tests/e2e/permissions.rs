@@ -534,3 +534,80 @@ async fn erasing_a_subject_removes_personal_data_but_keeps_the_numbers() {
     assert_eq!(found["findDuplicates"], json!([]));
     s.finish().await;
 }
+
+#[tokio::test]
+async fn masked_fields_show_masked_to_roles_without_clear_read() {
+    let s = TestServer::start().await;
+    let mut phone = s
+        .meta("{ object(name: \"person\") { jsonSchema } }", json!({}))
+        .await["object"]["jsonSchema"]["properties"]["phone"]
+        .clone();
+    phone["x-rapport-field"]["masked"] = json!(true);
+    s.meta("mutation($s: JSON!) { updateField(object: \"person\", name: \"phone\", schema: $s) { name } }", json!({ "s": phone })).await;
+    s.gql("mutation { createPerson(data: { name: { firstName: \"Li\" }, phone: \"+8613812345678\" }) { id } }", json!({})).await;
+    s.meta(
+        "mutation($d: JSON!) { createRole(name: \"support\", definition: $d) }",
+        json!({ "d": { "fields": { "person.phone": "read" } } }),
+    )
+    .await;
+    let member = s
+        .meta("mutation { createApiKey(name: \"m\") { key } }", json!({}))
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let support = s
+        .meta(
+            "mutation { createApiKey(name: \"s\", role: \"support\") { key } }",
+            json!({}),
+        )
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let admin = s.gql("{ people { nodes { phone } } }", json!({})).await;
+    assert_eq!(admin["people"]["nodes"][0]["phone"], "+8613812345678");
+    let r = post(
+        &s,
+        "/graphql",
+        &member,
+        "{ people { nodes { phone } } }",
+        json!({}),
+    )
+    .await;
+    let masked = r["data"]["people"]["nodes"][0]["phone"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        masked.starts_with("+86") && masked.ends_with("5678") && masked.contains("****"),
+        "{masked}"
+    );
+    let e = post(
+        &s,
+        "/graphql",
+        &member,
+        "{ people(filter: { phone: { startsWith: \"+86138\" } }) { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        code(&e["errors"][0]),
+        "BAD_USER_INPUT",
+        "no guessing through filters"
+    );
+    let r = post(
+        &s,
+        "/graphql",
+        &support,
+        "{ people { nodes { phone } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["people"]["nodes"][0]["phone"], "+8613812345678",
+        "a role granted the field reads it clear"
+    );
+    s.finish().await;
+}

@@ -107,7 +107,12 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, S
         .filter(|o| role.rights(&o.name).read == Scope::None)
         .map(|o| o.name.as_str())
         .collect();
-    if hidden.is_empty() && role.fields.is_empty() {
+    let masks = catalog.objects().iter().any(|o| {
+        o.fields
+            .iter()
+            .any(|f| f.masked && role.masks(&o.name, &f.name))
+    });
+    if hidden.is_empty() && role.fields.is_empty() && !masks {
         return Ok(None);
     }
     let mut objects: Vec<rapport_meta::ObjectDef> = catalog
@@ -127,6 +132,9 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, S
             for f in o.fields.iter_mut() {
                 if role.field(&name, &f.name) == FieldRight::Read {
                     f.read_only = true;
+                }
+                if f.masked && role.masks(&name, &f.name) {
+                    f.filterable = false;
                 }
             }
             let kept: Vec<String> = o.fields.iter().map(|f| f.name.clone()).collect();
@@ -162,4 +170,22 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, S
         }
     }
     Err("the role's view does not settle".into())
+}
+
+/// `+1 555 010 0199` → `+15*******199`; `ada@example.com` → `a***@example.com`.
+pub fn mask(value: &str) -> String {
+    if let Some((local, domain)) = value.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let keep_start = 3.min(chars.len() / 4);
+    let keep_end = 4.min(chars.len() / 3);
+    let mut out: String = chars[..keep_start].iter().collect();
+    out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
+    out.extend(&chars[chars.len() - keep_end..]);
+    out
 }

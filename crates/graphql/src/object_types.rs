@@ -254,6 +254,7 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
                     TypeRef::named(format!("{}ListFilter", type_name(&target))),
                 ));
             }
+            None if !f.filterable => {}
             None => {
                 if let Some(ft) = filter_type(object, f) {
                     filter = filter.field(InputValue::new(&f.name, TypeRef::named(ft)));

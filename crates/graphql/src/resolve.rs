@@ -242,6 +242,27 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
             );
             vec![list_args(list, &t)]
         }
+        None if f.masked => {
+            // Masked to roles that may not read it clear.
+            let (object_name, name) = (object.name.clone(), f.name.clone());
+            vec![Field::new(
+                &f.name,
+                TypeRef::named(scalar_type(object, f)),
+                move |ctx| {
+                    let (object_name, name) = (object_name.clone(), name.clone());
+                    FieldFuture::new(async move {
+                        let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                        let value = node.data.get(&name);
+                        if state(&ctx)?.access.role.masks(&object_name, &name)
+                            && let Some(Value::String(text)) = value
+                        {
+                            return Ok(Some(FieldValue::value(crate::access::mask(text))));
+                        }
+                        Ok(value_field(value))
+                    })
+                },
+            )]
+        }
         None => {
             let ty = scalar_type(object, f);
             let ty = match f.field_type {

@@ -177,6 +177,7 @@ fn inverse_field(owner: &ObjectDef, field: &FieldDef, rel: &Relation, name: &str
             on_delete: OnDelete::SetNull,
         }),
         generated: true,
+        filterable: true,
         computed: None,
         property: json!({ "x-rapport-field": { "type": "relation", "kind": kind.as_str(),
             "target": owner.name, "inverse": field.name } }),

@@ -253,6 +253,9 @@ pub struct FieldDef {
     pub indexed: bool,
     pub searchable: bool,
     pub masked: bool,
+    /// Offered in filters and orderings. A role that sees a masked field only
+    /// masked loses this, so values cannot be guessed through filters.
+    pub filterable: bool,
     pub read_only: bool,
     pub is_system: bool,
     pub default: Option<Value>,

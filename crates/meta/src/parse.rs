@@ -336,6 +336,7 @@ pub fn parse_field_property(
         rating_max,
         relation,
         generated: false,
+        filterable: true,
         property: property.clone(),
         computed,
     };

@@ -99,6 +99,16 @@ impl Role {
         self.objects.get(object).copied().unwrap_or(self.default)
     }
 
+    /// Whether a `masked` field shows masked to this role: admins and roles
+    /// that name the field (read or write) see it clear.
+    pub fn masks(&self, object: &str, field: &str) -> bool {
+        !self.admin
+            && !matches!(
+                self.fields.get(&format!("{object}.{field}")),
+                Some(FieldRight::Read | FieldRight::Write)
+            )
+    }
+
     pub fn field(&self, object: &str, field: &str) -> FieldRight {
         self.fields
             .get(&format!("{object}.{field}"))
