@@ -1,6 +1,7 @@
 //! The `rapport` server: HTTP edge (axum), authentication, the metadata API,
 //! the live per-workspace GraphQL schema and the command line.
 
+mod access_api;
 mod app;
 mod cli;
 mod demo;

@@ -5,22 +5,33 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, Json, Object, Request, Response, Schema,
-    SimpleObject,
+    Context, EmptySubscription, Json, MergedObject, Object, Request, Response, Schema, SimpleObject,
 };
 use rapport_meta::{FieldDef, ObjectDef, export_document};
 use rapport_store::{FieldChange, MigrationPlan as StorePlan, Principal, WorkspaceMeta};
 use serde_json::Value;
 
+use crate::access_api::{AccessMutation, AccessQuery};
 use crate::app::App;
 
 type MetadataSchema = Schema<MetaQuery, MetaMutation, EmptySubscription>;
 
+/// Objects and fields (here) and accounts, keys, roles and audit (`access_api`).
+#[derive(MergedObject, Default)]
+pub struct MetaQuery(ObjectsQuery, AccessQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MetaMutation(ObjectsMutation, AccessMutation);
+
 pub async fn execute(app: Arc<App>, principal: Option<Principal>, request: Request) -> Response {
     // The schema is static and cheap to assemble; the app and caller ride in its data.
-    let schema: MetadataSchema = Schema::build(MetaQuery, MetaMutation, EmptySubscription)
-        .limit_depth(10)
-        .finish();
+    let schema: MetadataSchema = Schema::build(
+        MetaQuery::default(),
+        MetaMutation::default(),
+        EmptySubscription,
+    )
+    .limit_depth(10)
+    .finish();
     let request = match principal {
         Some(p) => request.data(p),
         // Anonymous callers may sign up or log in, and see nothing else.
@@ -169,12 +180,12 @@ fn object_metadata(meta: &WorkspaceMeta, o: &ObjectDef) -> ObjectMetadata {
     }
 }
 
-fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<App>> {
+pub(crate) fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<App>> {
     ctx.data::<Arc<App>>()
 }
 
 /// Metadata changes need the admin role.
-fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
     ctx.data_opt::<Principal>().ok_or_else(|| {
         rapport_graphql::store_error(rapport_store::StoreError::Unauthenticated(
             "send `Authorization: Bearer <token>`".into(),
@@ -183,18 +194,18 @@ fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
 }
 
 /// The caller's workspace as served now.
-async fn live(ctx: &Context<'_>) -> async_graphql::Result<Arc<crate::app::Live>> {
+pub(crate) async fn live(ctx: &Context<'_>) -> async_graphql::Result<Arc<crate::app::Live>> {
     let ws = principal(ctx)?.workspace_id.clone();
     app(ctx)?.live_for(&ws).await.map_err(server_err)
 }
 
-async fn reload(ctx: &Context<'_>) -> async_graphql::Result<()> {
+pub(crate) async fn reload(ctx: &Context<'_>) -> async_graphql::Result<()> {
     let ws = principal(ctx)?.workspace_id.clone();
     app(ctx)?.reload_workspace(&ws).await.map_err(server_err)
 }
 
 /// The caller's role (objects it may not read are not listed to it).
-async fn role(ctx: &Context<'_>) -> async_graphql::Result<rapport_store::Role> {
+pub(crate) async fn role(ctx: &Context<'_>) -> async_graphql::Result<rapport_store::Role> {
     let p = principal(ctx)?;
     rapport_store::find_role(&app(ctx)?.db, &p.workspace_id, &p.role)
         .await
@@ -208,7 +219,7 @@ async fn role(ctx: &Context<'_>) -> async_graphql::Result<rapport_store::Role> {
 }
 
 /// Metadata changes need the admin role.
-fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
+pub(crate) fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
     if principal(ctx)?.role != "admin" {
         return Err(rapport_graphql::store_error(
             rapport_store::StoreError::Forbidden("metadata changes need the admin role".into()),
@@ -217,11 +228,11 @@ fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
     Ok(())
 }
 
-fn err(e: rapport_store::StoreError) -> async_graphql::Error {
+pub(crate) fn err(e: rapport_store::StoreError) -> async_graphql::Error {
     rapport_graphql::store_error(e)
 }
 
-fn server_err(e: crate::error::ServerError) -> async_graphql::Error {
+pub(crate) fn server_err(e: crate::error::ServerError) -> async_graphql::Error {
     match e {
         crate::error::ServerError::Store(s) => err(s),
         other => err(rapport_store::StoreError::Internal(other.to_string())),
@@ -259,73 +270,11 @@ fn document_name(doc: &Value) -> String {
         .to_string()
 }
 
-pub struct MetaQuery;
+#[derive(Default)]
+pub struct ObjectsQuery;
 
 #[Object]
-impl MetaQuery {
-    /// History of the workspace: `_metadata` (object and field changes),
-    /// `_access` (roles, keys, members), or an object's records.
-    async fn audit_log(
-        &self,
-        ctx: &Context<'_>,
-        object: String,
-        record_id: Option<String>,
-        #[graphql(default = 50)] first: i64,
-    ) -> async_graphql::Result<Vec<AuditLogEntry>> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        let entries =
-            rapport_store::audit_log(&app(ctx)?.db, &ws, &object, record_id.as_deref(), first)
-                .await
-                .map_err(err)?;
-        Ok(entries
-            .into_iter()
-            .map(|(record_id, e)| AuditLogEntry {
-                record_id,
-                at: e.at,
-                action: e.action,
-                actor: e.actor,
-                changes: Json(e.changes),
-            })
-            .collect())
-    }
-
-    /// Roles of the workspace, built-in and custom, with their definitions.
-    async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoleInfo>> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        let roles = rapport_store::list_roles(&app(ctx)?.db, &ws)
-            .await
-            .map_err(err)?;
-        Ok(roles
-            .into_iter()
-            .map(|(name, definition)| RoleInfo {
-                name,
-                definition: Json(definition),
-            })
-            .collect())
-    }
-
-    /// The caller's workspace's API keys (never their secrets).
-    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKeyInfo>> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        let keys = rapport_store::list_api_keys(&app(ctx)?.db, &ws)
-            .await
-            .map_err(err)?;
-        Ok(keys
-            .into_iter()
-            .map(|k| ApiKeyInfo {
-                id: k.id,
-                name: k.name,
-                role: k.role,
-                created_at: k.created_at,
-                last_used_at: k.last_used_at,
-                revoked_at: k.revoked_at,
-            })
-            .collect())
-    }
-
+impl ObjectsQuery {
     /// Objects of the workspace; standard (`isSystem`) ones only when asked.
     async fn objects(
         &self,
@@ -365,245 +314,11 @@ impl MetaQuery {
     }
 }
 
-#[derive(SimpleObject)]
-struct AuthPayload {
-    token: String,
-    expires_at: String,
-    workspace_id: String,
-    workspace_name: String,
-    member_id: String,
-}
-
-impl From<rapport_store::Session> for AuthPayload {
-    fn from(s: rapport_store::Session) -> Self {
-        AuthPayload {
-            token: s.token,
-            expires_at: s.expires_at,
-            workspace_id: s.workspace.id,
-            workspace_name: s.workspace.name,
-            member_id: s.member_id,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-struct ApiKeyInfo {
-    id: String,
-    name: String,
-    role: String,
-    created_at: String,
-    last_used_at: Option<String>,
-    revoked_at: Option<String>,
-}
-
-#[derive(SimpleObject)]
-struct AuditLogEntry {
-    record_id: String,
-    at: String,
-    action: String,
-    actor: String,
-    changes: Json<Value>,
-}
-
-#[derive(SimpleObject)]
-struct RoleInfo {
-    name: String,
-    definition: Json<Value>,
-}
-
-#[derive(SimpleObject)]
-struct CreatedApiKey {
-    id: String,
-    name: String,
-    role: String,
-    /// Shown once; only its hash is kept.
-    key: String,
-}
-
-pub struct MetaMutation;
+#[derive(Default)]
+pub struct ObjectsMutation;
 
 #[Object]
-impl MetaMutation {
-    /// Creates a workspace with the standard objects and its first admin, and logs them in.
-    async fn sign_up(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-        workspace_name: String,
-    ) -> async_graphql::Result<AuthPayload> {
-        let app = app(ctx)?;
-        let s = rapport_store::sign_up(
-            &app.db,
-            &email,
-            &password,
-            &workspace_name,
-            &crate::standard::standard_documents(),
-            app.session_ttl,
-        )
-        .await
-        .map_err(err)?;
-        Ok(s.into())
-    }
-
-    /// A session token for a member (in `workspaceId`, or their first workspace).
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-        workspace_id: Option<String>,
-    ) -> async_graphql::Result<AuthPayload> {
-        let app = app(ctx)?;
-        if let Some(secs) = app.login_pause(&email) {
-            return Err(
-                async_graphql::Error::new("too many failed logins; try again later").extend_with(
-                    |_, e| {
-                        e.set("code", "RATE_LIMITED");
-                        e.set("retryAfter", secs);
-                    },
-                ),
-            );
-        }
-        let result = rapport_store::login(
-            &app.db,
-            &email,
-            &password,
-            workspace_id.as_deref(),
-            app.session_ttl,
-        )
-        .await;
-        app.login_result(&email, result.is_ok());
-        Ok(result.map_err(err)?.into())
-    }
-
-    /// A named API key of the caller's workspace with a role (`admin` or `member`).
-    async fn create_api_key(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        #[graphql(default_with = "\"member\".to_string()")] role: String,
-    ) -> async_graphql::Result<CreatedApiKey> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        let (id, key) = rapport_store::issue_api_key(
-            &app(ctx)?.db,
-            &principal(ctx)?.actor(),
-            &ws,
-            &name,
-            &role,
-        )
-        .await
-        .map_err(err)?;
-        Ok(CreatedApiKey {
-            id,
-            name,
-            role,
-            key,
-        })
-    }
-
-    /// Adds a member with an account (admin only); returns the workspaceMember id.
-    async fn create_member(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-        first_name: String,
-        #[graphql(default_with = "\"member\".to_string()")] role: String,
-    ) -> async_graphql::Result<String> {
-        require_admin(ctx)?;
-        let live = live(ctx).await?;
-        let id = rapport_store::create_member(
-            &app(ctx)?.db,
-            &principal(ctx)?.actor(),
-            &live.meta.workspace,
-            &email,
-            &password,
-            &first_name,
-            &role,
-        )
-        .await
-        .map_err(err)?;
-        Ok(id)
-    }
-
-    /// A custom role: `{ "default": { "read": "all", "create": true, "update": "own", … },
-    /// "objects": { "opportunity": { "read": "team" } } }` (scopes none, own, team, all).
-    async fn create_role(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        definition: Json<Value>,
-    ) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        rapport_store::save_role(
-            &app(ctx)?.db,
-            &principal(ctx)?.actor(),
-            &ws,
-            &name,
-            &definition.0,
-            false,
-        )
-        .await
-        .map_err(err)?;
-        Ok(true)
-    }
-
-    async fn update_role(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        definition: Json<Value>,
-    ) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        rapport_store::save_role(
-            &app(ctx)?.db,
-            &principal(ctx)?.actor(),
-            &ws,
-            &name,
-            &definition.0,
-            true,
-        )
-        .await
-        .map_err(err)?;
-        Ok(true)
-    }
-
-    /// Ends a member's access; their records are kept.
-    async fn deactivate_member(
-        &self,
-        ctx: &Context<'_>,
-        member_id: String,
-    ) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let live = live(ctx).await?;
-        let app = app(ctx)?;
-        rapport_store::deactivate_member(
-            &app.db,
-            &principal(ctx)?.actor(),
-            &live.meta.workspace,
-            &member_id,
-        )
-        .await
-        .map_err(err)?;
-        app.forget_principal(&member_id).await;
-        Ok(true)
-    }
-
-    async fn revoke_api_key(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        let app = app(ctx)?;
-        rapport_store::revoke_api_key(&app.db, &principal(ctx)?.actor(), &ws, &id)
-            .await
-            .map_err(err)?;
-        app.forget_principal(&id).await;
-        Ok(true)
-    }
-
+impl ObjectsMutation {
     async fn create_object(
         &self,
         ctx: &Context<'_>,
