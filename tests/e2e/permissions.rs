@@ -611,3 +611,88 @@ async fn masked_fields_show_masked_to_roles_without_clear_read() {
     );
     s.finish().await;
 }
+
+#[tokio::test]
+async fn role_definitions_are_checked_and_changes_apply_at_once() {
+    let s = TestServer::start().await;
+    let create = "mutation($n: String!, $d: JSON!) { createRole(name: $n, definition: $d) }";
+    let cases = [
+        (
+            "x1",
+            json!({ "default": { "read": "everything" } }),
+            "definition.default.read",
+        ),
+        (
+            "x2",
+            json!({ "objects": { "company": { "publish": true } } }),
+            "definition.objects.company.publish",
+        ),
+        (
+            "x3",
+            json!({ "fields": { "annualRevenue": "none" } }),
+            "definition.fields.annualRevenue",
+        ),
+        ("admin", json!({}), "name"),
+        ("a b", json!({}), "name"),
+    ];
+    for (name, def, field) in cases {
+        let e = s.meta_error(create, json!({ "n": name, "d": def })).await;
+        assert_eq!(
+            (code(&e), e["extensions"]["field"].as_str()),
+            ("BAD_USER_INPUT", Some(field)),
+            "{name}"
+        );
+    }
+    s.meta(
+        create,
+        json!({ "n": "reader", "d": { "default": { "create": false } } }),
+    )
+    .await;
+    assert_eq!(
+        code(
+            &s.meta_error(create, json!({ "n": "reader", "d": {} }))
+                .await
+        ),
+        "CONFLICT"
+    );
+    let e = s
+        .meta_error(
+            "mutation { updateRole(name: \"ghost\", definition: {}) }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&e), "NOT_FOUND");
+    let roles = s.meta("{ roles { name } }", json!({})).await;
+    let names: Vec<&str> = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "member", "reader"]);
+
+    // A key of that role: refused to create, until the role is changed.
+    let key = s
+        .meta(
+            "mutation { createApiKey(name: \"k\", role: \"reader\") { key } }",
+            json!({}),
+        )
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create_company = "mutation { createCompany(data: { name: \"x\" }) { id } }";
+    let e = post(&s, "/graphql", &key, create_company, json!({})).await;
+    assert_eq!(code(&e["errors"][0]), "FORBIDDEN");
+    s.meta(
+        "mutation { updateRole(name: \"reader\", definition: { default: { create: true } }) }",
+        json!({}),
+    )
+    .await;
+    let r = post(&s, "/graphql", &key, create_company, json!({})).await;
+    assert!(
+        r.get("errors").is_none(),
+        "the changed role applies to the next request: {r}"
+    );
+    s.finish().await;
+}

@@ -240,26 +240,15 @@ impl AccessMutation {
     }
 
     /// A custom role: `{ "default": { "read": "all", "create": true, "update": "own", … },
-    /// "objects": { "opportunity": { "read": "team" } } }` (scopes none, own, team, all).
+    /// "objects": { "opportunity": { "read": "team" } },
+    /// "fields": { "company.annualRevenue": "none" } }` (scopes none, own, team, all).
     async fn create_role(
         &self,
         ctx: &Context<'_>,
         name: String,
         definition: Json<Value>,
     ) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        rapport_store::save_role(
-            &app(ctx)?.db,
-            &principal(ctx)?.actor(),
-            &ws,
-            &name,
-            &definition.0,
-            false,
-        )
-        .await
-        .map_err(err)?;
-        Ok(true)
+        save_role(ctx, &name, &definition.0, false).await
     }
 
     async fn update_role(
@@ -268,19 +257,7 @@ impl AccessMutation {
         name: String,
         definition: Json<Value>,
     ) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let ws = principal(ctx)?.workspace_id.clone();
-        rapport_store::save_role(
-            &app(ctx)?.db,
-            &principal(ctx)?.actor(),
-            &ws,
-            &name,
-            &definition.0,
-            true,
-        )
-        .await
-        .map_err(err)?;
-        Ok(true)
+        save_role(ctx, &name, &definition.0, true).await
     }
 
     /// Ends a member's access; their records are kept.
@@ -314,4 +291,27 @@ impl AccessMutation {
         app.forget_principal(&id).await;
         Ok(true)
     }
+}
+
+async fn save_role(
+    ctx: &Context<'_>,
+    name: &str,
+    definition: &Value,
+    replace: bool,
+) -> async_graphql::Result<bool> {
+    require_admin(ctx)?;
+    let p = principal(ctx)?;
+    let app = app(ctx)?;
+    rapport_store::save_role(
+        &app.db,
+        &p.actor(),
+        &p.workspace_id,
+        name,
+        definition,
+        replace,
+    )
+    .await
+    .map_err(err)?;
+    app.forget_role(&p.workspace_id, name);
+    Ok(true)
 }

@@ -46,6 +46,9 @@ impl Live {
     }
 }
 
+/// (workspace id, role name)
+type RoleKey = (String, String);
+
 pub struct App {
     pub db: Db,
     /// The workspace the command line and a fresh install work in.
@@ -61,6 +64,8 @@ pub struct App {
     pub rate_limit: std::sync::atomic::AtomicU32,
     windows: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
     login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    /// Roles by (workspace, name), so a request does not read its role from the database.
+    roles: std::sync::Mutex<HashMap<RoleKey, (Arc<Role>, Instant)>>,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -137,6 +142,7 @@ impl App {
             ),
             windows: std::sync::Mutex::new(HashMap::new()),
             login_failures: std::sync::Mutex::new(HashMap::new()),
+            roles: std::sync::Mutex::new(HashMap::new()),
         };
         Ok((Arc::new(app), created))
     }
@@ -309,9 +315,7 @@ impl App {
         principal: &Principal,
         live: &Live,
     ) -> Result<Access, ServerError> {
-        let role = rapport_store::find_role(&self.db, &principal.workspace_id, &principal.role)
-            .await?
-            .ok_or_else(|| ServerError::Usage(format!("role `{}` is gone", principal.role)))?;
+        let role = self.role(&principal.workspace_id, &principal.role).await?;
         let uses_team = live.meta.catalog.objects().iter().any(|o| {
             let r = role.rights(&o.name);
             [r.read, r.update, r.delete, r.destroy].contains(&Scope::Team)
@@ -322,10 +326,41 @@ impl App {
             (None, _) => Vec::new(),
         };
         Ok(Access {
-            role: Arc::new(role),
+            role,
             member_id: principal.member_id.clone(),
             team_members: Arc::new(team_members),
         })
+    }
+
+    /// A role of a workspace (cached for the token cache's time; a change made
+    /// in this process is seen at once, in others within that time).
+    pub async fn role(&self, workspace_id: &str, name: &str) -> Result<Arc<Role>, ServerError> {
+        let key = (workspace_id.to_string(), name.to_string());
+        if let Some((role, at)) = self
+            .roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && at.elapsed() < TOKEN_CACHE_TTL
+        {
+            return Ok(role.clone());
+        }
+        let role = rapport_store::find_role(&self.db, workspace_id, name)
+            .await?
+            .ok_or_else(|| ServerError::Usage(format!("role `{name}` is gone")))?;
+        let role = Arc::new(role);
+        self.roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (role.clone(), Instant::now()));
+        Ok(role)
+    }
+
+    pub fn forget_role(&self, workspace_id: &str, name: &str) {
+        self.roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(workspace_id.to_string(), name.to_string()));
     }
 
     /// Drops a cached token (logout, revocation) in this process at once.

@@ -205,20 +205,33 @@ pub(crate) async fn reload(ctx: &Context<'_>) -> async_graphql::Result<()> {
 }
 
 /// The caller's role (objects it may not read are not listed to it).
-pub(crate) async fn role(ctx: &Context<'_>) -> async_graphql::Result<rapport_store::Role> {
+pub(crate) async fn role(ctx: &Context<'_>) -> async_graphql::Result<Arc<rapport_store::Role>> {
     let p = principal(ctx)?;
-    rapport_store::find_role(&app(ctx)?.db, &p.workspace_id, &p.role)
+    app(ctx)?
+        .role(&p.workspace_id, &p.role)
         .await
-        .map_err(err)?
-        .ok_or_else(|| {
-            err(rapport_store::StoreError::Forbidden(format!(
-                "role `{}` is gone",
-                p.role
-            )))
-        })
+        .map_err(server_err)
 }
 
 /// Metadata changes need the admin role.
+/// A rename, hide or restore of one field, by an admin, as one metadata change.
+async fn change_field(
+    ctx: &Context<'_>,
+    object: &str,
+    name: &str,
+    change: FieldChange,
+) -> async_graphql::Result<()> {
+    require_admin(ctx)?;
+    let db = &app(ctx)?.db;
+    live(ctx)
+        .await?
+        .meta
+        .change_field(db, &principal(ctx)?.actor(), object, name, change)
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
 pub(crate) fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
     if principal(ctx)?.role != "admin" {
         return Err(rapport_graphql::store_error(
@@ -457,22 +470,15 @@ impl ObjectsMutation {
         name: String,
         new_name: String,
     ) -> async_graphql::Result<FieldMetadata> {
-        require_admin(ctx)?;
-        let app = app(ctx)?;
-        live(ctx)
-            .await?
-            .meta
-            .change_field(
-                &app.db,
-                &principal(ctx)?.actor(),
-                &object,
-                &name,
-                FieldChange::Rename {
-                    new_name: new_name.clone(),
-                },
-            )
-            .await
-            .map_err(err)?;
+        change_field(
+            ctx,
+            &object,
+            &name,
+            FieldChange::Rename {
+                new_name: new_name.clone(),
+            },
+        )
+        .await?;
         describe_field_after(ctx, &object, &new_name).await
     }
 
@@ -482,20 +488,7 @@ impl ObjectsMutation {
         object: String,
         name: String,
     ) -> async_graphql::Result<bool> {
-        require_admin(ctx)?;
-        let app = app(ctx)?;
-        live(ctx)
-            .await?
-            .meta
-            .change_field(
-                &app.db,
-                &principal(ctx)?.actor(),
-                &object,
-                &name,
-                FieldChange::Delete,
-            )
-            .await
-            .map_err(err)?;
+        change_field(ctx, &object, &name, FieldChange::Delete).await?;
         reload(ctx).await?;
         Ok(true)
     }
@@ -506,20 +499,7 @@ impl ObjectsMutation {
         object: String,
         name: String,
     ) -> async_graphql::Result<FieldMetadata> {
-        require_admin(ctx)?;
-        let app = app(ctx)?;
-        live(ctx)
-            .await?
-            .meta
-            .change_field(
-                &app.db,
-                &principal(ctx)?.actor(),
-                &object,
-                &name,
-                FieldChange::Restore,
-            )
-            .await
-            .map_err(err)?;
+        change_field(ctx, &object, &name, FieldChange::Restore).await?;
         describe_field_after(ctx, &object, &name).await
     }
 
