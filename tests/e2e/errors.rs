@@ -58,12 +58,10 @@ async fn bad_documents_name_the_offending_path_and_change_nothing() {
     );
 
     let mut doc = vehicle_document();
-    doc["properties"]["secret"] = json!({ "x-rapport-field": { "type": "encryptedText" } });
+    doc["properties"]["secret"] =
+        json!({ "x-rapport-field": { "type": "encryptedText", "isUnique": true } });
     let e = s.meta_error(create, json!({ "s": doc })).await;
-    assert!(
-        e["message"].as_str().unwrap().contains("not supported yet"),
-        "{e}"
-    );
+    assert!(e["message"].as_str().unwrap().contains("sealed"), "{e}");
 
     let mut doc = vehicle_document();
     doc["x-rapport-object"]["name"] = json!("company");

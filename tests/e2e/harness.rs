@@ -98,7 +98,26 @@ impl TestServer {
 
     /// A server whose binary ships these standard documents.
     pub async fn start_with(db: TestDb, standard: &[Value]) -> TestServer {
-        let (app, _) = rapport_server::App::open_with_standard(&db.url, standard)
+        Self::start_full(db, standard, None).await
+    }
+
+    /// A server holding these keys for `encryptedText` fields.
+    pub async fn start_keyed(db: TestDb, keys: &[&str]) -> TestServer {
+        let keyring = rapport_store::Keyring::parse(&keys.join("\n")).expect("test keys");
+        Self::start_full(
+            db,
+            &rapport_server::standard_documents(),
+            Some(std::sync::Arc::new(keyring)),
+        )
+        .await
+    }
+
+    async fn start_full(
+        db: TestDb,
+        standard: &[Value],
+        keyring: Option<std::sync::Arc<rapport_store::Keyring>>,
+    ) -> TestServer {
+        let (app, _) = rapport_server::App::open_with_keys(&db.url, standard, keyring)
             .await
             .expect("server opens the database");
         rapport_store::create_api_key(

@@ -9,6 +9,7 @@ mod computed;
 mod concurrency;
 mod custom_object;
 mod docs;
+mod encryption;
 mod errors;
 mod metadata;
 mod modules;

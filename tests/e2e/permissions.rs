@@ -543,6 +543,7 @@ async fn masked_fields_show_masked_to_roles_without_clear_read() {
         .await["object"]["jsonSchema"]["properties"]["phone"]
         .clone();
     phone["x-rapport-field"]["masked"] = json!(true);
+    phone["x-rapport-field"]["isSearchable"] = json!(true);
     s.meta("mutation($s: JSON!) { updateField(object: \"person\", name: \"phone\", schema: $s) { name } }", json!({ "s": phone })).await;
     s.gql("mutation { createPerson(data: { name: { firstName: \"Li\" }, phone: \"+8613812345678\" }) { id } }", json!({})).await;
     s.meta(
@@ -596,6 +597,17 @@ async fn masked_fields_show_masked_to_roles_without_clear_read() {
         code(&e["errors"][0]),
         "BAD_USER_INPUT",
         "no guessing through filters"
+    );
+    let search = "{ people(search: \"13812345678\") { totalCount } }";
+    assert_eq!(
+        s.gql(search, json!({})).await["people"]["totalCount"],
+        1,
+        "the admin finds it"
+    );
+    let r = post(&s, "/graphql", &member, search, json!({})).await;
+    assert_eq!(
+        r["data"]["people"]["totalCount"], 0,
+        "no guessing through search words: {r}"
     );
     let r = post(
         &s,

@@ -52,12 +52,45 @@ impl Access {
             if let Some(f) = self.filter(self.role.rights(&o.name).read) {
                 scopes.objects.insert(o.name.clone(), f);
             }
+            for f in &o.fields {
+                if self.role.field(&o.name, &f.name) == FieldRight::None
+                    || (f.masked && self.role.masks(&o.name, &f.name))
+                {
+                    scopes.unsearchable.insert(format!("{}.{}", o.name, f.name));
+                }
+            }
         }
         scopes
     }
 
-    /// Removes from a record (GraphQL-shaped JSON) what the role may not read.
-    pub fn redact(&self, object: &str, record: &mut serde_json::Map<String, Value>) {
+    /// Removes from a record (GraphQL-shaped JSON) what the role may not
+    /// read, and masks what it may read only masked. Values may be history
+    /// pairs `[old, new]`: each side is masked.
+    pub fn redact(
+        &self,
+        catalog: &Catalog,
+        object: &str,
+        record: &mut serde_json::Map<String, Value>,
+    ) {
+        if let Some(o) = catalog.object(object) {
+            for f in o
+                .fields
+                .iter()
+                .filter(|f| f.masked && self.role.masks(object, &f.name))
+            {
+                match record.get_mut(&f.name) {
+                    Some(Value::String(text)) => *text = mask(text),
+                    Some(Value::Array(pair)) => {
+                        for side in pair.iter_mut() {
+                            if let Value::String(text) = side {
+                                *text = mask(text);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         if self.role.fields.is_empty() {
             return;
         }

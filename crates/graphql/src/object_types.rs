@@ -91,6 +91,8 @@ pub(crate) fn group_fields(object: &ObjectDef) -> Vec<(String, String)> {
                 out.push((format!("{}Id", f.name), TypeRef::ID.into()))
             }
             Some(_) => {}
+            // Masked and sealed values would show through group keys.
+            None if !f.filterable => {}
             None if f.field_type.composite().is_none()
                 && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) =>
             {

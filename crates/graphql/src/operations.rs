@@ -229,8 +229,9 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
                 let exclude = data.get("id").and_then(Value::as_str).map(str::to_string);
                 let found = rapport_crm::find_duplicates(&tx, &object, &data, exclude.as_deref()).await.map_err(crm_error)?;
+                let catalog = store(&ctx)?.meta.catalog.clone();
                 let list = found.into_iter().map(|mut m| {
-                    st.access.redact(&object, &mut m.record);
+                    st.access.redact(&catalog, &object, &mut m.record);
                     let v = json!({ "id": m.record.get("id"), "matchedOn": m.matched_on, "record": Value::Object(m.record) });
                     FieldValue::value(async_graphql::Value::from_json(v).unwrap_or_default())
                 });
@@ -261,7 +262,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 let (kept, moved) = rapport_crm::merge_records(&tx, &object, &keep, &arg_ids(&args, "mergeIds")).await.map_err(crm_error)?;
                 tx.commit().await.map_err(store_error)?;
                 let mut kept = kept;
-                st.access.redact(&object, &mut kept);
+                st.access.redact(&store(&ctx)?.meta.catalog, &object, &mut kept);
                 let v = json!({ "keptId": keep, "record": Value::Object(kept), "referencesMoved": moved });
                 Ok(Some(FieldValue::value(async_graphql::Value::from_json(v).unwrap_or_default())))
             })
@@ -293,9 +294,10 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 let st = state(&ctx)?;
                 let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
                 let entries = rapport_crm::record_timeline(&tx, &object, &id, first).await.map_err(crm_error)?;
+                let catalog = store(&ctx)?.meta.catalog.clone();
                 let list = entries.into_iter().map(|mut e| {
                     if let Value::Object(changes) = &mut e.changes {
-                        st.access.redact(&object, changes);
+                        st.access.redact(&catalog, &object, changes);
                     }
                     let (ro, ri) = e.related.map(|(o, i)| (Some(o), Some(i))).unwrap_or((None, None));
                     let v = json!({ "at": e.at, "kind": e.kind, "actor": e.actor, "summary": e.summary,

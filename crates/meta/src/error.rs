@@ -12,9 +12,6 @@ pub enum MetaError {
     /// The object or field does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// The field type is part of the model but not served yet.
-    #[error("{path}: field type `{field_type}` is not supported yet")]
-    Unsupported { path: String, field_type: String },
 }
 
 impl MetaError {

@@ -87,12 +87,6 @@ impl FieldType {
             .map(|(t, _)| *t)
     }
 
-    /// Types the platform stores and serves today; the others are modelled so
-    /// documents naming them are understood, and refused with a clear reason.
-    pub fn is_supported(self) -> bool {
-        !matches!(self, FieldType::EncryptedText)
-    }
-
     pub fn is_textual(self) -> bool {
         matches!(
             self,

@@ -286,12 +286,6 @@ pub fn parse_field_property(
             )
         })?,
     };
-    if !field_type.is_supported() {
-        return Err(MetaError::Unsupported {
-            path: format!("{path}/x-rapport-field/type"),
-            field_type: field_type.as_str().to_string(),
-        });
-    }
     check_json_type(&path, prop, field_type)?;
     let flag = |k: &str| x.get(k).and_then(Value::as_bool).unwrap_or(false);
     let options = parse_options(&path, prop, &x, field_type)?;
@@ -324,7 +318,8 @@ pub fn parse_field_property(
         unique: flag("isUnique"),
         indexed: flag("isIndexed"),
         searchable: flag("isSearchable"),
-        masked: flag("masked"),
+        // Sealed values show masked to roles without clear read, like `masked`.
+        masked: flag("masked") || field_type == FieldType::EncryptedText,
         read_only: computed.is_some()
             || prop
                 .get("readOnly")
@@ -336,7 +331,8 @@ pub fn parse_field_property(
         rating_max,
         relation,
         generated: false,
-        filterable: true,
+        // Ciphertext is random: comparing it to anything means nothing.
+        filterable: field_type != FieldType::EncryptedText,
         property: property.clone(),
         computed,
     };
@@ -345,6 +341,21 @@ pub fn parse_field_property(
             format!("{path}/x-rapport-field/isUnique"),
             "composite and json fields cannot be unique",
         ));
+    }
+    if field_type == FieldType::EncryptedText {
+        for (key, set) in [
+            ("isUnique", field.unique),
+            ("isIndexed", field.indexed),
+            ("isSearchable", field.searchable),
+            ("default", field.default.is_some()),
+        ] {
+            if set {
+                return Err(MetaError::invalid(
+                    format!("{path}/{key}"),
+                    "an encryptedText field is stored sealed: it cannot be unique, indexed, searched or given a default",
+                ));
+            }
+        }
     }
     if let Some(r) = &field.relation {
         if r.kind == RelationKind::OneToMany && field.required {
@@ -715,12 +726,22 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unsupported_types_and_reserved_names() {
+    fn encrypted_text_is_masked_and_never_compared() {
+        let parsed = parse_document(&doc(
+            json!({"secret": {"type": "string", "x-rapport-field": {"type": "encryptedText"}}}),
+        ))
+        .unwrap();
+        let f = parsed.field("secret").unwrap();
+        assert!(f.masked && !f.filterable);
         let err = parse_document(&doc(
-            json!({"secret": {"x-rapport-field": {"type": "encryptedText"}}}),
+            json!({"secret": {"x-rapport-field": {"type": "encryptedText", "isUnique": true}}}),
         ))
         .unwrap_err();
-        assert!(matches!(err, MetaError::Unsupported { .. }));
+        assert!(err.to_string().contains("sealed"), "{err}");
+    }
+
+    #[test]
+    fn refuses_reserved_names() {
         let err = parse_document(&doc(json!({"version": {"type": "integer"}}))).unwrap_err();
         assert!(err.to_string().contains("system field"));
     }

@@ -170,6 +170,7 @@ pub fn group_by_sql(
             None => match object.field(name) {
                 Some(f)
                     if f.is_stored()
+                        && f.filterable
                         && f.field_type.composite().is_none()
                         && !matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) =>
                 {

@@ -166,6 +166,9 @@ impl<'a> FilterCompiler<'a> {
         value: &Json,
         path: &str,
     ) -> Result<(), QueryError> {
+        if !f.filterable {
+            return Err(QueryError::bad(path, "this field cannot be filtered on"));
+        }
         if let Some(rel) = &f.relation {
             return match rel.kind {
                 RelationKind::ManyToOne => {

@@ -139,6 +139,9 @@ fn order_key(
             format!("`{}` has no field `{name}`", object.name),
         ));
     };
+    if !f.filterable {
+        return Err(QueryError::bad(path, "this field cannot be ordered by"));
+    }
     if f.is_virtual() {
         let (desc, nulls_first) = direction(dir, path)?;
         let mut scalar = virtual_scalar(f);
@@ -279,7 +282,7 @@ pub(crate) fn where_conditions(
         compile_filter(sql, catalog, layout, object, ALIAS, f)?;
     }
     if let Some(term) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        search_condition(sql, object, term)?;
+        search_condition(sql, layout, object, term)?;
     }
     Ok(())
 }
@@ -302,12 +305,24 @@ pub(crate) fn from_where(
 }
 
 /// Every word must appear in one of the searchable text fields.
-fn search_condition(sql: &mut Sql, object: &ObjectDef, term: &str) -> Result<(), QueryError> {
+fn search_condition(
+    sql: &mut Sql,
+    layout: &Layout,
+    object: &ObjectDef,
+    term: &str,
+) -> Result<(), QueryError> {
     let mut columns: Vec<String> = Vec::new();
+    let hidden = |f: &FieldDef| {
+        layout.scopes.as_ref().is_some_and(|s| {
+            s.unsearchable
+                .contains(&format!("{}.{}", object.name, f.name))
+        })
+    };
     let searchable = object.fields.iter().filter(|f| {
-        f.searchable
+        (f.searchable
             || object.search_fields.contains(&f.name)
-            || object.title_field.as_deref() == Some(&f.name)
+            || object.title_field.as_deref() == Some(&f.name))
+            && !hidden(f)
     });
     for f in searchable {
         for c in field_columns(f) {

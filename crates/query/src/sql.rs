@@ -106,11 +106,19 @@ pub struct Layout {
 pub struct Scopes {
     pub objects: std::collections::HashMap<String, serde_json::Value>,
     pub default: Option<serde_json::Value>,
+    /// `object.field`s the caller may not read clear: search words never
+    /// match against them, so their values cannot be probed.
+    pub unsearchable: std::collections::HashSet<String>,
 }
 
 impl Scopes {
     pub fn for_object(&self, object: &str) -> Option<&serde_json::Value> {
         self.objects.get(object).or(self.default.as_ref())
+    }
+
+    /// Whether nothing is restricted.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.default.is_none() && self.unsearchable.is_empty()
     }
 }
 

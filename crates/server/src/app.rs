@@ -119,7 +119,18 @@ impl App {
         database_url: &str,
         standard: &[serde_json::Value],
     ) -> Result<(Arc<App>, bool), ServerError> {
-        let db = Db::connect(database_url).await?;
+        let keyring = rapport_store::Keyring::from_env()?.map(Arc::new);
+        Self::open_with_keys(database_url, standard, keyring).await
+    }
+
+    /// As [`App::open_with_standard`], with the keys for `encryptedText`
+    /// fields given rather than read from the environment.
+    pub async fn open_with_keys(
+        database_url: &str,
+        standard: &[serde_json::Value],
+        keyring: Option<Arc<rapport_store::Keyring>>,
+    ) -> Result<(Arc<App>, bool), ServerError> {
+        let db = Db::connect(database_url).await?.with_keyring(keyring);
         let (workspace, created) = rapport_store::ensure_default_workspace(&db, standard).await?;
         let live = build_live(&db, &workspace).await?;
         let hours = std::env::var("RAPPORT_SESSION_TTL_HOURS")

@@ -47,11 +47,25 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         scale: u32,
     },
+    /// Keys for `encryptedText` fields (see docs/security.md, "Encryption").
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Metadata as code.
     Schema {
         #[command(subcommand)]
         command: SchemaCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new random key (base64 of 32 bytes).
+    Generate,
+    /// Re-seal every encrypted value of every workspace under the first key,
+    /// after which older keys can leave the keyring.
+    Reseal,
 }
 
 #[derive(Subcommand)]
@@ -105,11 +119,35 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
     match &cli.command {
         Command::Serve { listen, demo } => serve(&url, &cli.data_dir, *listen, *demo).await,
         Command::Schema { command } => schema(&url, command).await,
+        Command::Keys {
+            command: KeysCommand::Generate,
+        } => {
+            println!("{}", rapport_store::Keyring::generate_key());
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Reseal,
+        } => {
+            let (app, _) = App::open(&url).await?;
+            let resealed = reseal_all(&app).await?;
+            println!("{resealed} value(s) re-sealed under the first key");
+            Ok(())
+        }
         Command::Demo { scale } => {
             let (app, _) = App::open(&url).await?;
             crate::demo::load(&app, *scale).await
         }
     }
+}
+
+/// Re-seals every workspace's encrypted values under the keyring's first key.
+pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
+    let mut total = 0;
+    for workspace in rapport_store::list_workspaces(&app.db).await? {
+        let meta = rapport_store::load_workspace(&app.db, &workspace).await?;
+        total += rapport_store::reseal_workspace(&app.db, &meta).await?;
+    }
+    Ok(total)
 }
 
 async fn serve(

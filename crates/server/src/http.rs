@@ -253,7 +253,7 @@ async fn graphql(
         }
     };
     let scopes = access.read_scopes(&live.meta.catalog);
-    let store = if scopes.objects.is_empty() {
+    let store = if scopes.is_empty() {
         live.store.clone()
     } else {
         Arc::new(live.store.scoped(scopes))

@@ -12,7 +12,7 @@ mod metrics;
 mod standard;
 
 pub use app::{App, POLL_INTERVAL};
-pub use cli::main;
+pub use cli::{main, reseal_all};
 pub use demo::load as load_demo;
 pub use error::ServerError;
 pub use http::router;

@@ -1,5 +1,6 @@
 //! Record history, written in the same transaction as the change it tells of.
 
+use rapport_meta::{FieldType, ObjectDef};
 use rapport_query::Backend;
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
@@ -18,8 +19,22 @@ const BOOKKEEPING: &[&str] = &[
     "createdBy",
 ];
 
+/// Stands in the history for a value of an `encryptedText` field: the
+/// change is told, the text is not.
+pub(crate) const SEALED: &str = "[encrypted]";
+
 /// `{ field: [old, new] }` for the keys that differ.
-pub(crate) fn diff(old: Option<&Record>, new: &Record) -> Value {
+pub(crate) fn diff(obj: &ObjectDef, old: Option<&Record>, new: &Record) -> Value {
+    let sealed = |k: &str, v: Value| match v {
+        Value::Null => Value::Null,
+        _ if obj
+            .field(k)
+            .is_some_and(|f| f.field_type == FieldType::EncryptedText) =>
+        {
+            Value::String(SEALED.into())
+        }
+        v => v,
+    };
     let mut out = Map::new();
     for (k, v) in new {
         if BOOKKEEPING.contains(&k.as_str()) {
@@ -27,7 +42,7 @@ pub(crate) fn diff(old: Option<&Record>, new: &Record) -> Value {
         }
         let before = old.and_then(|o| o.get(k)).cloned().unwrap_or(Value::Null);
         if before != *v && !(old.is_none() && v.is_null()) {
-            out.insert(k.clone(), json!([before, v]));
+            out.insert(k.clone(), json!([sealed(k, before), sealed(k, v.clone())]));
         }
     }
     Value::Object(out)

@@ -40,11 +40,34 @@ pub(crate) async fn convert_column(
         *slot = new.clone();
     }
     let validator = RecordValidator::new(&probe);
+    let sealed_before = old.field_type == FieldType::EncryptedText;
+    let sealed_after = new.field_type == FieldType::EncryptedText;
+    let sealing = match (sealed_before || sealed_after, &meta.keyring) {
+        (false, _) => None,
+        (true, Some(keys)) => {
+            let context = meta
+                .field_ids
+                .get(&(object.name.clone(), old.name.clone()))
+                .ok_or_else(|| StoreError::Internal(format!("no id for field {}", old.name)))?;
+            Some((keys.as_ref(), context.as_str()))
+        }
+        (true, None) => {
+            return Err(StoreError::bad(
+                format!("/properties/{}", new.name),
+                "converting to or from encryptedText needs the server's encryption key",
+            ));
+        }
+    };
     let mut converted = Vec::with_capacity(rows.len());
     let mut failures = 0usize;
     for row in &rows {
         let id = value_at(row, 0, Scalar::Uuid, backend)?;
-        let v = value_at(row, 1, old_col.scalar, backend)?;
+        let mut v = value_at(row, 1, old_col.scalar, backend)?;
+        if let (Some((keys, context)), Value::String(sealed)) = (sealing, &v)
+            && sealed_before
+        {
+            v = Value::String(keys.open(context, sealed)?);
+        }
         let c = convert_value(&v, old.field_type, new.field_type);
         let ok = c.as_ref().is_some_and(|c| {
             let mut m = Map::new();
@@ -52,6 +75,11 @@ pub(crate) async fn convert_column(
             validator.validate(&m, false).is_ok() && encode(backend, new_col.scalar, c).is_ok()
         });
         match (ok, c) {
+            (true, Some(Value::String(clear))) if sealed_after => {
+                let (keys, context) =
+                    sealing.ok_or_else(|| StoreError::Internal("no keys".into()))?;
+                converted.push((id, Value::String(keys.seal(context, &clear)?)));
+            }
             (true, Some(c)) => converted.push((id, c)),
             _ => failures += 1,
         }
@@ -67,7 +95,7 @@ pub(crate) async fn convert_column(
             ),
         ));
     }
-    if old_col.scalar == new_col.scalar {
+    if old_col.scalar == new_col.scalar && sealed_before == sealed_after {
         return Ok(());
     }
     // New column beside the old, filled, then swapped in under the field's name.
@@ -120,7 +148,7 @@ fn convert_value(v: &Value, from: FieldType, to: FieldType) -> Option<Value> {
     };
     let _ = from;
     match to {
-        t if t.is_textual() => as_text().map(Value::String),
+        t if t.is_textual() || t == FieldType::EncryptedText => as_text().map(Value::String),
         FieldType::Integer | FieldType::Rating => match v {
             Value::Number(n) => n
                 .as_i64()

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rapport_query::{Backend, Sql};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, QueryResult, Statement};
 
+use crate::crypto::Keyring;
 use crate::error::StoreError;
 
 /// Counts the SQL statements run for one request (the N+1 guard and the
@@ -24,6 +25,9 @@ impl StatementCounter {
 pub struct Db {
     pub conn: DatabaseConnection,
     pub backend: Backend,
+    /// Keys for `encryptedText` fields; without them such fields cannot be
+    /// defined, written or read.
+    pub keyring: Option<Arc<Keyring>>,
 }
 
 impl Db {
@@ -61,7 +65,27 @@ impl Db {
             });
         }
         let conn = Database::connect(options).await?;
-        Ok(Db { conn, backend })
+        Ok(Db {
+            conn,
+            backend,
+            keyring: None,
+        })
+    }
+
+    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> Db {
+        self.keyring = keyring;
+        self
+    }
+
+    /// The keyring, or why `encryptedText` fields cannot be used.
+    pub(crate) fn keys(&self) -> Result<&Keyring, StoreError> {
+        self.keyring.as_deref().ok_or_else(|| {
+            StoreError::Internal(
+                "an encryptedText field is used but no encryption key is configured \
+                 (RAPPORT_ENCRYPTION_KEY or RAPPORT_ENCRYPTION_KEY_FILE)"
+                    .into(),
+            )
+        })
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at

@@ -48,10 +48,6 @@ impl From<rapport_meta::MetaError> for StoreError {
                 field: path,
                 reason,
             },
-            M::Unsupported { path, field_type } => StoreError::BadInput {
-                field: path,
-                reason: format!("field type `{field_type}` is not supported yet"),
-            },
             M::Conflict(m) => StoreError::Conflict(m),
             M::NotFound(m) => StoreError::NotFound(m),
         }

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod convert;
+mod crypto;
 mod db;
 mod ddl;
 mod decode;
@@ -14,12 +15,14 @@ mod links;
 mod metadata;
 mod migrate;
 mod records;
+mod reseal;
 mod roles;
 
 pub use accounts::{
     Principal, Session, authenticate, create_member, deactivate_member, end_session, login, sign_up,
 };
 pub use audit::{AuditEntry, audit_log};
+pub use crypto::Keyring;
 pub use db::{Db, StatementCounter};
 pub use error::StoreError;
 pub use keys::{
@@ -32,4 +35,5 @@ pub use metadata::{
     metadata_versions,
 };
 pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx};
+pub use reseal::reseal_workspace;
 pub use roles::{FieldRight, ObjectRights, Role, Scope, find_role, list_roles, save_role};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rapport_meta::{Catalog, FieldDef, ObjectDef, parse_document};
+use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, parse_document};
 use rapport_query::{Backend, Layout};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
@@ -50,6 +50,9 @@ pub struct WorkspaceMeta {
     /// Run on the resulting catalog before a change commits (the API layer
     /// checks that the metadata still makes a valid GraphQL schema).
     pub check: Option<CatalogCheck>,
+    /// Set for a metadata change only: converting a field to or from
+    /// `encryptedText` seals or opens its values.
+    pub(crate) keyring: Option<Arc<crate::crypto::Keyring>>,
 }
 
 pub type CatalogCheck = fn(&Catalog) -> Result<(), String>;
@@ -215,6 +218,7 @@ fn empty_meta(ws: &Workspace, layout: &Layout) -> WorkspaceMeta {
         object_ids: HashMap::new(),
         field_ids: HashMap::new(),
         check: None,
+        keyring: None,
     }
 }
 
@@ -346,6 +350,7 @@ pub(crate) async fn load_in(
         object_ids,
         field_ids,
         check: None,
+        keyring: None,
     })
 }
 
@@ -481,10 +486,14 @@ impl WorkspaceMeta {
             )
             .await?;
         }
-        let current = load_in(&txn, db.backend, &self.workspace).await?;
+        let mut current = load_in(&txn, db.backend, &self.workspace).await?;
+        current.keyring = db.keyring.clone();
         let steps = f(&txn, &current).await?;
         // The result must load back as a consistent catalog before it commits.
         let after = load_in(&txn, db.backend, &self.workspace).await?;
+        if db.keyring.is_none() {
+            refuse_new_sealed_fields(&current.catalog, &after.catalog)?;
+        }
         if let Some(check) = self.check {
             check(&after.catalog).map_err(|e| {
                 StoreError::Conflict(format!("the change would break the generated API: {e}"))
@@ -524,6 +533,30 @@ impl WorkspaceMeta {
             metadata_version: current.version + 1,
         })
     }
+}
+
+/// Without keys, an `encryptedText` field could be defined but never written.
+fn refuse_new_sealed_fields(before: &Catalog, after: &Catalog) -> Result<(), StoreError> {
+    for o in after.objects() {
+        for f in o
+            .fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::EncryptedText)
+        {
+            let existed = before
+                .object(&o.name)
+                .and_then(|b| b.field(&f.name))
+                .is_some_and(|b| b.field_type == FieldType::EncryptedText);
+            if !existed {
+                return Err(StoreError::bad(
+                    format!("{}/properties/{}", o.name, f.name),
+                    "encryptedText needs an encryption key on the server \
+                     (RAPPORT_ENCRYPTION_KEY or RAPPORT_ENCRYPTION_KEY_FILE; see docs/security.md)",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn step(

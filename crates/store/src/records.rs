@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rapport_meta::{ObjectDef, RecordValidator};
+use rapport_meta::{FieldType, ObjectDef, RecordValidator};
 use rapport_query::{
     AggregateRequest, ChildLink, ConnectionQuery, GroupByQuery, Layout, Scalar, Sql, aggregate_sql,
     children_sql, connection_sql, count_sql, encode, encode_cursor, records_by_ids_sql,
@@ -136,9 +136,45 @@ impl RecordStore {
         encode(self.db.backend, scalar, v).map_err(|r| StoreError::bad(field, r))
     }
 
+    /// A row's record, its `encryptedText` values opened.
+    pub(crate) fn decode(
+        &self,
+        obj: &ObjectDef,
+        row: &sea_orm::QueryResult,
+        columns: &[rapport_query::Column],
+    ) -> Result<Record, StoreError> {
+        let mut rec = record(row, columns, self.db.backend)?;
+        for f in obj
+            .fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::EncryptedText)
+        {
+            if let Some(Value::String(sealed)) = rec.get(&f.name) {
+                let clear = self.db.keys()?.open(self.seal_context(obj, f)?, sealed)?;
+                rec.insert(f.name.clone(), Value::String(clear));
+            }
+        }
+        Ok(rec)
+    }
+
+    /// What a sealed value is bound to: its field's id, stable across renames
+    /// and unique across workspaces.
+    pub(crate) fn seal_context<'a>(
+        &'a self,
+        obj: &ObjectDef,
+        f: &rapport_meta::FieldDef,
+    ) -> Result<&'a str, StoreError> {
+        self.meta
+            .field_ids
+            .get(&(obj.name.clone(), f.name.clone()))
+            .map(String::as_str)
+            .ok_or_else(|| StoreError::Internal(format!("no id for field {}", f.name)))
+    }
+
     /// Records, cursors and, for child lists, each row's parent id and total.
     pub(crate) fn page_from_rows(
         &self,
+        obj: &ObjectDef,
         rows: &[sea_orm::QueryResult],
         plan: &rapport_query::SelectPlan,
         child_list: bool,
@@ -146,7 +182,7 @@ impl RecordStore {
         let n = plan.columns.len();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let rec = record(row, &plan.columns, self.db.backend)?;
+            let rec = self.decode(obj, row, &plan.columns)?;
             let mut keys = Vec::with_capacity(plan.key_scalars.len());
             for (i, s) in plan.key_scalars.iter().enumerate() {
                 keys.push(value_at(row, n + i, *s, self.db.backend)?);
@@ -188,7 +224,7 @@ impl RecordStore {
         };
         let rows = query(&self.db.conn, counter, self.tagged(plan.sql.clone())).await?;
         let mut edges: Vec<(Record, String)> = self
-            .page_from_rows(&rows, &plan, false)?
+            .page_from_rows(obj, &rows, &plan, false)?
             .into_iter()
             .map(|r| (r.record, r.cursor))
             .collect();
@@ -252,7 +288,7 @@ impl RecordStore {
             let (sql, columns) =
                 records_by_ids_sql(&self.meta.catalog, self.layout(), obj, chunk, with_deleted)?;
             for row in query(conn, counter, self.tagged(sql)).await? {
-                let r = record(&row, &columns, self.db.backend)?;
+                let r = self.decode(obj, &row, &columns)?;
                 if let Some(id) = r.get("id").and_then(Value::as_str) {
                     out.insert(id.to_string(), r.clone());
                 }
@@ -288,7 +324,7 @@ impl RecordStore {
         let limit = plan.limit as usize;
         let rows = query(&self.db.conn, counter, self.tagged(plan.sql.clone())).await?;
         let mut out: HashMap<String, ChildPage> = HashMap::new();
-        for row in self.page_from_rows(&rows, &plan, true)? {
+        for row in self.page_from_rows(child_obj, &rows, &plan, true)? {
             let Some(parent_id) = row.parent else {
                 continue;
             };
@@ -478,7 +514,7 @@ impl RecordStore {
             };
             let plan = connection_sql(&self.meta.catalog, self.layout(), obj, &q)?;
             let rows = query(txn, counter, self.tagged(plan.sql.clone())).await?;
-            let page = self.page_from_rows(&rows, &plan, false)?;
+            let page = self.page_from_rows(obj, &rows, &plan, false)?;
             let more = page.len() > 500;
             for row in page.into_iter().take(500) {
                 ids.push(row.record["id"].as_str().unwrap_or_default().to_string());

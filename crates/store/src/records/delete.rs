@@ -10,7 +10,6 @@ use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
 use crate::db::{StatementCounter, execute, query};
-use crate::decode::record;
 use crate::error::StoreError;
 use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
 
@@ -106,7 +105,7 @@ impl RecordStore {
             let mut out = Vec::with_capacity(rows.len());
             let action = if restoring { "RESTORED" } else { "DELETED" };
             for row in &rows {
-                let r = record(row, &columns, self.db.backend)?;
+                let r = self.decode(obj, row, &columns)?;
                 let id = r
                     .get("id")
                     .and_then(Value::as_str)

@@ -7,7 +7,6 @@ use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
 use crate::db::{StatementCounter, execute, query};
-use crate::decode::record;
 use crate::error::StoreError;
 use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
 
@@ -115,7 +114,7 @@ impl Tx<'_> {
         let rows = query(&self.txn, self.counter, self.store.tagged(plan.sql.clone())).await?;
         let mut out = Vec::new();
         for row in rows.iter().take(plan.limit as usize) {
-            out.push(record(row, &plan.columns, self.store.db.backend)?);
+            out.push(self.store.decode(obj, row, &plan.columns)?);
         }
         Ok(out)
     }

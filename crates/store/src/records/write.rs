@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rapport_meta::{Computed, ObjectDef, RelationKind};
+use rapport_meta::{Computed, FieldType, ObjectDef, RelationKind};
 use rapport_query::{
     ConnectionQuery, Scalar, WriteSet, connection_sql, field_columns, insert_sql, update_sql,
 };
@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 
 use crate::audit::diff;
 use crate::db::{StatementCounter, query};
-use crate::decode::record;
 use crate::error::StoreError;
 use crate::metadata::{format_number, next_number};
 use crate::records::{
@@ -69,6 +68,13 @@ impl RecordStore {
                     return Err(StoreError::bad(format!("{path}{}", c.key), "is read-only"));
                 }
                 let field = format!("{path}{}", c.key);
+                let value = match value {
+                    Value::String(clear) if f.field_type == FieldType::EncryptedText => {
+                        let keys = self.db.keys()?;
+                        Value::String(keys.seal(self.seal_context(obj, f)?, &clear)?)
+                    }
+                    v => v,
+                };
                 set.set(c.name.clone(), self.encode(c.scalar, &value, &field)?);
             }
         }
@@ -232,7 +238,7 @@ impl RecordStore {
                 let plan = connection_sql(&self.meta.catalog, self.layout(), obj, &q)?;
                 let rows = query(txn, counter, self.tagged(plan.sql.clone())).await?;
                 if let Some(row) = rows.first() {
-                    let existing = record(row, &plan.columns, self.db.backend)?;
+                    let existing = self.decode(obj, row, &plan.columns)?;
                     let id = existing["id"].as_str().unwrap_or_default().to_string();
                     out.push(
                         self.update_in(txn, counter, actor, obj, &id, input, None, &path)
@@ -280,11 +286,18 @@ impl RecordStore {
             let row = rows
                 .first()
                 .ok_or_else(|| StoreError::Internal("insert returned nothing".into()))?;
-            let created = record(row, &columns, self.db.backend)?;
+            let created = self.decode(obj, row, &columns)?;
             let id = created["id"].as_str().unwrap_or_default().to_string();
             self.write_links(txn, counter, obj, &id, input).await?;
-            self.audit(txn, &obj.name, &id, "CREATED", actor, diff(None, &created))
-                .await?;
+            self.audit(
+                txn,
+                &obj.name,
+                &id,
+                "CREATED",
+                actor,
+                diff(obj, None, &created),
+            )
+            .await?;
             out.push(created);
         }
         self.with_computed(txn, counter, obj, out).await
@@ -345,14 +358,14 @@ impl RecordStore {
         // The version check in the statement catches a writer between the read and here.
         let row = rows.first().ok_or_else(|| stale(&Value::Null))?;
         self.write_links(txn, counter, obj, id, input).await?;
-        let after = record(row, &columns, self.db.backend)?;
+        let after = self.decode(obj, row, &columns)?;
         self.audit(
             txn,
             &obj.name,
             id,
             "UPDATED",
             actor,
-            diff(Some(&before), &after),
+            diff(obj, Some(&before), &after),
         )
         .await?;
         Ok(after)
