@@ -17,5 +17,6 @@ mod multi_process;
 mod nested;
 mod permissions;
 mod relations;
+mod sharing;
 mod tenants;
 mod upgrade;

@@ -1,12 +1,13 @@
 //! What the caller may do: their role, and the filters that express the
 //! record scopes (`own`, `team`) of each right.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Error, ErrorExtensions};
 use rapport_meta::Catalog;
 use rapport_query::Scopes;
-use rapport_store::{FieldRight, Role, Scope};
+use rapport_store::{FieldRight, Role, Scope, WriteGuard, WriteRule};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone)]
@@ -16,6 +17,32 @@ pub struct Access {
     pub member_id: Option<String>,
     /// Members of the caller's team and its sub-teams, the caller included.
     pub team_members: Arc<Vec<String>>,
+    /// Records shared with the caller or their teams, by object.
+    pub shared: Arc<HashMap<String, Shared>>,
+}
+
+/// Ids of one object's records shared with the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    /// Readable: every share.
+    pub read: Vec<String>,
+    /// Writable: shares with `write` access.
+    pub write: Vec<String>,
+}
+
+impl Shared {
+    /// Groups grants by object.
+    pub fn by_object(grants: Vec<rapport_store::Grant>) -> HashMap<String, Shared> {
+        let mut out: HashMap<String, Shared> = HashMap::new();
+        for g in grants {
+            let entry = out.entry(g.object).or_default();
+            if g.access == rapport_store::ShareAccess::Write {
+                entry.write.push(g.record_id.clone());
+            }
+            entry.read.push(g.record_id);
+        }
+        out
+    }
 }
 
 fn nothing() -> Value {
@@ -29,7 +56,26 @@ impl Access {
             role: Arc::new(Role::admin()),
             member_id: None,
             team_members: Arc::new(Vec::new()),
+            shared: Arc::new(HashMap::new()),
         }
+    }
+
+    /// A scope's filter widened by what is shared (own and team scopes only:
+    /// a share never grants what the role lacks on the object).
+    fn widened(&self, object: &str, scope: Scope, write: bool) -> Option<Value> {
+        let base = self.filter(scope)?;
+        if !matches!(scope, Scope::Own | Scope::Team) {
+            return Some(base);
+        }
+        let ids = self
+            .shared
+            .get(object)
+            .map(|s| if write { &s.write } else { &s.read })
+            .filter(|ids| !ids.is_empty());
+        Some(match ids {
+            Some(ids) => json!({ "or": [base, { "id": { "in": ids } }] }),
+            None => base,
+        })
     }
 
     /// The filter records must match under `scope`; `None` when all may.
@@ -49,7 +95,7 @@ impl Access {
     pub fn read_scopes(&self, catalog: &Catalog) -> Scopes {
         let mut scopes = Scopes::default();
         for o in catalog.objects() {
-            if let Some(f) = self.filter(self.role.rights(&o.name).read) {
+            if let Some(f) = self.widened(&o.name, self.role.rights(&o.name).read, false) {
                 scopes.objects.insert(o.name.clone(), f);
             }
             for f in &o.fields {
@@ -103,6 +149,28 @@ impl Access {
         });
     }
 
+    /// The caller's write rights over every object, for business operations.
+    pub fn write_guard(&self, catalog: &Catalog) -> WriteGuard {
+        let mut guard = WriteGuard {
+            owner: self.member_id.clone(),
+            ..Default::default()
+        };
+        if self.role.admin {
+            return guard;
+        }
+        for o in catalog.objects() {
+            for op in ["create", "update", "delete"] {
+                let rule = match self.write_filter(&o.name, op) {
+                    Ok(None) => continue,
+                    Ok(Some(filter)) => WriteRule::Within(filter),
+                    Err(e) => WriteRule::Denied(e.message),
+                };
+                guard.rules.insert((o.name.clone(), op.to_string()), rule);
+            }
+        }
+        guard
+    }
+
     /// The filter a write of kind `op` must stay within, or `FORBIDDEN`.
     pub fn write_filter(&self, object: &str, op: &str) -> Result<Option<Value>, Error> {
         let rights = self.role.rights(object);
@@ -125,7 +193,11 @@ impl Access {
             ))
             .extend_with(|_, e| e.set("code", "FORBIDDEN")));
         }
-        Ok(self.filter(scope))
+        Ok(match op {
+            "update" | "restore" => self.widened(object, scope, true),
+            // Deleting stays with the record scope: a share never grants it.
+            _ => self.filter(scope),
+        })
     }
 }
 

@@ -9,6 +9,7 @@ mod object_types;
 mod operations;
 mod resolve;
 mod shared_types;
+mod sharing;
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use async_graphql::dynamic::{Object, Schema};
 use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
-pub use access::{Access, catalog_view};
+pub use access::{Access, Shared, catalog_view};
 pub use errors::{ApiError, store_error};
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
@@ -43,7 +44,11 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
             mutation = mutation.field(f);
         }
     }
-    let (op_types, op_queries, op_mutations) = operations::fields(catalog);
+    let (mut op_types, mut op_queries, mut op_mutations) = operations::fields(catalog);
+    let (share_types, share_queries, share_mutations) = sharing::fields(catalog);
+    op_types.extend(share_types);
+    op_queries.extend(share_queries);
+    op_mutations.extend(share_mutations);
     builder_types.extend(op_types);
     for f in op_queries {
         query = query.field(f);

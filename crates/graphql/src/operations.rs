@@ -1,7 +1,9 @@
 //! Business operations on the generated API (rapport-crm), added when the
 //! workspace has the objects they work on.
 
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, Type, TypeRef};
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
+};
 use rapport_meta::Catalog;
 use rapport_store::Record;
 use serde_json::{Value, json};
@@ -46,6 +48,19 @@ fn record_member(name: &'static str, ty: TypeRef) -> Field {
 }
 
 /// (types, query fields, mutation fields)
+/// A transaction whose writes stay within the caller's write rights.
+async fn begin<'a>(
+    ctx: &ResolverContext<'a>,
+    st: &'a crate::resolve::RequestState,
+) -> Result<rapport_store::Tx<'a>, async_graphql::Error> {
+    let store = store(ctx)?;
+    let tx = store
+        .begin(&st.counter, &st.actor)
+        .await
+        .map_err(store_error)?;
+    Ok(tx.guarded(st.access.write_guard(&store.meta.catalog)))
+}
+
 pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
     let (mut types, mut queries, mut mutations) = (Vec::new(), Vec::new(), Vec::new());
 
@@ -63,7 +78,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 FieldFuture::new(async move {
                     let args = args_json(&ctx)?;
                     let st = state(&ctx)?;
-                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let tx = begin(&ctx, st).await?;
                     let req = rapport_crm::ConvertLead {
                         lead_id: string_arg(&ctx, "id")?,
                         company_id: opt_str(&args, "companyId"),
@@ -98,7 +113,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 FieldFuture::new(async move {
                     let quote = string_arg(&ctx, "quoteId")?;
                     let st = state(&ctx)?;
-                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let tx = begin(&ctx, st).await?;
                     let order = rapport_crm::create_order_from_quote(&tx, &quote).await.map_err(crm_error)?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(Some(node_value(order)))
@@ -116,7 +131,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                     let args = args_json(&ctx)?;
                     let object = string_arg(&ctx, "object")?;
                     let st = state(&ctx)?;
-                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let tx = begin(&ctx, st).await?;
                     let done = rapport_crm::assign_records(&tx, &object, &arg_ids(&args, "ids"), opt_str(&args, "ownerId").as_deref(), opt_str(&args, "teamId").as_deref())
                         .await
                         .map_err(crm_error)?;
@@ -148,10 +163,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                             .filter(|v| !v.is_null())
                             .map(|_| arg_ids(&args, "objects"));
                         let st = state(&ctx)?;
-                        let tx = store(&ctx)?
-                            .begin(&st.counter, &st.actor)
-                            .await
-                            .map_err(store_error)?;
+                        let tx = begin(&ctx, st).await?;
                         let moved = rapport_crm::transfer_ownership(
                             &tx,
                             &string_arg(&ctx, "fromMemberId")?,
@@ -196,7 +208,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                         return Err(crate::errors::store_error(rapport_store::StoreError::Forbidden("erasing a person needs the admin role".into())));
                     }
                     let person = string_arg(&ctx, "personId")?;
-                    let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                    let tx = begin(&ctx, st).await?;
                     let erased = rapport_crm::erase_subject(&tx, &person).await.map_err(crm_error)?;
                     tx.commit().await.map_err(store_error)?;
                     Ok(Some(node_value(erased)))
@@ -226,7 +238,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                     _ => return Err(crate::errors::store_error(rapport_store::StoreError::bad("data", "expects an object"))),
                 };
                 let st = state(&ctx)?;
-                let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                let tx = begin(&ctx, st).await?;
                 let exclude = data.get("id").and_then(Value::as_str).map(str::to_string);
                 let found = rapport_crm::find_duplicates(&tx, &object, &data, exclude.as_deref()).await.map_err(crm_error)?;
                 let catalog = store(&ctx)?.meta.catalog.clone();
@@ -258,7 +270,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 let args = args_json(&ctx)?;
                 let (object, keep) = (string_arg(&ctx, "object")?, string_arg(&ctx, "keepId")?);
                 let st = state(&ctx)?;
-                let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                let tx = begin(&ctx, st).await?;
                 let (kept, moved) = rapport_crm::merge_records(&tx, &object, &keep, &arg_ids(&args, "mergeIds")).await.map_err(crm_error)?;
                 tx.commit().await.map_err(store_error)?;
                 let mut kept = kept;
@@ -292,7 +304,7 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 let (object, id) = (string_arg(&ctx, "object")?, string_arg(&ctx, "id")?);
                 let first = ctx.args.get("first").and_then(|v| v.i64().ok()).unwrap_or(50);
                 let st = state(&ctx)?;
-                let tx = store(&ctx)?.begin(&st.counter, &st.actor).await.map_err(store_error)?;
+                let tx = begin(&ctx, st).await?;
                 let entries = rapport_crm::record_timeline(&tx, &object, &id, first).await.map_err(crm_error)?;
                 let catalog = store(&ctx)?.meta.catalog.clone();
                 let list = entries.into_iter().map(|mut e| {

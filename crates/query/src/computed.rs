@@ -52,6 +52,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// ` AND (…)`: the caller's record scope on `object` at `alias`, so a
+    /// computed value never reads a record the caller cannot see.
+    fn scope(&self, object: &ObjectDef, alias: &str) -> Result<String, QueryError> {
+        let Some(scope) = self.layout.scope(&object.name) else {
+            return Ok(String::new());
+        };
+        let mut inline = Sql::inline(self.layout.backend);
+        compile_filter_with_prefix(
+            &mut inline,
+            self.catalog,
+            self.layout,
+            object,
+            alias,
+            scope,
+            &format!("{alias}s"),
+        )?;
+        Ok(format!(" AND ({})", inline.text))
+    }
+
     fn field_value(
         &self,
         object: &ObjectDef,
@@ -94,9 +113,10 @@ impl Ctx<'_> {
             let p = format!("p{depth}");
             let inner = self.path(target, &p, rest, depth + 1)?;
             return Ok(format!(
-                "(SELECT {inner} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL)",
+                "(SELECT {inner} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL{})",
                 self.layout.table(&target.name),
-                f.name
+                f.name,
+                self.scope(target, &p)?
             ));
         }
         if let (Some(_), [part]) = (f.field_type.composite(), rest) {
@@ -238,6 +258,7 @@ impl Ctx<'_> {
             )),
         }
         out.push_str(&format!(" AND {c}.\"deletedAt\" IS NULL"));
+        out.push_str(&self.scope(child, &c)?);
         if let Some(filter) = filter.as_ref().filter(|f| !f.is_null()) {
             let mut inline = Sql::inline(self.layout.backend);
             compile_filter_with_prefix(

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::dynamic::Schema;
 use rapport_graphql::Access;
-use rapport_store::{
-    Db, Principal, RecordStore, Role, Scope, StatementCounter, Workspace, WorkspaceMeta,
-};
+use rapport_store::{Db, Principal, RecordStore, Role, Scope, Workspace, WorkspaceMeta};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::ServerError;
@@ -66,6 +64,8 @@ pub struct App {
     login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
     /// Roles by (workspace, name), so a request does not read its role from the database.
     roles: std::sync::Mutex<HashMap<RoleKey, (Arc<Role>, Instant)>>,
+    /// Members' team reach and shares, cached briefly.
+    grants: crate::grants::GrantCache,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -73,7 +73,7 @@ pub const LOGIN_ATTEMPTS: u32 = 5;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
-const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
+pub(crate) const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How often a process looks for metadata changes made by another process.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -154,6 +154,7 @@ impl App {
             windows: std::sync::Mutex::new(HashMap::new()),
             login_failures: std::sync::Mutex::new(HashMap::new()),
             roles: std::sync::Mutex::new(HashMap::new()),
+            grants: crate::grants::GrantCache::default(),
         };
         Ok((Arc::new(app), created))
     }
@@ -327,19 +328,27 @@ impl App {
         live: &Live,
     ) -> Result<Access, ServerError> {
         let role = self.role(&principal.workspace_id, &principal.role).await?;
-        let uses_team = live.meta.catalog.objects().iter().any(|o| {
+        // Team reach and shares only matter to a role with own or team scopes.
+        let scoped = live.meta.catalog.objects().iter().any(|o| {
             let r = role.rights(&o.name);
-            [r.read, r.update, r.delete, r.destroy].contains(&Scope::Team)
+            [r.read, r.update, r.delete, r.destroy]
+                .iter()
+                .any(|s| matches!(s, Scope::Own | Scope::Team))
         });
-        let team_members = match (&principal.member_id, uses_team) {
-            (Some(m), true) => team_members(&live.store, m).await?,
-            (Some(m), false) => vec![m.clone()],
-            (None, _) => Vec::new(),
+        let reach = match (&principal.member_id, scoped) {
+            (Some(m), true) => {
+                self.grants
+                    .reach(&self.db, &live.store, &principal.workspace_id, m)
+                    .await?
+            }
+            (Some(m), false) => crate::grants::Reach::alone(m),
+            (None, _) => crate::grants::Reach::default(),
         };
         Ok(Access {
             role,
             member_id: principal.member_id.clone(),
-            team_members: Arc::new(team_members),
+            team_members: reach.team_members,
+            shared: reach.shared,
         })
     }
 
@@ -382,63 +391,5 @@ impl App {
     /// Drops every cached token of an API key or member (revocation, deactivation).
     pub async fn forget_principal(&self, id: &str) {
         self.tokens.write().await.retain(|_, (p, _)| p.id != id);
-    }
-}
-
-/// A member and everyone in their team and its sub-teams.
-async fn team_members(store: &RecordStore, member_id: &str) -> Result<Vec<String>, ServerError> {
-    let counter = StatementCounter::default();
-    let ids = |rs: &rapport_store::Page| -> Vec<String> {
-        rs.edges
-            .iter()
-            .filter_map(|(r, _)| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
-            .collect()
-    };
-    let page = |object: &'static str, filter: serde_json::Value| {
-        let q = rapport_query_args(filter);
-        let counter = &counter;
-        async move { store.connection(counter, object, &q).await }
-    };
-    let me = store
-        .by_ids(&counter, "workspaceMember", &[member_id.to_string()])
-        .await?;
-    let mut members = vec![member_id.to_string()];
-    let Some(team) = me
-        .get(member_id)
-        .and_then(|m| m.get("teamId"))
-        .and_then(|t| t.as_str())
-        .map(str::to_string)
-    else {
-        return Ok(members);
-    };
-    let mut teams = vec![team.clone()];
-    let mut frontier = vec![team];
-    while !frontier.is_empty() && teams.len() < 500 {
-        let found = ids(&page(
-            "team",
-            serde_json::json!({ "parentTeamId": { "in": frontier } }),
-        )
-        .await?);
-        frontier = found.into_iter().filter(|t| !teams.contains(t)).collect();
-        teams.extend(frontier.iter().cloned());
-    }
-    for m in ids(&page(
-        "workspaceMember",
-        serde_json::json!({ "teamId": { "in": teams } }),
-    )
-    .await?)
-    {
-        if !members.contains(&m) {
-            members.push(m);
-        }
-    }
-    Ok(members)
-}
-
-fn rapport_query_args(filter: serde_json::Value) -> rapport_graphql::ConnectionArgs {
-    rapport_graphql::ConnectionArgs {
-        filter: Some(filter),
-        first: Some(500),
-        ..Default::default()
     }
 }

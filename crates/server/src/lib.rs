@@ -6,6 +6,7 @@ mod app;
 mod cli;
 mod demo;
 mod error;
+mod grants;
 mod http;
 mod metadata_api;
 mod metrics;

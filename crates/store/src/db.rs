@@ -28,6 +28,9 @@ pub struct Db {
     /// Keys for `encryptedText` fields; without them such fields cannot be
     /// defined, written or read.
     pub keyring: Option<Arc<Keyring>>,
+    /// Moves whenever something that decides record access changes in this
+    /// process (teams, members, shares), so cached grants are rebuilt.
+    pub access_epoch: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -69,12 +72,18 @@ impl Db {
             conn,
             backend,
             keyring: None,
+            access_epoch: Arc::new(AtomicU64::new(0)),
         })
     }
 
     pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> Db {
         self.keyring = keyring;
         self
+    }
+
+    /// Marks cached access grants as stale.
+    pub(crate) fn access_changed(&self) {
+        self.access_epoch.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The keyring, or why `encryptedText` fields cannot be used.

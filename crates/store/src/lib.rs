@@ -17,6 +17,7 @@ mod migrate;
 mod records;
 mod reseal;
 mod roles;
+mod shares;
 
 pub use accounts::{
     Principal, Session, authenticate, create_member, deactivate_member, end_session, login, sign_up,
@@ -34,6 +35,7 @@ pub use metadata::{
     default_workspace, ensure_default_workspace, list_workspaces, load_workspace, metadata_version,
     metadata_versions,
 };
-pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx};
+pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx, WriteGuard, WriteRule};
 pub use reseal::reseal_workspace;
 pub use roles::{FieldRight, ObjectRights, Role, Scope, find_role, list_roles, save_role};
+pub use shares::{Grant, Grantee, Share, ShareAccess, grants_for};

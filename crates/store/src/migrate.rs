@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../../migrations/0004_audit.sql")),
     (5, include_str!("../../../migrations/0005_accounts.sql")),
     (6, include_str!("../../../migrations/0006_roles.sql")),
+    (7, include_str!("../../../migrations/0007_shares.sql")),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {

@@ -21,7 +21,7 @@ mod delete;
 mod tx;
 mod write;
 
-pub use tx::Tx;
+pub use tx::{Tx, WriteGuard, WriteRule};
 
 pub type Record = Map<String, Value>;
 
@@ -136,6 +136,13 @@ impl RecordStore {
         encode(self.db.backend, scalar, v).map_err(|r| StoreError::bad(field, r))
     }
 
+    /// Writes to teams and members change who reaches which records.
+    pub(crate) fn touched(&self, obj: &ObjectDef) {
+        if matches!(obj.name.as_str(), "team" | "workspaceMember") {
+            self.db.access_changed();
+        }
+    }
+
     /// A row's record, its `encryptedText` values opened.
     pub(crate) fn decode(
         &self,
@@ -246,6 +253,16 @@ impl RecordStore {
         object: &str,
         q: &ConnectionQuery,
     ) -> Result<i64, StoreError> {
+        self.count_in(&self.db.conn, counter, object, q).await
+    }
+
+    pub(crate) async fn count_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        counter: &StatementCounter,
+        object: &str,
+        q: &ConnectionQuery,
+    ) -> Result<i64, StoreError> {
         let obj = self.object(object)?;
         let sql = count_sql(
             &self.meta.catalog,
@@ -255,7 +272,7 @@ impl RecordStore {
             q.search.as_deref(),
             q.with_deleted,
         )?;
-        let rows = query(&self.db.conn, counter, self.tagged(sql)).await?;
+        let rows = query(conn, counter, self.tagged(sql)).await?;
         Ok(rows
             .first()
             .map(|r| r.try_get_by_index::<i64>(0))

@@ -75,6 +75,7 @@ impl RecordStore {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
+            self.touched(obj);
             if depth > 8 {
                 return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
             }
@@ -319,6 +320,7 @@ impl RecordStore {
     ) -> Result<(), StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
+        self.touched(obj);
         let txn = self.db.begin_write().await?;
         let found = self
             .by_ids_in(&txn, counter, object, &[id.to_string()], true)

@@ -1,6 +1,8 @@
 //! A transaction for business operations: several reads and writes that
 //! commit together or not at all, through the same validation as the API.
 
+use std::collections::HashMap;
+
 use rapport_meta::{Catalog, ObjectDef, RelationKind};
 use rapport_query::{ConnectionQuery, Layout, Scalar, Sql, connection_sql};
 use sea_orm::DatabaseTransaction;
@@ -11,10 +13,29 @@ use crate::error::StoreError;
 use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
 
 pub struct Tx<'a> {
-    store: &'a RecordStore,
-    txn: DatabaseTransaction,
-    counter: &'a StatementCounter,
-    actor: Actor,
+    pub(crate) store: &'a RecordStore,
+    pub(crate) txn: DatabaseTransaction,
+    pub(crate) counter: &'a StatementCounter,
+    pub(crate) actor: Actor,
+    guard: Option<WriteGuard>,
+}
+
+/// What a caller's role allows one kind of write on one object.
+#[derive(Debug, Clone)]
+pub enum WriteRule {
+    /// Not at all; the reason is shown.
+    Denied(String),
+    /// Only to records matching this filter (the role's record scope).
+    Within(Value),
+}
+
+/// The caller's write rights, checked by every write a business operation
+/// makes: `(object, "create" | "update" | "delete")` → rule; absent: allowed.
+#[derive(Debug, Clone, Default)]
+pub struct WriteGuard {
+    pub rules: HashMap<(String, String), WriteRule>,
+    /// The member new records belong to when the operation names no owner.
+    pub owner: Option<String>,
 }
 
 impl RecordStore {
@@ -28,11 +49,70 @@ impl RecordStore {
             txn: self.db.begin_write().await?,
             counter,
             actor: actor.clone(),
+            guard: None,
         })
     }
 }
 
 impl Tx<'_> {
+    /// From here on, writes stay within the caller's rights.
+    pub fn guarded(mut self, guard: WriteGuard) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// `FORBIDDEN` unless the role may `op` every record `filter` selects
+    /// (records the caller cannot see at all were refused earlier as not found).
+    pub(crate) async fn check(
+        &self,
+        object: &str,
+        op: &str,
+        filter: Value,
+    ) -> Result<(), StoreError> {
+        let Some(rule) = self
+            .guard
+            .as_ref()
+            .and_then(|g| g.rules.get(&(object.to_string(), op.to_string())))
+        else {
+            return Ok(());
+        };
+        let scope = match rule {
+            WriteRule::Denied(reason) => return Err(StoreError::Forbidden(reason.clone())),
+            WriteRule::Within(scope) => scope,
+        };
+        if op == "create" {
+            return Ok(());
+        }
+        let count = |filter: Value| {
+            let q = ConnectionQuery {
+                filter: Some(filter),
+                ..Default::default()
+            };
+            async move {
+                self.store
+                    .unscoped()
+                    .count_in(&self.txn, self.counter, object, &q)
+                    .await
+            }
+        };
+        let all = count(filter.clone()).await?;
+        let allowed = count(serde_json::json!({ "and": [filter, scope] })).await?;
+        if allowed < all {
+            return Err(StoreError::Forbidden(format!(
+                "{} {object} record(s) are outside what this role may {op}",
+                all - allowed
+            )));
+        }
+        Ok(())
+    }
+
+    /// `FORBIDDEN` unless the caller may `op` (`update`, `delete`) the record:
+    /// for operations that check before they start writing.
+    pub async fn ensure_may(&self, object: &str, op: &str, id: &str) -> Result<(), StoreError> {
+        self.check(object, op, serde_json::json!({ "id": { "eq": id } }))
+            .await
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.store.meta.catalog
     }
@@ -127,8 +207,14 @@ impl Tx<'_> {
             .await
     }
 
-    pub async fn create(&self, object: &str, input: Record) -> Result<Record, StoreError> {
+    pub async fn create(&self, object: &str, mut input: Record) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
+        self.check(object, "create", Value::Null).await?;
+        if let Some(owner) = self.guard.as_ref().and_then(|g| g.owner.as_ref())
+            && !input.contains_key("ownerId")
+        {
+            input.insert("ownerId".into(), Value::String(owner.clone()));
+        }
         let mut created = self
             .store
             .create_in(&self.txn, self.counter, &self.actor, obj, &[input], None)
@@ -146,6 +232,8 @@ impl Tx<'_> {
     ) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
+        self.check(object, "update", serde_json::json!({ "id": { "eq": id } }))
+            .await?;
         self.store
             .check_references(&self.txn, self.counter, obj, std::slice::from_ref(&input))
             .await?;
@@ -177,6 +265,8 @@ impl Tx<'_> {
         ids: &[String],
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
+        self.check(object, "delete", serde_json::json!({ "id": { "in": ids } }))
+            .await?;
         self.store
             .soft_delete_in(
                 &self.txn,
@@ -212,6 +302,11 @@ impl Tx<'_> {
         };
         let mut moved = 0;
         for (child, f) in self.catalog().relations_to(object) {
+            let mut pointing = serde_json::json!({ format!("{}Id", f.name): { "in": from } });
+            if f.relation_kind() == Some(RelationKind::Polymorphic) {
+                pointing[format!("{}Object", f.name)] = serde_json::json!({ "eq": object });
+            }
+            self.check(&child.name, "update", pointing).await?;
             let mut sql = Sql::new(store.db.backend);
             sql.push("UPDATE ")
                 .push(&layout.table(&child.name))

@@ -209,6 +209,7 @@ impl RecordStore {
         inputs: &[Record],
         upsert_on: Option<&[String]>,
     ) -> Result<Vec<Record>, StoreError> {
+        self.touched(obj);
         self.check_references(txn, counter, obj, inputs).await?;
         let now = now_value();
         let mut out = Vec::with_capacity(inputs.len());
@@ -330,6 +331,7 @@ impl RecordStore {
         expected_version: Option<i64>,
         path: &str,
     ) -> Result<Record, StoreError> {
+        self.touched(obj);
         let before = self
             .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true)
             .await?
