@@ -150,6 +150,8 @@ async fn bad_record_input_is_refused_with_field_and_reason() {
             "price.currencyCode",
         ),
         (json!({ "plate": "AB-1", "condition": 9 }), "condition"),
+        // PostgreSQL text cannot hold NUL: refused alike on both databases.
+        (json!({ "plate": "AB\u{0}1" }), "plate"),
         (
             json!({ "plate": "AB-1", "firstRegistered": "2024-13-45" }),
             "firstRegistered",
@@ -285,6 +287,35 @@ async fn api_limits_answer_with_codes() {
     let deep = "{ companies { nodes { people { nodes { company { people { nodes { company { people { nodes { company { people { nodes { company { name } } } } } } } } } } } } } } }";
     let e = s.gql_error(deep, json!({})).await;
     assert_eq!(code(&e), "QUERY_TOO_COMPLEX");
+    // NUL reaching the database directly (a key id, a filter) is the
+    // caller's mistake, never an internal error.
+    let e = s
+        .meta_error(
+            "mutation($id: ID!) { revokeApiKey(id: $id) }",
+            json!({ "id": "k\u{0}" }),
+        )
+        .await;
+    assert!(matches!(code(&e), "BAD_USER_INPUT" | "NOT_FOUND"), "{e}");
+    let r = s
+        .gql_raw(
+            "{ companies(filter: { name: { eq: \"a\\u0000b\" } }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_ne!(code(&r["errors"][0]), "INTERNAL", "{r}");
+    // Tooling's introspection (GraphiQL, codegen) nests type references
+    // deeper than data may go; it is not counted.
+    for path in ["/graphql", "/metadata"] {
+        let (_, r) = s
+            .post_with(
+                path,
+                Some(crate::harness::ADMIN_KEY),
+                json!({ "query": TOOLING_INTROSPECTION }),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "{path}: {r}");
+        assert!(r["data"]["__schema"]["types"].as_array().unwrap().len() > 10);
+    }
     let (status, r) = s
         .post_with(
             "/graphql",
@@ -313,3 +344,27 @@ async fn api_limits_answer_with_codes() {
     assert_eq!(s.count_all("companies").await, 0);
     s.finish().await;
 }
+
+/// The introspection query of graphql-js (`getIntrospectionQuery`), as
+/// GraphiQL and code generators send it.
+const TOOLING_INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}";

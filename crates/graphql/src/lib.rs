@@ -2,6 +2,7 @@
 //! workspace's metadata, with resolvers that batch every relation level.
 
 mod access;
+mod depth;
 mod errors;
 mod loader;
 mod mutation;
@@ -18,13 +19,15 @@ use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
 pub use access::{Access, Shared, catalog_view};
+pub use depth::{MAX_DEPTH, query_depth};
 pub use errors::{ApiError, store_error};
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
 pub use resolve::RequestState;
 
-/// Deepest selection the API accepts.
-pub const MAX_DEPTH: usize = 12;
+/// A backstop only: the depth limit that counts is [`MAX_DEPTH`], checked
+/// before execution without introspection.
+const SCHEMA_DEPTH_BACKSTOP: usize = 64;
 /// Largest query complexity (fields, lists weighted) the API accepts.
 pub const MAX_COMPLEXITY: usize = 5_000;
 
@@ -63,7 +66,7 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
     let mut builder = Schema::build("Query", Some("Mutation"), None)
         .register(query)
         .register(mutation)
-        .limit_depth(MAX_DEPTH)
+        .limit_depth(SCHEMA_DEPTH_BACKSTOP)
         .limit_complexity(MAX_COMPLEXITY);
     for t in builder_types {
         builder = builder.register(t);

@@ -71,6 +71,15 @@ impl RecordValidator {
                 });
             }
         }
+        // PostgreSQL text cannot hold NUL; refused on every database alike.
+        for (name, value) in input {
+            if contains_nul(value) {
+                return Err(InputError {
+                    field: name.clone(),
+                    reason: "text may not contain NUL characters".into(),
+                });
+            }
+        }
         // Null clears a value; JSON Schema types describe present values only.
         let present: Map<String, Value> = input
             .iter()
@@ -230,6 +239,15 @@ fn composite_part_schemas(c: Composite) -> Value {
         m.insert((*name).to_string(), json!({ "type": ty }));
     }
     Value::Object(m)
+}
+
+fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

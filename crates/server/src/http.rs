@@ -143,6 +143,17 @@ fn parse_request(body: &Bytes) -> Result<async_graphql::Request, Refusal> {
             "the request has no `query`",
         ));
     }
+    if rapport_graphql::query_depth(&request.query).is_some_and(|d| d > rapport_graphql::MAX_DEPTH)
+    {
+        return Err(Refusal::new(
+            StatusCode::OK,
+            "QUERY_TOO_COMPLEX",
+            format!(
+                "the query is nested deeper than {} levels",
+                rapport_graphql::MAX_DEPTH
+            ),
+        ));
+    }
     Ok(request)
 }
 

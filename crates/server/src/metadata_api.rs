@@ -30,7 +30,9 @@ pub async fn execute(app: Arc<App>, principal: Option<Principal>, request: Reque
         MetaMutation::default(),
         EmptySubscription,
     )
-    .limit_depth(10)
+    // A backstop: the depth that counts is checked before execution,
+    // without introspection (see rapport_graphql::query_depth).
+    .limit_depth(64)
     .finish();
     let request = match principal {
         Some(p) => request.data(p),

@@ -16,7 +16,7 @@ pub enum StoreError {
     Unauthenticated(String),
     /// Database failures: logged, never shown to callers.
     #[error("database error: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    Database(sea_orm::DbErr),
     #[error("{0}")]
     Internal(String),
 }
@@ -27,6 +27,19 @@ impl StoreError {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+impl From<sea_orm::DbErr> for StoreError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        // PostgreSQL refuses NUL in text; any input that reaches it is the
+        // caller's (record input is refused earlier, by the validator).
+        if e.to_string()
+            .contains("invalid byte sequence for encoding \"UTF8\": 0x00")
+        {
+            return StoreError::bad("input", "text may not contain NUL characters");
+        }
+        StoreError::Database(e)
     }
 }
 
