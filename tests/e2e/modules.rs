@@ -445,6 +445,41 @@ async fn duplicates_are_found_and_merged_without_loss() {
     );
     let e = s.gql_error("mutation($k: ID!) { mergeRecords(object: \"company\", keepId: $k, mergeIds: [$k]) { keptId } }", json!({ "k": keep })).await;
     assert_eq!(code(&e), "BAD_USER_INPUT");
+
+    // A moved reference is a change of the record that points: its history tells.
+    let p1 = s
+        .gql(
+            "{ people(filter: { name: { firstName: { eq: \"P1\" } } }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["people"]["nodes"][0]["id"]
+        .clone();
+    let history =
+        "query($id: ID!) { recordTimeline(object: \"person\", id: $id) { kind changes } }";
+    let t = s.gql(history, json!({ "id": p1 })).await;
+    assert!(
+        t["recordTimeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["changes"]["companyId"] == json!([dup, keep])),
+        "{t}"
+    );
+    // So is a reference cleared by destroying what it pointed at.
+    s.gql(
+        "mutation($k: ID!) { destroyCompany(id: $k) }",
+        json!({ "k": keep }),
+    )
+    .await;
+    let t = s.gql(history, json!({ "id": p1 })).await;
+    assert!(
+        t["recordTimeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["changes"]["companyId"] == json!([keep, null])),
+        "{t}"
+    );
     s.finish().await;
 }
 

@@ -235,9 +235,31 @@ impl RecordStore {
                     for c in field_columns(f) {
                         set.set(c.name.clone(), self.encode(c.scalar, &Value::Null, &c.key)?);
                     }
+                    let before = all
+                        .by_ids_in(txn, counter, &child.name, &child_ids, true)
+                        .await?;
                     for id in &child_ids {
                         let (sql, _) = update_sql(self.layout(), child, id, &set, None);
                         query(txn, counter, self.tagged(sql)).await?;
+                        // The child changed: its history says so.
+                        let mut changes = serde_json::Map::new();
+                        for c in field_columns(f) {
+                            let old = before
+                                .get(id)
+                                .and_then(|r| r.get(&c.key))
+                                .cloned()
+                                .unwrap_or(Value::Null);
+                            changes.insert(c.key, serde_json::json!([old, Value::Null]));
+                        }
+                        self.audit(
+                            txn,
+                            &child.name,
+                            id,
+                            "UPDATED",
+                            actor,
+                            Value::Object(changes),
+                        )
+                        .await?;
                     }
                 }
                 // A soft delete keeps links, so a restore brings them back.

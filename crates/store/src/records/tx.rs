@@ -9,6 +9,7 @@ use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
 use crate::db::{StatementCounter, execute, query};
+use crate::decode::value_at;
 use crate::error::StoreError;
 use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
 
@@ -307,6 +308,32 @@ impl Tx<'_> {
                 pointing[format!("{}Object", f.name)] = serde_json::json!({ "eq": object });
             }
             self.check(&child.name, "update", pointing).await?;
+            // Which children move, and from where, for their history.
+            let fk = format!("{}Id", f.name);
+            let mut which = Sql::new(store.db.backend);
+            which
+                .push("SELECT \"id\", ")
+                .ident(&fk)
+                .push(" FROM ")
+                .push(&layout.table(&child.name))
+                .push(" WHERE ")
+                .ident(&fk)
+                .push(" IN (");
+            which
+                .params_list(
+                    from.iter()
+                        .map(|id| uuid(id))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+                .push(")");
+            if f.relation_kind() == Some(RelationKind::Polymorphic) {
+                which
+                    .push(" AND ")
+                    .ident(&format!("{}Object", f.name))
+                    .push(" = ")
+                    .param(sea_query::Value::String(Some(object.to_string())));
+            }
+            let moving = query(&self.txn, self.counter, which).await?;
             let mut sql = Sql::new(store.db.backend);
             sql.push("UPDATE ")
                 .push(&layout.table(&child.name))
@@ -330,6 +357,20 @@ impl Tx<'_> {
                     .param(sea_query::Value::String(Some(object.to_string())));
             }
             moved += execute(&self.txn, self.counter, sql).await?;
+            for row in &moving {
+                let id = value_at(row, 0, Scalar::Uuid, store.db.backend)?;
+                let old = value_at(row, 1, Scalar::Uuid, store.db.backend)?;
+                store
+                    .audit(
+                        &self.txn,
+                        &child.name,
+                        id.as_str().unwrap_or_default(),
+                        "UPDATED",
+                        &self.actor,
+                        serde_json::json!({ fk.clone(): [old, to] }),
+                    )
+                    .await?;
+            }
         }
         let obj = self.object(object)?;
         for f in obj
