@@ -247,3 +247,28 @@ async fn keys_rotate_and_fields_convert() {
     assert_eq!(stored(&s).await, vec!["GB42".to_string()]);
     s.finish().await;
 }
+
+#[tokio::test]
+async fn erasing_a_subject_clears_their_encrypted_fields() {
+    let s = TestServer::start_keyed(TestDb::new().await, &[KEY_A]).await;
+    s.meta(
+        "mutation($s: JSON!) { createField(object: \"person\", name: \"nationalId\", schema: $s) { name } }",
+        json!({ "s": { "type": "string", "x-rapport-field": { "type": "encryptedText" } } }),
+    )
+    .await;
+    let id = s
+        .gql(
+            "mutation { createPerson(data: { name: { firstName: \"Ada\" }, nationalId: \"AB123456C\" }) { id nationalId } }",
+            json!({}),
+        )
+        .await["createPerson"]["id"]
+        .clone();
+    let erased = s
+        .gql(
+            "mutation($id: ID!) { eraseSubject(personId: $id) { nationalId } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(erased["eraseSubject"]["nationalId"], Value::Null);
+    s.finish().await;
+}

@@ -8,20 +8,27 @@ use serde_json::{Map, Value, json};
 use crate::error::CrmError;
 
 /// Fields that can hold personal data: free text, contact details, names,
-/// addresses, JSON. Numbers, dates, selects, booleans and relations stay.
+/// addresses, JSON, encrypted text. Numbers, dates, selects, booleans and relations stay.
 fn personal(o: &ObjectDef) -> Vec<(String, Value)> {
     o.stored_fields()
         .filter(|f| !f.read_only && f.relation.is_none())
         .filter_map(|f| match f.field_type {
             FieldType::FullName => Some((f.name.clone(), json!({ "firstName": "[erased]" }))),
-            t if t.is_textual() || matches!(t, FieldType::Address | FieldType::Json) => Some((
-                f.name.clone(),
-                if f.required {
-                    json!("[erased]")
-                } else {
-                    Value::Null
-                },
-            )),
+            t if t.is_textual()
+                || matches!(
+                    t,
+                    FieldType::Address | FieldType::Json | FieldType::EncryptedText
+                ) =>
+            {
+                Some((
+                    f.name.clone(),
+                    if f.required {
+                        json!("[erased]")
+                    } else {
+                        Value::Null
+                    },
+                ))
+            }
             _ => None,
         })
         .collect()
