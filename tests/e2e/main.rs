@@ -19,4 +19,5 @@ mod permissions;
 mod relations;
 mod sharing;
 mod tenants;
+mod transfer;
 mod upgrade;

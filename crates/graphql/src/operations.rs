@@ -61,8 +61,70 @@ async fn begin<'a>(
     Ok(tx.guarded(st.access.write_guard(&store.meta.catalog)))
 }
 
+/// Most records one `importRecords` call takes; larger files go through
+/// `rapport import` or several calls.
+const MAX_IMPORT: usize = 10_000;
+
+fn import_records() -> (Vec<Type>, Field) {
+    let types = vec![
+        Object::new("ImportError")
+            .field(json_member("line", TypeRef::named_nn(TypeRef::INT)))
+            .field(json_member("field", TypeRef::named_nn(TypeRef::STRING)))
+            .field(json_member("reason", TypeRef::named_nn(TypeRef::STRING)))
+            .into(),
+        Object::new("ImportResult")
+            .field(json_member("imported", TypeRef::named_nn(TypeRef::INT)))
+            .field(json_member("refused", TypeRef::named_nn(TypeRef::INT)))
+            .field(json_member(
+                "errors",
+                TypeRef::named_nn_list_nn("ImportError"),
+            ))
+            .into(),
+    ];
+    let field = Field::new("importRecords", TypeRef::named_nn("ImportResult"), |ctx| {
+        FieldFuture::new(async move {
+            let object = string_arg(&ctx, "object")?;
+            let args = args_json(&ctx)?;
+            let skip_invalid = args.get("skipInvalid").and_then(Value::as_bool).unwrap_or(false);
+            let records: Vec<Value> = args.get("records").and_then(Value::as_array).cloned().unwrap_or_default();
+            if records.len() > MAX_IMPORT {
+                return Err(store_error(rapport_store::StoreError::bad("records", format!("at most {MAX_IMPORT} records per call"))));
+            }
+            let st = state(&ctx)?;
+            st.access.write_filter(&object, "create")?;
+            let store = store(&ctx)?;
+            let mut import = store.begin_import(&st.counter, &st.actor, &object, skip_invalid).await.map_err(store_error)?;
+            let mut rows = Vec::with_capacity(records.len());
+            for (i, r) in records.into_iter().enumerate() {
+                match r {
+                    Value::Object(mut m) => {
+                        if let Some(owner) = &st.access.member_id && !m.contains_key("ownerId") {
+                            m.insert("ownerId".into(), Value::String(owner.clone()));
+                        }
+                        rows.push((i + 1, m));
+                    }
+                    _ => import.reject(i + 1, "a record must be an object"),
+                }
+            }
+            import.push(rows).await.map_err(store_error)?;
+            let report = import.finish().await.map_err(store_error)?;
+            Ok(Some(FieldValue::value(async_graphql::Value::from_json(report.to_json()).unwrap_or_default())))
+        })
+    })
+    .description("Creates many records in one transaction, validated like createX; errors name the record's position (1-based). Without skipInvalid, any invalid record means none is created.")
+    .argument(InputValue::new("object", TypeRef::named_nn(TypeRef::STRING)))
+    .argument(InputValue::new("records", TypeRef::named_nn_list_nn("JSON")))
+    .argument(InputValue::new("skipInvalid", TypeRef::named(TypeRef::BOOLEAN)).default_value(false));
+    (types, field)
+}
+
 pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
     let (mut types, mut queries, mut mutations) = (Vec::new(), Vec::new(), Vec::new());
+    if !catalog.objects().is_empty() {
+        let (import_types, import) = import_records();
+        types.extend(import_types);
+        mutations.push(import);
+    }
 
     if has(catalog, &["lead", "company", "person", "opportunity"]) {
         types.push(

@@ -52,6 +52,25 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Import records from CSV (header row of field names, `name.firstName`
+    /// for parts) or JSON Lines, validated, in one transaction.
+    Import {
+        object: String,
+        file: PathBuf,
+        /// By default from the file's extension (.csv, else JSON Lines).
+        #[arg(long, value_enum)]
+        format: Option<crate::transfer::Format>,
+        /// Import the valid lines and report the others (default: any
+        /// invalid line means nothing is imported).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Write every record of an object to stdout.
+    Export {
+        object: String,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: crate::transfer::Format,
+    },
     /// Metadata as code.
     Schema {
         #[command(subcommand)]
@@ -119,6 +138,49 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
     match &cli.command {
         Command::Serve { listen, demo } => serve(&url, &cli.data_dir, *listen, *demo).await,
         Command::Schema { command } => schema(&url, command).await,
+        Command::Import {
+            object,
+            file,
+            format,
+            skip_invalid,
+        } => {
+            let (app, _) = App::open(&url).await?;
+            let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+            let format = format.unwrap_or_else(|| crate::transfer::Format::of_path(file));
+            let live = app.live();
+            let report = crate::transfer::import(
+                &live.store,
+                &cli_actor("import"),
+                object,
+                reader,
+                format,
+                *skip_invalid,
+            )
+            .await?;
+            for e in &report.errors {
+                let field = if e.field.is_empty() { "-" } else { &e.field };
+                eprintln!("line {}: {field}: {}", e.line, e.reason);
+            }
+            if report.refused > 0 && !*skip_invalid {
+                return Err(ServerError::Usage(format!(
+                    "{} invalid line(s); nothing imported (--skip-invalid imports the others)",
+                    report.refused
+                )));
+            }
+            println!(
+                "{} record(s) imported, {} line(s) refused",
+                report.imported, report.refused
+            );
+            Ok(())
+        }
+        Command::Export { object, format } => {
+            let (app, _) = App::open(&url).await?;
+            let live = app.live();
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            crate::transfer::export(&live.store, object, *format, &mut out).await?;
+            Ok(())
+        }
         Command::Keys {
             command: KeysCommand::Generate,
         } => {
@@ -137,6 +199,14 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let (app, _) = App::open(&url).await?;
             crate::demo::load(&app, *scale).await
         }
+    }
+}
+
+fn cli_actor(what: &str) -> rapport_store::Actor {
+    rapport_store::Actor {
+        kind: "system".into(),
+        id: "cli".into(),
+        name: what.into(),
     }
 }
 
@@ -260,16 +330,7 @@ async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
             }
             let plan = live
                 .meta
-                .apply_schema(
-                    &app.db,
-                    &rapport_store::Actor {
-                        kind: "system".into(),
-                        id: "cli".into(),
-                        name: "schema apply".into(),
-                    },
-                    docs,
-                    *dry_run,
-                )
+                .apply_schema(&app.db, &cli_actor("schema apply"), docs, *dry_run)
                 .await?;
             for s in &plan.steps {
                 println!(

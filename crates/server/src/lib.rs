@@ -11,6 +11,7 @@ mod http;
 mod metadata_api;
 mod metrics;
 mod standard;
+mod transfer;
 
 pub use app::{App, POLL_INTERVAL};
 pub use cli::{main, reseal_all};

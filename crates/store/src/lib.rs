@@ -35,7 +35,10 @@ pub use metadata::{
     default_workspace, ensure_default_workspace, list_workspaces, load_workspace, metadata_version,
     metadata_versions,
 };
-pub use records::{Actor, ChildPage, Page, Record, RecordStore, Tx, WriteGuard, WriteRule};
+pub use records::{
+    Actor, ChildPage, Import, ImportReport, LineError, Page, Record, RecordStore, Tx, WriteGuard,
+    WriteRule,
+};
 pub use reseal::reseal_workspace;
 pub use roles::{FieldRight, ObjectRights, Role, Scope, find_role, list_roles, save_role};
 pub use shares::{Grant, Grantee, Share, ShareAccess, grants_for};

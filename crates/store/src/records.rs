@@ -18,9 +18,11 @@ use crate::error::StoreError;
 use crate::metadata::{WorkspaceMeta, is_unique_violation};
 
 mod delete;
+mod import;
 mod tx;
 mod write;
 
+pub use import::{Import, ImportReport, LineError};
 pub use tx::{Tx, WriteGuard, WriteRule};
 
 pub type Record = Map<String, Value>;

@@ -19,7 +19,7 @@ use crate::records::{
 
 impl RecordStore {
     /// Turns GraphQL-shaped input into column values, after JSON Schema validation.
-    fn write_set(
+    pub(crate) fn write_set(
         &self,
         obj: &ObjectDef,
         input: &Record,

@@ -1,0 +1,181 @@
+//! Bulk import and export: `rapport import` / `rapport export` on the
+//! command line, and `importRecords` for apps.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, code};
+
+fn rapport(db_url: &str, dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database-url", db_url, "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .env("RAPPORT_LOG", "warn")
+        .output()
+        .expect("run rapport");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[tokio::test]
+async fn files_import_whole_or_not_at_all_and_export_round_trips() {
+    let s = TestServer::start().await;
+    let dir = std::env::temp_dir().join(format!("rapport-transfer-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = s.db.url.clone();
+
+    // A CSV with one bad line: nothing is imported, and the line is named.
+    let csv = dir.join("companies.csv");
+    std::fs::write(
+        &csv,
+        "name,employees,annualRevenue.amount,annualRevenue.currencyCode,tier\n\
+         Acme,120,1000000,EUR,KEY\n\
+         Beta,lots,,,\n\
+         \"Gamma, Inc.\",7,,,STRATEGIC\n",
+    )
+    .unwrap();
+    let (ok, _, err) = rapport(&url, &dir, &["import", "company", csv.to_str().unwrap()]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("line 3: employees"), "{err}");
+    assert_eq!(s.count_all("companies").await, 0, "no partial import");
+
+    let (ok, out, err) = rapport(
+        &url,
+        &dir,
+        &["import", "company", csv.to_str().unwrap(), "--skip-invalid"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("2 record(s) imported, 1 line(s) refused"),
+        "{out}"
+    );
+    let d = s
+        .gql(
+            "{ companies(orderBy: { name: ASC }) { nodes { name employees tier annualRevenue { amount currencyCode } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["companies"]["nodes"],
+        json!([
+            { "name": "Acme", "employees": 120, "tier": "KEY", "annualRevenue": { "amount": "1000000", "currencyCode": "EUR" } },
+            { "name": "Gamma, Inc.", "employees": 7, "tier": "STRATEGIC", "annualRevenue": null }
+        ])
+    );
+
+    // JSON Lines with ids: people keep pointing at their company.
+    let acme = s
+        .gql(
+            "{ companies(filter: { name: { eq: \"Acme\" } }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["companies"]["nodes"][0]["id"]
+        .clone();
+    let person = uuid::Uuid::new_v4().to_string();
+    let jsonl = dir.join("people.jsonl");
+    std::fs::write(
+        &jsonl,
+        format!(
+            "{}\n\n{}\n",
+            json!({ "id": person, "name": { "firstName": "Ada", "lastName": "Lovelace" }, "companyId": acme }),
+            json!({ "name": { "firstName": "Alan" }, "email": "alan@x.example" }),
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = rapport(&url, &dir, &["import", "person", jsonl.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let d = s
+        .gql(
+            "query($id: ID!) { person(id: $id) { company { name } } }",
+            json!({ "id": person }),
+        )
+        .await;
+    assert_eq!(d["person"]["company"]["name"], "Acme");
+
+    // Export, then import into an empty workspace: the same records.
+    let (ok, exported, err) = rapport(&url, &dir, &["export", "person"]);
+    assert!(ok, "{err}");
+    assert_eq!(exported.lines().count(), 2);
+    let (ok, csv_out, _) = rapport(&url, &dir, &["export", "company", "--format", "csv"]);
+    assert!(ok);
+    assert!(
+        csv_out.starts_with("id,createdAt,updatedAt,ownerId,name,"),
+        "{csv_out}"
+    );
+    assert!(csv_out.contains("\"Gamma, Inc.\""), "{csv_out}");
+
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"name\": {\"firstName\": \"X\"}}\nnot json\n[1]\n").unwrap();
+    let (ok, _, err) = rapport(&url, &dir, &["import", "person", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("line 2") && err.contains("line 3"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn apps_import_through_graphql() {
+    let s = TestServer::start().await;
+    let import = "mutation($r: [JSON!]!, $skip: Boolean) { importRecords(object: \"company\", records: $r, skipInvalid: $skip) { imported refused errors { line field reason } } }";
+    let records = json!([
+        { "name": "One" },
+        { "name": "Two", "employees": "many" },
+        { "name": "Three", "tier": "NOPE" },
+        "not a record"
+    ]);
+    let r = s.gql(import, json!({ "r": records })).await;
+    assert_eq!(r["importRecords"]["imported"], 0);
+    assert_eq!(r["importRecords"]["refused"], 3);
+    let errors: Vec<(i64, String)> = r["importRecords"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (2, "employees".to_string()),
+            (3, "tier".into()),
+            (4, "".into())
+        ]
+    );
+    assert_eq!(s.count_all("companies").await, 0);
+    let r = s.gql(import, json!({ "r": records, "skip": true })).await;
+    assert_eq!(r["importRecords"]["imported"], 1);
+    assert_eq!(s.count_all("companies").await, 1);
+    let history = s.gql("{ companies { nodes { id } } }", json!({})).await["companies"]["nodes"][0]
+        ["id"]
+        .clone();
+    let t = s
+        .gql(
+            "query($id: ID!) { recordTimeline(object: \"company\", id: $id) { kind } }",
+            json!({ "id": history }),
+        )
+        .await;
+    assert_eq!(t["recordTimeline"][0]["kind"], "CREATED", "{t}");
+
+    let e = s
+        .gql_error(
+            "mutation { importRecords(object: \"spaceship\", records: [{}]) { imported } }",
+            json!({}),
+        )
+        .await;
+    assert_ne!(code(&e), "INTERNAL", "{e}");
+    let too_many: Vec<Value> = (0..10_001)
+        .map(|i| json!({ "name": format!("c{i}") }))
+        .collect();
+    let e = s.gql_error(import, json!({ "r": too_many })).await;
+    assert_eq!(code(&e), "BAD_USER_INPUT");
+    s.finish().await;
+}
