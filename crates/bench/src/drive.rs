@@ -1,0 +1,182 @@
+//! Concurrent clients for a bounded time: GraphQL over HTTP, or one SQL
+//! statement straight to the database; throughput and latency percentiles.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub failures: usize,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// SQL statements per request (Rapport's `x-rapport-sql-statements`).
+    pub statements: f64,
+    /// The first failure, to show.
+    pub first_error: Option<String>,
+}
+
+fn summarize(
+    mut latencies: Vec<Duration>,
+    failures: usize,
+    statements: u64,
+    elapsed: Duration,
+    first_error: Option<String>,
+) -> Stats {
+    latencies.sort();
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    let n = latencies.len();
+    Stats {
+        failures,
+        per_second: n as f64 / elapsed.as_secs_f64(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        statements: if n == 0 {
+            0.0
+        } else {
+            statements as f64 / n as f64
+        },
+        first_error,
+    }
+}
+
+/// What one request sends: a query and, per request number, its variables.
+pub type Variables = Arc<dyn Fn(usize) -> Value + Send + Sync>;
+
+/// `clients` loops posting the query for `seconds`.
+pub async fn graphql(
+    url: &str,
+    key: &str,
+    query: &str,
+    variables: Variables,
+    clients: usize,
+    seconds: f64,
+) -> Stats {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .expect("http client");
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, url, key, query, variables) = (
+            http.clone(),
+            url.to_string(),
+            key.to_string(),
+            query.to_string(),
+            variables.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut failures, mut statements, mut first_error) =
+                (Vec::new(), 0usize, 0u64, None);
+            let mut n = client;
+            while Instant::now() < deadline {
+                let body = json!({ "query": query, "variables": variables(n) });
+                n += clients;
+                let t = Instant::now();
+                let res = http.post(&url).bearer_auth(&key).json(&body).send().await;
+                let ok = match res {
+                    Ok(r) => {
+                        let count = r
+                            .headers()
+                            .get("x-rapport-sql-statements")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(0);
+                        match r.json::<Value>().await {
+                            Ok(v) if v.get("errors").is_none() => {
+                                statements += count;
+                                Ok(())
+                            }
+                            Ok(v) => Err(v["errors"].to_string()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                match ok {
+                    Ok(()) => latencies.push(t.elapsed()),
+                    Err(e) => {
+                        failures += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            (latencies, failures, statements, first_error)
+        }));
+    }
+    collect(tasks, started).await
+}
+
+/// `clients` loops running one statement for `seconds`, reading every row.
+pub async fn sql(
+    conn: &DatabaseConnection,
+    text: String,
+    values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync>,
+    clients: usize,
+    seconds: f64,
+) -> Stats {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let backend = conn.get_database_backend();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (conn, text, values) = (conn.clone(), text.clone(), values.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut failures, mut first_error) = (Vec::new(), 0usize, None);
+            let mut n = client;
+            while Instant::now() < deadline {
+                let stmt = Statement::from_sql_and_values(backend, &text, values(n));
+                n += clients;
+                let t = Instant::now();
+                match conn.query_all_raw(stmt).await {
+                    Ok(rows) => {
+                        std::hint::black_box(rows);
+                        latencies.push(t.elapsed());
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        first_error.get_or_insert(e.to_string());
+                    }
+                }
+            }
+            (latencies, failures, 0u64, first_error)
+        }));
+    }
+    let mut stats = collect(tasks, started).await;
+    stats.statements = 1.0;
+    stats
+}
+
+type Outcome = (Vec<Duration>, usize, u64, Option<String>);
+
+async fn collect(tasks: Vec<tokio::task::JoinHandle<Outcome>>, started: Instant) -> Stats {
+    let (mut latencies, mut failures, mut statements, mut first_error) = (Vec::new(), 0, 0, None);
+    for t in tasks {
+        if let Ok((l, f, s, e)) = t.await {
+            latencies.extend(l);
+            failures += f;
+            statements += s;
+            if first_error.is_none() {
+                first_error = e;
+            }
+        }
+    }
+    summarize(
+        latencies,
+        failures,
+        statements,
+        started.elapsed(),
+        first_error,
+    )
+}

@@ -1,0 +1,245 @@
+//! `rapport-bench`: loads a deterministic CRM dataset through Rapport's
+//! import path, serves it, drives the GraphQL API with concurrent clients
+//! (Q1–Q5, M1), runs the equivalent single SQL statement against the same
+//! database with the same concurrency, and prints the comparison.
+//! See docs/performance.md.
+
+mod ceiling;
+mod dataset;
+mod drive;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::dataset::{Counts, id};
+use crate::drive::Stats;
+
+#[derive(Parser)]
+#[command(name = "rapport-bench", about = "Rapport's benchmark suite")]
+struct Args {
+    /// An empty database: `sqlite://PATH` (default: a fresh file) or `postgres://…`.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Scale factor: 1 is 10,000 companies, 50,000 people, 20,000 deals, 50,000 tasks.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+}
+
+const KEY: &str = "rk_bench_admin_key_0123456789";
+
+struct Query {
+    name: &'static str,
+    what: &'static str,
+    graphql: &'static str,
+}
+
+const QUERIES: &[Query] = &[
+    Query {
+        name: "Q1",
+        what: "first 50 companies by name",
+        graphql: "{ companies(first: 50, orderBy: { name: ASC }) { nodes { id name domain } } }",
+    },
+    Query {
+        name: "Q2",
+        what: "Q1 + first 10 people and open deals each",
+        graphql: "{ companies(first: 50, orderBy: { name: ASC }) { nodes { id name domain
+            people(first: 10) { nodes { id name { firstName lastName } email } }
+            opportunities(first: 100, filter: { stage: { notIn: [WON, LOST] } }) { nodes { id name stage amount { amount currencyCode } } } } } }",
+    },
+    Query {
+        name: "Q3",
+        what: "100 largest PROPOSAL/NEGOTIATION deals > 10,000 with company",
+        graphql: "{ opportunities(first: 100, filter: { stage: { in: [PROPOSAL, NEGOTIATION] }, amount: { amount: { gt: \"10000\" } } },
+            orderBy: { amount: { amount: DESC } }) { nodes { id name amount { amount currencyCode } company { name } } } }",
+    },
+    Query {
+        name: "Q4",
+        what: "one company with people, deals, tasks",
+        graphql: "query($id: ID!) { company(id: $id) { id name
+            people(first: 50) { nodes { id name { firstName lastName } email } }
+            opportunities(first: 50) { nodes { id name stage amount { amount currencyCode } } }
+            tasks(first: 50) { nodes { id title status } } } }",
+    },
+    Query {
+        name: "Q5",
+        what: "count and sum of amount by stage",
+        graphql: "{ opportunitiesGroupBy(by: [stage]) { key { stage } count sum { amount } } }",
+    },
+    Query {
+        name: "M1",
+        what: "create a person linked to a company",
+        graphql: "mutation($c: ID!) { createPerson(data: { name: { firstName: \"Bench\", lastName: \"Mark\" }, companyId: $c }) { id } }",
+    },
+];
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("rapport-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let url = match &args.database_url {
+        Some(u) => u.clone(),
+        None => {
+            let dir = std::env::temp_dir().join(format!("rapport-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            format!("sqlite://{}", dir.join("bench.db").display())
+        }
+    };
+    let (app, created) = rapport_server::App::open(&url).await?;
+    if !created {
+        return Err("the database already has a workspace: give an empty one".into());
+    }
+    let live = app.live();
+    let pg = url.starts_with("postgres");
+    let counts = Counts::at(args.scale);
+    println!(
+        "# Rapport benchmark\n\n{} · scale {} ({} companies, {} people, {} opportunities, {} tasks) · {} clients · {} s per measurement\n",
+        if pg { "PostgreSQL" } else { "SQLite" },
+        args.scale,
+        counts.companies,
+        counts.people,
+        counts.opportunities,
+        counts.tasks,
+        args.clients,
+        args.seconds
+    );
+
+    // Load through the import path: validated, in one transaction per object.
+    println!(
+        "## Import\n\n| object | records | seconds | records/s |\n| --- | ---: | ---: | ---: |"
+    );
+    let actor = rapport_store::Actor {
+        kind: "system".into(),
+        id: "bench".into(),
+        name: "bench".into(),
+    };
+    let (mut total, mut total_secs) = (0usize, 0.0);
+    for object in ["company", "person", "opportunity", "task"] {
+        let rows: Vec<_> = dataset::records(object, counts)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (i + 1, r))
+            .collect();
+        let n = rows.len();
+        let counter = rapport_store::StatementCounter::default();
+        let started = Instant::now();
+        let mut import = live
+            .store
+            .begin_import(&counter, &actor, object, false)
+            .await?;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            import.push(rows.by_ref().take(5000).collect()).await?;
+        }
+        let report = import.finish().await?;
+        if report.refused > 0 {
+            return Err(format!("{object}: {:?}", report.errors.first()).into());
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!("| {object} | {n} | {secs:.2} | {:.0} |", n as f64 / secs);
+        total += n;
+        total_secs += secs;
+    }
+    println!(
+        "| **all** | {total} | {total_secs:.2} | **{:.0}** |\n",
+        total as f64 / total_secs
+    );
+    if pg {
+        // Fresh tables: give the planner statistics, as autovacuum would.
+        use sea_orm::ConnectionTrait;
+        app.db.conn.execute_unprepared("ANALYZE").await?;
+    }
+
+    rapport_store::create_api_key(
+        &app.db,
+        &app.workspace.id,
+        "bench",
+        "admin",
+        Some(KEY.into()),
+    )
+    .await?;
+    app.rate_limit
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}/graphql", listener.local_addr()?);
+    let router = rapport_server::router(app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    println!(
+        "## Queries\n\n| query | what | Rapport req/s | p50 ms | p99 ms | SQL/request | SQL ceiling req/s | ceiling p99 ms | ratio |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let companies = counts.companies;
+    let company_of = move |n: usize| id(1, n.wrapping_mul(7919) % companies);
+    for q in QUERIES {
+        let variables: drive::Variables = match q.name {
+            "Q4" => Arc::new(move |n| json!({ "id": company_of(n) })),
+            "M1" => Arc::new(move |n| json!({ "c": company_of(n) })),
+            _ => Arc::new(|_| json!({})),
+        };
+        let rapport = drive::graphql(
+            &endpoint,
+            KEY,
+            q.graphql,
+            variables,
+            args.clients,
+            args.seconds,
+        )
+        .await;
+        let ceiling = match ceiling::statement(q.name, &live.meta, pg) {
+            Some(c) => {
+                let values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync> = if c.takes_id
+                {
+                    Arc::new(move |n| vec![company_of(n).into()])
+                } else {
+                    Arc::new(|_| Vec::new())
+                };
+                Some(drive::sql(&app.db.conn, c.text, values, args.clients, args.seconds).await)
+            }
+            None => None,
+        };
+        report(q, &rapport, ceiling.as_ref());
+    }
+    Ok(())
+}
+
+fn report(q: &Query, rapport: &Stats, ceiling: Option<&Stats>) {
+    let (c_rate, c_p99, ratio) = match ceiling {
+        Some(c) if c.per_second > 0.0 => (
+            format!("{:.0}", c.per_second),
+            format!("{:.1}", c.p99_ms),
+            format!("{:.2}", rapport.per_second / c.per_second),
+        ),
+        _ => ("—".into(), "—".into(), "—".into()),
+    };
+    println!(
+        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {c_rate} | {c_p99} | {ratio} |",
+        q.name, q.what, rapport.per_second, rapport.p50_ms, rapport.p99_ms, rapport.statements
+    );
+    for (who, s) in [("Rapport", Some(rapport)), ("SQL", ceiling)] {
+        if let Some(s) = s.filter(|s| s.failures > 0) {
+            eprintln!(
+                "{} {who}: {} failed requests, first: {}",
+                q.name,
+                s.failures,
+                s.first_error.as_deref().unwrap_or("-")
+            );
+        }
+    }
+}
