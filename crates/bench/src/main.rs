@@ -187,6 +187,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     let companies = counts.companies;
     let company_of = move |n: usize| id(1, n.wrapping_mul(7919) % companies);
+    let mut failed = 0;
     for q in QUERIES {
         let variables: drive::Variables = match q.name {
             "Q4" => Arc::new(move |n| json!({ "id": company_of(n) })),
@@ -215,6 +216,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             None => None,
         };
         report(q, &rapport, ceiling.as_ref());
+        failed += rapport.failures + ceiling.map_or(0, |c| c.failures);
+    }
+    if failed > 0 {
+        return Err(format!("{failed} request(s) failed").into());
     }
     Ok(())
 }
