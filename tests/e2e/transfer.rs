@@ -179,3 +179,73 @@ async fn apps_import_through_graphql() {
     assert_eq!(code(&e), "BAD_USER_INPUT");
     s.finish().await;
 }
+
+#[tokio::test]
+async fn a_streamed_import_reports_progress_then_the_outcome() {
+    let s = TestServer::start().await;
+    let mut body = String::new();
+    for i in 0..12_000 {
+        body.push_str(&json!({ "name": format!("Company {i}") }).to_string());
+        body.push('\n');
+    }
+    let post = |body: String, query: &'static str| {
+        s.client
+            .post(format!("{}/import/company{query}", s.base))
+            .bearer_auth(crate::harness::ADMIN_KEY)
+            .body(body)
+            .send()
+    };
+    let res = post(body.clone(), "").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[..2],
+        [json!({ "processed": 5000 }), json!({ "processed": 10000 })]
+    );
+    assert_eq!(lines[2]["imported"], 12_000, "{text}");
+    assert_eq!(s.count_all("companies").await, 12_000);
+
+    // A bad line: nothing imported unless skipInvalid.
+    let bad = "{\"name\": \"Ok\"}\n{\"employees\": 3}\nnope\n".to_string();
+    let text = post(bad.clone(), "").await.unwrap().text().await.unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["imported"].as_i64(), last["refused"].as_i64()),
+        (Some(0), Some(2)),
+        "{text}"
+    );
+    assert_eq!(last["errors"][0]["line"], 2);
+    let text = post(bad, "?skipInvalid=true")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("\"imported\":1"), "{text}");
+    assert_eq!(s.count_all("companies").await, 12_001);
+
+    let res = s
+        .client
+        .post(format!("{}/import/company", s.base))
+        .body("{}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = post(String::new(), "").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = s
+        .client
+        .post(format!("{}/import/spaceship", s.base))
+        .bearer_auth(crate::harness::ADMIN_KEY)
+        .body("{}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    s.finish().await;
+}

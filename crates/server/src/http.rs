@@ -31,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/graphql/schema.graphql", get(sdl))
         .route("/graphql/assets/{file}", get(asset))
         .route("/metadata", post(metadata))
+        .route("/import/{object}", post(crate::import_api::import))
         .route("/metadata/objects/{file}", get(object_document))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -57,7 +58,7 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> axum::respon
 }
 
 /// A request refused before GraphQL runs.
-struct Refusal {
+pub(crate) struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -65,7 +66,11 @@ struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Refusal {
         Refusal {
             status,
             code,
@@ -166,6 +171,33 @@ async fn accept(
     let principal = authenticate(app, headers).await?;
     admit(app, &principal)?;
     Ok((principal, parse_request(body)?))
+}
+
+/// An authenticated, admitted caller of the data API: their workspace's live
+/// schema and what they may do in it.
+pub(crate) async fn accept_caller(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<(Principal, Arc<crate::app::Live>, rapport_graphql::Access), Refusal> {
+    let principal = authenticate(app, headers).await?;
+    admit(app, &principal)?;
+    let internal = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "caller's workspace unavailable");
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error",
+        )
+    };
+    let live = app
+        .live_for(&principal.workspace_id)
+        .await
+        .map_err(|e| internal(&e))?;
+    let access = app
+        .access_for(&principal, &live)
+        .await
+        .map_err(|e| internal(&e))?;
+    Ok((principal, live, access))
 }
 
 /// The caller's request budget: `RATE_LIMITED` with `retryAfter` when spent.

@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod grants;
 mod http;
+mod import_api;
 mod metadata_api;
 mod metrics;
 mod standard;

@@ -1,0 +1,131 @@
+//! `POST /import/{object}`: a streaming import for apps. The body is JSON
+//! Lines, read as it arrives; the answer is JSON Lines too, one progress
+//! line per chunk written (`{"processed": N}`) and a last line with the
+//! report (`{"imported": N, "refused": N, "errors": [...]}`), all in one
+//! transaction as `importRecords`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use rapport_store::{Record, StatementCounter};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::http::{Refusal, accept_caller};
+
+const CHUNK: usize = 5000;
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ImportParams {
+    #[serde(default, rename = "skipInvalid")]
+    skip_invalid: bool,
+}
+
+fn line(v: Value) -> Result<Bytes, Infallible> {
+    Ok(Bytes::from(format!("{v}\n")))
+}
+
+pub(crate) async fn import(
+    State(app): State<Arc<App>>,
+    Path(object): Path<String>,
+    Query(params): Query<ImportParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (principal, live, access) = match accept_caller(&app, &headers).await {
+        Ok(ok) => ok,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(e) = access.write_filter(&object, "create") {
+        return Refusal::new(StatusCode::FORBIDDEN, "FORBIDDEN", e.message).into_response();
+    }
+    if live.meta.catalog.object(&object).is_none() {
+        return Refusal::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("no object named `{object}`"),
+        )
+        .into_response();
+    }
+    let scopes = access.read_scopes(&live.meta.catalog);
+    let store = Arc::new(live.store.scoped(scopes));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(8);
+    tokio::spawn(async move {
+        let counter = StatementCounter::default();
+        let actor = principal.actor();
+        let outcome = async {
+            let mut import = store
+                .begin_import(&counter, &actor, &object, params.skip_invalid)
+                .await?;
+            let (mut pending, mut number, mut chunk) =
+                (Vec::new(), 0usize, Vec::<(usize, Record)>::new());
+            let mut stream = body.into_data_stream();
+            let mut done = false;
+            while !done {
+                match stream.next().await {
+                    Some(Ok(bytes)) => pending.extend_from_slice(&bytes),
+                    Some(Err(_)) => {
+                        return Err(rapport_store::StoreError::bad(
+                            "body",
+                            "the upload broke off",
+                        ));
+                    }
+                    None => {
+                        done = true;
+                        pending.push(b'\n');
+                    }
+                }
+                while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                    let text: Vec<u8> = pending.drain(..=end).collect();
+                    number += 1;
+                    let text = String::from_utf8_lossy(&text);
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(Value::Object(mut m)) => {
+                            if let Some(owner) = &access.member_id
+                                && !m.contains_key("ownerId")
+                            {
+                                m.insert("ownerId".into(), Value::String(owner.clone()));
+                            }
+                            chunk.push((number, m));
+                        }
+                        Ok(_) => import.reject(number, "a line must be a JSON object"),
+                        Err(e) => import.reject(number, format!("not JSON: {e}")),
+                    }
+                    if chunk.len() == CHUNK {
+                        import.push(std::mem::take(&mut chunk)).await?;
+                        let _ = tx.send(line(json!({ "processed": number }))).await;
+                    }
+                }
+            }
+            if !chunk.is_empty() {
+                import.push(chunk).await?;
+            }
+            import.finish().await
+        }
+        .await;
+        let last = match outcome {
+            Ok(report) => report.to_json(),
+            Err(e) => {
+                let error = rapport_graphql::store_error(e);
+                json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] })
+            }
+        };
+        let _ = tx.send(line(last)).await;
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
