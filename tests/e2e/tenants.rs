@@ -435,3 +435,52 @@ async fn abuse_limits_answer_rate_limited() {
     assert!(r["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() > 60);
     s.finish().await;
 }
+
+#[tokio::test]
+async fn least_recently_used_workspaces_are_dropped_and_come_back() {
+    let s = TestServer::start().await;
+    s.app
+        .max_loaded
+        .store(2, std::sync::atomic::Ordering::Relaxed);
+    let mut tokens = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        let (_, r) = post(
+            &s,
+            "/metadata",
+            None,
+            SIGN_UP,
+            json!({ "e": format!("owner@{name}.example"), "p": "correct horse battery", "w": name }),
+        )
+        .await;
+        tokens.push(r["data"]["signUp"]["token"].as_str().unwrap().to_string());
+    }
+    let add = "mutation($n: String!) { createCompany(data: { name: $n }) { id } }";
+    for (i, t) in tokens.iter().enumerate() {
+        let (_, r) = post(
+            &s,
+            "/graphql",
+            Some(t),
+            add,
+            json!({ "n": format!("Co{i}") }),
+        )
+        .await;
+        assert!(r.get("errors").is_none(), "{r}");
+        assert!(s.app.loaded_workspaces() <= 2, "the default and one more");
+    }
+    // The first was dropped; its next request loads it again, data intact.
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&tokens[0]),
+        "{ companies { nodes { name } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["companies"]["nodes"],
+        json!([{ "name": "Co0" }]),
+        "{r}"
+    );
+    assert!(s.app.loaded_workspaces() <= 2);
+    s.finish().await;
+}

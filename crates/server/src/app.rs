@@ -22,6 +22,9 @@ pub struct Live {
     pub sdl: String,
     /// Schemas of roles that may not read some objects, built on first use.
     role_schemas: std::sync::Mutex<HashMap<String, (Schema, String)>>,
+    /// When a request last used it (ms since the process started), so the
+    /// least recently used workspaces can be dropped.
+    last_used: std::sync::atomic::AtomicU64,
 }
 
 impl Live {
@@ -64,6 +67,10 @@ pub struct App {
     login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
     /// Roles by (workspace, name), so a request does not read its role from the database.
     roles: std::sync::Mutex<HashMap<RoleKey, (Arc<Role>, Instant)>>,
+    /// Most workspace schemas kept loaded; the least recently used beyond it
+    /// are dropped and rebuilt on their next request.
+    pub max_loaded: std::sync::atomic::AtomicUsize,
+    started: Instant,
     /// Members' team reach and shares, cached briefly.
     grants: crate::grants::GrantCache,
 }
@@ -102,6 +109,7 @@ async fn build_live(db: &Db, workspace: &Workspace) -> Result<Live, ServerError>
         schema,
         sdl,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
+        last_used: std::sync::atomic::AtomicU64::new(0),
     })
 }
 
@@ -155,6 +163,13 @@ impl App {
             login_failures: std::sync::Mutex::new(HashMap::new()),
             roles: std::sync::Mutex::new(HashMap::new()),
             grants: crate::grants::GrantCache::default(),
+            max_loaded: std::sync::atomic::AtomicUsize::new(
+                std::env::var("RAPPORT_MAX_LOADED_WORKSPACES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(256),
+            ),
+            started: Instant::now(),
         };
         Ok((Arc::new(app), created))
     }
@@ -166,11 +181,45 @@ impl App {
     }
 
     fn cached(&self, workspace_id: &str) -> Option<Arc<Live>> {
-        self.lives
+        let live = self
+            .lives
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(workspace_id)
-            .cloned()
+            .cloned()?;
+        live.last_used.store(
+            self.started.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Some(live)
+    }
+
+    /// How many workspace schemas are loaded.
+    pub fn loaded_workspaces(&self) -> usize {
+        self.lives.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Drops the least recently used workspaces beyond `max_loaded` (never
+    /// the default one); requests holding one finish with it.
+    fn evict(&self, keep: &str) {
+        let max = self
+            .max_loaded
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+        let mut lives = self.lives.write().unwrap_or_else(|e| e.into_inner());
+        while lives.len() > max {
+            let oldest = lives
+                .iter()
+                .filter(|(id, _)| *id != keep && **id != self.workspace.id)
+                .min_by_key(|(_, l)| l.last_used.load(std::sync::atomic::Ordering::Relaxed))
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => {
+                    lives.remove(&id);
+                }
+                None => break,
+            }
+        }
     }
 
     /// A workspace's live schema, built on first use.
@@ -188,10 +237,15 @@ impl App {
             .find(|w| w.id == workspace_id)
             .ok_or_else(|| ServerError::Usage(format!("no workspace {workspace_id}")))?;
         let live = Arc::new(build_live(&self.db, &ws).await?);
+        live.last_used.store(
+            self.started.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.lives
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(ws.id.clone(), live.clone());
+        self.evict(&ws.id);
         Metrics::add(&self.metrics.schema_rebuilds, 1);
         Ok(live)
     }
