@@ -306,3 +306,50 @@ async fn auto_numbers_are_unique_and_number_existing_records() {
     );
     s.finish().await;
 }
+
+#[tokio::test]
+async fn computed_fields_shown_through_fragments_are_computed() {
+    // Pages compute only the computed fields their selection shows; fragments
+    // and inline fragments count as showing them.
+    let s = TestServer::start().await;
+    s.gql(
+        "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let c = s.gql("{ companies { nodes { id } } }", json!({})).await["companies"]["nodes"][0]["id"]
+        .clone();
+    s.gql(
+        "mutation($c: ID!) { createOpportunity(data: { name: \"D\", companyId: $c, stage: PROPOSAL, amount: { amount: \"1000\", currencyCode: \"EUR\" } }) { id } }",
+        json!({ "c": c }),
+    )
+    .await;
+    let d = s
+        .gql(
+            "{ companies { nodes { ...C opportunities { edges { node { ... on Opportunity { weightedAmount } } } } } } }
+             fragment C on Company { openPipeline }",
+            json!({}),
+        )
+        .await;
+    let company = &d["companies"]["nodes"][0];
+    assert_eq!(company["openPipeline"], "1000", "{d}");
+    assert!(
+        company["opportunities"]["edges"][0]["node"]["weightedAmount"].is_string(),
+        "{d}"
+    );
+    let d = s
+        .gql(
+            "query($c: ID!) { company(id: $c) { openPipeline } opportunities { nodes { company { ...C } } } }
+             fragment C on Company { openPipeline }",
+            json!({ "c": c }),
+        )
+        .await;
+    assert_eq!(d["company"]["openPipeline"], "1000", "{d}");
+    assert_eq!(
+        d["opportunities"]["nodes"][0]["company"]["openPipeline"], "1000",
+        "{d}"
+    );
+    let d = s.gql("{ companies { nodes { name } } }", json!({})).await;
+    assert_eq!(d["companies"]["nodes"][0]["name"], "Acme");
+    s.finish().await;
+}

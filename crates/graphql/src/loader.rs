@@ -15,6 +15,8 @@ pub enum LoadKey {
     Record {
         object: Arc<str>,
         id: String,
+        /// The computed fields the selection shows.
+        computed: Arc<[String]>,
     },
     Children {
         parent: Arc<str>,
@@ -38,6 +40,10 @@ pub struct RecordLoader {
 }
 
 /// Child-list arguments travel in the key as JSON so equal arguments batch together.
+/// Where the GraphQL layer tells the loader which computed fields a page
+/// shows (never a GraphQL argument: names starting with `__` are reserved).
+pub(crate) const COMPUTED_KEY: &str = "__computed";
+
 pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
     let s = |k: &str| args.get(k).and_then(|v| v.as_str()).map(str::to_string);
     ConnectionQuery {
@@ -52,6 +58,11 @@ pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
         after: s("after"),
         last: args.get("last").and_then(|v| v.as_i64()),
         before: s("before"),
+        computed: args.get(COMPUTED_KEY).and_then(|v| v.as_array()).map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        }),
     }
 }
 
@@ -63,14 +74,19 @@ impl Loader<LoadKey> for RecordLoader {
         &self,
         keys: &[LoadKey],
     ) -> Result<HashMap<LoadKey, Loaded>, async_graphql::Error> {
-        let mut records: HashMap<Arc<str>, Vec<String>> = HashMap::new();
+        let mut records: HashMap<(Arc<str>, Arc<[String]>), Vec<String>> = HashMap::new();
         // (parent object, list field, arguments) -> parent ids
         let mut lists: HashMap<ListKey, Vec<String>> = HashMap::new();
         for k in keys {
             match k {
-                LoadKey::Record { object, id } => {
-                    records.entry(object.clone()).or_default().push(id.clone())
-                }
+                LoadKey::Record {
+                    object,
+                    id,
+                    computed,
+                } => records
+                    .entry((object.clone(), computed.clone()))
+                    .or_default()
+                    .push(id.clone()),
                 LoadKey::Children {
                     parent,
                     field,
@@ -83,10 +99,10 @@ impl Loader<LoadKey> for RecordLoader {
             }
         }
         let mut out = HashMap::new();
-        for (object, ids) in records {
+        for ((object, computed), ids) in records {
             let found = self
                 .store
-                .by_ids(&self.counter, &object, &ids)
+                .by_ids_showing(&self.counter, &object, &ids, &computed)
                 .await
                 .map_err(store_error)?;
             for (id, r) in found {
@@ -94,6 +110,7 @@ impl Loader<LoadKey> for RecordLoader {
                     LoadKey::Record {
                         object: object.clone(),
                         id,
+                        computed: computed.clone(),
                     },
                     Loaded::Record(Arc::new(r)),
                 );

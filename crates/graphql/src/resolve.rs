@@ -125,6 +125,7 @@ pub(crate) fn system_fields(catalog: &Catalog) -> Vec<Field> {
                     let key = LoadKey::Record {
                         object: Arc::from("workspaceMember"),
                         id: id.to_string(),
+                        computed: shown_here(&ctx, "workspaceMember"),
                     };
                     Ok(match loader(&ctx)?.load_one(key).await? {
                         Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
@@ -177,6 +178,7 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                             .load_one(LoadKey::Record {
                                 object: target.clone(),
                                 id: id.to_string(),
+                                computed: shown_here(&ctx, &target),
                             })
                             .await?;
                         Ok(match loaded {
@@ -220,7 +222,12 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                             .and_then(Value::as_str)
                             .unwrap_or_default()
                             .to_string();
-                        let args = Value::Object(args_json(&ctx)?).to_string();
+                        let mut args = args_json(&ctx)?;
+                        args.insert(
+                            crate::loader::COMPUTED_KEY.into(),
+                            shown_computed(&ctx, &target).into(),
+                        );
+                        let args = Value::Object(args).to_string();
                         let key = LoadKey::Children {
                             parent,
                             field,
@@ -272,6 +279,38 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
             vec![record_field(&f.name, ty, &f.name)]
         }
     }
+}
+
+/// The computed fields of `object` a connection's selection shows
+/// (`nodes { … }` or `edges { node { … } }`), so the others are not computed.
+fn shown_computed(ctx: &ResolverContext<'_>, object: &str) -> Vec<String> {
+    let Ok(store) = store(ctx) else {
+        return Vec::new();
+    };
+    let Some(obj) = store.meta.catalog.object(object) else {
+        return Vec::new();
+    };
+    let look = ctx.look_ahead();
+    let (nodes, edges) = (look.field("nodes"), look.field("edges").field("node"));
+    obj.fields
+        .iter()
+        .filter(|f| f.is_virtual())
+        .filter(|f| nodes.field(&f.name).exists() || edges.field(&f.name).exists())
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// The computed fields of `object` this field's own selection shows.
+fn shown_here(ctx: &ResolverContext<'_>, object: &str) -> Arc<[String]> {
+    let Some(obj) = store(ctx).ok().and_then(|s| s.meta.catalog.object(object)) else {
+        return Arc::from(Vec::new());
+    };
+    let look = ctx.look_ahead();
+    obj.fields
+        .iter()
+        .filter(|f| f.is_virtual() && look.field(&f.name).exists())
+        .map(|f| f.name.clone())
+        .collect()
 }
 
 pub(crate) fn edge_cursor() -> Field {
@@ -390,6 +429,7 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
                 let loaded = loader(&ctx)?
                     .load_one(LoadKey::Record {
                         object: n.clone(),
+                        computed: shown_here(&ctx, &n),
                         id,
                     })
                     .await?;
@@ -409,7 +449,8 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
         move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let q = query_from_args(&Value::Object(args_json(&ctx)?));
+                let mut q = query_from_args(&Value::Object(args_json(&ctx)?));
+                q.computed = Some(shown_computed(&ctx, &n));
                 let page = store(&ctx)?
                     .connection(&state(&ctx)?.counter, &n, &q)
                     .await

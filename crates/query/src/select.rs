@@ -45,6 +45,9 @@ pub struct ConnectionQuery {
     pub after: Option<String>,
     pub last: Option<i64>,
     pub before: Option<String>,
+    /// The computed fields to read; `None` reads them all. A page that
+    /// shows none of them skips their sub-queries.
+    pub computed: Option<Vec<String>>,
 }
 
 /// A statement and how to read its rows: the record columns, then one value
@@ -426,6 +429,7 @@ pub(crate) fn read_list(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
+    computed: Option<&[String]>,
 ) -> Result<Vec<(Column, String)>, QueryError> {
     let mut out: Vec<(Column, String)> = record_columns(object)
         .into_iter()
@@ -434,7 +438,11 @@ pub(crate) fn read_list(
             (c, e)
         })
         .collect();
-    for f in object.fields.iter().filter(|f| f.is_virtual()) {
+    for f in object
+        .fields
+        .iter()
+        .filter(|f| f.is_virtual() && computed.is_none_or(|c| c.contains(&f.name)))
+    {
         let e = computed_select(catalog, layout, object, f, ALIAS)?;
         let c = Column {
             name: f.name.clone(),
@@ -487,7 +495,7 @@ pub fn connection_sql(
     if backward {
         keys = keys.iter().map(OrderKey::reversed).collect();
     }
-    let read = read_list(catalog, layout, object)?;
+    let read = read_list(catalog, layout, object, q.computed.as_deref())?;
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &read, &keys);
@@ -544,8 +552,9 @@ pub fn records_by_ids_sql(
     object: &ObjectDef,
     ids: &[String],
     with_deleted: bool,
+    computed: Option<&[String]>,
 ) -> Result<(Sql, Vec<Column>), QueryError> {
-    let read = read_list(catalog, layout, object)?;
+    let read = read_list(catalog, layout, object, computed)?;
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &read, &[]);
@@ -658,7 +667,7 @@ pub fn children_sql(
     }
     let (limit, _) = page_size(q)?;
     let keys = order_keys(catalog, layout, child, q.order_by.as_ref())?;
-    let read = read_list(catalog, layout, child)?;
+    let read = read_list(catalog, layout, child, q.computed.as_deref())?;
     let mut sql = Sql::new(layout.backend);
     let parent_values = parent_ids
         .iter()

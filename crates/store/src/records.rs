@@ -289,7 +289,19 @@ impl RecordStore {
         object: &str,
         ids: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
-        self.by_ids_in(&self.db.conn, counter, object, ids, false)
+        self.by_ids_in(&self.db.conn, counter, object, ids, false, None)
+            .await
+    }
+
+    /// As [`RecordStore::by_ids`], computing only the computed fields named.
+    pub async fn by_ids_showing(
+        &self,
+        counter: &StatementCounter,
+        object: &str,
+        ids: &[String],
+        computed: &[String],
+    ) -> Result<HashMap<String, Record>, StoreError> {
+        self.by_ids_in(&self.db.conn, counter, object, ids, false, Some(computed))
             .await
     }
 
@@ -300,12 +312,19 @@ impl RecordStore {
         object: &str,
         ids: &[String],
         with_deleted: bool,
+        computed: Option<&[String]>,
     ) -> Result<HashMap<String, Record>, StoreError> {
         let obj = self.object(object)?;
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
-            let (sql, columns) =
-                records_by_ids_sql(&self.meta.catalog, self.layout(), obj, chunk, with_deleted)?;
+            let (sql, columns) = records_by_ids_sql(
+                &self.meta.catalog,
+                self.layout(),
+                obj,
+                chunk,
+                with_deleted,
+                computed,
+            )?;
             for row in query(conn, counter, self.tagged(sql)).await? {
                 let r = self.decode(obj, &row, &columns)?;
                 if let Some(id) = r.get("id").and_then(Value::as_str) {
@@ -473,7 +492,9 @@ impl RecordStore {
             .iter()
             .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
-        let fresh = self.by_ids_in(conn, counter, &obj.name, &ids, true).await?;
+        let fresh = self
+            .by_ids_in(conn, counter, &obj.name, &ids, true, None)
+            .await?;
         for r in records.iter_mut() {
             let id = r
                 .get("id")

@@ -160,7 +160,14 @@ impl Tx<'_> {
     pub async fn get(&self, object: &str, id: &str) -> Result<Record, StoreError> {
         check_uuid(id)?;
         self.store
-            .by_ids_in(&self.txn, self.counter, object, &[id.to_string()], false)
+            .by_ids_in(
+                &self.txn,
+                self.counter,
+                object,
+                &[id.to_string()],
+                false,
+                None,
+            )
             .await?
             .remove(id)
             .ok_or_else(|| StoreError::NotFound(format!("no {object} with id {id}")))
@@ -173,7 +180,7 @@ impl Tx<'_> {
         }
         let mut found = self
             .store
-            .by_ids_in(&self.txn, self.counter, object, ids, false)
+            .by_ids_in(&self.txn, self.counter, object, ids, false, None)
             .await?;
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }

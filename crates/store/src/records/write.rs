@@ -100,7 +100,7 @@ impl RecordStore {
             }
             if !owners.is_empty() {
                 let found = self
-                    .by_ids_in(txn, counter, "workspaceMember", &owners, false)
+                    .by_ids_in(txn, counter, "workspaceMember", &owners, false, Some(&[]))
                     .await?;
                 if let Some(missing) = owners.iter().find(|id| !found.contains_key(*id)) {
                     return Err(StoreError::bad(
@@ -145,7 +145,9 @@ impl RecordStore {
                 wanted.entry(target).or_default().push(id.to_string());
             }
             for (target, ids) in wanted {
-                let found = self.by_ids_in(txn, counter, &target, &ids, false).await?;
+                let found = self
+                    .by_ids_in(txn, counter, &target, &ids, false, Some(&[]))
+                    .await?;
                 if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
                     return Err(StoreError::bad(
                         &key,
@@ -313,7 +315,7 @@ impl RecordStore {
         ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         Ok(self
-            .by_ids_in(txn, counter, object, ids, false)
+            .by_ids_in(txn, counter, object, ids, false, Some(&[]))
             .await?
             .into_keys()
             .collect())
@@ -333,7 +335,7 @@ impl RecordStore {
     ) -> Result<Record, StoreError> {
         self.touched(obj);
         let before = self
-            .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true)
+            .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true, None)
             .await?
             .remove(id)
             .ok_or_else(|| StoreError::NotFound(format!("no {} with id {id}", obj.name)))?;
