@@ -42,6 +42,9 @@ pub struct RecordLoader {
 /// Child-list arguments travel in the key as JSON so equal arguments batch together.
 /// Where the GraphQL layer tells the loader which computed fields a page
 /// shows (never a GraphQL argument: names starting with `__` are reserved).
+/// Look-ups batched together: one object, the same computed fields.
+type RecordBatch = (Arc<str>, Arc<[String]>);
+
 pub(crate) const COMPUTED_KEY: &str = "__computed";
 
 pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
@@ -74,7 +77,7 @@ impl Loader<LoadKey> for RecordLoader {
         &self,
         keys: &[LoadKey],
     ) -> Result<HashMap<LoadKey, Loaded>, async_graphql::Error> {
-        let mut records: HashMap<(Arc<str>, Arc<[String]>), Vec<String>> = HashMap::new();
+        let mut records: HashMap<RecordBatch, Vec<String>> = HashMap::new();
         // (parent object, list field, arguments) -> parent ids
         let mut lists: HashMap<ListKey, Vec<String>> = HashMap::new();
         for k in keys {
