@@ -39,14 +39,14 @@ pub struct RecordLoader {
     pub counter: StatementCounter,
 }
 
-/// Child-list arguments travel in the key as JSON so equal arguments batch together.
-/// Where the GraphQL layer tells the loader which computed fields a page
-/// shows (never a GraphQL argument: names starting with `__` are reserved).
 /// Look-ups batched together: one object, the same computed fields.
 type RecordBatch = (Arc<str>, Arc<[String]>);
 
+/// Where the GraphQL layer tells the loader which computed fields a page
+/// shows (never a GraphQL argument: names starting with `__` are reserved).
 pub(crate) const COMPUTED_KEY: &str = "__computed";
 
+/// Child-list arguments travel in the key as JSON so equal arguments batch together.
 pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
     let s = |k: &str| args.get(k).and_then(|v| v.as_str()).map(str::to_string);
     ConnectionQuery {
