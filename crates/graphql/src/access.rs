@@ -98,12 +98,16 @@ impl Access {
             if let Some(f) = self.widened(&o.name, self.role.rights(&o.name).read, false) {
                 scopes.objects.insert(o.name.clone(), f);
             }
-            for f in &o.fields {
-                if self.role.field(&o.name, &f.name) == FieldRight::None
-                    || (f.masked && self.role.masks(&o.name, &f.name))
-                {
+            // Only masked fields can be masked: no per-field work for the rest.
+            for f in o.fields.iter().filter(|f| f.masked) {
+                if self.role.masks(&o.name, &f.name) {
                     scopes.unsearchable.insert(format!("{}.{}", o.name, f.name));
                 }
+            }
+        }
+        for (field, right) in &self.role.fields {
+            if *right == FieldRight::None {
+                scopes.unsearchable.insert(field.clone());
             }
         }
         scopes
