@@ -484,3 +484,71 @@ async fn least_recently_used_workspaces_are_dropped_and_come_back() {
     assert!(s.app.loaded_workspaces() <= 2);
     s.finish().await;
 }
+
+#[tokio::test]
+async fn workspaces_with_the_same_objects_share_one_schema() {
+    let s = TestServer::start().await;
+    let mut tokens = Vec::new();
+    for name in ["Ann Co", "Bob Co"] {
+        let (_, r) = post(
+            &s,
+            "/metadata",
+            None,
+            SIGN_UP,
+            json!({ "e": format!("owner@{}.example", name.replace(' ', "")), "p": "correct horse battery", "w": name }),
+        )
+        .await;
+        let token = r["data"]["signUp"]["token"].as_str().unwrap().to_string();
+        let (_, r) = post(
+            &s,
+            "/graphql",
+            Some(&token),
+            "{ companies { totalCount } }",
+            json!({}),
+        )
+        .await;
+        assert!(r.get("errors").is_none(), "{r}");
+        tokens.push(token);
+    }
+    assert_eq!(s.app.loaded_workspaces(), 3);
+    assert_eq!(
+        s.app.distinct_schemas(),
+        1,
+        "three fresh workspaces, one schema"
+    );
+
+    // One customises: it gets its own schema; the others keep theirs.
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        Some(&tokens[0]),
+        "mutation { createField(object: \"company\", name: \"vatNumber\", schema: { type: \"string\" }) { name } }",
+        json!({}),
+    )
+    .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&tokens[0]),
+        "{ companies { nodes { vatNumber } } }",
+        json!({}),
+    )
+    .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&tokens[1]),
+        "{ companies { nodes { vatNumber } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        code(&r["errors"][0]),
+        "BAD_USER_INPUT",
+        "not in the other's schema: {r}"
+    );
+    assert_eq!(s.app.distinct_schemas(), 2);
+    s.finish().await;
+}

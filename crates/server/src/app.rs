@@ -22,6 +22,8 @@ pub struct Live {
     pub sdl: String,
     /// Schemas of roles that may not read some objects, built on first use.
     role_schemas: std::sync::Mutex<HashMap<String, (Schema, String)>>,
+    /// The catalog its schema was built from (shared with the schema cache).
+    fingerprint: Arc<str>,
     /// When a request last used it (ms since the process started), so the
     /// least recently used workspaces can be dropped.
     last_used: std::sync::atomic::AtomicU64,
@@ -73,6 +75,8 @@ pub struct App {
     started: Instant,
     /// Members' team reach and shares, cached briefly.
     grants: crate::grants::GrantCache,
+    /// GraphQL schemas shared by workspaces with identical catalogs.
+    pub(crate) schemas: SchemaCache,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -88,26 +92,76 @@ fn check_catalog(catalog: &rapport_meta::Catalog) -> Result<(), String> {
     rapport_graphql::build_schema(catalog, None).map(|_| ())
 }
 
-async fn build_live(db: &Db, workspace: &Workspace) -> Result<Live, ServerError> {
+/// Built GraphQL schemas by the catalog they serve. A schema holds no
+/// workspace data (each request brings its store), so workspaces with the
+/// same objects and fields — most tenants, until they customise — share one:
+/// a schema is by far the largest part of a loaded workspace.
+#[derive(Default)]
+pub(crate) struct SchemaCache {
+    schemas: std::sync::Mutex<HashMap<Arc<str>, (Schema, String)>>,
+}
+
+impl SchemaCache {
+    /// Keeps only the schemas some loaded workspace still serves.
+    fn retain(&self, in_use: &[Arc<str>]) {
+        self.schemas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k, _| in_use.iter().any(|u| Arc::ptr_eq(u, k) || **u == **k));
+    }
+
+    pub fn len(&self) -> usize {
+        self.schemas.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+async fn build_live(
+    db: &Db,
+    workspace: &Workspace,
+    cache: &SchemaCache,
+) -> Result<Live, ServerError> {
     let mut meta = rapport_store::load_workspace(db, workspace).await?;
     meta.check = Some(check_catalog);
     let meta = Arc::new(meta);
     let store = Arc::new(RecordStore::new(db.clone(), meta.clone()));
-    let catalog = meta.catalog.clone();
-    let store_for_schema = store.clone();
-    // Schema building is CPU work; keep it off the async workers.
-    let schema = tokio::task::spawn_blocking(move || {
-        rapport_graphql::build_schema(&catalog, Some(store_for_schema))
-    })
-    .await
-    .map_err(|e| ServerError::Schema(e.to_string()))?
-    .map_err(ServerError::Schema)?;
-    let sdl = schema.sdl();
+    let documents: Vec<serde_json::Value> = meta
+        .catalog
+        .objects()
+        .iter()
+        .map(rapport_meta::export_document)
+        .collect();
+    let fingerprint: Arc<str> = Arc::from(serde_json::Value::Array(documents).to_string());
+    let cached = cache
+        .schemas
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_key_value(&fingerprint)
+        .map(|(k, v)| (k.clone(), v.clone()));
+    let (fingerprint, (schema, sdl)) = match cached {
+        Some(hit) => hit,
+        None => {
+            let catalog = meta.catalog.clone();
+            // Schema building is CPU work; keep it off the async workers.
+            let schema =
+                tokio::task::spawn_blocking(move || rapport_graphql::build_schema(&catalog, None))
+                    .await
+                    .map_err(|e| ServerError::Schema(e.to_string()))?
+                    .map_err(ServerError::Schema)?;
+            let sdl = schema.sdl();
+            cache
+                .schemas
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(fingerprint.clone(), (schema.clone(), sdl.clone()));
+            (fingerprint, (schema, sdl))
+        }
+    };
     Ok(Live {
         meta,
         store,
         schema,
         sdl,
+        fingerprint,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
         last_used: std::sync::atomic::AtomicU64::new(0),
     })
@@ -140,7 +194,8 @@ impl App {
     ) -> Result<(Arc<App>, bool), ServerError> {
         let db = Db::connect(database_url).await?.with_keyring(keyring);
         let (workspace, created) = rapport_store::ensure_default_workspace(&db, standard).await?;
-        let live = build_live(&db, &workspace).await?;
+        let schemas = SchemaCache::default();
+        let live = build_live(&db, &workspace, &schemas).await?;
         let hours = std::env::var("RAPPORT_SESSION_TTL_HOURS")
             .ok()
             .and_then(|h| h.parse().ok())
@@ -163,11 +218,12 @@ impl App {
             login_failures: std::sync::Mutex::new(HashMap::new()),
             roles: std::sync::Mutex::new(HashMap::new()),
             grants: crate::grants::GrantCache::default(),
+            schemas,
             max_loaded: std::sync::atomic::AtomicUsize::new(
                 std::env::var("RAPPORT_MAX_LOADED_WORKSPACES")
                     .ok()
                     .and_then(|v| v.parse().ok())
-                    .unwrap_or(256),
+                    .unwrap_or(64),
             ),
             started: Instant::now(),
         };
@@ -192,6 +248,23 @@ impl App {
             std::sync::atomic::Ordering::Relaxed,
         );
         Some(live)
+    }
+
+    /// Drops cached schemas no loaded workspace serves any more.
+    fn prune_schemas(&self) {
+        let in_use: Vec<Arc<str>> = self
+            .lives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|l| l.fingerprint.clone())
+            .collect();
+        self.schemas.retain(&in_use);
+    }
+
+    /// How many distinct GraphQL schemas the loaded workspaces share.
+    pub fn distinct_schemas(&self) -> usize {
+        self.schemas.len()
     }
 
     /// How many workspace schemas are loaded.
@@ -236,7 +309,7 @@ impl App {
             .into_iter()
             .find(|w| w.id == workspace_id)
             .ok_or_else(|| ServerError::Usage(format!("no workspace {workspace_id}")))?;
-        let live = Arc::new(build_live(&self.db, &ws).await?);
+        let live = Arc::new(build_live(&self.db, &ws, &self.schemas).await?);
         live.last_used.store(
             self.started.elapsed().as_millis() as u64,
             std::sync::atomic::Ordering::Relaxed,
@@ -246,6 +319,7 @@ impl App {
             .unwrap_or_else(|e| e.into_inner())
             .insert(ws.id.clone(), live.clone());
         self.evict(&ws.id);
+        self.prune_schemas();
         Metrics::add(&self.metrics.schema_rebuilds, 1);
         Ok(live)
     }
@@ -266,7 +340,7 @@ impl App {
         if stored == current.meta.version {
             return Ok(());
         }
-        let live = build_live(&self.db, &current.meta.workspace).await?;
+        let live = build_live(&self.db, &current.meta.workspace, &self.schemas).await?;
         tracing::info!(
             workspace = workspace_id,
             version = live.meta.version,
@@ -276,6 +350,7 @@ impl App {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(workspace_id.to_string(), Arc::new(live));
+        self.prune_schemas();
         Metrics::add(&self.metrics.schema_rebuilds, 1);
         Ok(())
     }
