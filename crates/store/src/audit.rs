@@ -48,6 +48,49 @@ pub(crate) fn diff(obj: &ObjectDef, old: Option<&Record>, new: &Record) -> Value
     Value::Object(out)
 }
 
+/// `CREATED` entries for many records of one object (bulk import), many
+/// rows per statement.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_creations(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    workspace_id: &str,
+    object: &str,
+    actor: &Actor,
+    at: &str,
+    records: &[(String, Value)],
+    counter: &crate::db::StatementCounter,
+) -> Result<(), StoreError> {
+    let actor = format!("{}:{}", actor.kind, actor.name);
+    for chunk in records.chunks(2000) {
+        let mut text = String::from(
+            "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) VALUES ",
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 8);
+        for (i, (id, changes)) in chunk.iter().enumerate() {
+            let n = values.len();
+            let slots: Vec<String> = (n + 1..=n + 8).map(|k| format!("${k}")).collect();
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("({})", slots.join(", ")));
+            values.extend([
+                uuid::Uuid::now_v7().to_string().into(),
+                workspace_id.into(),
+                object.into(),
+                id.clone().into(),
+                "CREATED".into(),
+                actor.clone().into(),
+                at.into(),
+                changes.to_string().into(),
+            ]);
+        }
+        sys_execute(conn, backend, &text, values).await?;
+        counter.bump();
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record_change(
     conn: &impl ConnectionTrait,

@@ -77,16 +77,10 @@ impl Tx<'_> {
         access: ShareAccess,
     ) -> Result<Share, StoreError> {
         self.shareable(object, id, grantee).await?;
+        self.delete_share(object, id, grantee).await?;
         let (member, team) = grantee.columns();
         let ws = &self.store.meta.workspace.id;
         let backend = self.store.db.backend;
-        sys_execute(
-            &self.txn,
-            backend,
-            "DELETE FROM rapport_share WHERE workspace_id = $1 AND object = $2 AND record_id = $3 AND member_id = $4 AND team_id = $5",
-            vec![ws.into(), object.into(), id.into(), member.into(), team.into()],
-        )
-        .await?;
         let at = now_value().as_str().unwrap_or_default().to_string();
         let by = format!("{}:{}", self.actor.kind, self.actor.name);
         sys_execute(
@@ -137,20 +131,7 @@ impl Tx<'_> {
         grantee: &Grantee,
     ) -> Result<bool, StoreError> {
         self.shareable(object, id, grantee).await?;
-        let (member, team) = grantee.columns();
-        let n = sys_execute(
-            &self.txn,
-            self.store.db.backend,
-            "DELETE FROM rapport_share WHERE workspace_id = $1 AND object = $2 AND record_id = $3 AND member_id = $4 AND team_id = $5",
-            vec![
-                self.store.meta.workspace.id.clone().into(),
-                object.into(),
-                id.into(),
-                member.into(),
-                team.into(),
-            ],
-        )
-        .await?;
+        let n = self.delete_share(object, id, grantee).await?;
         if n > 0 {
             self.store.db.access_changed();
             self.store
@@ -200,6 +181,29 @@ impl Tx<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// Removes the share of a record with a grantee; how many rows went.
+    async fn delete_share(
+        &self,
+        object: &str,
+        id: &str,
+        grantee: &Grantee,
+    ) -> Result<u64, StoreError> {
+        let (member, team) = grantee.columns();
+        sys_execute(
+            &self.txn,
+            self.store.db.backend,
+            "DELETE FROM rapport_share WHERE workspace_id = $1 AND object = $2 AND record_id = $3 AND member_id = $4 AND team_id = $5",
+            vec![
+                self.store.meta.workspace.id.clone().into(),
+                object.into(),
+                id.into(),
+                member.into(),
+                team.into(),
+            ],
+        )
+        .await
     }
 
     async fn shareable(&self, object: &str, id: &str, grantee: &Grantee) -> Result<(), StoreError> {

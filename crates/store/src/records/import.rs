@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 
 use crate::audit::diff;
-use crate::db::{StatementCounter, execute, sys_execute};
+use crate::db::{StatementCounter, execute};
 use crate::error::StoreError;
 use crate::metadata::{format_number, next_number};
 use crate::records::{Actor, MAX_BATCH, Record, RecordStore, now_value, unique_conflict};
@@ -226,51 +226,18 @@ impl Import<'_> {
                     .map_err(|e| unique_conflict(e, obj))?;
             }
         }
-        self.audit(audit_rows, &now).await?;
-        Ok(())
-    }
-
-    /// Each record's `CREATED` entry, many per statement.
-    async fn audit(&mut self, rows: Vec<(String, Value)>, now: &Value) -> Result<(), StoreError> {
-        let backend = self.store.db.backend;
-        let actor = format!("{}:{}", self.actor.kind, self.actor.name);
-        let at = now.as_str().unwrap_or_default().to_string();
-        for chunk in rows.chunks(2000) {
-            let mut text = String::from(
-                "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) VALUES ",
-            );
-            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 8);
-            for (i, (id, changes)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    text.push_str(", ");
-                }
-                let n = values.len();
-                text.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7,
-                    n + 8
-                ));
-                values.extend([
-                    uuid::Uuid::now_v7().to_string().into(),
-                    self.store.meta.workspace.id.clone().into(),
-                    self.obj.name.clone().into(),
-                    id.clone().into(),
-                    "CREATED".into(),
-                    actor.clone().into(),
-                    at.clone().into(),
-                    changes.to_string().into(),
-                ]);
-            }
-            sys_execute(&self.txn, backend, &text, values).await?;
-            self.counter.bump();
-        }
-        self.imported += rows.len() as u64;
+        crate::audit::record_creations(
+            &self.txn,
+            store.db.backend,
+            &store.meta.workspace.id,
+            &obj.name,
+            &self.actor,
+            now.as_str().unwrap_or_default(),
+            &audit_rows,
+            self.counter,
+        )
+        .await?;
+        self.imported += audit_rows.len() as u64;
         Ok(())
     }
 
