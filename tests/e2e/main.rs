@@ -17,6 +17,7 @@ mod multi_process;
 mod nested;
 mod permissions;
 mod relations;
+mod replica;
 mod sharing;
 mod tenants;
 mod transfer;

@@ -9,9 +9,9 @@ use serde_json::json;
 use crate::custom_object::vehicle_document;
 use crate::harness::{ADMIN_KEY, TestDb};
 
-struct Process {
+pub struct Process {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Process {
@@ -21,7 +21,7 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -30,11 +30,17 @@ fn free_port() -> u16 {
 }
 
 async fn spawn(db: &TestDb, data_dir: &std::path::Path) -> Process {
+    serve(&db.url, &[], data_dir).await
+}
+
+/// `rapport serve` on a free port with the admin key, once it is ready.
+pub async fn serve(database_url: &str, serve_args: &[&str], data_dir: &std::path::Path) -> Process {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(["--database-url", &db.url, "--data-dir"])
+        .args(["--database-url", database_url, "--data-dir"])
         .arg(data_dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(serve_args)
         .env("RAPPORT_ADMIN_KEY", ADMIN_KEY)
         .env("RAPPORT_LOG", "warn")
         .stdout(Stdio::null())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::dynamic::Schema;
 use rapport_graphql::Access;
-use rapport_store::{Db, Principal, RecordStore, Role, Scope, Workspace, WorkspaceMeta};
+use rapport_store::{Db, Lsn, Principal, RecordStore, Role, Scope, Workspace, WorkspaceMeta};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::ServerError;
@@ -27,6 +27,10 @@ pub struct Live {
     /// When a request last used it (ms since the process started), so the
     /// least recently used workspaces can be dropped.
     last_used: std::sync::atomic::AtomicU64,
+    /// Where the primary's log stood when this metadata was read: the read
+    /// replica serves this workspace only once it has replayed that far (so
+    /// it has every table and column the schema names).
+    read_floor: Lsn,
 }
 
 impl Live {
@@ -77,6 +81,9 @@ pub struct App {
     grants: crate::grants::GrantCache,
     /// GraphQL schemas shared by workspaces with identical catalogs.
     pub(crate) schemas: SchemaCache,
+    /// Where the primary's log stood after each caller's last write, until
+    /// the read replica has replayed it (read-your-writes).
+    written: std::sync::Mutex<HashMap<String, Lsn>>,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -121,6 +128,7 @@ async fn build_live(
     cache: &SchemaCache,
 ) -> Result<Live, ServerError> {
     let mut meta = rapport_store::load_workspace(db, workspace).await?;
+    let read_floor = db.primary_lsn().await?;
     meta.check = Some(check_catalog);
     let meta = Arc::new(meta);
     let store = Arc::new(RecordStore::new(db.clone(), meta.clone()));
@@ -164,6 +172,7 @@ async fn build_live(
         fingerprint,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
         last_used: std::sync::atomic::AtomicU64::new(0),
+        read_floor,
     })
 }
 
@@ -185,6 +194,20 @@ impl App {
         Self::open_with_keys(database_url, standard, keyring).await
     }
 
+    /// As [`App::open`], with record reads going to a streaming replica
+    /// when one is given (see `docs/scaling.md`).
+    pub async fn open_replicated(
+        database_url: &str,
+        read_database_url: Option<&str>,
+    ) -> Result<(Arc<App>, bool), ServerError> {
+        let keyring = rapport_store::Keyring::from_env()?.map(Arc::new);
+        let mut db = Db::connect(database_url).await?.with_keyring(keyring);
+        if let Some(url) = read_database_url {
+            db = db.with_replica(url).await?;
+        }
+        Self::open_on(db, &standard_documents()).await
+    }
+
     /// As [`App::open_with_standard`], with the keys for `encryptedText`
     /// fields given rather than read from the environment.
     pub async fn open_with_keys(
@@ -193,6 +216,13 @@ impl App {
         keyring: Option<Arc<rapport_store::Keyring>>,
     ) -> Result<(Arc<App>, bool), ServerError> {
         let db = Db::connect(database_url).await?.with_keyring(keyring);
+        Self::open_on(db, standard).await
+    }
+
+    async fn open_on(
+        db: Db,
+        standard: &[serde_json::Value],
+    ) -> Result<(Arc<App>, bool), ServerError> {
         let (workspace, created) = rapport_store::ensure_default_workspace(&db, standard).await?;
         let schemas = SchemaCache::default();
         let live = build_live(&db, &workspace, &schemas).await?;
@@ -226,6 +256,7 @@ impl App {
                     .unwrap_or(64),
             ),
             started: Instant::now(),
+            written: std::sync::Mutex::new(HashMap::new()),
         };
         Ok((Arc::new(app), created))
     }
@@ -510,6 +541,69 @@ impl App {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(workspace_id.to_string(), name.to_string()));
+    }
+
+    /// Whether a caller's reads may go to the read replica: it must have
+    /// replayed the workspace's metadata and the caller's own last write.
+    /// Callers of other processes' writes may read slightly older data; a
+    /// caller's own writes are seen at once (in this process).
+    pub async fn reads_replica(&self, principal_id: &str, live: &Live) -> bool {
+        if self.db.replica.is_none() {
+            return false;
+        }
+        let mut own = self.written_lsn(principal_id);
+        if own == Lsn::MAX {
+            self.wrote(principal_id).await;
+            own = self.written_lsn(principal_id);
+        }
+        let serves = self.db.replica_serves(own.max(live.read_floor)).await;
+        if serves && own > 0 {
+            let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+            if written.get(principal_id) == Some(&own) {
+                written.remove(principal_id);
+            }
+        }
+        serves
+    }
+
+    fn written_lsn(&self, principal_id: &str) -> Lsn {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(principal_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Notes where the primary's log stands after a caller wrote, so their
+    /// next reads wait for the replica to get there (or use the primary).
+    pub async fn wrote(&self, principal_id: &str) {
+        if self.db.replica.is_none() {
+            return;
+        }
+        match self.db.primary_lsn().await {
+            // The position now is past every earlier write of the caller too.
+            Ok(lsn) => {
+                let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+                if written.len() > 10_000
+                    && let Some(replica) = &self.db.replica
+                {
+                    // Callers who wrote and never read again.
+                    let replayed = replica.replayed();
+                    written.retain(|_, l| *l > replayed);
+                }
+                written.insert(principal_id.to_string(), lsn);
+            }
+            // Without the position, the caller's reads stay on the primary
+            // until it can be read again.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the primary's log position");
+                self.written
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(principal_id.to_string(), Lsn::MAX);
+            }
+        }
     }
 
     /// Drops a cached token (logout, revocation) in this process at once.

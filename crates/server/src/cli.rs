@@ -41,6 +41,10 @@ enum Command {
         /// Fill a new workspace with demo records.
         #[arg(long)]
         demo: bool,
+        /// A PostgreSQL streaming replica for record reads; a caller's own
+        /// writes are still read back at once (docs/scaling.md).
+        #[arg(long, env = "RAPPORT_READ_DATABASE_URL")]
+        read_database_url: Option<String>,
     },
     /// Fill the workspace with demo records (deterministic; scale multiplies them).
     Demo {
@@ -136,7 +140,14 @@ pub fn main() {
 async fn run(cli: Cli) -> Result<(), ServerError> {
     let url = database_url(&cli)?;
     match &cli.command {
-        Command::Serve { listen, demo } => serve(&url, &cli.data_dir, *listen, *demo).await,
+        Command::Serve {
+            listen,
+            demo,
+            read_database_url,
+        } => {
+            let (app, created) = App::open_replicated(&url, read_database_url.as_deref()).await?;
+            serve(app, created, &cli.data_dir, *listen, *demo).await
+        }
         Command::Schema { command } => schema(&url, command).await,
         Command::Import {
             object,
@@ -221,12 +232,12 @@ pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
 }
 
 async fn serve(
-    url: &str,
+    app: Arc<App>,
+    created: bool,
     data_dir: &Path,
     listen: SocketAddr,
     demo: bool,
 ) -> Result<(), ServerError> {
-    let (app, created) = App::open(url).await?;
     ensure_admin_key(&app, data_dir, created).await?;
     if demo && created {
         crate::demo::load(&app, 1).await?;

@@ -210,6 +210,28 @@ fn admit(app: &App, principal: &Principal) -> Result<(), Refusal> {
     })
 }
 
+/// Whether the operation a request runs is a mutation (an unparsable
+/// request counts as one: it reads nothing, and the rule stays safe).
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return true;
+    };
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty,
+        DocumentOperations::Multiple(ops) => match request
+            .operation_name
+            .as_deref()
+            .and_then(|name| ops.get(name))
+            .or_else(|| ops.values().next())
+        {
+            Some(op) => op.node.ty,
+            None => return true,
+        },
+    };
+    ty == OperationType::Mutation
+}
+
 /// Every error leaves with a contract code; resolver errors without one are
 /// internal and are logged, not shown.
 fn finish(mut response: Response) -> Response {
@@ -296,10 +318,20 @@ async fn graphql(
         }
     };
     let scopes = access.read_scopes(&live.meta.catalog);
-    let store = if scopes.is_empty() {
-        live.store.clone()
-    } else {
-        Arc::new(live.store.scoped(scopes))
+    // A mutation reads what it wrote, so only queries may use the replica.
+    let writes = app.db.replica.is_some() && is_mutation(&request);
+    let on_replica = !writes && app.reads_replica(&principal.id, &live).await;
+    let store = match (scopes.is_empty(), on_replica) {
+        (true, false) => live.store.clone(),
+        (true, true) => Arc::new((*live.store).clone().reading_replica()),
+        (false, replica) => {
+            let scoped = live.store.scoped(scopes);
+            Arc::new(if replica {
+                scoped.reading_replica()
+            } else {
+                scoped
+            })
+        }
     };
     let counter = StatementCounter::default();
     let loader = DataLoader::new(
@@ -319,7 +351,11 @@ async fn graphql(
         })
         .data(store)
         .data(loader);
+    let principal_id = principal.id.clone();
     let response = finish(schema.execute(request).await);
+    if writes {
+        app.wrote(&principal_id).await;
+    }
     if !response.errors.is_empty() {
         Metrics::add(&app.metrics.graphql_errors, 1);
     }
@@ -351,7 +387,14 @@ async fn metadata(
     };
     Metrics::add(&app.metrics.metadata_requests, 1);
     let anonymous = principal.is_none();
+    let writer = principal
+        .as_ref()
+        .filter(|_| app.db.replica.is_some() && is_mutation(&request))
+        .map(|p| p.id.clone());
     let response = finish(metadata_api::execute(app.clone(), principal, request).await);
+    if let Some(id) = writer {
+        app.wrote(&id).await;
+    }
     let refused = response.errors.iter().any(|e| {
         e.extensions.as_ref().and_then(|x| x.get("code"))
             == Some(&async_graphql::Value::from("UNAUTHENTICATED"))

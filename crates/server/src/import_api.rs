@@ -111,6 +111,7 @@ pub(crate) async fn import(
             import.finish().await
         }
         .await;
+        app.wrote(&principal.id).await;
         let last = match outcome {
             Ok(report) => report.to_json(),
             Err(e) => {

@@ -31,6 +31,8 @@ pub struct Db {
     /// Moves whenever something that decides record access changes in this
     /// process (teams, members, shares), so cached grants are rebuilt.
     pub access_epoch: Arc<AtomicU64>,
+    /// A streaming replica for record reads (`--read-database-url`).
+    pub replica: Option<Arc<crate::replica::Replica>>,
 }
 
 impl Db {
@@ -73,6 +75,7 @@ impl Db {
             backend,
             keyring: None,
             access_epoch: Arc::new(AtomicU64::new(0)),
+            replica: None,
         })
     }
 

@@ -61,12 +61,15 @@ pub(crate) struct Row {
 }
 
 /// Reads and writes records of one workspace at one metadata version.
+#[derive(Clone)]
 pub struct RecordStore {
     pub db: Db,
     pub meta: Arc<WorkspaceMeta>,
     validators: Arc<HashMap<String, RecordValidator>>,
     /// The workspace's layout, with the caller's record scopes when scoped.
     layout: Layout,
+    /// Whether reads outside a transaction may go to the read replica.
+    replica_reads: bool,
 }
 
 pub(crate) fn now_value() -> Value {
@@ -87,6 +90,7 @@ impl RecordStore {
             layout: meta.layout.clone(),
             meta,
             validators: Arc::new(validators),
+            replica_reads: false,
         }
     }
 
@@ -98,7 +102,38 @@ impl RecordStore {
             meta: self.meta.clone(),
             validators: self.validators.clone(),
             layout: self.meta.layout.scoped(scopes),
+            replica_reads: self.replica_reads,
         }
+    }
+
+    /// The same store with its reads on the read replica (when there is
+    /// one): for a request whose caller the replica has caught up with.
+    pub fn reading_replica(mut self) -> RecordStore {
+        self.replica_reads = self.db.replica.is_some();
+        self
+    }
+
+    /// Runs a read on the replica when this store may, else (or when the
+    /// replica fails) on the primary.
+    async fn routed<'s, T, Fut>(
+        &'s self,
+        read: impl Fn(&'s sea_orm::DatabaseConnection) -> Fut,
+    ) -> Result<T, StoreError>
+    where
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        if self.replica_reads
+            && let Some(replica) = &self.db.replica
+        {
+            match read(&replica.conn).await {
+                Err(StoreError::Database(e)) if crate::replica::unavailable(&e) => {
+                    tracing::warn!(error = %e, "read replica failed; reading from the primary");
+                    replica.failed();
+                }
+                done => return done,
+            }
+        }
+        read(&self.db.conn).await
     }
 
     /// The whole workspace, for what the platform does on its own account
@@ -109,6 +144,7 @@ impl RecordStore {
             meta: self.meta.clone(),
             validators: self.validators.clone(),
             layout: self.meta.layout.clone(),
+            replica_reads: false,
         }
     }
 
@@ -231,7 +267,8 @@ impl RecordStore {
         } else {
             q.after.is_some()
         };
-        let rows = query(&self.db.conn, counter, self.tagged(plan.sql.clone())).await?;
+        let sql = self.tagged(plan.sql.clone());
+        let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
         let mut edges: Vec<(Record, String)> = self
             .page_from_rows(obj, &rows, &plan, false)?
             .into_iter()
@@ -255,7 +292,7 @@ impl RecordStore {
         object: &str,
         q: &ConnectionQuery,
     ) -> Result<i64, StoreError> {
-        self.count_in(&self.db.conn, counter, object, q).await
+        self.routed(|c| self.count_in(c, counter, object, q)).await
     }
 
     pub(crate) async fn count_in(
@@ -289,7 +326,7 @@ impl RecordStore {
         object: &str,
         ids: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
-        self.by_ids_in(&self.db.conn, counter, object, ids, false, None)
+        self.routed(|c| self.by_ids_in(c, counter, object, ids, false, None))
             .await
     }
 
@@ -301,7 +338,7 @@ impl RecordStore {
         ids: &[String],
         computed: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
-        self.by_ids_in(&self.db.conn, counter, object, ids, false, Some(computed))
+        self.routed(|c| self.by_ids_in(c, counter, object, ids, false, Some(computed)))
             .await
     }
 
@@ -360,7 +397,8 @@ impl RecordStore {
             q,
         )?;
         let limit = plan.limit as usize;
-        let rows = query(&self.db.conn, counter, self.tagged(plan.sql.clone())).await?;
+        let sql = self.tagged(plan.sql.clone());
+        let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
         let mut out: HashMap<String, ChildPage> = HashMap::new();
         for row in self.page_from_rows(child_obj, &rows, &plan, true)? {
             let Some(parent_id) = row.parent else {
@@ -397,7 +435,8 @@ impl RecordStore {
             search,
             requests,
         )?;
-        let rows = query(&self.db.conn, counter, self.tagged(sql)).await?;
+        let sql = self.tagged(sql);
+        let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
         let row = rows
             .first()
             .ok_or_else(|| StoreError::Internal("aggregate returned no row".into()))?;
@@ -418,7 +457,8 @@ impl RecordStore {
         let obj = self.object(object)?;
         let (sql, keys, scalars) =
             rapport_query::group_by_sql(&self.meta.catalog, self.layout(), obj, q)?;
-        let rows = query(&self.db.conn, counter, self.tagged(sql)).await?;
+        let sql = self.tagged(sql);
+        let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut key_values = Vec::new();
