@@ -102,3 +102,59 @@ async fn statements_do_not_grow_with_parents() {
     assert_eq!(p2["pageInfo"]["hasNextPage"], false);
     s.finish().await;
 }
+
+/// Pages read only the values their selection shows; every way a
+/// selection can need a value still gets it: named fields, fragments,
+/// `edges { node }`, a relation through its id, a polymorphic link, the
+/// owner, and the same record shown twice with different fields.
+#[tokio::test]
+async fn a_selection_gets_every_value_it_shows() {
+    let s = TestServer::start().await;
+    let company = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Shown Co\", domain: \"shown.example\", annualRevenue: { amount: \"5\", currencyCode: \"EUR\" } }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .clone();
+    let person = s
+        .gql(
+            "mutation($c: ID!) { createPerson(data: { name: { firstName: \"Ada\", lastName: \"L\" }, email: \"ada@shown.example\", companyId: $c }) { id } }",
+            json!({ "c": company }),
+        )
+        .await["createPerson"]["id"]
+        .clone();
+    s.gql(
+        "mutation($p: ID!) { createTask(data: { title: \"Call Ada\", relatedObject: \"person\", relatedId: $p }) { id } }",
+        json!({ "p": person }),
+    )
+    .await;
+    let r = s
+        .gql(
+            "fragment Who on Person { email company { domain ...Money } }
+             fragment Money on Company { annualRevenue { amount currencyCode } }
+             { people(filter: { email: { eq: \"ada@shown.example\" } }) {
+                 nodes { ...Who name { firstName } companyId createdBy { kind } version }
+                 edges { node { company { name } } } }
+               tasks { nodes { title relatedObject relatedId } } }",
+            json!({}),
+        )
+        .await;
+    let node = &r["people"]["nodes"][0];
+    assert_eq!(node["email"], "ada@shown.example", "{r}");
+    assert_eq!(node["name"]["firstName"], "Ada");
+    assert_eq!(node["companyId"], company);
+    assert_eq!(node["company"]["domain"], "shown.example");
+    assert_eq!(node["company"]["annualRevenue"]["currencyCode"], "EUR");
+    assert_eq!(node["createdBy"]["kind"], "apiKey");
+    assert_eq!(node["version"], 1);
+    assert_eq!(
+        r["people"]["edges"][0]["node"]["company"]["name"],
+        "Shown Co"
+    );
+    assert_eq!(
+        r["tasks"]["nodes"][0],
+        json!({ "title": "Call Ada", "relatedObject": "person", "relatedId": person })
+    );
+    s.finish().await;
+}

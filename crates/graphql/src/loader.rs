@@ -17,6 +17,8 @@ pub enum LoadKey {
         id: String,
         /// The computed fields the selection shows.
         computed: Arc<[String]>,
+        /// The stored values it shows (see `ConnectionQuery::stored`).
+        stored: Arc<[String]>,
     },
     Children {
         parent: Arc<str>,
@@ -39,12 +41,14 @@ pub struct RecordLoader {
     pub counter: StatementCounter,
 }
 
-/// Look-ups batched together: one object, the same computed fields.
-type RecordBatch = (Arc<str>, Arc<[String]>);
+/// Look-ups batched together: one object, the same fields shown.
+type RecordBatch = (Arc<str>, Arc<[String]>, Arc<[String]>);
 
 /// Where the GraphQL layer tells the loader which computed fields a page
 /// shows (never a GraphQL argument: names starting with `__` are reserved).
 pub(crate) const COMPUTED_KEY: &str = "__computed";
+/// Likewise for the stored values a page shows.
+pub(crate) const STORED_KEY: &str = "__stored";
 
 /// Child-list arguments travel in the key as JSON so equal arguments batch together.
 pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
@@ -61,12 +65,17 @@ pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
         after: s("after"),
         last: args.get("last").and_then(|v| v.as_i64()),
         before: s("before"),
-        computed: args.get(COMPUTED_KEY).and_then(|v| v.as_array()).map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        }),
+        computed: strings(args.get(COMPUTED_KEY)),
+        stored: strings(args.get(STORED_KEY)),
     }
+}
+
+fn strings(v: Option<&serde_json::Value>) -> Option<Vec<String>> {
+    v.and_then(|v| v.as_array()).map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 impl Loader<LoadKey> for RecordLoader {
@@ -86,8 +95,9 @@ impl Loader<LoadKey> for RecordLoader {
                     object,
                     id,
                     computed,
+                    stored,
                 } => records
-                    .entry((object.clone(), computed.clone()))
+                    .entry((object.clone(), computed.clone(), stored.clone()))
                     .or_default()
                     .push(id.clone()),
                 LoadKey::Children {
@@ -102,10 +112,10 @@ impl Loader<LoadKey> for RecordLoader {
             }
         }
         let mut out = HashMap::new();
-        for ((object, computed), ids) in records {
+        for ((object, computed, stored), ids) in records {
             let found = self
                 .store
-                .by_ids_showing(&self.counter, &object, &ids, &computed)
+                .by_ids_showing(&self.counter, &object, &ids, &computed, &stored)
                 .await
                 .map_err(store_error)?;
             for (id, r) in found {
@@ -114,6 +124,7 @@ impl Loader<LoadKey> for RecordLoader {
                         object: object.clone(),
                         id,
                         computed: computed.clone(),
+                        stored: stored.clone(),
                     },
                     Loaded::Record(Arc::new(r)),
                 );

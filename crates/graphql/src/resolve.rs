@@ -122,11 +122,7 @@ pub(crate) fn system_fields(catalog: &Catalog) -> Vec<Field> {
                     let Some(id) = node.data.get("ownerId").and_then(Value::as_str) else {
                         return Ok(None);
                     };
-                    let key = LoadKey::Record {
-                        object: Arc::from("workspaceMember"),
-                        id: id.to_string(),
-                        computed: shown_here(&ctx, "workspaceMember"),
-                    };
+                    let key = record_key(&ctx, Arc::from("workspaceMember"), id.to_string());
                     Ok(match loader(&ctx)?.load_one(key).await? {
                         Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
                         _ => None,
@@ -175,11 +171,7 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                             return Ok(None);
                         };
                         let loaded = loader(&ctx)?
-                            .load_one(LoadKey::Record {
-                                object: target.clone(),
-                                id: id.to_string(),
-                                computed: shown_here(&ctx, &target),
-                            })
+                            .load_one(record_key(&ctx, target.clone(), id.to_string()))
                             .await?;
                         Ok(match loaded {
                             Some(Loaded::Record(r)) => {
@@ -223,10 +215,10 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                             .unwrap_or_default()
                             .to_string();
                         let mut args = args_json(&ctx)?;
-                        args.insert(
-                            crate::loader::COMPUTED_KEY.into(),
-                            shown_computed(&ctx, &target).into(),
-                        );
+                        if let Some(shown) = shown_in_page(&ctx, &target) {
+                            args.insert(crate::loader::COMPUTED_KEY.into(), shown.computed.into());
+                            args.insert(crate::loader::STORED_KEY.into(), shown.stored.into());
+                        }
                         let args = Value::Object(args).to_string();
                         let key = LoadKey::Children {
                             parent,
@@ -281,36 +273,93 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
     }
 }
 
-/// The computed fields of `object` a connection's selection shows
-/// (`nodes { … }` or `edges { node { … } }`), so the others are not computed.
-fn shown_computed(ctx: &ResolverContext<'_>, object: &str) -> Vec<String> {
-    let Ok(store) = store(ctx) else {
-        return Vec::new();
-    };
-    let Some(obj) = store.meta.catalog.object(object) else {
-        return Vec::new();
-    };
-    let look = ctx.look_ahead();
-    let (nodes, edges) = (look.field("nodes"), look.field("edges").field("node"));
-    obj.fields
-        .iter()
-        .filter(|f| f.is_virtual())
-        .filter(|f| nodes.field(&f.name).exists() || edges.field(&f.name).exists())
-        .map(|f| f.name.clone())
-        .collect()
+/// What a selection of `object` shows: its computed fields, and the record
+/// keys of its stored values (a relation needs its id column; a list needs
+/// only the record's id). Only these are read, so a page that shows three
+/// fields of thirty neither computes rollups nor reads the rest.
+struct Shown {
+    computed: Vec<String>,
+    stored: Vec<String>,
 }
 
-/// The computed fields of `object` this field's own selection shows.
-fn shown_here(ctx: &ResolverContext<'_>, object: &str) -> Arc<[String]> {
-    let Some(obj) = store(ctx).ok().and_then(|s| s.meta.catalog.object(object)) else {
-        return Arc::from(Vec::new());
-    };
-    let look = ctx.look_ahead();
-    obj.fields
+const SYSTEM_KEYS: [&str; 6] = [
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+    "version",
+    "ownerId",
+    "createdBy",
+];
+
+fn shown(obj: &ObjectDef, shows: impl Fn(&str) -> bool) -> Shown {
+    let mut stored: Vec<String> = SYSTEM_KEYS
         .iter()
-        .filter(|f| f.is_virtual() && look.field(&f.name).exists())
-        .map(|f| f.name.clone())
-        .collect()
+        .filter(|k| shows(k))
+        .map(|k| k.to_string())
+        .collect();
+    if shows("owner") && !stored.iter().any(|k| k == "ownerId") {
+        stored.push("ownerId".into());
+    }
+    let mut computed = Vec::new();
+    for f in &obj.fields {
+        if f.is_virtual() {
+            if shows(&f.name) {
+                computed.push(f.name.clone());
+            }
+            continue;
+        }
+        match f.relation_kind() {
+            Some(RelationKind::ManyToOne) => {
+                let id = format!("{}Id", f.name);
+                if shows(&f.name) || shows(&id) {
+                    stored.push(id);
+                }
+            }
+            Some(RelationKind::Polymorphic) => {
+                let (object, id) = (format!("{}Object", f.name), format!("{}Id", f.name));
+                if shows(&object) || shows(&id) {
+                    stored.extend([object, id]);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if shows(&f.name) {
+                    stored.push(f.name.clone());
+                }
+            }
+        }
+    }
+    Shown { computed, stored }
+}
+
+/// What a connection's selection shows of its records (`nodes { … }` or
+/// `edges { node { … } }`, fragments included).
+fn shown_in_page(ctx: &ResolverContext<'_>, object: &str) -> Option<Shown> {
+    let obj = store(ctx).ok()?.meta.catalog.object(object)?;
+    let look = ctx.look_ahead();
+    let (nodes, edges) = (look.field("nodes"), look.field("edges").field("node"));
+    Some(shown(obj, |name| {
+        nodes.field(name).exists() || edges.field(name).exists()
+    }))
+}
+
+/// The look-up key of one record, reading what this field's selection shows.
+fn record_key(ctx: &ResolverContext<'_>, object: Arc<str>, id: String) -> LoadKey {
+    let look = ctx.look_ahead();
+    let here = store(ctx)
+        .ok()
+        .and_then(|s| s.meta.catalog.object(&object))
+        .map(|obj| shown(obj, |name| look.field(name).exists()));
+    let (computed, stored) = match here {
+        Some(s) => (Arc::from(s.computed), Arc::from(s.stored)),
+        None => (Arc::from(Vec::new()), Arc::from(Vec::new())),
+    };
+    LoadKey::Record {
+        object,
+        id,
+        computed,
+        stored,
+    }
 }
 
 pub(crate) fn edge_cursor() -> Field {
@@ -340,9 +389,7 @@ pub(crate) fn connection_edges(t: &str) -> Field {
                 let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
                 let edges = c.page.edges.iter().map(|(r, cursor)| {
                     FieldValue::owned_any(Edge {
-                        node: Node {
-                            data: Arc::new(r.clone()),
-                        },
+                        node: Node { data: r.clone() },
                         cursor: cursor.clone(),
                     })
                 });
@@ -356,7 +403,11 @@ pub(crate) fn connection_nodes(t: &str) -> Field {
     Field::new("nodes", TypeRef::named_nn_list_nn(t), |ctx| {
         FieldFuture::new(async move {
             let c = ctx.parent_value.try_downcast_ref::<Conn>()?;
-            let nodes = c.page.edges.iter().map(|(r, _)| node_value(r.clone()));
+            let nodes = c
+                .page
+                .edges
+                .iter()
+                .map(|(r, _)| FieldValue::owned_any(Node { data: r.clone() }));
             Ok(Some(FieldValue::list(nodes)))
         })
     })
@@ -427,11 +478,7 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
                     return Ok(None);
                 }
                 let loaded = loader(&ctx)?
-                    .load_one(LoadKey::Record {
-                        object: n.clone(),
-                        computed: shown_here(&ctx, &n),
-                        id,
-                    })
+                    .load_one(record_key(&ctx, n.clone(), id))
                     .await?;
                 Ok(match loaded {
                     Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
@@ -450,7 +497,10 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
             let n = n.clone();
             FieldFuture::new(async move {
                 let mut q = query_from_args(&Value::Object(args_json(&ctx)?));
-                q.computed = Some(shown_computed(&ctx, &n));
+                if let Some(shown) = shown_in_page(&ctx, &n) {
+                    q.computed = Some(shown.computed);
+                    q.stored = Some(shown.stored);
+                }
                 let page = store(&ctx)?
                     .connection(&state(&ctx)?.counter, &n, &q)
                     .await

@@ -48,6 +48,10 @@ pub struct ConnectionQuery {
     /// The computed fields to read; `None` reads them all. A page that
     /// shows none of them skips their sub-queries.
     pub computed: Option<Vec<String>>,
+    /// The stored values to read, by record key (`name`, `companyId`);
+    /// `None` reads them all, and `id` is always read. A page that shows
+    /// three fields of thirty reads, sorts and decodes three.
+    pub stored: Option<Vec<String>>,
 }
 
 /// A statement and how to read its rows: the record columns, then one value
@@ -423,16 +427,19 @@ fn order_clause(sql: &mut Sql, keys: &[OrderKey], exprs: &[String]) {
     }
 }
 
-/// What a SELECT reads for an object: every column, then every computed
-/// field as its expression; the columns say how to decode each.
+/// What a SELECT reads for an object: its columns (those of `stored`
+/// keys, and `id`; all when `None`), then the `computed` fields (all when
+/// `None`) as expressions; the columns say how to decode each.
 pub(crate) fn read_list(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
     computed: Option<&[String]>,
+    stored: Option<&[String]>,
 ) -> Result<Vec<(Column, String)>, QueryError> {
     let mut out: Vec<(Column, String)> = record_columns(object)
         .into_iter()
+        .filter(|c| c.key == "id" || stored.is_none_or(|keys| keys.contains(&c.key)))
         .map(|c| {
             let e = format!("{ALIAS}.\"{}\"", c.name);
             (c, e)
@@ -495,7 +502,13 @@ pub fn connection_sql(
     if backward {
         keys = keys.iter().map(OrderKey::reversed).collect();
     }
-    let read = read_list(catalog, layout, object, q.computed.as_deref())?;
+    let read = read_list(
+        catalog,
+        layout,
+        object,
+        q.computed.as_deref(),
+        q.stored.as_deref(),
+    )?;
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &read, &keys);
@@ -553,8 +566,9 @@ pub fn records_by_ids_sql(
     ids: &[String],
     with_deleted: bool,
     computed: Option<&[String]>,
+    stored: Option<&[String]>,
 ) -> Result<(Sql, Vec<Column>), QueryError> {
-    let read = read_list(catalog, layout, object, computed)?;
+    let read = read_list(catalog, layout, object, computed, stored)?;
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT ");
     select_columns(&mut sql, &read, &[]);
@@ -667,7 +681,13 @@ pub fn children_sql(
     }
     let (limit, _) = page_size(q)?;
     let keys = order_keys(catalog, layout, child, q.order_by.as_ref())?;
-    let read = read_list(catalog, layout, child, q.computed.as_deref())?;
+    let read = read_list(
+        catalog,
+        layout,
+        child,
+        q.computed.as_deref(),
+        q.stored.as_deref(),
+    )?;
     let mut sql = Sql::new(layout.backend);
     let parent_values = parent_ids
         .iter()

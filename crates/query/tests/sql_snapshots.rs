@@ -169,3 +169,41 @@ fn bad_input_is_refused_with_its_path() {
             .starts_with("first")
     );
 }
+
+#[test]
+fn a_page_reads_only_the_values_it_shows() {
+    let c = catalog();
+    let person = c.object("person").unwrap();
+    let layout = Layout::new(Backend::Postgres, "ws_default");
+    let q = ConnectionQuery {
+        first: Some(5),
+        stored: Some(vec!["email".into()]),
+        computed: Some(vec![]),
+        ..Default::default()
+    };
+    let plan = connection_sql(&c, &layout, person, &q).unwrap();
+    assert_eq!(
+        plan.sql.text,
+        r#"SELECT t0."id", t0."email", t0."id" AS "__k0" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL ORDER BY t0."id" ASC NULLS LAST LIMIT 6"#
+    );
+    // A relation is read by its id column; composites by all their parts.
+    let q = ConnectionQuery {
+        stored: Some(vec!["companyId".into()]),
+        ..q
+    };
+    let plan = connection_sql(&c, &layout, person, &q).unwrap();
+    assert!(
+        plan.sql
+            .text
+            .starts_with(r#"SELECT t0."id", t0."companyId", t0."id" AS"#)
+    );
+    let company = c.object("company").unwrap();
+    let q = ConnectionQuery {
+        stored: Some(vec!["revenue".into()]),
+        ..q
+    };
+    let plan = connection_sql(&c, &layout, company, &q).unwrap();
+    assert!(plan.sql.text.starts_with(
+        r#"SELECT t0."id", t0."revenue__amount", t0."revenue__currencyCode", t0."id" AS"#
+    ));
+}

@@ -40,8 +40,9 @@ pub struct Actor {
 
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    /// Records with their cursors, in the requested order.
-    pub edges: Vec<(Record, String)>,
+    /// Records with their cursors, in the requested order (shared, so the
+    /// API layer hands them on without copying).
+    pub edges: Vec<(Arc<Record>, String)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
 }
@@ -269,10 +270,10 @@ impl RecordStore {
         };
         let sql = self.tagged(plan.sql.clone());
         let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
-        let mut edges: Vec<(Record, String)> = self
+        let mut edges: Vec<(Arc<Record>, String)> = self
             .page_from_rows(obj, &rows, &plan, false)?
             .into_iter()
-            .map(|r| (r.record, r.cursor))
+            .map(|r| (Arc::new(r.record), r.cursor))
             .collect();
         let more = edges.len() > limit;
         edges.truncate(limit);
@@ -326,20 +327,24 @@ impl RecordStore {
         object: &str,
         ids: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
-        self.routed(|c| self.by_ids_in(c, counter, object, ids, false, None))
+        self.routed(|c| self.by_ids_in(c, counter, object, ids, false, None, None))
             .await
     }
 
-    /// As [`RecordStore::by_ids`], computing only the computed fields named.
+    /// As [`RecordStore::by_ids`], reading only the stored values and
+    /// computed fields named (see `ConnectionQuery::stored`).
     pub async fn by_ids_showing(
         &self,
         counter: &StatementCounter,
         object: &str,
         ids: &[String],
         computed: &[String],
+        stored: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
-        self.routed(|c| self.by_ids_in(c, counter, object, ids, false, Some(computed)))
-            .await
+        self.routed(|c| {
+            self.by_ids_in(c, counter, object, ids, false, Some(computed), Some(stored))
+        })
+        .await
     }
 
     pub(crate) async fn by_ids_in(
@@ -350,6 +355,7 @@ impl RecordStore {
         ids: &[String],
         with_deleted: bool,
         computed: Option<&[String]>,
+        stored: Option<&[String]>,
     ) -> Result<HashMap<String, Record>, StoreError> {
         let obj = self.object(object)?;
         let mut out = HashMap::new();
@@ -361,11 +367,12 @@ impl RecordStore {
                 chunk,
                 with_deleted,
                 computed,
+                stored,
             )?;
             for row in query(conn, counter, self.tagged(sql)).await? {
                 let r = self.decode(obj, &row, &columns)?;
                 if let Some(id) = r.get("id").and_then(Value::as_str) {
-                    out.insert(id.to_string(), r.clone());
+                    out.insert(id.to_string(), r);
                 }
             }
         }
@@ -407,7 +414,7 @@ impl RecordStore {
             let page = out.entry(parent_id).or_default();
             page.total_count = row.total;
             if page.page.edges.len() < limit {
-                page.page.edges.push((row.record, row.cursor));
+                page.page.edges.push((Arc::new(row.record), row.cursor));
             } else {
                 page.page.has_next_page = true;
             }
@@ -533,7 +540,7 @@ impl RecordStore {
             .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
         let fresh = self
-            .by_ids_in(conn, counter, &obj.name, &ids, true, None)
+            .by_ids_in(conn, counter, &obj.name, &ids, true, None, None)
             .await?;
         for r in records.iter_mut() {
             let id = r

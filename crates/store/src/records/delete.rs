@@ -32,7 +32,7 @@ impl RecordStore {
                     check_uuid(id)?;
                 }
                 let found = self
-                    .by_ids_in(&txn, counter, object, &ids, true, None)
+                    .by_ids_in(&txn, counter, object, &ids, true, None, None)
                     .await?;
                 if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
                     return Err(StoreError::NotFound(format!(
@@ -85,7 +85,7 @@ impl RecordStore {
             // A cascade stamps children with their parent's `deletedAt`, so a
             // restore brings back exactly what went with it.
             let deleted_at: HashMap<String, Value> = if restoring {
-                self.by_ids_in(txn, counter, &obj.name, ids, true, None)
+                self.by_ids_in(txn, counter, &obj.name, ids, true, None, None)
                     .await?
                     .into_iter()
                     .map(|(id, r)| (id, r.get("deletedAt").cloned().unwrap_or(Value::Null)))
@@ -238,7 +238,7 @@ impl RecordStore {
                         set.set(c.name.clone(), self.encode(c.scalar, &Value::Null, &c.key)?);
                     }
                     let before = all
-                        .by_ids_in(txn, counter, &child.name, &child_ids, true, Some(&[]))
+                        .by_ids_in(txn, counter, &child.name, &child_ids, true, Some(&[]), None)
                         .await?;
                     for id in &child_ids {
                         let (sql, _) = update_sql(self.layout(), child, id, &set, None);
@@ -347,7 +347,7 @@ impl RecordStore {
         self.touched(obj);
         let txn = self.db.begin_write().await?;
         let found = self
-            .by_ids_in(&txn, counter, object, &[id.to_string()], true, None)
+            .by_ids_in(&txn, counter, object, &[id.to_string()], true, None, None)
             .await?;
         if !found.contains_key(id) {
             return Err(StoreError::NotFound(format!("no {object} with id {id}")));

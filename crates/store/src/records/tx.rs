@@ -167,6 +167,7 @@ impl Tx<'_> {
                 &[id.to_string()],
                 false,
                 None,
+                None,
             )
             .await?
             .remove(id)
@@ -180,7 +181,7 @@ impl Tx<'_> {
         }
         let mut found = self
             .store
-            .by_ids_in(&self.txn, self.counter, object, ids, false, None)
+            .by_ids_in(&self.txn, self.counter, object, ids, false, None, None)
             .await?;
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }

@@ -100,7 +100,15 @@ impl RecordStore {
             }
             if !owners.is_empty() {
                 let found = self
-                    .by_ids_in(txn, counter, "workspaceMember", &owners, false, Some(&[]))
+                    .by_ids_in(
+                        txn,
+                        counter,
+                        "workspaceMember",
+                        &owners,
+                        false,
+                        Some(&[]),
+                        Some(&[]),
+                    )
                     .await?;
                 if let Some(missing) = owners.iter().find(|id| !found.contains_key(*id)) {
                     return Err(StoreError::bad(
@@ -146,7 +154,7 @@ impl RecordStore {
             }
             for (target, ids) in wanted {
                 let found = self
-                    .by_ids_in(txn, counter, &target, &ids, false, Some(&[]))
+                    .by_ids_in(txn, counter, &target, &ids, false, Some(&[]), Some(&[]))
                     .await?;
                 if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
                     return Err(StoreError::bad(
@@ -315,7 +323,7 @@ impl RecordStore {
         ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         Ok(self
-            .by_ids_in(txn, counter, object, ids, false, Some(&[]))
+            .by_ids_in(txn, counter, object, ids, false, Some(&[]), Some(&[]))
             .await?
             .into_keys()
             .collect())
@@ -335,7 +343,7 @@ impl RecordStore {
     ) -> Result<Record, StoreError> {
         self.touched(obj);
         let before = self
-            .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true, None)
+            .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true, None, None)
             .await?
             .remove(id)
             .ok_or_else(|| StoreError::NotFound(format!("no {} with id {id}", obj.name)))?;
