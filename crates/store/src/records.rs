@@ -347,6 +347,7 @@ impl RecordStore {
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn by_ids_in(
         &self,
         conn: &impl ConnectionTrait,
