@@ -4,6 +4,10 @@
 //! database with the same concurrency, and prints the comparison.
 //! See docs/performance.md.
 
+// The server runs in this process: the same allocator as `rapport serve`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod ceiling;
 mod dataset;
 mod drive;
