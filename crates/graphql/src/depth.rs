@@ -16,11 +16,16 @@ pub const MAX_DEPTH: usize = 12;
 /// (execution then reports the syntax error).
 pub fn query_depth(query: &str) -> Option<usize> {
     let doc: ExecutableDocument = async_graphql::parser::parse_query(query).ok()?;
+    Some(document_depth(&doc))
+}
+
+/// A parsed document's deepest data selection.
+pub fn document_depth(doc: &ExecutableDocument) -> usize {
     let mut deepest = 0;
     for (_, op) in doc.operations.iter() {
         deepest = deepest.max(depth(&op.node.selection_set.node, &doc.fragments, 0));
     }
-    Some(deepest)
+    deepest
 }
 
 fn depth(

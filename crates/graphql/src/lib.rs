@@ -19,7 +19,7 @@ use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
 pub use access::{Access, Shared, catalog_view};
-pub use depth::{MAX_DEPTH, query_depth};
+pub use depth::{MAX_DEPTH, document_depth, query_depth};
 pub use errors::{ApiError, store_error};
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;

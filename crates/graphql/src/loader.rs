@@ -111,45 +111,62 @@ impl Loader<LoadKey> for RecordLoader {
                     .push(parent_id.clone()),
             }
         }
-        let mut out = HashMap::new();
-        for ((object, computed, stored), ids) in records {
-            let found = self
-                .store
-                .by_ids_showing(&self.counter, &object, &ids, &computed, &stored)
-                .await
-                .map_err(store_error)?;
-            for (id, r) in found {
-                out.insert(
-                    LoadKey::Record {
-                        object: object.clone(),
-                        id,
-                        computed: computed.clone(),
-                        stored: stored.clone(),
-                    },
-                    Loaded::Record(Arc::new(r)),
-                );
-            }
-        }
-        for ((parent, field, args), parent_ids) in lists {
-            let q = query_from_args(&serde_json::from_str(&args).unwrap_or_default());
-            let mut pages = self
-                .store
-                .children(&self.counter, &parent, &field, &parent_ids, &q)
-                .await
-                .map_err(store_error)?;
-            for parent_id in parent_ids {
-                let page = pages.remove(&parent_id).unwrap_or_default();
-                out.insert(
-                    LoadKey::Children {
-                        parent: parent.clone(),
-                        field: field.clone(),
-                        args: args.clone(),
-                        parent_id,
-                    },
-                    Loaded::Children(Arc::new(page)),
-                );
-            }
-        }
+        // Every relation of the level at once: one statement each, run side
+        // by side rather than one after the other.
+        let parents = records
+            .into_iter()
+            .map(|((object, computed, stored), ids)| async move {
+                let found = self
+                    .store
+                    .by_ids_showing(&self.counter, &object, &ids, &computed, &stored)
+                    .await
+                    .map_err(store_error)?;
+                Ok::<_, async_graphql::Error>(
+                    found
+                        .into_iter()
+                        .map(|(id, r)| {
+                            let key = LoadKey::Record {
+                                object: object.clone(),
+                                id,
+                                computed: computed.clone(),
+                                stored: stored.clone(),
+                            };
+                            (key, Loaded::Record(Arc::new(r)))
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            });
+        let children = lists
+            .into_iter()
+            .map(|((parent, field, args), parent_ids)| async move {
+                let q = query_from_args(&serde_json::from_str(&args).unwrap_or_default());
+                let mut pages = self
+                    .store
+                    .children(&self.counter, &parent, &field, &parent_ids, &q)
+                    .await
+                    .map_err(store_error)?;
+                Ok::<_, async_graphql::Error>(
+                    parent_ids
+                        .into_iter()
+                        .map(|parent_id| {
+                            let page = pages.remove(&parent_id).unwrap_or_default();
+                            let key = LoadKey::Children {
+                                parent: parent.clone(),
+                                field: field.clone(),
+                                args: args.clone(),
+                                parent_id,
+                            };
+                            (key, Loaded::Children(Arc::new(page)))
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            });
+        let (parents, children) = futures_util::future::try_join(
+            futures_util::future::try_join_all(parents),
+            futures_util::future::try_join_all(children),
+        )
+        .await?;
+        let out: HashMap<LoadKey, Loaded> = parents.into_iter().chain(children).flatten().collect();
         Ok(out)
     }
 }

@@ -84,6 +84,8 @@ pub struct App {
     /// Where the primary's log stood after each caller's last write, until
     /// the read replica has replayed it (read-your-writes).
     written: std::sync::Mutex<HashMap<String, Lsn>>,
+    /// Parsed GraphQL documents by query text.
+    pub(crate) parsed: crate::parsed::ParsedQueries,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -257,6 +259,7 @@ impl App {
             ),
             started: Instant::now(),
             written: std::sync::Mutex::new(HashMap::new()),
+            parsed: Default::default(),
         };
         Ok((Arc::new(app), created))
     }

@@ -133,8 +133,8 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refus
 }
 
 /// Parses a GraphQL POST body (`application/json`), refusing garbage with a code.
-fn parse_request(body: &Bytes) -> Result<async_graphql::Request, Refusal> {
-    let request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
+fn parse_request(app: &App, body: &Bytes) -> Result<async_graphql::Request, Refusal> {
+    let mut request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
@@ -148,8 +148,10 @@ fn parse_request(body: &Bytes) -> Result<async_graphql::Request, Refusal> {
             "the request has no `query`",
         ));
     }
-    if rapport_graphql::query_depth(&request.query).is_some_and(|d| d > rapport_graphql::MAX_DEPTH)
-    {
+    let Some(parsed) = app.parsed.get(&request.query) else {
+        return Ok(request);
+    };
+    if parsed.depth > rapport_graphql::MAX_DEPTH {
         return Err(Refusal::new(
             StatusCode::OK,
             "QUERY_TOO_COMPLEX",
@@ -159,6 +161,7 @@ fn parse_request(body: &Bytes) -> Result<async_graphql::Request, Refusal> {
             ),
         ));
     }
+    request.set_parsed_query(parsed.doc.clone());
     Ok(request)
 }
 
@@ -170,7 +173,7 @@ async fn accept(
 ) -> Result<(Principal, async_graphql::Request), Refusal> {
     let principal = authenticate(app, headers).await?;
     admit(app, &principal)?;
-    Ok((principal, parse_request(body)?))
+    Ok((principal, parse_request(app, body)?))
 }
 
 /// An authenticated, admitted caller of the data API: their workspace's live
@@ -212,15 +215,15 @@ fn admit(app: &App, principal: &Principal) -> Result<(), Refusal> {
 
 /// Whether the operation a request runs is a mutation (an unparsable
 /// request counts as one: it reads nothing, and the rule stays safe).
-fn is_mutation(request: &async_graphql::Request) -> bool {
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+    let operation_name = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
         return true;
     };
     let ty = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty,
-        DocumentOperations::Multiple(ops) => match request
-            .operation_name
+        DocumentOperations::Multiple(ops) => match operation_name
             .as_deref()
             .and_then(|name| ops.get(name))
             .or_else(|| ops.values().next())
@@ -284,7 +287,7 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let (principal, request) = match accept(&app, &headers, &body).await {
+    let (principal, mut request) = match accept(&app, &headers, &body).await {
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
@@ -319,7 +322,7 @@ async fn graphql(
     };
     let scopes = access.read_scopes(&live.meta.catalog);
     // A mutation reads what it wrote, so only queries may use the replica.
-    let writes = app.db.replica.is_some() && is_mutation(&request);
+    let writes = app.db.replica.is_some() && is_mutation(&mut request);
     let on_replica = !writes && app.reads_replica(&principal.id, &live).await;
     let store = match (scopes.is_empty(), on_replica) {
         (true, false) => live.store.clone(),
@@ -381,7 +384,7 @@ async fn metadata(
             Err(r) => return r.into_response(),
         },
     };
-    let request = match parse_request(&body) {
+    let mut request = match parse_request(&app, &body) {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
@@ -389,7 +392,7 @@ async fn metadata(
     let anonymous = principal.is_none();
     let writer = principal
         .as_ref()
-        .filter(|_| app.db.replica.is_some() && is_mutation(&request))
+        .filter(|_| app.db.replica.is_some() && is_mutation(&mut request))
         .map(|p| p.id.clone());
     let response = finish(metadata_api::execute(app.clone(), principal, request).await);
     if let Some(id) = writer {

@@ -11,6 +11,7 @@ mod http;
 mod import_api;
 mod metadata_api;
 mod metrics;
+mod parsed;
 mod standard;
 mod transfer;
 
