@@ -7,7 +7,8 @@ use std::sync::Arc;
 use rapport_meta::{FieldType, ObjectDef, RecordValidator};
 use rapport_query::{
     AggregateRequest, ChildLink, ConnectionQuery, GroupByQuery, Layout, Scalar, Sql, aggregate_sql,
-    children_sql, connection_sql, count_sql, encode, encode_cursor, records_by_ids_sql,
+    children_sql, connection_sql, count_sql, encode, encode_cursor, field_columns,
+    records_by_ids_sql,
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Map, Value};
@@ -71,6 +72,9 @@ pub struct RecordStore {
     layout: Layout,
     /// Whether reads outside a transaction may go to the read replica.
     replica_reads: bool,
+    /// Each object's stored fields' columns, in `stored_fields()` order:
+    /// worked out once per metadata version, not once per record written.
+    write_columns: Arc<HashMap<String, Vec<Vec<rapport_query::Column>>>>,
 }
 
 pub(crate) fn now_value() -> Value {
@@ -86,12 +90,22 @@ impl RecordStore {
             .iter()
             .map(|o| (o.name.clone(), RecordValidator::new(o)))
             .collect();
+        let write_columns = meta
+            .catalog
+            .objects()
+            .iter()
+            .map(|o| {
+                let columns = o.stored_fields().map(field_columns).collect();
+                (o.name.clone(), columns)
+            })
+            .collect();
         RecordStore {
             db,
             layout: meta.layout.clone(),
             meta,
             validators: Arc::new(validators),
             replica_reads: false,
+            write_columns: Arc::new(write_columns),
         }
     }
 
@@ -104,6 +118,7 @@ impl RecordStore {
             validators: self.validators.clone(),
             layout: self.meta.layout.scoped(scopes),
             replica_reads: self.replica_reads,
+            write_columns: self.write_columns.clone(),
         }
     }
 
@@ -146,7 +161,16 @@ impl RecordStore {
             validators: self.validators.clone(),
             layout: self.meta.layout.clone(),
             replica_reads: false,
+            write_columns: self.write_columns.clone(),
         }
+    }
+
+    /// The columns of `obj`'s stored fields, in `stored_fields()` order.
+    pub(crate) fn write_columns(&self, obj: &ObjectDef) -> &[Vec<rapport_query::Column>] {
+        self.write_columns
+            .get(&obj.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     pub(crate) fn layout(&self) -> &Layout {

@@ -100,7 +100,7 @@ impl Import<'_> {
         }
         // References in one look-up per relation for the whole chunk; per line
         // only when something is missing, to say which.
-        let inputs: Vec<Record> = valid.iter().map(|(_, r, _)| r.clone()).collect();
+        let inputs: Vec<&Record> = valid.iter().map(|(_, r, _)| r).collect();
         if let Err(e) = store
             .check_references(&self.txn, self.counter, obj, &inputs)
             .await

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rapport_meta::{Computed, FieldType, ObjectDef, RelationKind};
 use rapport_query::{
-    ConnectionQuery, Scalar, WriteSet, connection_sql, field_columns, insert_sql, update_sql,
+    ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql,
 };
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
@@ -30,14 +30,17 @@ impl RecordStore {
             .validators
             .get(&obj.name)
             .ok_or_else(|| StoreError::Internal("validator missing".into()))?;
-        let mut input = input.clone();
+        // Defaults are filled in on a copy, made only when one applies.
+        let mut input = std::borrow::Cow::Borrowed(input);
         if creating {
             for f in obj
                 .stored_fields()
                 .filter(|f| f.default.is_some() && !f.read_only)
             {
                 if !input.contains_key(&f.name) {
-                    input.insert(f.name.clone(), f.default.clone().unwrap_or(Value::Null));
+                    input
+                        .to_mut()
+                        .insert(f.name.clone(), f.default.clone().unwrap_or(Value::Null));
                 }
             }
         }
@@ -51,23 +54,19 @@ impl RecordStore {
                 self.encode(Scalar::Uuid, owner, &format!("{path}ownerId"))?,
             );
         }
-        for f in obj.stored_fields() {
-            for c in field_columns(f) {
-                let value = match c.part {
-                    Some(part) => match input.get(&c.key) {
-                        None => continue,
-                        Some(Value::Null) => Value::Null,
-                        Some(v) => v.get(part).cloned().unwrap_or(Value::Null),
-                    },
-                    None => match input.get(&c.key) {
-                        None => continue,
-                        Some(v) => v.clone(),
-                    },
+        for (f, columns) in obj.stored_fields().zip(self.write_columns(obj)) {
+            for c in columns {
+                let Some(given) = input.get(&c.key) else {
+                    continue;
+                };
+                let value = match (c.part, given) {
+                    (_, Value::Null) => Value::Null,
+                    (Some(part), v) => v.get(part).cloned().unwrap_or(Value::Null),
+                    (None, v) => v.clone(),
                 };
                 if f.read_only && !value.is_null() {
                     return Err(StoreError::bad(format!("{path}{}", c.key), "is read-only"));
                 }
-                let field = format!("{path}{}", c.key);
                 let value = match value {
                     Value::String(clear) if f.field_type == FieldType::EncryptedText => {
                         let keys = self.db.keys()?;
@@ -75,26 +74,33 @@ impl RecordStore {
                     }
                     v => v,
                 };
-                set.set(c.name.clone(), self.encode(c.scalar, &value, &field)?);
+                let encoded = rapport_query::encode(self.db.backend, c.scalar, &value)
+                    .map_err(|r| StoreError::bad(format!("{path}{}", c.key), r))?;
+                set.set(c.name.clone(), encoded);
             }
         }
         Ok(set)
     }
 
     /// Every `…Id` in the inputs must name a live record of its target.
-    pub(crate) async fn check_references(
+    pub(crate) async fn check_references<R: std::borrow::Borrow<Record>>(
         &self,
         txn: &DatabaseTransaction,
         counter: &StatementCounter,
         obj: &ObjectDef,
-        inputs: &[Record],
+        inputs: &[R],
     ) -> Result<(), StoreError> {
         // An owner is a live member, once the workspace has members.
         if self.meta.catalog.object("workspaceMember").is_some() {
-            let owners: Vec<String> = inputs
+            let mut owners: Vec<String> = inputs
                 .iter()
-                .filter_map(|i| i.get("ownerId").and_then(Value::as_str).map(str::to_string))
+                .filter_map(|i| {
+                    let id = i.borrow().get("ownerId").and_then(Value::as_str)?;
+                    Some(id.to_string())
+                })
                 .collect();
+            owners.sort_unstable();
+            owners.dedup();
             if let Some(bad) = owners.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
                 return Err(StoreError::bad("ownerId", format!("`{bad}` is not a UUID")));
             }
@@ -128,6 +134,7 @@ impl RecordStore {
             let key = format!("{}Id", f.name);
             let mut wanted: HashMap<String, Vec<String>> = HashMap::new();
             for input in inputs {
+                let input = input.borrow();
                 let Some(id) = input.get(&key).and_then(Value::as_str) else {
                     continue;
                 };
@@ -152,7 +159,10 @@ impl RecordStore {
                 };
                 wanted.entry(target).or_default().push(id.to_string());
             }
-            for (target, ids) in wanted {
+            for (target, mut ids) in wanted {
+                // Many children of one parent: ask for the parent once.
+                ids.sort_unstable();
+                ids.dedup();
                 let found = self
                     .by_ids_in(txn, counter, &target, &ids, false, Some(&[]), Some(&[]))
                     .await?;
