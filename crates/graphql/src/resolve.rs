@@ -22,7 +22,11 @@ pub struct RequestState {
     pub counter: StatementCounter,
     pub actor: Actor,
     pub access: crate::access::Access,
+    /// Child-list keys by field occurrence (line, column, object).
+    pub list_keys: std::sync::Mutex<std::collections::HashMap<ListOccurrence, Arc<str>>>,
 }
+
+pub type ListOccurrence = (usize, usize, Arc<str>);
 
 #[derive(Clone)]
 pub(crate) struct Node {
@@ -53,8 +57,16 @@ fn loader<'a>(ctx: &ResolverContext<'a>) -> Result<&'a DataLoader<RecordLoader>,
     ctx.data::<DataLoader<RecordLoader>>()
 }
 
+/// Scalars convert directly (most values of a page); lists and objects
+/// through serde.
 fn to_gql(v: &Value) -> GqlValue {
-    GqlValue::from_json(v.clone()).unwrap_or(GqlValue::Null)
+    match v {
+        Value::Null => GqlValue::Null,
+        Value::Bool(b) => GqlValue::Boolean(*b),
+        Value::String(s) => GqlValue::String(s.clone()),
+        Value::Number(n) => GqlValue::Number(n.clone()),
+        _ => GqlValue::from_json(v.clone()).unwrap_or(GqlValue::Null),
+    }
 }
 
 fn value_field(v: Option<&Value>) -> Option<FieldValue<'static>> {
@@ -214,16 +226,10 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                             .and_then(Value::as_str)
                             .unwrap_or_default()
                             .to_string();
-                        let mut args = args_json(&ctx)?;
-                        if let Some(shown) = shown_in_page(&ctx, &target) {
-                            args.insert(crate::loader::COMPUTED_KEY.into(), shown.computed.into());
-                            args.insert(crate::loader::STORED_KEY.into(), shown.stored.into());
-                        }
-                        let args = Value::Object(args).to_string();
                         let key = LoadKey::Children {
+                            args: list_key_args(&ctx, &target)?,
                             parent,
                             field,
-                            args: Arc::from(args.as_str()),
                             parent_id: id,
                         };
                         let page = match loader(&ctx)?.load_one(key).await? {
@@ -341,6 +347,32 @@ fn shown_in_page(ctx: &ResolverContext<'_>, object: &str) -> Option<Shown> {
     Some(shown(obj, |name| {
         nodes.field(name).exists() || edges.field(name).exists()
     }))
+}
+
+/// A child list's arguments and what its page shows, as the loader's key
+/// text. Every parent of a level asks for the same field occurrence of the
+/// query, so it is worked out once per request and occurrence.
+fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<Arc<str>, Error> {
+    let occurrence = (ctx.item.pos.line, ctx.item.pos.column, target.clone());
+    let known = &state(ctx)?.list_keys;
+    if let Some(args) = known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&occurrence)
+    {
+        return Ok(args.clone());
+    }
+    let mut args = args_json(ctx)?;
+    if let Some(shown) = shown_in_page(ctx, target) {
+        args.insert(crate::loader::COMPUTED_KEY.into(), shown.computed.into());
+        args.insert(crate::loader::STORED_KEY.into(), shown.stored.into());
+    }
+    let args: Arc<str> = Arc::from(Value::Object(args).to_string());
+    known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(occurrence, args.clone());
+    Ok(args)
 }
 
 /// The look-up key of one record, reading what this field's selection shows.

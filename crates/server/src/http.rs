@@ -351,6 +351,7 @@ async fn graphql(
             counter: counter.clone(),
             actor,
             access,
+            list_keys: Default::default(),
         })
         .data(store)
         .data(loader);

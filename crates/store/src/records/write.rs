@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use rapport_meta::{Computed, FieldType, ObjectDef, RelationKind};
-use rapport_query::{
-    ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql,
-};
+use rapport_query::{ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 
