@@ -375,17 +375,23 @@ fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<Arc<str
     Ok(args)
 }
 
-/// The look-up key of one record, reading what this field's selection shows.
-fn record_key(ctx: &ResolverContext<'_>, object: Arc<str>, id: String) -> LoadKey {
+/// The computed fields and stored values this field's selection of one
+/// `object` record shows.
+fn shown_here(ctx: &ResolverContext<'_>, object: &str) -> (Arc<[String]>, Arc<[String]>) {
     let look = ctx.look_ahead();
     let here = store(ctx)
         .ok()
-        .and_then(|s| s.meta.catalog.object(&object))
+        .and_then(|s| s.meta.catalog.object(object))
         .map(|obj| shown(obj, |name| look.field(name).exists()));
-    let (computed, stored) = match here {
+    match here {
         Some(s) => (Arc::from(s.computed), Arc::from(s.stored)),
         None => (Arc::from(Vec::new()), Arc::from(Vec::new())),
-    };
+    }
+}
+
+/// The look-up key of one record, reading what this field's selection shows.
+fn record_key(ctx: &ResolverContext<'_>, object: Arc<str>, id: String) -> LoadKey {
+    let (computed, stored) = shown_here(ctx, &object);
     LoadKey::Record {
         object,
         id,
@@ -509,13 +515,21 @@ pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
                 if uuid::Uuid::parse_str(&id).is_err() {
                     return Ok(None);
                 }
-                let loaded = loader(&ctx)?
-                    .load_one(record_key(&ctx, n.clone(), id))
-                    .await?;
-                Ok(match loaded {
-                    Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
-                    _ => None,
-                })
+                // A root look-up has nothing to batch with: no loader window.
+                let (computed, stored) = shown_here(&ctx, &n);
+                let mut found = store(&ctx)?
+                    .by_ids_showing(
+                        &state(&ctx)?.counter,
+                        &n,
+                        std::slice::from_ref(&id),
+                        &computed,
+                        &stored,
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(found
+                    .remove(&id)
+                    .map(|r| FieldValue::owned_any(Node { data: Arc::new(r) })))
             })
         })
         .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
