@@ -62,7 +62,8 @@ pub(crate) async fn record_creations(
     counter: &crate::db::StatementCounter,
 ) -> Result<(), StoreError> {
     let actor = format!("{}:{}", actor.kind, actor.name);
-    for chunk in records.chunks(2000) {
+    let rows = crate::records::params_per_insert(backend) / 8;
+    for chunk in records.chunks(rows) {
         let mut text = String::from(
             "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) VALUES ",
         );

@@ -39,6 +39,16 @@ pub struct Import<'a> {
 /// At most this many errors are kept; the count of refused lines is exact.
 const MAX_ERRORS: usize = 1000;
 
+/// Parameters per multi-row INSERT: under PostgreSQL's limit (65,535), and
+/// small on SQLite, where the driver looks each parameter up by a scan of
+/// all of them, so a statement's cost grows with the square of its size.
+pub(crate) fn params_per_insert(backend: rapport_query::Backend) -> usize {
+    match backend {
+        rapport_query::Backend::Postgres => 30_000,
+        rapport_query::Backend::Sqlite => 400,
+    }
+}
+
 impl RecordStore {
     /// Starts an import into `object`. Without `skip_invalid`, any invalid
     /// line means nothing is imported.
@@ -201,8 +211,8 @@ impl Import<'_> {
             audit_rows.push((id, diff(obj, None, &input)));
         }
         for (columns, rows) in groups {
-            // Under both databases' limits on parameters per statement.
-            let per_statement = (30_000 / columns.len().max(1)).clamp(1, MAX_BATCH);
+            let per_statement =
+                (params_per_insert(store.db.backend) / columns.len().max(1)).clamp(1, MAX_BATCH);
             for chunk in rows.chunks(per_statement) {
                 let mut sql = Sql::new(store.db.backend);
                 sql.push("INSERT INTO ")
