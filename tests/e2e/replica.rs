@@ -283,6 +283,13 @@ async fn reads_go_to_the_replica_and_callers_read_their_own_writes() {
     };
     let reader = key("reader").await;
     let viewer = key("viewer").await;
+    // A second process on the same databases, for writes made elsewhere.
+    let other = serve(
+        &primary_url,
+        &["--read-database-url", &replica_url],
+        &data_dir,
+    )
+    .await;
     wait_replayed(&primary, &replica).await;
 
     // With replay paused, the replica stops at this point in time.
@@ -332,6 +339,27 @@ async fn reads_go_to_the_replica_and_callers_read_their_own_writes() {
         companies_named(base, &reader, "Written While Paused").await,
         1
     );
+    // The other process has loaded the new object too, and the replica has
+    // replayed whatever it read then.
+    let started = Instant::now();
+    while call(
+        &other.base,
+        &viewer,
+        "/graphql",
+        "{ vehicles { totalCount } }",
+        json!({}),
+    )
+    .await
+    .get("errors")
+    .is_some()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no vehicle object on the other process"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_replayed(&primary, &replica).await;
     one_text(&replica, "SELECT pg_wal_replay_pause()::text").await;
     create_company(base, "Second Write").await;
     assert_eq!(companies_named(base, &reader, "Second Write").await, 0);
@@ -346,6 +374,53 @@ async fn reads_go_to_the_replica_and_callers_read_their_own_writes() {
     .await;
     assert!(r.get("errors").is_none(), "{r}");
     assert_eq!(companies_named(base, &reader, "Reader's Own").await, 1);
+
+    // Through another process, a caller's write is read back when the client
+    // brings the write's log position along; without it, that process
+    // reads the (paused) replica.
+    let response = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&viewer)
+        .json(&json!({ "query": "mutation { createCompany(data: { name: \"Across\" }) { id } }" }))
+        .send()
+        .await
+        .expect("request");
+    let lsn = response
+        .headers()
+        .get("x-rapport-write-lsn")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .expect("a write answers with its log position");
+    assert!(rapport_store::parse_lsn(&lsn).is_some(), "{lsn}");
+    let across = |min_lsn: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/graphql", other.base))
+            .bearer_auth(&viewer)
+            .json(&json!({ "query": "{ companies(filter: { name: { eq: \"Across\" } }) { totalCount } }" }));
+        if let Some(lsn) = min_lsn {
+            request = request.header("x-rapport-min-lsn", lsn);
+        }
+        async move {
+            let r: Value = request
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            r["data"]["companies"]["totalCount"].clone()
+        }
+    };
+    assert_eq!(
+        across(None).await,
+        0,
+        "the other process reads the paused replica"
+    );
+    assert_eq!(
+        across(Some(lsn)).await,
+        1,
+        "with the position it reads the primary"
+    );
 
     one_text(&replica, "SELECT pg_wal_replay_resume()::text").await;
     wait_replayed(&primary, &replica).await;
@@ -363,6 +438,7 @@ async fn reads_go_to_the_replica_and_callers_read_their_own_writes() {
         1
     );
     drop(server);
+    drop(other);
 }
 
 /// A read database that is not a standby is refused at start: it has no

@@ -547,10 +547,11 @@ impl App {
     }
 
     /// Whether a caller's reads may go to the read replica: it must have
-    /// replayed the workspace's metadata and the caller's own last write.
-    /// Callers of other processes' writes may read slightly older data; a
-    /// caller's own writes are seen at once (in this process).
-    pub async fn reads_replica(&self, principal_id: &str, live: &Live) -> bool {
+    /// replayed the workspace's metadata, the caller's own last write made
+    /// through this process, and `seen` — a position the client brings back
+    /// (`x-rapport-min-lsn`) from a write made through another process.
+    /// Other callers' writes may be read slightly late.
+    pub async fn reads_replica(&self, principal_id: &str, live: &Live, seen: Lsn) -> bool {
         if self.db.replica.is_none() {
             return false;
         }
@@ -559,7 +560,10 @@ impl App {
             self.wrote(principal_id).await;
             own = self.written_lsn(principal_id);
         }
-        let serves = self.db.replica_serves(own.max(live.read_floor)).await;
+        let serves = self
+            .db
+            .replica_serves(own.max(live.read_floor).max(seen))
+            .await;
         if serves && own > 0 {
             let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
             if written.get(principal_id) == Some(&own) {
@@ -580,10 +584,9 @@ impl App {
 
     /// Notes where the primary's log stands after a caller wrote, so their
     /// next reads wait for the replica to get there (or use the primary).
-    pub async fn wrote(&self, principal_id: &str) {
-        if self.db.replica.is_none() {
-            return;
-        }
+    /// Returns that position, for the client to bring to other processes.
+    pub async fn wrote(&self, principal_id: &str) -> Option<Lsn> {
+        self.db.replica.as_ref()?;
         match self.db.primary_lsn().await {
             // The position now is past every earlier write of the caller too.
             Ok(lsn) => {
@@ -596,6 +599,7 @@ impl App {
                     written.retain(|_, l| *l > replayed);
                 }
                 written.insert(principal_id.to_string(), lsn);
+                Some(lsn)
             }
             // Without the position, the caller's reads stay on the primary
             // until it can be read again.
@@ -605,6 +609,7 @@ impl App {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(principal_id.to_string(), Lsn::MAX);
+                None
             }
         }
     }

@@ -323,7 +323,10 @@ async fn graphql(
     let scopes = access.read_scopes(&live.meta.catalog);
     // A mutation reads what it wrote, so only queries may use the replica.
     let writes = app.db.replica.is_some() && is_mutation(&mut request);
-    let on_replica = !writes && app.reads_replica(&principal.id, &live).await;
+    let on_replica = !writes
+        && app
+            .reads_replica(&principal.id, &live, seen_lsn(&headers))
+            .await;
     let store = match (scopes.is_empty(), on_replica) {
         (true, false) => live.store.clone(),
         (true, true) => Arc::new((*live.store).clone().reading_replica()),
@@ -357,14 +360,39 @@ async fn graphql(
         .data(loader);
     let principal_id = principal.id.clone();
     let response = finish(schema.execute(request).await);
-    if writes {
-        app.wrote(&principal_id).await;
-    }
+    let written = match writes {
+        true => app.wrote(&principal_id).await,
+        false => None,
+    };
     if !response.errors.is_empty() {
         Metrics::add(&app.metrics.graphql_errors, 1);
     }
     Metrics::add(&app.metrics.sql_statements, counter.get());
-    json_response(&response, Some(counter.get()))
+    with_write_lsn(json_response(&response, Some(counter.get())), written)
+}
+
+/// The log position a client brings back after writing through another
+/// process (`x-rapport-min-lsn`, as `x-rapport-write-lsn` gave it).
+fn seen_lsn(headers: &HeaderMap) -> rapport_store::Lsn {
+    headers
+        .get("x-rapport-min-lsn")
+        .and_then(|v| v.to_str().ok())
+        .and_then(rapport_store::parse_lsn)
+        .unwrap_or(0)
+}
+
+/// After a write, its log position, so a client talking to several
+/// processes can ask any of them to read at least that far.
+fn with_write_lsn(
+    mut res: axum::response::Response,
+    written: Option<rapport_store::Lsn>,
+) -> axum::response::Response {
+    if let Some(lsn) = written
+        && let Ok(v) = HeaderValue::from_str(&rapport_store::format_lsn(lsn))
+    {
+        res.headers_mut().insert("x-rapport-write-lsn", v);
+    }
+    res
 }
 
 async fn metadata(
@@ -396,14 +424,15 @@ async fn metadata(
         .filter(|_| app.db.replica.is_some() && is_mutation(&mut request))
         .map(|p| p.id.clone());
     let response = finish(metadata_api::execute(app.clone(), principal, request).await);
-    if let Some(id) = writer {
-        app.wrote(&id).await;
-    }
+    let written = match writer {
+        Some(id) => app.wrote(&id).await,
+        None => None,
+    };
     let refused = response.errors.iter().any(|e| {
         e.extensions.as_ref().and_then(|x| x.get("code"))
             == Some(&async_graphql::Value::from("UNAUTHENTICATED"))
     });
-    let mut res = json_response(&response, None);
+    let mut res = with_write_lsn(json_response(&response, None), written);
     if anonymous && refused {
         Metrics::add(&app.metrics.unauthenticated, 1);
         *res.status_mut() = StatusCode::UNAUTHORIZED;

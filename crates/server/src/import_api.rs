@@ -111,14 +111,19 @@ pub(crate) async fn import(
             import.finish().await
         }
         .await;
-        app.wrote(&principal.id).await;
-        let last = match outcome {
+        let written = app.wrote(&principal.id).await;
+        let mut last = match outcome {
             Ok(report) => report.to_json(),
             Err(e) => {
                 let error = rapport_graphql::store_error(e);
                 json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] })
             }
         };
+        // The answer's headers left before the import ended: the write's log
+        // position (see `x-rapport-write-lsn`) travels in the report.
+        if let (Some(lsn), Some(report)) = (written, last.as_object_mut()) {
+            report.insert("writeLsn".into(), rapport_store::format_lsn(lsn).into());
+        }
         let _ = tx.send(line(last)).await;
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

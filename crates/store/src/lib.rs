@@ -40,7 +40,7 @@ pub use records::{
     Actor, ChildPage, Import, ImportReport, LineError, Page, Record, RecordStore, Tx, WriteGuard,
     WriteRule,
 };
-pub use replica::{Lsn, Replica, parse_lsn};
+pub use replica::{Lsn, Replica, format_lsn, parse_lsn};
 pub use reseal::reseal_workspace;
 pub use roles::{FieldRight, ObjectRights, Role, Scope, find_role, list_roles, save_role};
 pub use shares::{Grant, Grantee, Share, ShareAccess, grants_for};

@@ -31,6 +31,11 @@ pub fn parse_lsn(text: &str) -> Option<Lsn> {
     Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
 }
 
+/// The inverse of [`parse_lsn`]: PostgreSQL's own text form.
+pub fn format_lsn(lsn: Lsn) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
+}
+
 async fn lsn_of(conn: &DatabaseConnection, sql: &str) -> Result<Option<Lsn>, StoreError> {
     let row = conn
         .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
@@ -185,5 +190,8 @@ mod tests {
         assert_eq!(parse_lsn("16/B374D848"), Some((0x16 << 32) | 0xB374D848));
         assert!(parse_lsn("0/16") < parse_lsn("1/0"));
         assert_eq!(parse_lsn("nonsense"), None);
+        for text in ["0/0", "16/B374D848", "FFFFFFFF/FFFFFFFF"] {
+            assert_eq!(super::format_lsn(parse_lsn(text).unwrap()), text);
+        }
     }
 }
