@@ -272,3 +272,45 @@ async fn erasing_a_subject_clears_their_encrypted_fields() {
     assert_eq!(erased["eraseSubject"]["nationalId"], Value::Null);
     s.finish().await;
 }
+
+/// Reads fetch only the values a selection shows: with a key that cannot
+/// open a sealed value, every read that does not show it still works
+/// (pages, a record by id, a parent through a relation), and the one that
+/// shows it fails without giving anything away.
+#[tokio::test]
+async fn reads_that_do_not_show_a_sealed_value_do_not_open_it() {
+    let s = TestServer::start_keyed(TestDb::new().await, &[KEY_A]).await;
+    s.meta(
+        CREATE_FIELD,
+        json!({ "s": { "type": "string", "x-rapport-field": { "type": "encryptedText" } } }),
+    )
+    .await;
+    let id = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\", taxId: \"GB42\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .clone();
+    s.gql(
+        "mutation($c: ID!) { createPerson(data: { name: { firstName: \"Ada\" }, companyId: $c }) { id } }",
+        json!({ "c": id }),
+    )
+    .await;
+    let s = TestServer::start_keyed(s.into_db(), &[KEY_B]).await;
+    let r = s
+        .gql(
+            "query($id: ID!) { companies { nodes { name } } company(id: $id) { name }
+               people { nodes { company { name } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(r["companies"]["nodes"][0]["name"], "Acme", "{r}");
+    assert_eq!(r["company"]["name"], "Acme");
+    assert_eq!(r["people"]["nodes"][0]["company"]["name"], "Acme");
+    let e = s
+        .gql_error("{ companies { nodes { taxId } } }", json!({}))
+        .await;
+    assert!(!e.to_string().contains("GB42"), "{e}");
+    s.finish().await;
+}

@@ -288,19 +288,11 @@ struct Shown {
     stored: Vec<String>,
 }
 
-const SYSTEM_KEYS: [&str; 6] = [
-    "createdAt",
-    "updatedAt",
-    "deletedAt",
-    "version",
-    "ownerId",
-    "createdBy",
-];
-
 fn shown(obj: &ObjectDef, shows: impl Fn(&str) -> bool) -> Shown {
-    let mut stored: Vec<String> = SYSTEM_KEYS
+    // `id` is always read; the other system columns when shown.
+    let mut stored: Vec<String> = rapport_query::SYSTEM_COLUMNS
         .iter()
-        .filter(|k| shows(k))
+        .filter(|k| **k != "id" && shows(k))
         .map(|k| k.to_string())
         .collect();
     if shows("owner") && !stored.iter().any(|k| k == "ownerId") {

@@ -19,7 +19,7 @@ mod values;
 mod write;
 
 pub use aggregate::{AggregateRequest, GroupByQuery, aggregate_sql, group_by_sql};
-pub use columns::{Column, Scalar, field_columns, record_columns};
+pub use columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, record_columns};
 pub use computed::{computed_select, computed_value, virtual_scalar};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use error::QueryError;
