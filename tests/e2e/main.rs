@@ -8,6 +8,7 @@ mod harness;
 mod computed;
 mod concurrency;
 mod custom_object;
+mod direct_reads;
 mod docs;
 mod encryption;
 mod errors;

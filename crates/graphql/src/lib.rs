@@ -3,6 +3,7 @@
 
 mod access;
 mod depth;
+pub mod direct;
 mod errors;
 mod loader;
 mod mutation;

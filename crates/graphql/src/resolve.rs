@@ -283,12 +283,12 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
 /// keys of its stored values (a relation needs its id column; a list needs
 /// only the record's id). Only these are read, so a page that shows three
 /// fields of thirty neither computes rollups nor reads the rest.
-struct Shown {
-    computed: Vec<String>,
-    stored: Vec<String>,
+pub(crate) struct Shown {
+    pub computed: Vec<String>,
+    pub stored: Vec<String>,
 }
 
-fn shown(obj: &ObjectDef, shows: impl Fn(&str) -> bool) -> Shown {
+pub(crate) fn shown(obj: &ObjectDef, shows: impl Fn(&str) -> bool) -> Shown {
     // `id` is always read; the other system columns when shown.
     let mut stored: Vec<String> = rapport_query::SYSTEM_COLUMNS
         .iter()

@@ -22,6 +22,9 @@ pub struct Live {
     pub sdl: String,
     /// Schemas of roles that may not read some objects, built on first use.
     role_schemas: std::sync::Mutex<HashMap<String, (Schema, String)>>,
+    /// Query texts that ran on the whole schema without errors: validated,
+    /// so they may take the direct read path (`rapport_graphql::direct`).
+    validated: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The catalog its schema was built from (shared with the schema cache).
     fingerprint: Arc<str>,
     /// When a request last used it (ms since the process started), so the
@@ -35,23 +38,44 @@ pub struct Live {
 
 impl Live {
     /// The schema (and SDL) a role sees: without the objects it may not read.
-    pub fn schema_for(&self, role: &Role) -> Result<(Schema, String), ServerError> {
+    /// The flag says whether it is the whole catalog's schema.
+    pub fn schema_for(&self, role: &Role) -> Result<(Schema, String, bool), ServerError> {
         let Some(view) =
             rapport_graphql::catalog_view(&self.meta.catalog, role).map_err(ServerError::Schema)?
         else {
-            return Ok((self.schema.clone(), self.sdl.clone()));
+            return Ok((self.schema.clone(), self.sdl.clone(), true));
         };
         let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = cache.get(&role.name) {
-            return Ok(found.clone());
+        if let Some((schema, sdl)) = cache.get(&role.name) {
+            return Ok((schema.clone(), sdl.clone(), false));
         }
         let schema = rapport_graphql::build_schema(&view, Some(self.store.clone()))
             .map_err(ServerError::Schema)?;
         let sdl = schema.sdl();
         cache.insert(role.name.clone(), (schema.clone(), sdl.clone()));
-        Ok((schema, sdl))
+        Ok((schema, sdl, false))
+    }
+
+    /// Whether this query text has run through the full executor without
+    /// errors on this schema, so it may be read directly.
+    pub(crate) fn is_validated(&self, query: &str) -> bool {
+        self.validated
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(query)
+    }
+
+    pub(crate) fn mark_validated(&self, query: &str) {
+        let mut known = self.validated.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= MAX_VALIDATED {
+            known.clear();
+        }
+        known.insert(query.to_string());
     }
 }
+
+/// Distinct validated queries kept per live schema; the list starts over when full.
+const MAX_VALIDATED: usize = 1000;
 
 /// (workspace id, role name)
 type RoleKey = (String, String);
@@ -86,6 +110,9 @@ pub struct App {
     written: std::sync::Mutex<HashMap<String, Lsn>>,
     /// Parsed GraphQL documents by query text.
     pub(crate) parsed: crate::parsed::ParsedQueries,
+    /// Whether validated plain reads skip the field-by-field executor
+    /// (`RAPPORT_DIRECT_READS=off` turns it off).
+    pub direct_reads: std::sync::atomic::AtomicBool,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -173,6 +200,7 @@ async fn build_live(
         sdl,
         fingerprint,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
+        validated: Default::default(),
         last_used: std::sync::atomic::AtomicU64::new(0),
         read_floor,
     })
@@ -260,6 +288,9 @@ impl App {
             started: Instant::now(),
             written: std::sync::Mutex::new(HashMap::new()),
             parsed: Default::default(),
+            direct_reads: std::sync::atomic::AtomicBool::new(
+                std::env::var("RAPPORT_DIRECT_READS").map_or(true, |v| v != "off"),
+            ),
         };
         Ok((Arc::new(app), created))
     }

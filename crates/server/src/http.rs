@@ -2,6 +2,7 @@
 //! place GraphQL errors get their contract codes.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
@@ -132,8 +133,11 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refus
     }
 }
 
-/// Parses a GraphQL POST body (`application/json`), refusing garbage with a code.
-fn parse_request(app: &App, body: &Bytes) -> Result<async_graphql::Request, Refusal> {
+type Parsed = Option<Arc<crate::parsed::Parsed>>;
+
+/// Parses a GraphQL POST body (`application/json`), refusing garbage with a
+/// code. The parsed document comes back too when the query parses.
+fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Parsed), Refusal> {
     let mut request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -149,7 +153,7 @@ fn parse_request(app: &App, body: &Bytes) -> Result<async_graphql::Request, Refu
         ));
     }
     let Some(parsed) = app.parsed.get(&request.query) else {
-        return Ok(request);
+        return Ok((request, None));
     };
     if parsed.depth > rapport_graphql::MAX_DEPTH {
         return Err(Refusal::new(
@@ -162,7 +166,7 @@ fn parse_request(app: &App, body: &Bytes) -> Result<async_graphql::Request, Refu
         ));
     }
     request.set_parsed_query(parsed.doc.clone());
-    Ok(request)
+    Ok((request, Some(parsed)))
 }
 
 /// The caller's key and its GraphQL request, or why neither is acceptable.
@@ -170,10 +174,11 @@ async fn accept(
     app: &App,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Principal, async_graphql::Request), Refusal> {
+) -> Result<(Principal, async_graphql::Request, Parsed), Refusal> {
     let principal = authenticate(app, headers).await?;
     admit(app, &principal)?;
-    Ok((principal, parse_request(app, body)?))
+    let (request, parsed) = parse_request(app, body)?;
+    Ok((principal, request, parsed))
 }
 
 /// An authenticated, admitted caller of the data API: their workspace's live
@@ -268,15 +273,21 @@ fn set_code(e: &mut GqlServerError, code: &str) {
 
 fn json_response(response: &Response, statements: Option<u64>) -> axum::response::Response {
     let body = serde_json::to_string(response).unwrap_or_else(|_| "{}".into());
+    match statements {
+        Some(n) => body_response(body, n),
+        None => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    }
+}
+
+/// A JSON body with the count of SQL statements it took.
+fn body_response(body: String, statements: u64) -> axum::response::Response {
     let mut res = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         body,
     )
         .into_response();
-    if let Some(n) = statements
-        && let Ok(v) = HeaderValue::from_str(&n.to_string())
-    {
+    if let Ok(v) = HeaderValue::from_str(&statements.to_string()) {
         res.headers_mut().insert("x-rapport-sql-statements", v);
     }
     res
@@ -287,7 +298,7 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let (principal, mut request) = match accept(&app, &headers, &body).await {
+    let (principal, mut request, parsed) = match accept(&app, &headers, &body).await {
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
@@ -306,10 +317,10 @@ async fn graphql(
     // What this caller may see and do: a store restricted to their record
     // scopes, and the schema of their role.
     let prepared = app.access_for(&principal, &live).await.and_then(|access| {
-        let (schema, _) = live.schema_for(&access.role)?;
-        Ok((access, schema))
+        let (schema, _, whole) = live.schema_for(&access.role)?;
+        Ok((access, schema, whole))
     });
-    let (access, schema) = match prepared {
+    let (access, schema, whole_schema) = match prepared {
         Ok(ok) => ok,
         Err(e) => {
             tracing::error!(error = %e, "access unavailable");
@@ -340,6 +351,26 @@ async fn graphql(
         }
     };
     let counter = StatementCounter::default();
+    // Plain reads already validated on this schema skip the field-by-field
+    // executor; roles with a narrower view (hidden or masked fields) do not.
+    let direct = whole_schema && parsed.is_some() && app.direct_reads.load(Ordering::Relaxed);
+    let validated = direct && live.is_validated(&request.query);
+    if validated
+        && let Some(parsed) = &parsed
+        && let Some(body) = rapport_graphql::direct::execute(
+            &store,
+            &counter,
+            &parsed.doc,
+            request.operation_name.as_deref(),
+            &request.variables,
+        )
+        .await
+    {
+        Metrics::add(&app.metrics.direct_reads, 1);
+        Metrics::add(&app.metrics.sql_statements, counter.get());
+        return body_response(body, counter.get());
+    }
+    let query_text = (direct && !validated).then(|| request.query.clone());
     let loader = DataLoader::new(
         RecordLoader {
             store: store.clone(),
@@ -366,6 +397,8 @@ async fn graphql(
     };
     if !response.errors.is_empty() {
         Metrics::add(&app.metrics.graphql_errors, 1);
+    } else if let Some(query) = query_text {
+        live.mark_validated(&query);
     }
     Metrics::add(&app.metrics.sql_statements, counter.get());
     with_write_lsn(json_response(&response, Some(counter.get())), written)
@@ -414,7 +447,7 @@ async fn metadata(
         },
     };
     let mut request = match parse_request(&app, &body) {
-        Ok(r) => r,
+        Ok((r, _)) => r,
         Err(r) => return r.into_response(),
     };
     Metrics::add(&app.metrics.metadata_requests, 1);
@@ -457,7 +490,7 @@ async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response:
         .await
         .and_then(|a| live.schema_for(&a.role))
     {
-        Ok((_, sdl)) => sdl,
+        Ok((_, sdl, _)) => sdl,
         Err(e) => {
             tracing::error!(error = %e, "access unavailable");
             return error_response(

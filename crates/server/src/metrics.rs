@@ -9,6 +9,7 @@ pub struct Metrics {
     pub graphql_errors: AtomicU64,
     pub metadata_requests: AtomicU64,
     pub sql_statements: AtomicU64,
+    pub direct_reads: AtomicU64,
     pub schema_rebuilds: AtomicU64,
     pub unauthenticated: AtomicU64,
 }
@@ -46,6 +47,11 @@ impl Metrics {
             "rapport_sql_statements_total",
             "SQL statements run for GraphQL requests.",
             &self.sql_statements,
+        );
+        counter(
+            "rapport_graphql_direct_reads_total",
+            "GraphQL reads answered by the direct read path.",
+            &self.direct_reads,
         );
         counter(
             "rapport_schema_rebuilds_total",
