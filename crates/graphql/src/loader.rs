@@ -67,6 +67,7 @@ pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
         before: s("before"),
         computed: strings(args.get(COMPUTED_KEY)),
         stored: strings(args.get(STORED_KEY)),
+        ends_only: false,
     }
 }
 

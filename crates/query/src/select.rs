@@ -52,6 +52,9 @@ pub struct ConnectionQuery {
     /// `None` reads them all, and `id` is always read. A page that shows
     /// three fields of thirty reads, sorts and decodes three.
     pub stored: Option<Vec<String>>,
+    /// Only the first and last edges need a cursor (for `pageInfo`): the
+    /// page does not show its edges' cursors.
+    pub ends_only: bool,
 }
 
 /// A statement and how to read its rows: the record columns, then one value

@@ -63,7 +63,9 @@ pub(crate) fn record(
     columns: &[Column],
     backend: Backend,
 ) -> Result<Map<String, Value>, StoreError> {
-    let mut out = Map::new();
+    // Sized up front: growing the map (and its index) was a tenth of a
+    // list read's CPU.
+    let mut out = Map::with_capacity(columns.len());
     for (i, c) in columns.iter().enumerate() {
         let v = value_at(row, i, c.scalar, backend)?;
         match c.part {
@@ -73,7 +75,7 @@ pub(crate) fn record(
             Some(part) => {
                 let slot = out
                     .entry(c.key.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
+                    .or_insert_with(|| Value::Object(Map::with_capacity(2)));
                 if let Value::Object(m) = slot {
                     m.insert(part.to_string(), v);
                 }

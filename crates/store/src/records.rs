@@ -58,7 +58,8 @@ pub struct ChildPage {
 /// One row of a page: the record, its cursor, and for child lists its parent and the parent's total.
 pub(crate) struct Row {
     pub record: Record,
-    pub cursor: String,
+    /// The row's ordering values, which its cursor encodes.
+    pub keys: Vec<Value>,
     pub parent: Option<String>,
     pub total: i64,
 }
@@ -269,7 +270,7 @@ impl RecordStore {
             };
             out.push(Row {
                 record: rec,
-                cursor: encode_cursor(&keys),
+                keys,
                 parent,
                 total,
             });
@@ -295,16 +296,16 @@ impl RecordStore {
         };
         let sql = self.tagged(plan.sql.clone());
         let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
-        let mut edges: Vec<(Arc<Record>, String)> = self
-            .page_from_rows(obj, &rows, &plan, false)?
-            .into_iter()
-            .map(|r| (Arc::new(r.record), r.cursor))
-            .collect();
-        let more = edges.len() > limit;
-        edges.truncate(limit);
+        let mut rows = self.page_from_rows(obj, &rows, &plan, false)?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
         if backward {
-            edges.reverse();
+            rows.reverse();
         }
+        let edges = with_cursors(
+            rows.into_iter().map(|r| (r.record, r.keys)).collect(),
+            q.ends_only,
+        );
         Ok(Page {
             edges,
             has_next_page: if backward { has_cursor } else { more },
@@ -432,23 +433,27 @@ impl RecordStore {
         let limit = plan.limit as usize;
         let sql = self.tagged(plan.sql.clone());
         let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
-        let mut out: HashMap<String, ChildPage> = HashMap::new();
+        let mut pages: HashMap<String, (ChildPage, Vec<KeyedRecord>)> = HashMap::new();
         for row in self.page_from_rows(child_obj, &rows, &plan, true)? {
             let Some(parent_id) = row.parent else {
                 continue;
             };
-            let page = out.entry(parent_id).or_default();
+            let (page, rows) = pages.entry(parent_id).or_default();
             page.total_count = row.total;
-            if page.page.edges.len() < limit {
-                page.page.edges.push((Arc::new(row.record), row.cursor));
+            if rows.len() < limit {
+                rows.push((row.record, row.keys));
             } else {
                 page.page.has_next_page = true;
             }
         }
-        for page in out.values_mut() {
-            page.page.has_previous_page = q.after.is_some();
-        }
-        Ok(out)
+        Ok(pages
+            .into_iter()
+            .map(|(parent, (mut page, rows))| {
+                page.page.edges = with_cursors(rows, q.ends_only);
+                page.page.has_previous_page = q.after.is_some();
+                (parent, page)
+            })
+            .collect())
     }
 
     pub async fn aggregate(
@@ -631,7 +636,7 @@ impl RecordStore {
             let more = page.len() > 500;
             for row in page.into_iter().take(500) {
                 ids.push(row.record["id"].as_str().unwrap_or_default().to_string());
-                after = Some(row.cursor);
+                after = Some(encode_cursor(&row.keys));
             }
             if !more {
                 break;
@@ -639,6 +644,26 @@ impl RecordStore {
         }
         Ok(ids)
     }
+}
+
+/// A record and the ordering values its cursor encodes.
+type KeyedRecord = (Record, Vec<Value>);
+
+/// A page's edges with their cursors. With `ends_only`, only the first and
+/// last are encoded (for `pageInfo`), the others left empty: a page whose
+/// edges' cursors are not shown need not encode fifty of them.
+fn with_cursors(rows: Vec<KeyedRecord>, ends_only: bool) -> Vec<(Arc<Record>, String)> {
+    let last = rows.len().saturating_sub(1);
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, (record, keys))| {
+            let cursor = match ends_only && i != 0 && i != last {
+                true => String::new(),
+                false => encode_cursor(&keys),
+            };
+            (Arc::new(record), cursor)
+        })
+        .collect()
 }
 
 pub(crate) fn check_uuid(id: &str) -> Result<(), StoreError> {

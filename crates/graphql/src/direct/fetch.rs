@@ -123,11 +123,7 @@ impl<'a> Fetcher<'a> {
 
     /// Every relation a selection shows, for all `records` at once; the
     /// relations of one level run side by side.
-    fn relations(
-        &self,
-        sel: &'a RecordSel<'a>,
-        records: Vec<Arc<Record>>,
-    ) -> Filled<'a> {
+    fn relations(&self, sel: &'a RecordSel<'a>, records: Vec<Arc<Record>>) -> Filled<'a> {
         let (store, counter) = (self.store, self.counter);
         async move {
             let mut jobs: Vec<Filled<'a>> = Vec::new();

@@ -544,6 +544,10 @@ fn list_query(args: serde_json::Map<String, Value>, conn: &ConnSel<'_>) -> Box<C
     }
     q.computed = Some(computed);
     q.stored = Some(stored);
+    q.ends_only = !conn.items.iter().any(|(_, item)| match item {
+        ConnItem::Edges(edge) => edge.iter().any(|(_, e)| matches!(e, EdgeItem::Cursor)),
+        _ => false,
+    });
     Box::new(q)
 }
 
