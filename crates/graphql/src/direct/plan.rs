@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::loader::query_from_args;
 use crate::resolve::shown;
+use crate::shared_types::{ADDRESS_PARTS, CURRENCY_PARTS, FULL_NAME_PARTS};
 
 /// One root field of the operation.
 pub(crate) enum Root<'c> {
@@ -484,8 +485,8 @@ const CHILD_LIST_ARGS: &[&str] = &[
     "withDeleted",
 ];
 
-const ACTOR_PARTS: &[(&str, &str, &str)] = &[("kind", "", ""), ("name", "", "")];
-use crate::shared_types::{ADDRESS_PARTS, CURRENCY_PARTS, FULL_NAME_PARTS};
+/// `createdBy`'s members, shaped like the composites' parts.
+const ACTOR_PARTS: &[(&str, &str, &str)] = &[("kind", "String", ""), ("name", "String", "")];
 
 /// Members of a composite (or `createdBy`) selection.
 fn members(
