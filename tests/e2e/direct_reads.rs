@@ -261,12 +261,7 @@ async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
         json!({ "d": rep }),
     )
     .await;
-    s.meta("mutation { createMember(email: \"ann@x.example\", password: \"a long password\", firstName: \"Ann\", role: \"rep\") }", json!({})).await;
-    let login = s.post_with("/metadata", None, json!({ "query": "mutation { login(email: \"ann@x.example\", password: \"a long password\") { token } }" })).await.1;
-    let ann = login["data"]["login"]["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let ann = s.member_token("ann@x.example", "rep").await;
     for name in ["Ann's one", "Ann's two"] {
         s.post_with(
             "/graphql",

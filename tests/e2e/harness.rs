@@ -293,6 +293,30 @@ impl TestServer {
     }
 
     /// Count of records of an object, deleted ones included, straight from the API.
+    /// Creates a member with `role` (the role must exist) and logs them in:
+    /// their session token.
+    pub async fn member_token(&self, email: &str, role: &str) -> String {
+        let password = "a long password";
+        self.meta(
+            "mutation($e: String!, $p: String!, $r: String!) { createMember(email: $e, password: $p, firstName: \"Member\", role: $r) }",
+            json!({ "e": email, "p": password, "r": role }),
+        )
+        .await;
+        let login = self
+            .post_with(
+                "/metadata",
+                None,
+                json!({ "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                        "variables": { "e": email, "p": password } }),
+            )
+            .await
+            .1;
+        login["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {login}"))
+            .to_string()
+    }
+
     pub async fn count_all(&self, plural: &str) -> i64 {
         let q = format!("{{ {plural}(withDeleted: true) {{ totalCount }} }}");
         self.gql(&q, json!({})).await[plural]["totalCount"]

@@ -345,74 +345,72 @@ impl<'c, 'd> Planner<'c, 'd> {
             }
             _ => {}
         }
-        for def in &object.fields {
-            match def.relation.as_ref().map(|r| (r.kind, r.target.as_str())) {
-                Some((RelationKind::ManyToOne, target)) => {
-                    if name.strip_suffix("Id") == Some(def.name.as_str()) {
-                        return Some(value(name, false));
-                    }
-                    if name == def.name {
-                        let target = self.catalog.object(target)?;
-                        let sel = self.record_sel(target, &f.selection_set.node)?;
-                        let slot = self.slot();
-                        return Some(Item::ToOne {
-                            id_key: format!("{name}Id"),
-                            sel,
-                            slot,
-                        });
-                    }
-                }
-                Some((RelationKind::Polymorphic, _))
-                    if name.strip_suffix("Object") == Some(def.name.as_str())
-                        || name.strip_suffix("Id") == Some(def.name.as_str()) =>
-                {
-                    return Some(value(name, false));
-                }
-                Some((RelationKind::Polymorphic, _)) => {}
-                Some((_, target)) if name == def.name => {
-                    let target = self.catalog.object(target)?;
-                    let args = self.args(f, CHILD_LIST_ARGS)?;
-                    let conn = self.conn_sel(target, &f.selection_set.node)?;
-                    let query = list_query(args, &conn);
-                    let slot = self.slot();
-                    return Some(Item::List {
-                        field: def.name.clone(),
-                        query,
-                        conn,
-                        slot,
-                    });
-                }
-                Some(_) => {}
-                None if name == def.name => {
-                    if let Some(composite) = def.field_type.composite() {
-                        let parts = match composite.type_name() {
-                            "Currency" => CURRENCY_PARTS,
-                            "Address" => ADDRESS_PARTS,
-                            _ => FULL_NAME_PARTS,
-                        };
-                        let members = members(
-                            self.doc,
-                            &f.selection_set.node,
-                            composite.type_name(),
-                            parts,
-                        )?;
-                        return Some(Item::Members {
-                            key: def.name.clone(),
-                            members,
-                        });
-                    }
-                    let enumerated =
-                        matches!(def.value_type(), FieldType::Select | FieldType::MultiSelect);
-                    return Some(Item::Value {
+        // `companyId`, `relatedObject`, `relatedId`: a relation's stored side.
+        let stored_side = |suffix: &str, kinds: &[RelationKind]| {
+            name.strip_suffix(suffix)
+                .and_then(|base| object.field(base))
+                .and_then(|d| d.relation_kind())
+                .is_some_and(|k| kinds.contains(&k))
+        };
+        if stored_side("Id", &[RelationKind::ManyToOne, RelationKind::Polymorphic])
+            || stored_side("Object", &[RelationKind::Polymorphic])
+        {
+            return Some(value(name, false));
+        }
+        let def = object.field(name)?;
+        match def.relation.as_ref().map(|r| (r.kind, r.target.as_str())) {
+            Some((RelationKind::ManyToOne, target)) => {
+                let target = self.catalog.object(target)?;
+                let sel = self.record_sel(target, &f.selection_set.node)?;
+                let slot = self.slot();
+                Some(Item::ToOne {
+                    id_key: format!("{name}Id"),
+                    sel,
+                    slot,
+                })
+            }
+            // A polymorphic link shows only its stored side.
+            Some((RelationKind::Polymorphic, _)) => None,
+            Some((_, target)) => {
+                let target = self.catalog.object(target)?;
+                let args = self.args(f, CHILD_LIST_ARGS)?;
+                let conn = self.conn_sel(target, &f.selection_set.node)?;
+                let query = list_query(args, &conn);
+                let slot = self.slot();
+                Some(Item::List {
+                    field: def.name.clone(),
+                    query,
+                    conn,
+                    slot,
+                })
+            }
+            None => {
+                if let Some(composite) = def.field_type.composite() {
+                    let parts = match composite.type_name() {
+                        "Currency" => CURRENCY_PARTS,
+                        "Address" => ADDRESS_PARTS,
+                        _ => FULL_NAME_PARTS,
+                    };
+                    let members = members(
+                        self.doc,
+                        &f.selection_set.node,
+                        composite.type_name(),
+                        parts,
+                    )?;
+                    return Some(Item::Members {
                         key: def.name.clone(),
-                        required: false,
-                        options: enumerated.then_some(def.options.as_slice()),
+                        members,
                     });
                 }
-                None => {}
+                let enumerated =
+                    matches!(def.value_type(), FieldType::Select | FieldType::MultiSelect);
+                Some(Item::Value {
+                    key: def.name.clone(),
+                    required: false,
+                    options: enumerated.then_some(def.options.as_slice()),
+                })
             }
         }
-        None
     }
 
     fn conn_sel(&mut self, object: &'c ObjectDef, set: &'d SelectionSet) -> Option<ConnSel<'c>> {
