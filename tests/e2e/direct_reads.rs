@@ -4,6 +4,7 @@
 //! off, then twice with it on (the first run validates the document), and
 //! the answers are compared; the direct-read counter proves the path ran.
 
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::harness::{ADMIN_KEY, TestServer};
@@ -27,65 +28,106 @@ async fn raw(s: &TestServer, token: &str, body: &Value) -> (String, u64) {
     (res.text().await.expect("body"), statements)
 }
 
-async fn direct_reads(s: &TestServer) -> u64 {
+async fn counter(s: &TestServer, name: &str) -> u64 {
     let (_, metrics) = s.get("/metrics", None).await;
     metrics
         .lines()
-        .find_map(|l| l.strip_prefix("rapport_graphql_direct_reads_total "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no direct read counter in {metrics}"))
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
 }
 
-fn set_direct(s: &TestServer, on: bool) {
-    s.app
-        .direct_reads
-        .store(on, std::sync::atomic::Ordering::Relaxed);
+/// The direct-read and one-statement counters.
+async fn counters(s: &TestServer) -> (u64, u64) {
+    (
+        counter(s, "rapport_graphql_direct_reads_total").await,
+        counter(s, "rapport_graphql_one_statement_reads_total").await,
+    )
 }
 
-/// Runs `body` with the direct path off and on; asserts one answer, and
-/// whether the direct path gave it. Returns the answer.
-async fn same_answer(s: &TestServer, token: &str, body: Value, direct: bool) -> Value {
-    set_direct(s, false);
+fn set_paths(s: &TestServer, direct: bool, one_statement: bool) {
+    use std::sync::atomic::Ordering::Relaxed;
+    s.app.direct_reads.store(direct, Relaxed);
+    s.app.one_statement_reads.store(one_statement, Relaxed);
+}
+
+/// Which path is to answer a read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Path {
+    /// The full executor (the direct path declines).
+    Full,
+    /// The direct path, fetching with one statement per level.
+    Fetch,
+    /// The direct path, the whole response from one statement.
+    OneStatement,
+}
+
+/// Runs `body` on the full executor, then on the direct path with and
+/// without one-statement reads; asserts one answer from all, and that the
+/// expected path gave it. Returns the answer.
+async fn same_answer(s: &TestServer, token: &str, body: Value, expected: Path) -> Value {
+    set_paths(s, false, false);
     let (full, full_statements) = raw(s, token, &body).await;
-    set_direct(s, true);
+    set_paths(s, true, false);
     let _validates = raw(s, token, &body).await;
-    let before = direct_reads(s).await;
-    let (answer, statements) = raw(s, token, &body).await;
-    let took_direct = direct_reads(s).await - before == 1;
-    assert_eq!(
-        took_direct, direct,
-        "direct path taken: {took_direct} for {body}"
-    );
+    let mut answers = Vec::new();
+    for one_statement in [false, true] {
+        set_paths(s, true, one_statement);
+        let before = counters(s).await;
+        let (answer, statements) = raw(s, token, &body).await;
+        let after = counters(s).await;
+        let took = match (after.0 - before.0, after.1 - before.1) {
+            (0, 0) => Path::Full,
+            (1, 0) => Path::Fetch,
+            (1, 1) => Path::OneStatement,
+            other => panic!("counters moved by {other:?} for {body}"),
+        };
+        let wanted = match expected {
+            Path::OneStatement if !one_statement => Path::Fetch,
+            other => other,
+        };
+        assert_eq!(took, wanted, "path taken for {body}");
+        if took == Path::OneStatement {
+            assert_eq!(statements, 1, "one statement for {body}");
+        }
+        // A direct path that declines after reading leaves the full
+        // executor to answer; one that answers reads no more than it would.
+        assert!(
+            took == Path::Full || statements <= full_statements,
+            "{statements} statements directly, {full_statements} otherwise, for {body}"
+        );
+        answers.push(answer);
+    }
     // Compared as JSON: the full executor orders the root fields of a
     // query by completion; the direct path in query order, as the spec says.
-    let (answer, full): (Value, Value) = (
-        serde_json::from_str(&answer).expect("JSON"),
-        serde_json::from_str(&full).expect("JSON"),
-    );
-    assert_eq!(answer, full, "the two paths differ for {body}");
-    // Below the root, the order of keys is the query's on both paths.
-    if let Some(roots) = full["data"].as_object() {
-        for (key, value) in roots {
-            assert_eq!(
-                answer["data"][key].to_string(),
-                value.to_string(),
-                "order differs under {key}"
-            );
+    let full: Value = serde_json::from_str(&full).expect("JSON");
+    let mut answers: Vec<Value> = answers
+        .iter()
+        .map(|a| serde_json::from_str(a).expect("JSON"))
+        .collect();
+    for answer in &answers {
+        assert_eq!(answer, &full, "the paths differ for {body}");
+        // Below the root, the order of keys is the query's on every path.
+        if let Some(roots) = full["data"].as_object() {
+            for (key, value) in roots {
+                assert_eq!(
+                    answer["data"][key].to_string(),
+                    value.to_string(),
+                    "order differs under {key}"
+                );
+            }
         }
     }
-    assert!(
-        statements <= full_statements,
-        "{statements} statements directly, {full_statements} otherwise, for {body}"
-    );
-    answer
+    set_paths(s, true, true);
+    answers.pop().expect("answers")
 }
 
-async fn admin_same(s: &TestServer, query: &str, variables: Value) -> Value {
+async fn admin_same(s: &TestServer, query: &str, variables: Value, path: Path) -> Value {
     same_answer(
         s,
         ADMIN_KEY,
         json!({ "query": query, "variables": variables }),
-        true,
+        path,
     )
     .await
 }
@@ -102,14 +144,15 @@ async fn direct_reads_answer_as_the_full_executor_does() {
         &s,
         "{ companies(first: 50, orderBy: { name: ASC }) { nodes { id name domain } } }",
         json!({}),
+        Path::OneStatement,
     )
     .await;
     assert!(q1["data"]["companies"]["nodes"].as_array().unwrap().len() > 5);
     admin_same(&s, "{ companies(first: 50, orderBy: { name: ASC }) { nodes { id name domain
         people(first: 10) { nodes { id name { firstName lastName } email } }
-        opportunities(first: 100, filter: { stage: { notIn: [WON, LOST] } }) { nodes { id name stage amount { amount currencyCode } } } } } }", json!({})).await;
+        opportunities(first: 100, filter: { stage: { notIn: [WON, LOST] } }) { nodes { id name stage amount { amount currencyCode } } } } } }", json!({}), Path::OneStatement).await;
     let q3 = admin_same(&s, "{ opportunities(first: 100, filter: { stage: { in: [PROPOSAL, NEGOTIATION] }, amount: { amount: { gt: \"1000\" } } },
-        orderBy: { amount: { amount: DESC } }) { nodes { id name amount { amount currencyCode } company { name } } } }", json!({})).await;
+        orderBy: { amount: { amount: DESC } }) { nodes { id name amount { amount currencyCode } company { name } } } }", json!({}), Path::OneStatement).await;
     assert!(
         !q3["data"]["opportunities"]["nodes"]
             .as_array()
@@ -121,17 +164,19 @@ async fn direct_reads_answer_as_the_full_executor_does() {
         people(first: 50) { nodes { id name { firstName lastName } email } }
         opportunities(first: 50) { nodes { id name stage amount { amount currencyCode } } }
         tasks(first: 50) { nodes { id title status } } } }";
-    let one = admin_same(&s, q4, json!({ "id": company })).await;
+    let one = admin_same(&s, q4, json!({ "id": company }), Path::OneStatement).await;
     assert_eq!(one["data"]["company"]["id"], company);
     // Not found, and not a UUID: null either way.
     let none = admin_same(
         &s,
         q4,
         json!({ "id": "00000000-0000-4000-8000-000000000000" }),
+        Path::OneStatement,
     )
     .await;
     assert_eq!(none["data"]["company"], Value::Null);
-    admin_same(&s, q4, json!({ "id": "not-a-uuid" })).await;
+    // Nothing to read: no statement at all.
+    admin_same(&s, q4, json!({ "id": "not-a-uuid" }), Path::Fetch).await;
 
     // Aliases, fragments, __typename, edges and cursors, page info, counts.
     let paged = admin_same(
@@ -149,6 +194,7 @@ async fn direct_reads_answer_as_the_full_executor_does() {
            people(first: 3, orderBy: { email: ASC }) { totalCount pageInfo { hasNextPage endCursor }
              edges { cursor node { id email company { id tier } } } } }",
         json!({ "n": 7 }),
+        Path::Fetch,
     )
     .await;
     let end = paged["data"]["list"]["pageInfo"]["endCursor"].clone();
@@ -158,6 +204,7 @@ async fn direct_reads_answer_as_the_full_executor_does() {
         "query Page($after: String, $n: Int) { list: companies(first: $n, after: $after, orderBy: [{ employees: DESC }, { name: ASC }]) {
             pageInfo { hasPreviousPage startCursor } nodes { id name } } }",
         json!({ "n": 7, "after": end }),
+        Path::Fetch,
     )
     .await;
     assert_eq!(
@@ -176,10 +223,11 @@ async fn direct_reads_answer_as_the_full_executor_does() {
            found: companies(search: \"a\", first: 5) { totalCount nodes { name } }
            all: companies(withDeleted: true, last: 3) { nodes { name deletedAt } } }",
         json!({}),
+        Path::Fetch,
     )
     .await;
     let roots = "{ b: companies(first: 1) { nodes { id } } a: people(first: 1) { nodes { id } } }";
-    let ordered = admin_same(&s, roots, json!({})).await;
+    let ordered = admin_same(&s, roots, json!({}), Path::OneStatement).await;
     let keys: Vec<&String> = ordered["data"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["b", "a"], "root fields in query order");
 
@@ -189,7 +237,7 @@ async fn direct_reads_answer_as_the_full_executor_does() {
         &s,
         ADMIN_KEY,
         json!({ "query": ops, "operationName": "B" }),
-        true,
+        Path::OneStatement,
     )
     .await;
     assert_eq!(b["data"]["people"]["nodes"].as_array().unwrap().len(), 2);
@@ -218,7 +266,7 @@ async fn bad_reads_get_the_full_executors_error() {
             &s,
             ADMIN_KEY,
             json!({ "query": list, "variables": variables }),
-            false,
+            Path::Full,
         )
         .await;
         let code = answer["errors"][0]["extensions"]["code"].as_str();
@@ -242,7 +290,7 @@ async fn bad_reads_get_the_full_executors_error() {
             &s,
             ADMIN_KEY,
             json!({ "query": query, "variables": variables }),
-            false,
+            Path::Full,
         )
         .await;
     }
@@ -277,9 +325,9 @@ async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
     .await;
 
     let list = json!({ "query": "{ companies(orderBy: { name: ASC }) { totalCount nodes { name owner { name { firstName } } } } }" });
-    let mine = same_answer(&s, &ann, list.clone(), true).await;
+    let mine = same_answer(&s, &ann, list.clone(), Path::OneStatement).await;
     assert_eq!(mine["data"]["companies"]["totalCount"], json!(2), "{mine}");
-    let all = same_answer(&s, ADMIN_KEY, list.clone(), true).await;
+    let all = same_answer(&s, ADMIN_KEY, list.clone(), Path::OneStatement).await;
     assert_eq!(all["data"]["companies"]["totalCount"], json!(3), "{all}");
 
     // A masked field narrows the role's view: its reads take the full path
@@ -290,6 +338,211 @@ async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
     )
     .await;
     let masked = json!({ "query": "{ companies(first: 5) { nodes { name } } }" });
-    same_answer(&s, &ann, masked, false).await;
+    same_answer(&s, &ann, masked, Path::Full).await;
+    s.finish().await;
+}
+
+/// Whether the tests run on PostgreSQL (SQLite otherwise).
+fn on_postgres() -> bool {
+    std::env::var("RAPPORT_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
+}
+
+#[tokio::test]
+async fn one_statement_reads_write_every_kind_of_value_and_list() {
+    let s = TestServer::start().await;
+    s.create_object(crate::custom_object::vehicle_document())
+        .await;
+    let mut ids = Vec::new();
+    for name in ["Acme", "Zeta", "Ohm"] {
+        let d = s
+            .gql(
+                "mutation($n: String!) { createCompany(data: { name: $n }) { id } }",
+                json!({ "n": name }),
+            )
+            .await;
+        ids.push(d["createCompany"]["id"].clone());
+    }
+    let (acme, zeta) = (ids[0].clone(), ids[1].clone());
+    s.gql(
+        "mutation($d: [VehicleCreateInput!]!) { createVehicles(data: $d) { id } }",
+        json!({ "d": [
+            { "plate": "AB-100", "notes": "fleet \"car\"\nline two \\ done", "spec": "**fast**", "contactEmail": "fleet@acme.example",
+              "hotline": "+4930123456", "manual": "https://acme.example/manual", "seats": 5, "weightKg": 1320.5, "discountRate": 12.5,
+              "engineSize": "1.995", "price": { "amount": "32000.50", "currencyCode": "EUR" }, "electric": false,
+              "firstRegistered": "2021-03-14", "lastServiceAt": "2024-05-01T10:30:00+02:00", "color": "RED",
+              "features": ["GPS", "SUNROOF"], "condition": 4, "extras": { "towbar": true, "axles": [1, 2], "note": null },
+              "garage": { "street1": "1 Main St", "city": "Berlin", "country": "DE", "latitude": 52.5 },
+              "driver": { "firstName": "Ada", "lastName": "Lovelace" }, "companyId": acme,
+              "servicedByIds": [acme, zeta], "relatedObject": "company", "relatedId": zeta },
+            { "plate": "CD-200", "seats": 2, "weightKg": 900.125, "engineSize": "0.900", "price": { "amount": "9000", "currencyCode": "EUR" },
+              "electric": true, "firstRegistered": "2023-07-01", "color": "BLUE", "features": ["GPS"], "companyId": zeta,
+              "servicedByIds": [zeta], "relatedObject": "company", "relatedId": zeta },
+            { "plate": "EF-300", "seats": 7, "engineSize": "3.2", "price": { "amount": "51000", "currencyCode": "USD" },
+              "firstRegistered": "2022-11-30", "color": "GREEN", "features": [], "companyId": acme, "servicedByIds": [acme] },
+            { "plate": "GH-400", "color": "BLUE" },
+            { "plate": "IJ-500", "color": "RED", "companyId": acme }
+        ] }),
+    )
+    .await;
+    let gone = s
+        .gql(
+            "{ vehicles(filter: { plate: { eq: \"IJ-500\" } }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["vehicles"]["nodes"][0]["id"]
+        .clone();
+    s.gql(
+        "mutation($id: ID!) { deleteVehicle(id: $id) { id } }",
+        json!({ "id": gone }),
+    )
+    .await;
+
+    // Every stored kind but floats, composites null and not, the three
+    // kinds of child list (foreign key, junction, polymorphic), page info
+    // and totals at the root and below, backward pages, deleted records.
+    let every = "{ __typename
+        vehicles(first: 3, orderBy: { plate: ASC }) { __typename totalCount pageInfo { __typename hasNextPage hasPreviousPage }
+          edges { __typename node { __typename id version createdAt updatedAt deletedAt ownerId plate notes spec contactEmail hotline
+            manual seats engineSize price { __typename amount currencyCode } electric firstRegistered lastServiceAt color features
+            condition extras garage { street1 city country } driver { firstName lastName } companyId relatedObject relatedId
+            company { name vehicles(orderBy: { plate: DESC }) { totalCount nodes { plate } } }
+            servicedBy(first: 1, orderBy: { name: ASC }) { totalCount pageInfo { hasNextPage hasPreviousPage } nodes { name } } } } }
+        companies(orderBy: { name: ASC }) { nodes { name
+          servicedVehicles(orderBy: { plate: ASC }) { totalCount nodes { plate color } }
+          linkedVehicles { totalCount nodes { plate } }
+          vehicles(filter: { color: { in: [RED, BLUE] } }) { pageInfo { hasNextPage } nodes { plate } } } }
+        tail: vehicles(last: 2, orderBy: { plate: ASC }) { pageInfo { hasNextPage hasPreviousPage } nodes { plate } }
+        everything: vehicles(withDeleted: true, orderBy: { plate: ASC }) { totalCount nodes { plate deletedAt } }
+        electric: vehicles(filter: { electric: { eq: true } }) { nodes { plate electric } }
+        found: vehicles(search: \"ab\") { nodes { plate } }
+        none: vehicles(filter: { plate: { eq: \"none\" } }) { totalCount pageInfo { hasNextPage } nodes { plate } }
+        counted: vehicles { totalCount }
+        flags: vehicles(first: 1) { __typename pageInfo { hasPreviousPage } }
+        owners: companies(orderBy: { name: ASC }) { nodes { vehicles { totalCount } servicedVehicles { pageInfo { hasPreviousPage } } } } }";
+    let every = admin_same(&s, every, json!({}), Path::OneStatement).await;
+    let data = &every["data"];
+    assert_eq!(data["vehicles"]["totalCount"], json!(4), "{every}");
+    assert_eq!(
+        data["vehicles"]["pageInfo"]["hasNextPage"],
+        json!(true),
+        "{every}"
+    );
+    let first = &data["vehicles"]["edges"][0]["node"];
+    assert_eq!(first["engineSize"], json!("1.995"));
+    assert_eq!(first["lastServiceAt"], json!("2024-05-01T08:30:00.000000Z"));
+    assert_eq!(first["servicedBy"]["totalCount"], json!(2));
+    assert_eq!(first["servicedBy"]["pageInfo"]["hasNextPage"], json!(true));
+    assert_eq!(data["vehicles"]["edges"][1]["node"]["engineSize"], "0.9");
+    assert_eq!(data["tail"]["pageInfo"]["hasPreviousPage"], json!(true));
+    assert_eq!(data["everything"]["totalCount"], json!(5));
+    assert_eq!(data["counted"]["totalCount"], json!(4));
+    assert_eq!(
+        data["owners"]["nodes"][0]["vehicles"]["totalCount"],
+        json!(2)
+    );
+
+    // Floats: PostgreSQL writes them as Rust does; SQLite with 15 digits,
+    // so the fetch path answers there.
+    let floats = "{ vehicles(orderBy: { plate: ASC }) { nodes { plate weightKg discountRate garage { latitude } } } }";
+    let path = if on_postgres() {
+        Path::OneStatement
+    } else {
+        Path::Fetch
+    };
+    let floats = admin_same(&s, floats, json!({}), path).await;
+    assert_eq!(
+        floats["data"]["vehicles"]["nodes"][1]["weightKg"],
+        json!(900.125)
+    );
+
+    // Paging on from a cursor the fetch path gave; cursors themselves are
+    // written by the fetch path.
+    let cursor = admin_same(
+        &s,
+        "{ vehicles(first: 1, orderBy: { plate: ASC }) { edges { cursor } } }",
+        json!({}),
+        Path::Fetch,
+    )
+    .await["data"]["vehicles"]["edges"][0]["cursor"]
+        .clone();
+    let next = admin_same(
+        &s,
+        "query($c: String) { vehicles(first: 2, after: $c, orderBy: { plate: ASC }) { pageInfo { hasNextPage hasPreviousPage } nodes { plate } } }",
+        json!({ "c": cursor }),
+        Path::OneStatement,
+    )
+    .await;
+    assert_eq!(next["data"]["vehicles"]["nodes"][0]["plate"], "CD-200");
+    let before = admin_same(
+        &s,
+        "query($c: String) { vehicles(last: 2, before: $c, orderBy: { plate: DESC }) { pageInfo { hasNextPage hasPreviousPage } nodes { plate } } }",
+        json!({ "c": cursor }),
+        Path::OneStatement,
+    )
+    .await;
+    assert_eq!(before["data"]["vehicles"]["nodes"][0]["plate"], "EF-300");
+
+    // Values outside their enum, which the platform never stores (it
+    // refuses to drop an option in use) but a hand-edited database may
+    // hold: GraphQL cannot send them, so the full executor reports it.
+    let table = s.app.live().meta.layout.table("vehicle");
+    let read = "{ vehicles(orderBy: { plate: ASC }) { nodes { plate color features } } }";
+    admin_same(&s, read, json!({}), Path::OneStatement).await;
+    let json_text = if on_postgres() {
+        "'[\"GPS\", \"NAV\"]'::jsonb"
+    } else {
+        "'[\"GPS\",\"NAV\"]'"
+    };
+    for edit in [
+        format!("UPDATE {table} SET \"color\" = 'PURPLE' WHERE \"plate\" = 'CD-200'"),
+        format!(
+            "UPDATE {table} SET \"color\" = 'RED', \"features\" = {json_text} WHERE \"plate\" = 'CD-200'"
+        ),
+    ] {
+        s.app
+            .db
+            .conn
+            .execute_raw(Statement::from_string(s.app.db.db_backend(), edit))
+            .await
+            .expect("hand edit");
+        let (answer, statements) = raw(&s, ADMIN_KEY, &json!({ "query": read })).await;
+        assert!(answer.contains("\"errors\""), "{answer}");
+        // The one statement read, found the value, and left the answer to
+        // the full executor (one statement more).
+        assert_eq!(statements, 2, "{answer}");
+    }
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn sealed_values_are_opened_not_sent_as_stored() {
+    let s = TestServer::start_keyed(
+        crate::harness::TestDb::new().await,
+        &[crate::encryption::KEY_A],
+    )
+    .await;
+    s.meta(
+        crate::encryption::CREATE_FIELD,
+        json!({ "s": { "type": "string", "x-rapport-field": { "type": "encryptedText" } } }),
+    )
+    .await;
+    s.gql(
+        "mutation { createCompany(data: { name: \"Acme\", taxId: \"DE123456789\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let read = "{ companies { nodes { name taxId } } }";
+    let clear = admin_same(&s, read, json!({}), Path::Fetch).await;
+    assert_eq!(
+        clear["data"]["companies"]["nodes"][0]["taxId"],
+        "DE123456789"
+    );
+    admin_same(
+        &s,
+        "{ companies { nodes { name } } }",
+        json!({}),
+        Path::OneStatement,
+    )
+    .await;
     s.finish().await;
 }

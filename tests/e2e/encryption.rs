@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use crate::harness::{TestDb, TestServer, code};
 
 // Fixed test keys (32 bytes each, base64); real ones come from `rapport keys generate`.
-const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const KEY_B: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
-const CREATE_FIELD: &str = "mutation($s: JSON!) { createField(object: \"company\", name: \"taxId\", schema: $s) { name type } }";
+pub const CREATE_FIELD: &str = "mutation($s: JSON!) { createField(object: \"company\", name: \"taxId\", schema: $s) { name type } }";
 
 /// The stored column values of `company.taxId`, straight from the database.
 async fn stored(s: &TestServer) -> Vec<String> {

@@ -11,6 +11,7 @@ mod aggregate;
 mod columns;
 mod computed;
 mod cursor;
+mod embed;
 mod error;
 mod filter;
 mod select;
@@ -22,11 +23,14 @@ pub use aggregate::{AggregateRequest, GroupByQuery, aggregate_sql, group_by_sql}
 pub use columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, record_columns};
 pub use computed::{computed_select, computed_value, virtual_scalar};
 pub use cursor::{decode_cursor, encode_cursor};
+pub use embed::{
+    PageSelect, ParentRow, RowId, connection_sql, count_into, count_sql, json_value, page_into,
+    record_into,
+};
 pub use error::QueryError;
 pub use filter::compile_filter;
 pub use select::{
-    ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, connection_sql, count_sql,
-    order_keys, records_by_ids_sql,
+    ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, order_keys, records_by_ids_sql,
 };
 pub use sql::{Backend, Layout, Scopes, Sql};
 pub use values::{encode, normalize_datetime};

@@ -25,7 +25,7 @@ pub struct OrderKey {
 }
 
 impl OrderKey {
-    fn reversed(&self) -> OrderKey {
+    pub(crate) fn reversed(&self) -> OrderKey {
         OrderKey {
             desc: !self.desc,
             nulls_first: !self.nulls_first,
@@ -55,6 +55,13 @@ pub struct ConnectionQuery {
     /// Only the first and last edges need a cursor (for `pageInfo`): the
     /// page does not show its edges' cursors.
     pub ends_only: bool,
+}
+
+impl ConnectionQuery {
+    /// Whether the page is taken from the end (`last`, or `before` alone).
+    pub fn backward(&self) -> bool {
+        self.last.is_some() || (self.first.is_none() && self.before.is_some())
+    }
 }
 
 /// A statement and how to read its rows: the record columns, then one value
@@ -249,7 +256,7 @@ fn direction(dir: &Json, path: &str) -> Result<(bool, bool), QueryError> {
     })
 }
 
-fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
+pub(crate) fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
     let check = |n: i64, arg: &str| -> Result<u64, QueryError> {
         if n < 0 {
             return Err(QueryError::bad(arg, "must not be negative"));
@@ -264,9 +271,9 @@ fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
     };
     match (q.first, q.last) {
         (Some(_), Some(_)) => Err(QueryError::bad("last", "give `first` or `last`, not both")),
-        (_, Some(n)) => Ok((check(n, "last")?, true)),
-        (Some(n), None) => Ok((check(n, "first")?, false)),
-        (None, None) => Ok((DEFAULT_PAGE, q.before.is_some())),
+        (_, Some(n)) => Ok((check(n, "last")?, q.backward())),
+        (Some(n), None) => Ok((check(n, "first")?, q.backward())),
+        (None, None) => Ok((DEFAULT_PAGE, q.backward())),
     }
 }
 
@@ -364,7 +371,7 @@ fn search_condition(
 }
 
 /// `(k0, k1, …, id) > cursor` in the order's own sense, nulls included.
-fn keyset(
+pub(crate) fn keyset(
     sql: &mut Sql,
     keys: &[OrderKey],
     exprs: &[String],
@@ -415,7 +422,7 @@ fn keyset(
     Ok(())
 }
 
-fn order_clause(sql: &mut Sql, keys: &[OrderKey], exprs: &[String]) {
+pub(crate) fn order_clause(sql: &mut Sql, keys: &[OrderKey], exprs: &[String]) {
     sql.push(" ORDER BY ");
     for (i, (k, e)) in keys.iter().zip(exprs).enumerate() {
         if i > 0 {
@@ -465,7 +472,7 @@ pub(crate) fn read_list(
     Ok(out)
 }
 
-fn select_columns(sql: &mut Sql, columns: &[(Column, String)], keys: &[OrderKey]) {
+pub(crate) fn select_columns(sql: &mut Sql, columns: &[(Column, String)], keys: &[OrderKey]) {
     for (i, (_, e)) in columns.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -480,7 +487,7 @@ fn select_columns(sql: &mut Sql, columns: &[(Column, String)], keys: &[OrderKey]
 }
 
 /// The cursor in `after` (forward) or `before` (backward), checked against the keys.
-fn cursor_values(
+pub(crate) fn cursor_values(
     q: &ConnectionQuery,
     backward: bool,
     n: usize,
@@ -491,74 +498,6 @@ fn cursor_values(
         ("after", q.after.as_deref())
     };
     c.map(|c| decode_cursor(arg, c, n)).transpose()
-}
-
-/// A root connection: one statement, `limit + 1` rows.
-pub fn connection_sql(
-    catalog: &Catalog,
-    layout: &Layout,
-    object: &ObjectDef,
-    q: &ConnectionQuery,
-) -> Result<SelectPlan, QueryError> {
-    let (limit, backward) = page_size(q)?;
-    let mut keys = order_keys(catalog, layout, object, q.order_by.as_ref())?;
-    if backward {
-        keys = keys.iter().map(OrderKey::reversed).collect();
-    }
-    let read = read_list(
-        catalog,
-        layout,
-        object,
-        q.computed.as_deref(),
-        q.stored.as_deref(),
-    )?;
-    let mut sql = Sql::new(layout.backend);
-    sql.push("SELECT ");
-    select_columns(&mut sql, &read, &keys);
-    from_where(
-        &mut sql,
-        catalog,
-        layout,
-        object,
-        q.filter.as_ref(),
-        q.search.as_deref(),
-        q.with_deleted,
-    )?;
-    let exprs: Vec<String> = keys.iter().map(|k| k.expr.clone()).collect();
-    if let Some(values) = cursor_values(q, backward, keys.len())? {
-        keyset(&mut sql, &keys, &exprs, &values)?;
-    }
-    order_clause(&mut sql, &keys, &exprs);
-    sql.push(&format!(" LIMIT {}", limit + 1));
-    Ok(SelectPlan {
-        sql,
-        columns: read.into_iter().map(|(c, _)| c).collect(),
-        key_scalars: keys.iter().map(|k| k.scalar).collect(),
-        limit,
-        backward,
-    })
-}
-
-pub fn count_sql(
-    catalog: &Catalog,
-    layout: &Layout,
-    object: &ObjectDef,
-    filter: Option<&Json>,
-    search: Option<&str>,
-    with_deleted: bool,
-) -> Result<Sql, QueryError> {
-    let mut sql = Sql::new(layout.backend);
-    sql.push("SELECT COUNT(*)");
-    from_where(
-        &mut sql,
-        catalog,
-        layout,
-        object,
-        filter,
-        search,
-        with_deleted,
-    )?;
-    Ok(sql)
 }
 
 /// Records by id, one statement for a whole batch of parents.

@@ -67,13 +67,13 @@ impl Sql {
             return self;
         }
         self.params.push(value);
-        match self.backend {
-            Backend::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.params.len().to_string());
-            }
-            Backend::Sqlite => self.text.push('?'),
-        }
+        // Numbered on both backends, so that a statement may be written out
+        // of order (a sub-query's text after values bound before it).
+        self.text.push(match self.backend {
+            Backend::Postgres => '$',
+            Backend::Sqlite => '?',
+        });
+        self.text.push_str(&self.params.len().to_string());
         self
     }
 

@@ -55,7 +55,7 @@ fn root_connection_with_parent_filter_and_order() {
         sqlite
             .sql
             .text
-            .contains(r#"lower(t0."email") LIKE lower(?)"#)
+            .contains(r#"lower(t0."email") LIKE lower(?1)"#)
     );
     assert_eq!(sqlite.sql.params.len(), 2);
 }

@@ -113,6 +113,10 @@ pub struct App {
     /// Whether validated plain reads skip the field-by-field executor
     /// (`RAPPORT_DIRECT_READS=off` turns it off).
     pub direct_reads: std::sync::atomic::AtomicBool,
+    /// Whether direct reads let the database build the whole response in
+    /// one statement where they can (`RAPPORT_ONE_STATEMENT_READS=off`
+    /// turns it off).
+    pub one_statement_reads: std::sync::atomic::AtomicBool,
 }
 
 /// Failed logins per email allowed in [`LOGIN_WINDOW`] before login pauses.
@@ -290,6 +294,9 @@ impl App {
             parsed: Default::default(),
             direct_reads: std::sync::atomic::AtomicBool::new(
                 std::env::var("RAPPORT_DIRECT_READS").map_or(true, |v| v != "off"),
+            ),
+            one_statement_reads: std::sync::atomic::AtomicBool::new(
+                std::env::var("RAPPORT_ONE_STATEMENT_READS").map_or(true, |v| v != "off"),
             ),
         };
         Ok((Arc::new(app), created))

@@ -357,16 +357,21 @@ async fn graphql(
     let validated = direct && live.is_validated(&request.query);
     if validated
         && let Some(parsed) = &parsed
-        && let Some(body) = rapport_graphql::direct::execute(
+        && let Some(answer) = rapport_graphql::direct::execute(
             &store,
             &counter,
             &parsed.doc,
             request.operation_name.as_deref(),
             &request.variables,
+            app.one_statement_reads.load(Ordering::Relaxed),
         )
         .await
     {
         Metrics::add(&app.metrics.direct_reads, 1);
+        if answer.one_statement {
+            Metrics::add(&app.metrics.one_statement_reads, 1);
+        }
+        let body = answer.body;
         Metrics::add(&app.metrics.sql_statements, counter.get());
         return body_response(body, counter.get());
     }

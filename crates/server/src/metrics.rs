@@ -10,6 +10,7 @@ pub struct Metrics {
     pub metadata_requests: AtomicU64,
     pub sql_statements: AtomicU64,
     pub direct_reads: AtomicU64,
+    pub one_statement_reads: AtomicU64,
     pub schema_rebuilds: AtomicU64,
     pub unauthenticated: AtomicU64,
 }
@@ -52,6 +53,11 @@ impl Metrics {
             "rapport_graphql_direct_reads_total",
             "GraphQL reads answered by the direct read path.",
             &self.direct_reads,
+        );
+        counter(
+            "rapport_graphql_one_statement_reads_total",
+            "Direct reads whose whole response one SQL statement built.",
+            &self.one_statement_reads,
         );
         counter(
             "rapport_schema_rebuilds_total",

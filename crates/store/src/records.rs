@@ -175,8 +175,25 @@ impl RecordStore {
             .unwrap_or_default()
     }
 
-    pub(crate) fn layout(&self) -> &Layout {
+    /// Where the workspace's tables are, with the caller's record scopes.
+    pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// Runs a statement whose one row and column is a JSON document (a
+    /// whole response's data, built by the database), as a read.
+    pub async fn read_json(
+        &self,
+        counter: &StatementCounter,
+        sql: Sql,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = self.tagged(sql);
+        let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
+        Ok(rows
+            .first()
+            .map(|r| r.try_get_by_index::<Option<String>>(0))
+            .transpose()?
+            .flatten())
     }
 
     /// Statements carry the metadata version: PostgreSQL drivers cache

@@ -4,7 +4,8 @@
 //! A read the plan covers — record look-ups and lists with their filters,
 //! orderings, pages, relations, fragments and aliases — is fetched with the
 //! same store calls and batching as the resolvers, and its JSON written
-//! straight from the records.
+//! straight from the records — or, where [`statement`] can write it, the
+//! whole response built by the database in one statement.
 //!
 //! The caller ([`execute`]) answers `None` for anything else, and on any
 //! error: the full executor then runs the request and reports what is
@@ -14,21 +15,31 @@
 
 mod fetch;
 mod plan;
+mod statement;
 mod write;
 
 use async_graphql::Variables;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use rapport_store::{RecordStore, StatementCounter};
 
-/// The response body of a plain read, or `None` when the full executor
-/// must answer (see the module documentation).
+/// A plain read's response.
+pub struct Answer {
+    pub body: String,
+    /// Whether one statement built the whole response (see [`statement`]).
+    pub one_statement: bool,
+}
+
+/// The response of a plain read, or `None` when the full executor must
+/// answer (see the module documentation). `one_statement` lets the
+/// database build the response where it can.
 pub async fn execute(
     store: &RecordStore,
     counter: &StatementCounter,
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
-) -> Option<String> {
+    one_statement: bool,
+) -> Option<Answer> {
     let op = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), None) => op,
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
@@ -47,6 +58,25 @@ pub async fn execute(
         slots: 0,
     };
     let roots = planner.roots(&op.node)?;
+    let compiled = one_statement
+        .then(|| statement::compile(catalog, store.layout(), &roots))
+        .flatten();
+    if let Some(sql) = compiled {
+        match store.read_json(counter, sql).await {
+            Ok(Some(data)) if !data.contains(statement::REJECTED) => {
+                return Some(Answer {
+                    body: format!("{{\"data\":{data}}}"),
+                    one_statement: true,
+                });
+            }
+            Ok(_) => return None,
+            Err(e) => {
+                // A statement the database refuses is a bug here, not in
+                // the request: the fetch path still answers.
+                tracing::warn!(error = %e, "one-statement read failed");
+            }
+        }
+    }
     let fetcher = fetch::Fetcher { store, counter };
     let (data, slots) = match fetcher.roots(&roots, planner.slots).await {
         Ok(done) => done,
@@ -55,9 +85,13 @@ pub async fn execute(
             return None;
         }
     };
-    write::Writer {
+    let body = write::Writer {
         out: Vec::with_capacity(4096),
         slots: &slots,
     }
-    .response(&roots, &data)
+    .response(&roots, &data)?;
+    Some(Answer {
+        body,
+        one_statement: false,
+    })
 }
