@@ -249,3 +249,86 @@ async fn a_streamed_import_reports_progress_then_the_outcome() {
     assert_eq!(res.status(), 404);
     s.finish().await;
 }
+
+#[tokio::test]
+async fn an_imported_record_reads_as_a_created_one() {
+    let s = TestServer::start().await;
+    s.create_object(crate::custom_object::vehicle_document())
+        .await;
+    let acme = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .clone();
+    // Every kind of value, and a many-to-many link.
+    let values = |plate: &str| {
+        json!({ "plate": plate, "notes": "say \"hi\"\nbye \\ ok", "seats": 5, "weightKg": 1320.125, "discountRate": 12.5,
+                "engineSize": "1.9950", "price": { "amount": "32000.50", "currencyCode": "EUR" }, "electric": true,
+                "firstRegistered": "2021-03-14", "lastServiceAt": "2024-05-01T10:30:00.5+02:00", "color": "RED",
+                "features": ["GPS", "SUNROOF"], "condition": 4, "extras": { "towbar": true, "axles": [1, 2.5], "none": null },
+                "garage": { "city": "Berlin", "latitude": 52.5 }, "driver": { "firstName": "Ada" },
+                "companyId": acme, "servicedByIds": [acme], "relatedObject": "company", "relatedId": acme })
+    };
+    s.gql(
+        "mutation($d: VehicleCreateInput!) { createVehicle(data: $d) { id } }",
+        json!({ "d": values("CREATED-1") }),
+    )
+    .await;
+    let r = s
+        .gql(
+            "mutation($r: [JSON!]!) { importRecords(object: \"vehicle\", records: $r) { imported refused } }",
+            json!({ "r": [values("IMPORTED-1"), { "plate": "SPARSE-1" }] }),
+        )
+        .await;
+    assert_eq!(r["importRecords"]["imported"], 2, "{r}");
+
+    let fields = "id plate notes seats weightKg discountRate engineSize price { amount currencyCode } electric firstRegistered
+        lastServiceAt color features condition extras garage { city latitude street1 } driver { firstName lastName }
+        companyId relatedObject relatedId version createdBy { kind } servicedBy { nodes { name } }";
+    let d = s
+        .gql(
+            &format!("{{ vehicles(orderBy: {{ plate: ASC }}) {{ nodes {{ {fields} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let nodes = d["vehicles"]["nodes"].as_array().unwrap();
+    let (created, imported, sparse) = (&nodes[0], &nodes[1], &nodes[2]);
+    assert_eq!(imported["plate"], "IMPORTED-1");
+    let mut expected = created.clone();
+    expected["id"] = imported["id"].clone();
+    expected["plate"] = imported["plate"].clone();
+    assert_eq!(
+        imported, &expected,
+        "created: {created}\nimported: {imported}"
+    );
+    assert_eq!(imported["engineSize"], "1.995");
+    assert_eq!(imported["lastServiceAt"], "2024-05-01T08:30:00.500000Z");
+    assert_eq!(sparse["garage"], Value::Null, "{sparse}");
+    assert_eq!(sparse["features"], Value::Null, "{sparse}");
+
+    // The history says what the record was created with, as for a create.
+    let timeline = |id: Value| {
+        let s = &s;
+        async move {
+            s.gql(
+                "query($id: ID!) { recordTimeline(object: \"vehicle\", id: $id) { kind changes } }",
+                json!({ "id": id }),
+            )
+            .await["recordTimeline"]
+                .clone()
+        }
+    };
+    let (mut created_history, imported_history) = (
+        timeline(created["id"].clone()).await,
+        timeline(imported["id"].clone()).await,
+    );
+    created_history[0]["changes"]["plate"] = imported_history[0]["changes"]["plate"].clone();
+    assert_eq!(imported_history[0]["kind"], "CREATED");
+    assert_eq!(
+        imported_history[0]["changes"], created_history[0]["changes"],
+        "{imported_history}"
+    );
+    s.finish().await;
+}

@@ -58,35 +58,46 @@ pub(crate) async fn record_creations(
     object: &str,
     actor: &Actor,
     at: &str,
-    records: &[(String, Value)],
+    records: &[(String, String)],
     counter: &crate::db::StatementCounter,
 ) -> Result<(), StoreError> {
     let actor = format!("{}:{}", actor.kind, actor.name);
-    let rows = crate::records::params_per_insert(backend) / 8;
-    for chunk in records.chunks(rows) {
-        let mut text = String::from(
-            "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) VALUES ",
-        );
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 8);
-        for (i, (id, changes)) in chunk.iter().enumerate() {
-            let n = values.len();
-            let slots: Vec<String> = (n + 1..=n + 8).map(|k| format!("${k}")).collect();
-            if i > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&format!("({})", slots.join(", ")));
-            values.extend([
-                uuid::Uuid::now_v7().to_string().into(),
-                workspace_id.into(),
-                object.into(),
-                id.clone().into(),
-                "CREATED".into(),
-                actor.clone().into(),
-                at.into(),
-                changes.to_string().into(),
-            ]);
+    // The entries travel as one JSON array parameter per statement; each
+    // `changes` is already JSON text and goes in as it is.
+    let text = match backend {
+        Backend::Postgres => {
+            "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
+             SELECT x.id, $2, $3, x.record_id, 'CREATED', $4, $5, x.changes::text \
+             FROM json_to_recordset($1::json) AS x(id text, record_id text, changes json)"
         }
-        sys_execute(conn, backend, &text, values).await?;
+        Backend::Sqlite => {
+            "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
+             SELECT value ->> 'id', $2, $3, value ->> 'record_id', 'CREATED', $4, $5, value -> 'changes' \
+             FROM json_each($1)"
+        }
+    };
+    for chunk in records.chunks(1000) {
+        let mut payload = String::with_capacity(chunk.len() * 256);
+        payload.push('[');
+        for (i, (record_id, changes)) in chunk.iter().enumerate() {
+            if i > 0 {
+                payload.push(',');
+            }
+            // Ids are UUIDs: nothing to escape.
+            payload.push_str(&format!(
+                "{{\"id\":\"{}\",\"record_id\":\"{record_id}\",\"changes\":{changes}}}",
+                uuid::Uuid::now_v7()
+            ));
+        }
+        payload.push(']');
+        let values: Vec<sea_orm::Value> = vec![
+            payload.into(),
+            workspace_id.into(),
+            object.into(),
+            actor.clone().into(),
+            at.into(),
+        ];
+        sys_execute(conn, backend, text, values).await?;
         counter.bump();
     }
     Ok(())

@@ -6,7 +6,7 @@ use rapport_meta::{FieldDef, FieldType, ObjectDef, RelationKind};
 use rapport_query::{Backend, Column, Layout, Scalar, field_columns, record_columns};
 use sha2::{Digest, Sha256};
 
-fn column_type(backend: Backend, scalar: Scalar) -> &'static str {
+pub(crate) fn column_type(backend: Backend, scalar: Scalar) -> &'static str {
     match (backend, scalar) {
         (Backend::Postgres, Scalar::Text) => "text",
         (Backend::Postgres, Scalar::Int) => "bigint",

@@ -23,7 +23,6 @@ mod import;
 mod tx;
 mod write;
 
-pub(crate) use import::params_per_insert;
 pub use import::{Import, ImportReport, LineError};
 pub use tx::{Tx, WriteGuard, WriteRule};
 

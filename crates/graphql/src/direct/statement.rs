@@ -227,6 +227,13 @@ impl Statement<'_> {
                                 self.rejected()
                             )
                         }
+                        // The table's constraints keep these non-null (on
+                        // SQLite a text primary key may be null).
+                        None if matches!(key.as_str(), "createdAt" | "updatedAt" | "version")
+                            || (key == "id" && self.pg) =>
+                        {
+                            value
+                        }
                         None if *required => {
                             format!("COALESCE({}, {})", self.as_json(value), self.rejected())
                         }

@@ -1,18 +1,18 @@
 //! Bulk import: rows validated like any create, written many per statement
 //! in one transaction, with errors reported per line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 
 use rapport_meta::{Computed, ObjectDef, RelationKind};
 use rapport_query::{Scalar, Sql};
 use sea_orm::DatabaseTransaction;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::audit::diff;
 use crate::db::{StatementCounter, execute};
 use crate::error::StoreError;
 use crate::metadata::{format_number, next_number};
-use crate::records::{Actor, MAX_BATCH, Record, RecordStore, now_value, unique_conflict};
+use crate::records::{Actor, Record, RecordStore, now_value, unique_conflict};
 
 /// Why one line of an import was refused.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,14 +39,174 @@ pub struct Import<'a> {
 /// At most this many errors are kept; the count of refused lines is exact.
 const MAX_ERRORS: usize = 1000;
 
-/// Parameters per multi-row INSERT: under PostgreSQL's limit (65,535), and
-/// small on SQLite, where the driver looks each parameter up by a scan of
-/// all of them, so a statement's cost grows with the square of its size.
-pub(crate) fn params_per_insert(backend: rapport_query::Backend) -> usize {
-    match backend {
-        rapport_query::Backend::Postgres => 30_000,
-        rapport_query::Backend::Sqlite => 400,
+/// Lines validated at a time, ahead of the writes of the slice before.
+const SLICE: usize = 500;
+
+/// A slice of lines checked without the database.
+#[derive(Default)]
+struct Prepared {
+    lines: Vec<PreparedLine>,
+    refused: Vec<(usize, StoreError)>,
+}
+
+struct PreparedLine {
+    line: usize,
+    input: Record,
+    set: rapport_query::WriteSet,
+    id: String,
+    /// The history entry's changes, as stored.
+    changes: String,
+}
+
+/// Rows per INSERT: they travel as one JSON parameter, so the statement
+/// stays one text whatever the rows (prepared once) and the database reads
+/// them with its JSON parser instead of binding a parameter per value.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// `INSERT … SELECT` of `rows` (JSON objects by column name; a column a
+/// row lacks is null) into `obj`'s table.
+async fn insert_rows(
+    store: &RecordStore,
+    txn: &DatabaseTransaction,
+    counter: &StatementCounter,
+    obj: &ObjectDef,
+    columns: &[&str],
+    rows: &[String],
+) -> Result<(), StoreError> {
+    let backend = store.db.backend;
+    let scalars: std::collections::HashMap<String, Scalar> = rapport_query::record_columns(obj)
+        .into_iter()
+        .map(|c| (c.name, c.scalar))
+        .collect();
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO ")
+        .push(&store.layout().table(&obj.name))
+        .push(" (");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.ident(c);
     }
+    sql.push(") SELECT ");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        match backend {
+            rapport_query::Backend::Postgres => {
+                sql.col("x", c);
+            }
+            rapport_query::Backend::Sqlite => {
+                sql.push("value ->> '").push(c).push("'");
+            }
+        }
+    }
+    let payload = format!("[{}]", rows.join(","));
+    match backend {
+        rapport_query::Backend::Postgres => {
+            sql.push(" FROM json_to_recordset(");
+            sql.param(sea_query::Value::String(Some(payload)));
+            sql.push("::json) AS x(");
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                let scalar = scalars
+                    .get(*c)
+                    .ok_or_else(|| StoreError::Internal(format!("no column {c}")))?;
+                sql.ident(c)
+                    .push(" ")
+                    .push(crate::ddl::column_type(backend, *scalar));
+            }
+            sql.push(")");
+        }
+        rapport_query::Backend::Sqlite => {
+            sql.push(" FROM json_each(");
+            sql.param(sea_query::Value::String(Some(payload)));
+            sql.push(")");
+        }
+    }
+    execute(txn, counter, store.tagged(sql)).await?;
+    Ok(())
+}
+
+/// A record as the store would read it back after writing `set` (decimals
+/// normalised, composites whole), without the database.
+fn stored_record(
+    columns: &HashMap<String, rapport_query::Column>,
+    set: &rapport_query::WriteSet,
+) -> Result<Record, StoreError> {
+    let mut out = Record::with_capacity(set.values.len());
+    for (name, value) in &set.values {
+        let Some(column) = columns.get(name) else {
+            continue;
+        };
+        let mut v = json_of(value.clone())?;
+        if column.scalar == Scalar::Decimal
+            && let Some(d) = v
+                .as_str()
+                .and_then(|t| t.parse::<rust_decimal::Decimal>().ok())
+        {
+            v = Value::String(d.normalize().to_string());
+        }
+        // SQLite binds JSON as its text.
+        if column.scalar == Scalar::Json
+            && let Some(parsed) = v.as_str().and_then(|t| serde_json::from_str(t).ok())
+        {
+            v = parsed;
+        }
+        match column.part {
+            None => {
+                out.insert(column.key.clone(), v);
+            }
+            Some(part) => {
+                let slot = out
+                    .entry(column.key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(parts) = slot {
+                    parts.insert(part.to_string(), v);
+                }
+            }
+        }
+    }
+    for v in out.values_mut() {
+        if let Value::Object(parts) = v
+            && parts.values().all(Value::is_null)
+        {
+            *v = Value::Null;
+        }
+    }
+    Ok(out)
+}
+
+/// A bound value as the JSON the database reads it back from: each kind
+/// in the text its column type's input takes.
+fn json_of(v: sea_query::Value) -> Result<Value, StoreError> {
+    use sea_query::Value as V;
+    Ok(match v {
+        V::String(s) => s.map(|s| Value::String(s.to_string())).unwrap_or_default(),
+        V::BigInt(n) => n.map(Value::from).unwrap_or_default(),
+        V::Bool(b) => b.map(Value::Bool).unwrap_or_default(),
+        V::Double(f) => f
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or_default(),
+        V::Decimal(d) => d.map(|d| Value::String(d.to_string())).unwrap_or_default(),
+        V::ChronoDate(d) => d
+            .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+            .unwrap_or_default(),
+        V::ChronoDateTimeUtc(d) => d
+            .map(|d| Value::String(d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+            .unwrap_or_default(),
+        V::Json(j) => j.map(|j| *j).unwrap_or_default(),
+        V::Uuid(u) => u.map(|u| Value::String(u.to_string())).unwrap_or_default(),
+        other => {
+            return Err(StoreError::Internal(format!(
+                "an import cannot carry {other:?}"
+            )));
+        }
+    })
 }
 
 impl RecordStore {
@@ -96,21 +256,89 @@ impl Import<'_> {
         }
     }
 
-    /// Validates and writes a chunk of `(line number, record)`.
+    /// Validates and writes a chunk of `(line number, record)`. Lines are
+    /// validated on the blocking pool one slice ahead of the writes, so the
+    /// server checks a slice while the database stores the one before.
     pub async fn push(&mut self, rows: Vec<(usize, Record)>) -> Result<(), StoreError> {
-        let (store, obj) = (self.store, self.obj);
-        // Validation first: a line that fails is reported and left out.
-        let mut valid: Vec<(usize, Record, rapport_query::WriteSet)> =
-            Vec::with_capacity(rows.len());
-        for (line, input) in rows {
-            match store.write_set(obj, &input, true, "") {
-                Ok(set) => valid.push((line, input, set)),
-                Err(e) => self.refuse(line, e)?,
-            }
+        let mut slices = Vec::with_capacity(rows.len() / SLICE + 1);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            slices.push(rows.by_ref().take(SLICE).collect::<Vec<_>>());
         }
-        // References in one look-up per relation for the whole chunk; per line
-        // only when something is missing, to say which.
-        let inputs: Vec<&Record> = valid.iter().map(|(_, r, _)| r).collect();
+        let mut slices = slices.into_iter();
+        let mut next = slices.next().map(|slice| self.prepare(slice));
+        while let Some(job) = next.take() {
+            let prepared = job
+                .await
+                .map_err(|e| StoreError::Internal(format!("import validation stopped: {e}")))??;
+            next = slices.next().map(|slice| self.prepare(slice));
+            self.write(prepared).await?;
+        }
+        Ok(())
+    }
+
+    /// What needs no database: each line's values checked and encoded, its
+    /// id, its history entry.
+    fn prepare(
+        &self,
+        rows: Vec<(usize, Record)>,
+    ) -> tokio::task::JoinHandle<Result<Prepared, StoreError>> {
+        let store = self.store.clone();
+        let object = self.obj.name.clone();
+        tokio::task::spawn_blocking(move || {
+            let obj = store.object(&object)?;
+            let columns: HashMap<String, rapport_query::Column> =
+                rapport_query::record_columns(obj)
+                    .into_iter()
+                    .map(|c| (c.name.clone(), c))
+                    .collect();
+            let mut out = Prepared::default();
+            for (line, input) in rows {
+                let set = match store.write_set(obj, &input, true, "") {
+                    Ok(set) => set,
+                    Err(e) => {
+                        out.refused.push((line, e));
+                        continue;
+                    }
+                };
+                // An id in the file is kept, so exported objects that point
+                // at each other import with their references intact.
+                let id = match input.get("id").and_then(Value::as_str) {
+                    Some(given) => match uuid::Uuid::parse_str(given) {
+                        Ok(u) => u.to_string(),
+                        Err(_) => {
+                            let e = StoreError::bad("id", format!("`{given}` is not a UUID"));
+                            out.refused.push((line, e));
+                            continue;
+                        }
+                    },
+                    None => uuid::Uuid::now_v7().to_string(),
+                };
+                // As a create's history: the values as stored, not as sent.
+                let changes = diff(obj, None, &stored_record(&columns, &set)?).to_string();
+                out.lines.push(PreparedLine {
+                    line,
+                    input,
+                    set,
+                    id,
+                    changes,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Writes prepared lines: references checked, rows inserted many per
+    /// statement, history entries added.
+    async fn write(&mut self, prepared: Prepared) -> Result<(), StoreError> {
+        let (store, obj) = (self.store, self.obj);
+        for (line, e) in prepared.refused {
+            self.refuse(line, e)?;
+        }
+        let mut valid = prepared.lines;
+        // References in one look-up per relation for the whole slice; per
+        // line only when something is missing, to say which.
+        let inputs: Vec<&Record> = valid.iter().map(|p| &p.input).collect();
         if let Err(e) = store
             .check_references(&self.txn, self.counter, obj, &inputs)
             .await
@@ -119,13 +347,13 @@ impl Import<'_> {
                 return Err(e);
             }
             let mut kept = Vec::with_capacity(valid.len());
-            for (line, input, set) in valid {
+            for p in valid {
                 match store
-                    .check_references(&self.txn, self.counter, obj, std::slice::from_ref(&input))
+                    .check_references(&self.txn, self.counter, obj, std::slice::from_ref(&p.input))
                     .await
                 {
-                    Ok(()) => kept.push((line, input, set)),
-                    Err(e) => self.refuse(line, e)?,
+                    Ok(()) => kept.push(p),
+                    Err(e) => self.refuse(p.line, e)?,
                 }
             }
             valid = kept;
@@ -141,25 +369,19 @@ impl Import<'_> {
             .fields
             .iter()
             .any(|f| f.relation_kind() == Some(RelationKind::ManyToMany));
-        // Rows with the same columns go in the same statements.
-        let mut groups: BTreeMap<Vec<String>, Vec<Vec<sea_query::Value>>> = BTreeMap::new();
+        // Each row as a JSON object of its columns; the rows of a statement
+        // travel as one JSON array parameter (see `insert_rows`).
+        let mut rows: Vec<String> = Vec::with_capacity(valid.len());
+        let mut columns: BTreeSet<String> = BTreeSet::new();
         let mut audit_rows = Vec::with_capacity(valid.len());
-        for (line, input, mut set) in valid {
-            // An id in the file is kept, so exported objects that point at each
-            // other import with their references intact.
-            let id = match input.get("id").and_then(Value::as_str) {
-                Some(given) => match uuid::Uuid::parse_str(given) {
-                    Ok(u) => u.to_string(),
-                    Err(_) => {
-                        self.refuse(
-                            line,
-                            StoreError::bad("id", format!("`{given}` is not a UUID")),
-                        )?;
-                        continue;
-                    }
-                },
-                None => uuid::Uuid::now_v7().to_string(),
-            };
+        for PreparedLine {
+            line,
+            input,
+            mut set,
+            id,
+            changes,
+        } in valid
+        {
             set.set(
                 "id",
                 store.encode(Scalar::Uuid, &Value::String(id.clone()), "id")?,
@@ -203,38 +425,21 @@ impl Import<'_> {
                     }
                 }
             }
-            let columns: Vec<String> = set.values.iter().map(|(c, _)| c.clone()).collect();
-            groups
-                .entry(columns)
-                .or_default()
-                .push(set.values.into_iter().map(|(_, v)| v).collect());
-            audit_rows.push((id, diff(obj, None, &input)));
-        }
-        for (columns, rows) in groups {
-            let per_statement =
-                (params_per_insert(store.db.backend) / columns.len().max(1)).clamp(1, MAX_BATCH);
-            for chunk in rows.chunks(per_statement) {
-                let mut sql = Sql::new(store.db.backend);
-                sql.push("INSERT INTO ")
-                    .push(&store.layout().table(&obj.name))
-                    .push(" (");
-                for (i, c) in columns.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.ident(c);
+            let mut row = Map::with_capacity(set.values.len());
+            for (column, value) in set.values {
+                if !columns.contains(&column) {
+                    columns.insert(column.clone());
                 }
-                sql.push(") VALUES ");
-                for (i, row) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push("(").params_list(row.iter().cloned()).push(")");
-                }
-                execute(&self.txn, self.counter, store.tagged(sql))
-                    .await
-                    .map_err(|e| unique_conflict(e, obj))?;
+                row.insert(column, json_of(value)?);
             }
+            rows.push(Value::Object(row).to_string());
+            audit_rows.push((id, changes));
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            insert_rows(store, &self.txn, self.counter, obj, &columns, chunk)
+                .await
+                .map_err(|e| unique_conflict(e, obj))?;
         }
         crate::audit::record_creations(
             &self.txn,
