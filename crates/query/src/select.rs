@@ -4,7 +4,7 @@
 use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 use serde_json::Value as Json;
 
-use crate::columns::{Column, Scalar, field_columns, record_columns, system_column};
+use crate::columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, system_column};
 use crate::computed::{computed_select, computed_value, virtual_scalar};
 use crate::cursor::decode_cursor;
 use crate::error::QueryError;
@@ -447,9 +447,22 @@ pub(crate) fn read_list(
     computed: Option<&[String]>,
     stored: Option<&[String]>,
 ) -> Result<Vec<(Column, String)>, QueryError> {
-    let mut out: Vec<(Column, String)> = record_columns(object)
+    let wanted = |key: &str| key == "id" || stored.is_none_or(|keys| keys.iter().any(|k| k == key));
+    // Columns are made only for the fields read: a list showing three
+    // fields of thirty builds three.
+    let mut columns: Vec<Column> = SYSTEM_COLUMNS
+        .iter()
+        .filter(|n| wanted(n))
+        .filter_map(|n| system_column(n))
+        .collect();
+    for f in object.stored_fields() {
+        let maybe = stored.is_none_or(|keys| keys.iter().any(|k| k.starts_with(f.name.as_str())));
+        if maybe {
+            columns.extend(field_columns(f).into_iter().filter(|c| wanted(&c.key)));
+        }
+    }
+    let mut out: Vec<(Column, String)> = columns
         .into_iter()
-        .filter(|c| c.key == "id" || stored.is_none_or(|keys| keys.contains(&c.key)))
         .map(|c| {
             let e = format!("{ALIAS}.\"{}\"", c.name);
             (c, e)

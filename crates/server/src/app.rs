@@ -19,9 +19,10 @@ pub struct Live {
     pub meta: Arc<WorkspaceMeta>,
     pub store: Arc<RecordStore>,
     pub schema: Schema,
-    pub sdl: String,
+    /// Shared: every request of the whole-catalog role takes it.
+    pub sdl: Arc<str>,
     /// Schemas of roles that may not read some objects, built on first use.
-    role_schemas: std::sync::Mutex<HashMap<String, (Schema, String)>>,
+    role_schemas: std::sync::Mutex<HashMap<String, (Schema, Arc<str>)>>,
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
     validated: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -39,7 +40,7 @@ pub struct Live {
 impl Live {
     /// The schema (and SDL) a role sees: without the objects it may not read.
     /// The flag says whether it is the whole catalog's schema.
-    pub fn schema_for(&self, role: &Role) -> Result<(Schema, String, bool), ServerError> {
+    pub fn schema_for(&self, role: &Role) -> Result<(Schema, Arc<str>, bool), ServerError> {
         let Some(view) =
             rapport_graphql::catalog_view(&self.meta.catalog, role).map_err(ServerError::Schema)?
         else {
@@ -51,7 +52,7 @@ impl Live {
         }
         let schema = rapport_graphql::build_schema(&view, Some(self.store.clone()))
             .map_err(ServerError::Schema)?;
-        let sdl = schema.sdl();
+        let sdl: Arc<str> = schema.sdl().into();
         cache.insert(role.name.clone(), (schema.clone(), sdl.clone()));
         Ok((schema, sdl, false))
     }
@@ -138,7 +139,7 @@ fn check_catalog(catalog: &rapport_meta::Catalog) -> Result<(), String> {
 /// a schema is by far the largest part of a loaded workspace.
 #[derive(Default)]
 pub(crate) struct SchemaCache {
-    schemas: std::sync::Mutex<HashMap<Arc<str>, (Schema, String)>>,
+    schemas: std::sync::Mutex<HashMap<Arc<str>, (Schema, Arc<str>)>>,
 }
 
 impl SchemaCache {
@@ -188,7 +189,7 @@ async fn build_live(
                     .await
                     .map_err(|e| ServerError::Schema(e.to_string()))?
                     .map_err(ServerError::Schema)?;
-            let sdl = schema.sdl();
+            let sdl: Arc<str> = schema.sdl().into();
             cache
                 .schemas
                 .lock()

@@ -505,7 +505,11 @@ async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response:
             );
         }
     };
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], sdl).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        sdl.to_string(),
+    )
+        .into_response()
 }
 
 async fn object_document(
