@@ -22,7 +22,7 @@ pub struct Live {
     /// Shared: every request of the whole-catalog role takes it.
     pub sdl: Arc<str>,
     /// Schemas of roles that may not read some objects, built on first use.
-    role_schemas: std::sync::Mutex<HashMap<String, (Schema, Arc<str>)>>,
+    role_schemas: std::sync::Mutex<HashMap<String, Built>>,
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
     validated: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -74,6 +74,9 @@ impl Live {
         known.insert(query.to_string());
     }
 }
+
+/// A built schema and its SDL.
+type Built = (Schema, Arc<str>);
 
 /// Distinct validated queries kept per live schema; the list starts over when full.
 const MAX_VALIDATED: usize = 1000;
@@ -139,7 +142,7 @@ fn check_catalog(catalog: &rapport_meta::Catalog) -> Result<(), String> {
 /// a schema is by far the largest part of a loaded workspace.
 #[derive(Default)]
 pub(crate) struct SchemaCache {
-    schemas: std::sync::Mutex<HashMap<Arc<str>, (Schema, Arc<str>)>>,
+    schemas: std::sync::Mutex<HashMap<Arc<str>, Built>>,
 }
 
 impl SchemaCache {
