@@ -324,6 +324,33 @@ async fn an_imported_record_reads_as_a_created_one() {
         timeline(created["id"].clone()).await,
         timeline(imported["id"].clone()).await,
     );
+    // Numbered objects get their numbers in line order, after a create's.
+    s.gql(
+        "mutation { createSupportCase(data: { subject: \"first\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let r = s
+        .gql(
+            "mutation($r: [JSON!]!) { importRecords(object: \"supportCase\", records: $r) { imported } }",
+            json!({ "r": [{ "subject": "second" }, { "subject": "third" }] }),
+        )
+        .await;
+    assert_eq!(r["importRecords"]["imported"], 2, "{r}");
+    let cases = s
+        .gql(
+            "{ supportCases(orderBy: { number: ASC }) { nodes { number subject } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        cases["supportCases"]["nodes"],
+        json!([
+            { "number": "CASE-000001", "subject": "first" },
+            { "number": "CASE-000002", "subject": "second" },
+            { "number": "CASE-000003", "subject": "third" }
+        ])
+    );
     created_history[0]["changes"]["plate"] = imported_history[0]["changes"]["plate"].clone();
     assert_eq!(imported_history[0]["kind"], "CREATED");
     assert_eq!(

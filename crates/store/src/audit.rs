@@ -48,6 +48,16 @@ pub(crate) fn diff(obj: &ObjectDef, old: Option<&Record>, new: &Record) -> Value
     Value::Object(out)
 }
 
+/// A `CREATED` entry of a bulk import, as [`record_creations`] takes it:
+/// `changes` is the entry's JSON text.
+pub(crate) fn creation_entry(record_id: &str, changes: &str) -> String {
+    // Ids are UUIDs: nothing to escape.
+    format!(
+        "{{\"id\":\"{}\",\"record_id\":\"{record_id}\",\"changes\":{changes}}}",
+        uuid::Uuid::now_v7()
+    )
+}
+
 /// `CREATED` entries for many records of one object (bulk import), many
 /// rows per statement.
 #[allow(clippy::too_many_arguments)]
@@ -58,7 +68,7 @@ pub(crate) async fn record_creations(
     object: &str,
     actor: &Actor,
     at: &str,
-    records: &[(String, String)],
+    entries: &[String],
     counter: &crate::db::StatementCounter,
 ) -> Result<(), StoreError> {
     let actor = format!("{}:{}", actor.kind, actor.name);
@@ -76,20 +86,8 @@ pub(crate) async fn record_creations(
              FROM json_each($1)"
         }
     };
-    for chunk in records.chunks(1000) {
-        let mut payload = String::with_capacity(chunk.len() * 256);
-        payload.push('[');
-        for (i, (record_id, changes)) in chunk.iter().enumerate() {
-            if i > 0 {
-                payload.push(',');
-            }
-            // Ids are UUIDs: nothing to escape.
-            payload.push_str(&format!(
-                "{{\"id\":\"{}\",\"record_id\":\"{record_id}\",\"changes\":{changes}}}",
-                uuid::Uuid::now_v7()
-            ));
-        }
-        payload.push(']');
+    for chunk in entries.chunks(1000) {
+        let payload = format!("[{}]", chunk.join(","));
         let values: Vec<sea_orm::Value> = vec![
             payload.into(),
             workspace_id.into(),

@@ -30,6 +30,8 @@ pub struct Import<'a> {
     actor: Actor,
     obj: &'a ObjectDef,
     skip_invalid: bool,
+    /// When the import's records are created (all of them, one instant).
+    now: Value,
     pub imported: u64,
     /// Lines refused (all of them; `errors` keeps the first [`MAX_ERRORS`]).
     pub refused: usize,
@@ -42,20 +44,23 @@ const MAX_ERRORS: usize = 1000;
 /// Lines validated at a time, ahead of the writes of the slice before.
 const SLICE: usize = 500;
 
-/// A slice of lines checked without the database.
+/// A slice of lines made ready without the database.
 #[derive(Default)]
 struct Prepared {
     lines: Vec<PreparedLine>,
     refused: Vec<(usize, StoreError)>,
+    /// Every column some line sets.
+    columns: BTreeSet<String>,
 }
 
 struct PreparedLine {
     line: usize,
     input: Record,
-    set: rapport_query::WriteSet,
     id: String,
-    /// The history entry's changes, as stored.
-    changes: String,
+    /// The row as a JSON object of its columns (see `insert_rows`).
+    row: String,
+    /// Its history entry (see `audit::creation_entry`).
+    history: String,
 }
 
 /// Rows per INSERT: they travel as one JSON parameter, so the statement
@@ -226,6 +231,7 @@ impl RecordStore {
             actor: actor.clone(),
             obj: self.object(object)?,
             skip_invalid,
+            now: now_value(),
             imported: 0,
             refused: 0,
             errors: Vec::new(),
@@ -278,13 +284,15 @@ impl Import<'_> {
     }
 
     /// What needs no database: each line's values checked and encoded, its
-    /// id, its history entry.
+    /// id, its row and its history entry written as JSON.
     fn prepare(
         &self,
         rows: Vec<(usize, Record)>,
     ) -> tokio::task::JoinHandle<Result<Prepared, StoreError>> {
         let store = self.store.clone();
         let object = self.obj.name.clone();
+        let now = self.now.clone();
+        let created_by = format!("{}:{}", self.actor.kind, self.actor.name);
         tokio::task::spawn_blocking(move || {
             let obj = store.object(&object)?;
             let columns: HashMap<String, rapport_query::Column> =
@@ -292,6 +300,7 @@ impl Import<'_> {
                     .into_iter()
                     .map(|c| (c.name.clone(), c))
                     .collect();
+            let stamp = json_of(store.encode(Scalar::DateTime, &now, "createdAt")?)?;
             let mut out = Prepared::default();
             for (line, input) in rows {
                 let set = match store.write_set(obj, &input, true, "") {
@@ -316,12 +325,32 @@ impl Import<'_> {
                 };
                 // As a create's history: the values as stored, not as sent.
                 let changes = diff(obj, None, &stored_record(&columns, &set)?).to_string();
+                let history = crate::audit::creation_entry(&id, &changes);
+                let mut row = Map::with_capacity(set.values.len() + 5);
+                for (column, value) in set.values {
+                    if !out.columns.contains(&column) {
+                        out.columns.insert(column.clone());
+                    }
+                    row.insert(column, json_of(value)?);
+                }
+                for (column, value) in [
+                    ("id", Value::String(id.clone())),
+                    ("createdAt", stamp.clone()),
+                    ("updatedAt", stamp.clone()),
+                    ("version", Value::from(1)),
+                    ("createdBy", Value::String(created_by.clone())),
+                ] {
+                    if !out.columns.contains(column) {
+                        out.columns.insert(column.to_string());
+                    }
+                    row.insert(column.to_string(), value);
+                }
                 out.lines.push(PreparedLine {
                     line,
                     input,
-                    set,
                     id,
-                    changes,
+                    row: Value::Object(row).to_string(),
+                    history,
                 });
             }
             Ok(out)
@@ -362,52 +391,43 @@ impl Import<'_> {
             return Ok(()); // nothing will be written; keep collecting errors
         }
         store.touched(obj);
-        let now = now_value();
-        let stamp = store.encode(Scalar::DateTime, &now, "createdAt")?;
-        let created_by = format!("{}:{}", self.actor.kind, self.actor.name);
+        let mut columns = prepared.columns;
+        let mut numbered = Vec::new();
+        for f in obj.fields.iter() {
+            if let Some(Computed::AutoNumber { prefix, digits }) = &f.computed {
+                let field_id = store
+                    .meta
+                    .field_ids
+                    .get(&(obj.name.clone(), f.name.clone()))
+                    .ok_or_else(|| StoreError::Internal(format!("no id for field {}", f.name)))?;
+                columns.insert(f.name.clone());
+                numbered.push((f.name.as_str(), prefix.as_str(), *digits, field_id.as_str()));
+            }
+        }
         let has_links = obj
             .fields
             .iter()
             .any(|f| f.relation_kind() == Some(RelationKind::ManyToMany));
-        // Each row as a JSON object of its columns; the rows of a statement
-        // travel as one JSON array parameter (see `insert_rows`).
         let mut rows: Vec<String> = Vec::with_capacity(valid.len());
-        let mut columns: BTreeSet<String> = BTreeSet::new();
-        let mut audit_rows = Vec::with_capacity(valid.len());
+        let mut history = Vec::with_capacity(valid.len());
         for PreparedLine {
             line,
             input,
-            mut set,
             id,
-            changes,
+            mut row,
+            history: entry,
         } in valid
         {
-            set.set(
-                "id",
-                store.encode(Scalar::Uuid, &Value::String(id.clone()), "id")?,
-            );
-            set.set("createdAt", stamp.clone());
-            set.set("updatedAt", stamp.clone());
-            set.set("version", sea_query::Value::BigInt(Some(1)));
-            set.set(
-                "createdBy",
-                sea_query::Value::String(Some(created_by.clone())),
-            );
-            for f in obj.fields.iter() {
-                if let Some(Computed::AutoNumber { prefix, digits }) = &f.computed {
-                    let field_id = store
-                        .meta
-                        .field_ids
-                        .get(&(obj.name.clone(), f.name.clone()))
-                        .ok_or_else(|| {
-                            StoreError::Internal(format!("no id for field {}", f.name))
-                        })?;
-                    let n = next_number(&self.txn, store.layout(), field_id).await?;
-                    set.set(
-                        f.name.clone(),
-                        sea_query::Value::String(Some(format_number(prefix, *digits, n))),
-                    );
-                }
+            // Numbers are drawn in the transaction; the row's object gets
+            // them as its last members.
+            for (name, prefix, digits, field_id) in &numbered {
+                let n = next_number(&self.txn, store.layout(), field_id).await?;
+                row.pop();
+                row.push(',');
+                row.push_str(&Value::String(name.to_string()).to_string());
+                row.push(':');
+                row.push_str(&Value::String(format_number(prefix, *digits, n)).to_string());
+                row.push('}');
             }
             // Links are written before their record; a refused line must not
             // leave any, so links go through a savepoint of their own.
@@ -425,18 +445,11 @@ impl Import<'_> {
                     }
                 }
             }
-            let mut row = Map::with_capacity(set.values.len());
-            for (column, value) in set.values {
-                if !columns.contains(&column) {
-                    columns.insert(column.clone());
-                }
-                row.insert(column, json_of(value)?);
-            }
-            rows.push(Value::Object(row).to_string());
-            audit_rows.push((id, changes));
+            rows.push(row);
+            history.push(entry);
         }
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
             insert_rows(store, &self.txn, self.counter, obj, &columns, chunk)
                 .await
                 .map_err(|e| unique_conflict(e, obj))?;
@@ -447,12 +460,12 @@ impl Import<'_> {
             &store.meta.workspace.id,
             &obj.name,
             &self.actor,
-            now.as_str().unwrap_or_default(),
-            &audit_rows,
+            self.now.as_str().unwrap_or_default(),
+            &history,
             self.counter,
         )
         .await?;
-        self.imported += audit_rows.len() as u64;
+        self.imported += history.len() as u64;
         Ok(())
     }
 
