@@ -706,5 +706,25 @@ async fn role_definitions_are_checked_and_changes_apply_at_once() {
         r.get("errors").is_none(),
         "the changed role applies to the next request: {r}"
     );
+
+    // What a role may read shapes its schema; a changed role gets a new one
+    // at once, though the metadata did not change.
+    let hide = |object: &str| {
+        format!(
+            "mutation {{ updateRole(name: \"reader\", definition: {{ objects: {{ {object}: {{ read: \"none\" }} }} }}) }}"
+        )
+    };
+    let deals = "{ opportunities { totalCount } }";
+    s.meta(&hide("opportunity"), json!({})).await;
+    let e = post(&s, "/graphql", &key, deals, json!({})).await;
+    assert!(e.get("errors").is_some(), "opportunities hidden: {e}");
+    s.meta(&hide("task"), json!({})).await;
+    let r = post(&s, "/graphql", &key, deals, json!({})).await;
+    assert!(
+        r.get("errors").is_none(),
+        "opportunities readable again: {r}"
+    );
+    let e = post(&s, "/graphql", &key, "{ tasks { totalCount } }", json!({})).await;
+    assert!(e.get("errors").is_some(), "tasks hidden now: {e}");
     s.finish().await;
 }

@@ -22,7 +22,7 @@ pub struct Live {
     /// Shared: every request of the whole-catalog role takes it.
     pub sdl: Arc<str>,
     /// Schemas of roles that may not read some objects, built on first use.
-    role_schemas: std::sync::Mutex<HashMap<String, Built>>,
+    role_schemas: std::sync::Mutex<HashMap<String, (Role, Built)>>,
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
     validated: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -47,13 +47,20 @@ impl Live {
             return Ok((self.schema.clone(), self.sdl.clone(), true));
         };
         let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((schema, sdl)) = cache.get(&role.name) {
+        // Kept with the definition it was built for: a role changed without
+        // a metadata change (here or by another process) gets a new schema.
+        if let Some((built_for, (schema, sdl))) = cache.get(&role.name)
+            && built_for == role
+        {
             return Ok((schema.clone(), sdl.clone(), false));
         }
         let schema = rapport_graphql::build_schema(&view, Some(self.store.clone()))
             .map_err(ServerError::Schema)?;
         let sdl: Arc<str> = schema.sdl().into();
-        cache.insert(role.name.clone(), (schema.clone(), sdl.clone()));
+        cache.insert(
+            role.name.clone(),
+            (role.clone(), (schema.clone(), sdl.clone())),
+        );
         Ok((schema, sdl, false))
     }
 
