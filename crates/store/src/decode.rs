@@ -67,22 +67,32 @@ pub(crate) fn record(
     // list read's CPU.
     let mut out = Map::with_capacity(columns.len());
     for (i, c) in columns.iter().enumerate() {
-        let v = value_at(row, i, c.scalar, backend)?;
-        match c.part {
-            None => {
-                out.insert(c.key.clone(), v);
-            }
-            Some(part) => {
-                let slot = out
-                    .entry(c.key.clone())
-                    .or_insert_with(|| Value::Object(Map::with_capacity(2)));
-                if let Value::Object(m) = slot {
-                    m.insert(part.to_string(), v);
-                }
+        place(&mut out, c, value_at(row, i, c.scalar, backend)?);
+    }
+    close_composites(&mut out);
+    Ok(out)
+}
+
+/// Puts a column's value in its record: under its key, or for a
+/// composite's part, in the composite's object.
+pub(crate) fn place(out: &mut Map<String, Value>, c: &Column, v: Value) {
+    match c.part {
+        None => {
+            out.insert(c.key.clone(), v);
+        }
+        Some(part) => {
+            let slot = out
+                .entry(c.key.clone())
+                .or_insert_with(|| Value::Object(Map::with_capacity(2)));
+            if let Value::Object(m) = slot {
+                m.insert(part.to_string(), v);
             }
         }
     }
-    // A composite whose parts are all null is itself null.
+}
+
+/// A composite whose parts are all null is itself null.
+pub(crate) fn close_composites(out: &mut Map<String, Value>) {
     for v in out.values_mut() {
         if let Value::Object(m) = v
             && m.values().all(Value::is_null)
@@ -90,5 +100,4 @@ pub(crate) fn record(
             *v = Value::Null;
         }
     }
-    Ok(out)
 }

@@ -161,27 +161,9 @@ fn stored_record(
         {
             v = parsed;
         }
-        match column.part {
-            None => {
-                out.insert(column.key.clone(), v);
-            }
-            Some(part) => {
-                let slot = out
-                    .entry(column.key.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(parts) = slot {
-                    parts.insert(part.to_string(), v);
-                }
-            }
-        }
+        crate::decode::place(&mut out, column, v);
     }
-    for v in out.values_mut() {
-        if let Value::Object(parts) = v
-            && parts.values().all(Value::is_null)
-        {
-            *v = Value::Null;
-        }
-    }
+    crate::decode::close_composites(&mut out);
     Ok(out)
 }
 
