@@ -49,6 +49,10 @@ impl Db {
         };
         let mut options = sea_orm::ConnectOptions::new(url.to_string());
         options.sqlx_logging(false);
+        // sqlx pings a pooled connection on every checkout by default: one
+        // more round trip per request. Only a connection idle long enough to
+        // have been dropped by the server or a proxy is checked.
+        options.test_before_acquire_if_idle_for(std::time::Duration::from_secs(30));
         if backend == Backend::Sqlite {
             options.max_connections(8);
             options.map_sqlx_sqlite_opts(|o| {
@@ -57,6 +61,10 @@ impl Db {
                     .busy_timeout(std::time::Duration::from_secs(10))
                     // `like` is case-sensitive as on PostgreSQL; `ilike` is not.
                     .pragma("case_sensitive_like", "ON")
+                    // SQLite's default page cache is 2 MB: a bulk write into a
+                    // table bigger than that spills dirty pages to the WAL and
+                    // reads them back mid-transaction. Pages are taken as used.
+                    .pragma("cache_size", "-65536")
             });
         } else {
             options.max_connections(32);
