@@ -61,10 +61,6 @@ impl Db {
                     .busy_timeout(std::time::Duration::from_secs(10))
                     // `like` is case-sensitive as on PostgreSQL; `ilike` is not.
                     .pragma("case_sensitive_like", "ON")
-                    // SQLite's default page cache is 2 MB: a bulk write into a
-                    // table bigger than that spills dirty pages to the WAL and
-                    // reads them back mid-transaction. Pages are taken as used.
-                    .pragma("cache_size", "-65536")
             });
         } else {
             options.max_connections(32);
