@@ -178,6 +178,25 @@ async fn direct_reads_answer_as_the_full_executor_does() {
     // Nothing to read: no statement at all.
     admin_same(&s, q4, json!({ "id": "not-a-uuid" }), Path::Fetch).await;
 
+    // Response keys name the columns of PostgreSQL's lateral rows, whose
+    // identifiers hold 63 bytes: a longer alias would come back cut, so
+    // the fetch path answers it there.
+    let (fits, too_long) = ("k".repeat(63), "k".repeat(64));
+    let aliased = |alias: &str| {
+        format!(
+            "{{ companies(first: 3, orderBy: {{ name: ASC }}) {{ nodes {{ {alias}: name people(first: 2) {{ nodes {{ {alias}: email }} }} }} }} }}"
+        )
+    };
+    let answer = admin_same(&s, &aliased(&fits), json!({}), Path::OneStatement).await;
+    assert!(answer["data"]["companies"]["nodes"][0][&fits].is_string());
+    let path = if on_postgres() {
+        Path::Fetch
+    } else {
+        Path::OneStatement
+    };
+    let answer = admin_same(&s, &aliased(&too_long), json!({}), path).await;
+    assert!(answer["data"]["companies"]["nodes"][0][&too_long].is_string());
+
     // Aliases, fragments, __typename, edges and cursors, page info, counts.
     let paged = admin_same(
         &s,
