@@ -84,3 +84,47 @@ async fn schema_swaps_under_load_and_old_versions_are_freed() {
     );
     Arc::into_inner(s).expect("last handle").finish().await;
 }
+
+/// Pooled connections skip sqlx's ping while in use (one round trip less
+/// per request), but one left idle is checked before it is handed out: a
+/// database that dropped every connection (a restart, a proxy's timeout)
+/// costs no failed request.
+#[tokio::test]
+async fn connections_the_database_dropped_are_replaced_not_reported() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let s = TestServer::start().await;
+    let Some((admin, name)) = s.db.pg_admin.clone() else {
+        // SQLite's connections are files in this process: nothing to drop.
+        return;
+    };
+    // Pooled connections, used just now.
+    for _ in 0..3 {
+        let read = s
+            .gql("{ companies(first: 5) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(read["companies"]["totalCount"], json!(0));
+    }
+    let conn = Database::connect(&admin).await.expect("admin connection");
+    let dropped = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ),
+        ))
+        .await
+        .expect("terminate");
+    conn.close().await.ok();
+    assert!(!dropped.is_empty(), "the server held connections");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for _ in 0..8 {
+        let created = s
+            .gql(
+                "mutation { createCompany(data: { name: \"After\" }) { name } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(created["createCompany"]["name"], "After");
+    }
+    s.finish().await;
+}

@@ -8,7 +8,7 @@ pub const ADMIN_KEY: &str = "rk_test_admin_key_0123456789";
 /// Where a test's data lives; dropped (PostgreSQL) or deleted (SQLite) at the end.
 pub struct TestDb {
     pub url: String,
-    pg_admin: Option<(String, String)>,
+    pub pg_admin: Option<(String, String)>,
     _dir: Option<TempDir>,
 }
 

@@ -50,9 +50,11 @@ impl Db {
         let mut options = sea_orm::ConnectOptions::new(url.to_string());
         options.sqlx_logging(false);
         // sqlx pings a pooled connection on every checkout by default: one
-        // more round trip per request. Only a connection idle long enough to
-        // have been dropped by the server or a proxy is checked.
-        options.test_before_acquire_if_idle_for(std::time::Duration::from_secs(30));
+        // more round trip per request. A connection used within the last
+        // second (sqlx also pings it when it comes back) is handed out as
+        // is; one idle longer may have been dropped by a restart or a proxy,
+        // so it is checked first.
+        options.test_before_acquire_if_idle_for(std::time::Duration::from_secs(1));
         if backend == Backend::Sqlite {
             options.max_connections(8);
             options.map_sqlx_sqlite_opts(|o| {
