@@ -6,7 +6,8 @@
 //!
 //! [`compile`] declines (`None`) what it cannot write to the character as
 //! the store's decoder would: computed fields, sealed values, cursors,
-//! `createdBy`, floats on SQLite. The fetch path then answers.
+//! `createdBy`, floats on SQLite, response keys over 63 bytes on
+//! PostgreSQL. The fetch path then answers.
 
 use async_graphql::Name;
 use rapport_meta::{Catalog, FieldType, ObjectDef};
