@@ -198,55 +198,89 @@ impl Statement<'_> {
         let (from, columns) =
             self.aside(|sql| record_into(sql, catalog, layout, object, id, &sel.stored).ok())?;
         self.open_subquery();
-        if self.pg {
-            self.sql.push("to_json(");
-        }
-        let lateral = self.record(sel, &alias, &columns)?;
-        if self.pg {
-            self.sql.push(")");
-        }
+        let lateral = self.record(sel, &alias, &columns, false)?;
         self.close_subquery(&from, &alias, &lateral);
         Some(())
     }
 
-    /// A record's JSON from the columns of derived table `alias`.
-    ///
-    /// On PostgreSQL the record is a whole-row reference to a lateral
-    /// sub-select of its values named by their keys: `json_agg` and
-    /// `to_json` write a row's columns as an object for much less than
-    /// `json_build_object` costs per call (its variadic arguments are typed
-    /// anew for every row). Returns that `CROSS JOIN LATERAL` clause, for
-    /// the FROM that reads `alias`; SQLite builds the object in place and
-    /// returns nothing to add.
-    fn record(&mut self, sel: &RecordSel<'_>, alias: &str, columns: &[Column]) -> Option<String> {
-        if !self.pg {
-            self.object(sel.items.len())?;
-            for (i, (key, item)) in sel.items.iter().enumerate() {
-                self.key(i, key);
-                self.item(sel, alias, columns, item)?;
-            }
-            self.sql.push(")");
-            return Some(String::new());
+    /// A record's JSON from the columns of derived table `alias`. Returns
+    /// the lateral clauses (see [`Statement::open_row`]) for the FROM that
+    /// reads `alias`. `bare`: see [`Statement::close_row`].
+    fn record(
+        &mut self,
+        sel: &RecordSel<'_>,
+        alias: &str,
+        columns: &[Column],
+        bare: bool,
+    ) -> Option<String> {
+        let mut laterals = String::new();
+        let open = self.open_row(sel.items.len())?;
+        for (i, (key, item)) in sel.items.iter().enumerate() {
+            self.entry(i, key)?;
+            self.item(sel, alias, columns, item, &mut laterals)?;
+            self.entry_end(key);
         }
-        self.rows += 1;
-        let row = format!("\"__v{}\"", self.rows);
+        laterals.push_str(&self.close_row(open, bare));
+        Some(laterals)
+    }
+
+    /// Opens a JSON object of `pairs` entries. On PostgreSQL it is a
+    /// lateral row of the values named by their keys, which `to_json`
+    /// writes as an object for much less than `json_build_object` costs
+    /// per call (its variadic arguments are typed anew for every row): the
+    /// entries are written aside, and [`Statement::close_row`] returns the
+    /// `CROSS JOIN LATERAL` clause for the FROM of the rows they read.
+    /// SQLite builds a `json_object` in place.
+    fn open_row(&mut self, pairs: usize) -> Option<Option<String>> {
+        if !self.pg {
+            self.object(pairs)?;
+            return Some(None);
+        }
         let outer = std::mem::take(&mut self.sql.text);
         self.sql.push("SELECT ");
-        for (i, (key, item)) in sel.items.iter().enumerate() {
-            // Longer names would be cut to PostgreSQL's 63-byte identifiers.
-            if key.len() > 63 {
-                return None;
-            }
-            if i > 0 {
-                self.sql.push(", ");
-            }
-            self.item(sel, alias, columns, item)?;
+        Some(Some(outer))
+    }
+
+    /// Starts entry `i` of an object opened by [`Statement::open_row`].
+    fn entry(&mut self, i: usize, key: &str) -> Option<()> {
+        if !self.pg {
+            self.key(i, key);
+            return Some(());
+        }
+        // Longer names would be cut to PostgreSQL's 63-byte identifiers.
+        if key.len() > 63 {
+            return None;
+        }
+        if i > 0 {
+            self.sql.push(", ");
+        }
+        Some(())
+    }
+
+    fn entry_end(&mut self, key: &str) {
+        if self.pg {
             // GraphQL names are [_A-Za-z][_0-9A-Za-z]*: nothing to escape.
             self.sql.push(" AS \"").push(key).push("\"");
         }
+    }
+
+    /// Ends an object: writes its JSON where it was opened and returns the
+    /// lateral clause it needs (none on SQLite). A `bare` row is left for
+    /// the JSON function around it (`json_agg`, `json_build_object`) to
+    /// write, which spares a `to_json` per row.
+    fn close_row(&mut self, open: Option<String>, bare: bool) -> String {
+        let Some(outer) = open else {
+            self.sql.push(")");
+            return String::new();
+        };
+        self.rows += 1;
+        let row = format!("\"__v{}\"", self.rows);
         let select = std::mem::replace(&mut self.sql.text, outer);
-        self.sql.push(&row);
-        Some(format!(" CROSS JOIN LATERAL ({select}) {row}"))
+        match bare {
+            true => self.sql.push(&row),
+            false => self.sql.push("to_json(").push(&row).push(")"),
+        };
+        format!(" CROSS JOIN LATERAL ({select}) {row}")
     }
 
     /// The JSON of one item of a record read from derived table `alias`.
@@ -256,6 +290,7 @@ impl Statement<'_> {
         alias: &str,
         columns: &[Column],
         item: &Item<'_>,
+        laterals: &mut String,
     ) -> Option<()> {
         let column = |key: &str| columns.iter().find(|c| c.key == key && c.part.is_none());
         match item {
@@ -313,9 +348,9 @@ impl Statement<'_> {
                     self.sql.push(&format!("{alias}.\"{}\" IS NULL", p.name));
                 }
                 self.sql.push(" THEN NULL ELSE ");
-                self.object(members.len())?;
+                let open = self.open_row(members.len())?;
                 for (i, (member_key, member)) in members.iter().enumerate() {
-                    self.key(i, member_key);
+                    self.entry(i, member_key)?;
                     match member {
                         Member::Typename(t) => self.text(t),
                         Member::Part { key, required } => {
@@ -333,8 +368,10 @@ impl Statement<'_> {
                             self.sql.push(&written);
                         }
                     }
+                    self.entry_end(member_key);
                 }
-                self.sql.push(") END");
+                laterals.push_str(&self.close_row(open, false));
+                self.sql.push(" END");
             }
             Item::CreatedBy(_) => return None,
             Item::ToOne { id_key, sel, .. } => {
@@ -437,7 +474,7 @@ impl Statement<'_> {
                 }
                 ConnItem::Nodes(sel) => {
                     self.aggregate_open();
-                    laterals.push_str(&self.record(sel, &alias, columns)?);
+                    laterals.push_str(&self.record(sel, &alias, columns, true)?);
                     self.aggregate_close(&order, &within_page);
                 }
                 ConnItem::Edges(edge) => {
@@ -452,7 +489,7 @@ impl Statement<'_> {
                             }
                             EdgeItem::Cursor => return None,
                             EdgeItem::Node(sel) => {
-                                laterals.push_str(&self.record(sel, &alias, columns)?);
+                                laterals.push_str(&self.record(sel, &alias, columns, true)?);
                             }
                         }
                     }
