@@ -21,8 +21,7 @@ mod fields;
 mod sequence;
 mod upgrade;
 
-pub use sequence::format_number;
-pub(crate) use sequence::{next_number, start_sequence};
+pub(crate) use sequence::{numbered_fields, start_sequence};
 
 use apply::apply_documents;
 use fields::{field_change, object_visibility, purge};

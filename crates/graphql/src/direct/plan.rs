@@ -83,6 +83,13 @@ pub(crate) struct ConnSel<'c> {
     pub items: Vec<(Name, ConnItem<'c>)>,
 }
 
+impl ConnSel<'_> {
+    /// `CompanyEdge` for `CompanyConnection`.
+    pub fn edge_type_name(&self) -> String {
+        format!("{}Edge", self.type_name.trim_end_matches("Connection"))
+    }
+}
+
 pub(crate) enum ConnItem<'c> {
     Typename,
     Nodes(RecordSel<'c>),

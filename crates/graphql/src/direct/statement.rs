@@ -483,10 +483,7 @@ impl Statement<'_> {
                     for (i, (key, e)) in edge.iter().enumerate() {
                         self.key(i, key);
                         match e {
-                            EdgeItem::Typename => {
-                                let t = conn.type_name.trim_end_matches("Connection");
-                                self.text(&format!("{t}Edge"));
-                            }
+                            EdgeItem::Typename => self.text(&conn.edge_type_name()),
                             EdgeItem::Cursor => return None,
                             EdgeItem::Node(sel) => {
                                 laterals.push_str(&self.record(sel, &alias, columns, true)?);

@@ -169,10 +169,7 @@ impl Writer<'_> {
                     for (i, (key, e)) in edge.iter().enumerate() {
                         w.key(i, key);
                         match e {
-                            EdgeItem::Typename => {
-                                let t = conn.type_name.trim_end_matches("Connection");
-                                w.raw_str(&format!("{t}Edge"));
-                            }
+                            EdgeItem::Typename => w.raw_str(&conn.edge_type_name()),
                             EdgeItem::Cursor => w.raw_str(cursor),
                             EdgeItem::Node(sel) => w.record(sel, r)?,
                         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rapport_meta::{Computed, ObjectDef, RelationKind};
+use rapport_meta::{ObjectDef, RelationKind};
 use rapport_query::{Scalar, Sql};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value, json};
@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::audit::diff;
 use crate::db::{StatementCounter, execute};
 use crate::error::StoreError;
-use crate::metadata::{format_number, next_number};
+use crate::metadata::numbered_fields;
 use crate::records::{Actor, Record, RecordStore, now_value, unique_conflict};
 
 /// Why one line of an import was refused.
@@ -374,17 +374,13 @@ impl Import<'_> {
         }
         store.touched(obj);
         let mut columns = prepared.columns;
-        let mut numbered = Vec::new();
-        for f in obj.fields.iter() {
-            if let Some(Computed::AutoNumber { prefix, digits }) = &f.computed {
-                let field_id = store
-                    .meta
-                    .field_ids
-                    .get(&(obj.name.clone(), f.name.clone()))
-                    .ok_or_else(|| StoreError::Internal(format!("no id for field {}", f.name)))?;
-                columns.insert(f.name.clone());
-                numbered.push((f.name.as_str(), prefix.as_str(), *digits, field_id.as_str()));
-            }
+        // Numbers are drawn in the transaction, one statement per field for
+        // the whole slice, and handed out in line order.
+        let mut numbers = Vec::new();
+        for field in numbered_fields(&store.meta.field_ids, obj)? {
+            columns.insert(field.name.to_string());
+            let drawn = field.draw(&self.txn, store.layout(), valid.len()).await?;
+            numbers.push((field.name, drawn.into_iter()));
         }
         let has_links = obj
             .fields
@@ -400,15 +396,16 @@ impl Import<'_> {
             history: entry,
         } in valid
         {
-            // Numbers are drawn in the transaction; the row's object gets
-            // them as its last members.
-            for (name, prefix, digits, field_id) in &numbered {
-                let n = next_number(&self.txn, store.layout(), field_id).await?;
+            // The row's object gets its numbers as its last members.
+            for (name, drawn) in &mut numbers {
+                let number = drawn
+                    .next()
+                    .ok_or_else(|| StoreError::Internal("too few numbers drawn".into()))?;
                 row.pop();
                 row.push(',');
                 row.push_str(&Value::String(name.to_string()).to_string());
                 row.push(':');
-                row.push_str(&Value::String(format_number(prefix, *digits, n)).to_string());
+                row.push_str(&Value::String(number).to_string());
                 row.push('}');
             }
             // Links are written before their record; a refused line must not

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rapport_meta::{Computed, FieldType, ObjectDef, RelationKind};
+use rapport_meta::{FieldType, ObjectDef, RelationKind};
 use rapport_query::{ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::audit::diff;
 use crate::db::{StatementCounter, query};
 use crate::error::StoreError;
-use crate::metadata::{format_number, next_number};
+use crate::metadata::numbered_fields;
 use crate::records::{
     Actor, MAX_BATCH, Record, RecordStore, check_uuid, now_value, unique_conflict,
 };
@@ -278,21 +278,9 @@ impl RecordStore {
                 self.encode(Scalar::DateTime, &now, "updatedAt")?,
             );
             set.set("version", sea_query::Value::BigInt(Some(1)));
-            for f in obj.fields.iter() {
-                if let Some(Computed::AutoNumber { prefix, digits }) = &f.computed {
-                    let field_id = self
-                        .meta
-                        .field_ids
-                        .get(&(obj.name.clone(), f.name.clone()))
-                        .ok_or_else(|| {
-                            StoreError::Internal(format!("no id for field {}", f.name))
-                        })?;
-                    let n = next_number(txn, self.layout(), field_id).await?;
-                    set.set(
-                        f.name.clone(),
-                        sea_query::Value::String(Some(format_number(prefix, *digits, n))),
-                    );
-                }
+            for field in numbered_fields(&self.meta.field_ids, obj)? {
+                let number = field.draw(txn, self.layout(), 1).await?.pop();
+                set.set(field.name, sea_query::Value::String(number));
             }
             set.set(
                 "createdBy",
