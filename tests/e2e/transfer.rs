@@ -359,3 +359,41 @@ async fn an_imported_record_reads_as_a_created_one() {
     );
     s.finish().await;
 }
+
+/// A bulk load leaves PostgreSQL without statistics until autovacuum comes
+/// round, and plans made meanwhile can scan a whole table per look-up; an
+/// import of 1,000 records or more refreshes them before it commits.
+#[tokio::test]
+async fn a_large_import_leaves_the_table_analyzed() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let s = TestServer::start().await;
+    if s.db.pg_admin.is_none() {
+        // SQLite plans without gathered statistics: nothing to refresh.
+        s.finish().await;
+        return;
+    }
+    let import =
+        "mutation($r: [JSON!]!) { importRecords(object: \"company\", records: $r) { imported } }";
+    let records: Vec<Value> = (0..1000)
+        .map(|i| json!({ "name": format!("Company {i}") }))
+        .collect();
+    let r = s.gql(import, json!({ "r": records })).await;
+    assert_eq!(r["importRecords"]["imported"], 1000, "{r}");
+    // `last_analyze` is set by ANALYZE run by a session, never by autovacuum
+    // (that is `last_autoanalyze`).
+    let conn = Database::connect(&s.db.url).await.expect("connect");
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL",
+        ))
+        .await
+        .expect("read statistics");
+    let analyzed: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    conn.close().await.ok();
+    assert_eq!(analyzed, ["company"]);
+    s.finish().await;
+}

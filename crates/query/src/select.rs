@@ -531,13 +531,13 @@ pub fn records_by_ids_sql(
         .push(&layout.table(&object.name))
         .push(" ")
         .push(ALIAS);
-    sql.push(" WHERE ").col(ALIAS, "id").push(" IN (");
+    sql.push(" WHERE ").col(ALIAS, "id");
     let values = ids
         .iter()
         .map(|id| encode(layout.backend, Scalar::Uuid, &Json::String(id.clone())))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|r| QueryError::bad("id", r))?;
-    sql.params_list(values).push(")");
+    sql.in_list(values);
     if !with_deleted {
         sql.push(" AND ").col(ALIAS, "deletedAt").push(" IS NULL");
     }
@@ -694,8 +694,8 @@ pub fn children_sql(
         sql.push(" AND ").col(ALIAS, object_column).push(" = ");
         sql.param(sea_query::Value::String(Some(parent_object.clone())));
     }
-    sql.push(" AND ").push(&parent_expr).push(" IN (");
-    sql.params_list(parent_values).push(")) s WHERE 1=1");
+    sql.push(" AND ").push(&parent_expr);
+    sql.in_list(parent_values).push(") s WHERE 1=1");
     if let Some(values) = cursor_values(q, false, keys.len())? {
         keyset(&mut sql, &keys, &outer_exprs, &values)?;
     }

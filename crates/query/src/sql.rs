@@ -77,6 +77,25 @@ impl Sql {
         self
     }
 
+    /// `IN (…)` over `values`. On PostgreSQL, UUIDs (record ids) travel as
+    /// one `uuid[]` parameter instead (`= ANY($n)`), so the statement's text
+    /// is the same for any number of ids: prepared once and planned cheaply,
+    /// where a list of 500 placeholders is a new statement for every count.
+    pub fn in_list(&mut self, values: Vec<Value>) -> &mut Self {
+        let uuids = values.iter().all(|v| matches!(v, Value::Uuid(Some(_))));
+        if self.backend == Backend::Postgres && !self.inline && uuids {
+            self.push(" = ANY(");
+            self.param(Value::Array(
+                sea_query::ArrayType::Uuid,
+                Some(Box::new(values)),
+            ));
+            return self.push(")");
+        }
+        self.push(" IN (");
+        self.params_list(values);
+        self.push(")")
+    }
+
     /// A comma separated list of parameters.
     pub fn params_list(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
         for (i, v) in values.into_iter().enumerate() {
@@ -164,5 +183,48 @@ impl Layout {
     /// The platform-managed junction of a many-to-many relation.
     pub fn junction_name(object: &str, field: &str) -> String {
         format!("{object}__{field}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<Value> {
+        (0..n)
+            .map(|i| Value::Uuid(Some(uuid::Uuid::from_u128(i as u128))))
+            .collect()
+    }
+
+    #[test]
+    fn record_ids_are_one_array_parameter_on_postgres() {
+        let text = |n| {
+            let mut sql = Sql::new(Backend::Postgres);
+            sql.push("id").in_list(ids(n));
+            (sql.text, sql.params.len())
+        };
+        // One statement text whatever the count: prepared once.
+        assert_eq!(text(2), ("id = ANY($1)".to_string(), 1));
+        assert_eq!(text(500), text(2));
+    }
+
+    #[test]
+    fn other_values_and_sqlite_keep_the_list() {
+        let mut sql = Sql::new(Backend::Sqlite);
+        sql.push("id").in_list(ids(2));
+        assert_eq!(sql.text, "id IN (?1, ?2)");
+        let mut sql = Sql::new(Backend::Postgres);
+        sql.push("stage").in_list(vec![
+            Value::String(Some("WON".into())),
+            Value::String(Some("LOST".into())),
+        ]);
+        assert_eq!(sql.text, "stage IN ($1, $2)");
+        // A value that is not a UUID (an id that failed to parse) must not
+        // reach a uuid[] parameter.
+        let mut mixed = ids(1);
+        mixed.push(Value::String(Some("nope".into())));
+        let mut sql = Sql::new(Backend::Postgres);
+        sql.push("id").in_list(mixed);
+        assert_eq!(sql.text, "id IN ($1, $2)");
     }
 }

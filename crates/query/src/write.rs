@@ -104,12 +104,12 @@ pub fn soft_delete_sql(
     sql.param(deleted_at)
         .push(", \"updatedAt\" = ")
         .param(updated_at);
-    sql.push(", \"version\" = \"version\" + 1 WHERE \"id\" IN (");
-    sql.params_list(ids.iter().map(|id| uuid(layout, id)));
+    sql.push(", \"version\" = \"version\" + 1 WHERE \"id\"");
+    sql.in_list(ids.iter().map(|id| uuid(layout, id)).collect());
     sql.push(if restoring {
-        ") AND \"deletedAt\" IS NOT NULL"
+        " AND \"deletedAt\" IS NOT NULL"
     } else {
-        ") AND \"deletedAt\" IS NULL"
+        " AND \"deletedAt\" IS NULL"
     });
     returning(&mut sql, &columns);
     (sql, columns)
@@ -119,8 +119,7 @@ pub fn delete_sql(layout: &Layout, object: &ObjectDef, ids: &[String]) -> Sql {
     let mut sql = Sql::new(layout.backend);
     sql.push("DELETE FROM ")
         .push(&layout.table(&object.name))
-        .push(" WHERE \"id\" IN (");
-    sql.params_list(ids.iter().map(|id| uuid(layout, id)));
-    sql.push(")");
+        .push(" WHERE \"id\"");
+    sql.in_list(ids.iter().map(|id| uuid(layout, id)).collect());
     sql
 }

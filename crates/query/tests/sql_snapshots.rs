@@ -76,10 +76,12 @@ fn child_lists_page_every_parent_in_one_statement() {
         "0190e6f0-0000-7000-8000-000000000002".to_string(),
     ];
     let plan = children_sql(&c, &layout, c.object(&child).unwrap(), &link, &ids, &q).unwrap();
+    // The parents travel as one uuid[] parameter: one text for any count.
+    assert_eq!(plan.sql.params.len(), 1);
     assert_eq!(
         plan.sql.text,
         format!(
-            r#"SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s."__parent" ORDER BY s."__k0" ASC NULLS LAST) AS "__rn" FROM (SELECT {SYSTEM}, t0."email", t0."companyId", t0."id" AS "__k0", t0."companyId" AS "__parent", COUNT(*) OVER (PARTITION BY t0."companyId") AS "__total" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL AND t0."companyId" IN ($1, $2)) s WHERE 1=1) r WHERE r."__rn" <= 11 ORDER BY r."__parent", r."__rn""#
+            r#"SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s."__parent" ORDER BY s."__k0" ASC NULLS LAST) AS "__rn" FROM (SELECT {SYSTEM}, t0."email", t0."companyId", t0."id" AS "__k0", t0."companyId" AS "__parent", COUNT(*) OVER (PARTITION BY t0."companyId") AS "__total" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL AND t0."companyId" = ANY($1)) s WHERE 1=1) r WHERE r."__rn" <= 11 ORDER BY r."__parent", r."__rn""#
         )
     );
 }

@@ -48,15 +48,26 @@ pub(crate) fn diff(obj: &ObjectDef, old: Option<&Record>, new: &Record) -> Value
     Value::Object(out)
 }
 
-/// A `CREATED` entry of a bulk import, as [`record_creations`] takes it:
-/// `changes` is the entry's JSON text.
-pub(crate) fn creation_entry(record_id: &str, changes: &str) -> String {
-    // Ids are UUIDs: nothing to escape.
-    format!(
-        "{{\"id\":\"{}\",\"record_id\":\"{record_id}\",\"changes\":{changes}}}",
-        uuid::Uuid::now_v7()
-    )
+/// A `CREATED` entry of a bulk import, as [`record_creations`] takes it.
+pub(crate) struct Creation {
+    pub id: String,
+    pub record_id: String,
+    /// The entry's changes as JSON text.
+    pub changes: String,
 }
+
+impl Creation {
+    pub(crate) fn new(record_id: &str, changes: String) -> Self {
+        Creation {
+            id: uuid::Uuid::now_v7().to_string(),
+            record_id: record_id.to_string(),
+            changes,
+        }
+    }
+}
+
+/// Entries per statement.
+const CREATIONS_PER_INSERT: usize = 1000;
 
 /// `CREATED` entries for many records of one object (bulk import), many
 /// rows per statement.
@@ -68,17 +79,19 @@ pub(crate) async fn record_creations(
     object: &str,
     actor: &Actor,
     at: &str,
-    entries: &[String],
+    entries: &[Creation],
     counter: &crate::db::StatementCounter,
 ) -> Result<(), StoreError> {
     let actor = format!("{}:{}", actor.kind, actor.name);
-    // The entries travel as one JSON array parameter per statement; each
-    // `changes` is already JSON text and goes in as it is.
+    // PostgreSQL takes the entries as three text arrays, sent in binary:
+    // nothing to parse on its side (against a JSON document, this halved the
+    // statement's time on 50,000 people; docs/performance.md). SQLite reads
+    // one JSON array; each `changes` is already JSON text and goes in as is.
     let text = match backend {
         Backend::Postgres => {
             "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
-             SELECT x.id, $2, $3, x.record_id, 'CREATED', $4, $5, x.changes::text \
-             FROM json_to_recordset($1::json) AS x(id text, record_id text, changes json)"
+             SELECT x.id, $2, $3, x.record_id, 'CREATED', $4, $5, x.changes \
+             FROM unnest($1::text[], $6::text[], $7::text[]) AS x(id, record_id, changes)"
         }
         Backend::Sqlite => {
             "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
@@ -86,15 +99,46 @@ pub(crate) async fn record_creations(
              FROM json_each($1)"
         }
     };
-    for chunk in entries.chunks(1000) {
-        let payload = format!("[{}]", chunk.join(","));
-        let values: Vec<sea_orm::Value> = vec![
-            payload.into(),
+    for chunk in entries.chunks(CREATIONS_PER_INSERT) {
+        // $1 and, on PostgreSQL, $6 and $7 carry the entries.
+        let entries: Vec<sea_orm::Value> = match backend {
+            Backend::Postgres => {
+                let column = |get: fn(&Creation) -> &String| {
+                    let texts = chunk.iter().map(|e| get(e).clone().into()).collect();
+                    sea_orm::Value::Array(sea_query::ArrayType::String, Some(Box::new(texts)))
+                };
+                vec![
+                    column(|e| &e.id),
+                    column(|e| &e.record_id),
+                    column(|e| &e.changes),
+                ]
+            }
+            Backend::Sqlite => {
+                let mut payload = String::with_capacity(chunk.len() * 256);
+                payload.push('[');
+                for (i, e) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        payload.push(',');
+                    }
+                    // Ids are UUIDs: nothing to escape.
+                    payload.push_str(&format!(
+                        "{{\"id\":\"{}\",\"record_id\":\"{}\",\"changes\":{}}}",
+                        e.id, e.record_id, e.changes
+                    ));
+                }
+                payload.push(']');
+                vec![payload.into()]
+            }
+        };
+        let mut entries = entries.into_iter();
+        let mut values: Vec<sea_orm::Value> = entries.next().into_iter().collect();
+        values.extend([
             workspace_id.into(),
             object.into(),
             actor.clone().into(),
             at.into(),
-        ];
+        ]);
+        values.extend(entries);
         sys_execute(conn, backend, text, values).await?;
         counter.bump();
     }

@@ -132,13 +132,12 @@ impl RecordStore {
                     .push(" = ")
                     .param(self.uuid_value(id)?);
                 if let Some(ids) = which {
-                    sql.push(" AND ").ident(j.theirs).push(" IN (");
-                    sql.params_list(
+                    sql.push(" AND ").ident(j.theirs);
+                    sql.in_list(
                         ids.iter()
                             .map(|x| self.uuid_value(x))
                             .collect::<Result<Vec<_>, _>>()?,
                     );
-                    sql.push(")");
                 }
                 execute(txn, counter, sql).await?;
             }

@@ -305,12 +305,12 @@ impl RecordStore {
                 let mut sql = Sql::new(self.db.backend);
                 sql.push("DELETE FROM ")
                     .push(&self.layout().table(&Layout::junction_name(&owner, &field)));
-                sql.push(" WHERE ").ident(column).push(" IN (");
+                sql.push(" WHERE ").ident(column);
                 let values = ids
                     .iter()
                     .map(|id| self.encode(Scalar::Uuid, &Value::String(id.clone()), "id"))
                     .collect::<Result<Vec<_>, _>>()?;
-                sql.params_list(values).push(")");
+                sql.in_list(values);
                 execute(txn, counter, self.tagged(sql)).await?;
             }
             execute(

@@ -59,14 +59,17 @@ struct PreparedLine {
     id: String,
     /// The row as a JSON object of its columns (see `insert_rows`).
     row: String,
-    /// Its history entry (see `audit::creation_entry`).
-    history: String,
+    /// Its history entry.
+    history: crate::audit::Creation,
 }
 
 /// Rows per INSERT: they travel as one JSON parameter, so the statement
 /// stays one text whatever the rows (prepared once) and the database reads
 /// them with its JSON parser instead of binding a parameter per value.
 const ROWS_PER_INSERT: usize = 1000;
+
+/// Imports of at least this many records refresh the table's statistics.
+const ANALYZE_AFTER: u64 = 1000;
 
 /// `INSERT … SELECT` of `rows` (JSON objects by column name; a column a
 /// row lacks is null) into `obj`'s table.
@@ -307,7 +310,7 @@ impl Import<'_> {
                 };
                 // As a create's history: the values as stored, not as sent.
                 let changes = diff(obj, None, &stored_record(&columns, &set)?).to_string();
-                let history = crate::audit::creation_entry(&id, &changes);
+                let history = crate::audit::Creation::new(&id, changes);
                 let mut row = Map::with_capacity(set.values.len() + 5);
                 for (column, value) in set.values {
                     if !out.columns.contains(&column) {
@@ -454,6 +457,23 @@ impl Import<'_> {
         self.errors.sort_by_key(|e| e.line);
         let clean = self.refused == 0 || self.skip_invalid;
         if clean {
+            if self.store.db.backend == rapport_query::Backend::Postgres
+                && self.imported >= ANALYZE_AFTER
+            {
+                // PostgreSQL plans from statistics that a bulk load leaves
+                // stale until autovacuum's next round; meanwhile a look-up
+                // by ids can take the deleted-at index and scan the whole
+                // table per statement (seen: 57 ms instead of 2 ms for 500
+                // ids among 10,000). ANALYZE counts this transaction's rows
+                // and its statistics land with the commit.
+                let table = self.store.layout().table(&self.obj.name);
+                sea_orm::ConnectionTrait::execute_unprepared(
+                    &self.txn,
+                    &format!("ANALYZE {table}"),
+                )
+                .await?;
+                self.counter.bump();
+            }
             self.txn.commit().await?;
         } else {
             self.txn.rollback().await?;
