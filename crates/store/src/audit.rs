@@ -84,34 +84,40 @@ pub(crate) async fn record_creations(
 ) -> Result<(), StoreError> {
     let actor = format!("{}:{}", actor.kind, actor.name);
     // PostgreSQL takes the entries as three text arrays, sent in binary:
-    // nothing to parse on its side (against a JSON document, this halved the
-    // statement's time on 50,000 people; docs/performance.md). SQLite reads
+    // nothing to parse on its side (against a JSON document, about 40% less
+    // statement time on 50,000 people; docs/performance.md). SQLite reads
     // one JSON array; each `changes` is already JSON text and goes in as is.
+    // $1–$4 are the same for every entry; the entries follow.
     let text = match backend {
         Backend::Postgres => {
             "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
-             SELECT x.id, $2, $3, x.record_id, 'CREATED', $4, $5, x.changes \
-             FROM unnest($1::text[], $6::text[], $7::text[]) AS x(id, record_id, changes)"
+             SELECT x.id, $1, $2, x.record_id, 'CREATED', $3, $4, x.changes \
+             FROM unnest($5::text[], $6::text[], $7::text[]) AS x(id, record_id, changes)"
         }
         Backend::Sqlite => {
             "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
-             SELECT value ->> 'id', $2, $3, value ->> 'record_id', 'CREATED', $4, $5, value -> 'changes' \
-             FROM json_each($1)"
+             SELECT value ->> 'id', $1, $2, value ->> 'record_id', 'CREATED', $3, $4, value -> 'changes' \
+             FROM json_each($5)"
         }
     };
     for chunk in entries.chunks(CREATIONS_PER_INSERT) {
-        // $1 and, on PostgreSQL, $6 and $7 carry the entries.
-        let entries: Vec<sea_orm::Value> = match backend {
+        let mut values: Vec<sea_orm::Value> = vec![
+            workspace_id.into(),
+            object.into(),
+            actor.clone().into(),
+            at.into(),
+        ];
+        match backend {
             Backend::Postgres => {
                 let column = |get: fn(&Creation) -> &String| {
                     let texts = chunk.iter().map(|e| get(e).clone().into()).collect();
                     sea_orm::Value::Array(sea_query::ArrayType::String, Some(Box::new(texts)))
                 };
-                vec![
+                values.extend([
                     column(|e| &e.id),
                     column(|e| &e.record_id),
                     column(|e| &e.changes),
-                ]
+                ]);
             }
             Backend::Sqlite => {
                 let mut payload = String::with_capacity(chunk.len() * 256);
@@ -127,18 +133,9 @@ pub(crate) async fn record_creations(
                     ));
                 }
                 payload.push(']');
-                vec![payload.into()]
+                values.push(payload.into());
             }
-        };
-        let mut entries = entries.into_iter();
-        let mut values: Vec<sea_orm::Value> = entries.next().into_iter().collect();
-        values.extend([
-            workspace_id.into(),
-            object.into(),
-            actor.clone().into(),
-            at.into(),
-        ]);
-        values.extend(entries);
+        }
         sys_execute(conn, backend, text, values).await?;
         counter.bump();
     }
