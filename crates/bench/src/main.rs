@@ -40,6 +40,9 @@ struct Args {
     /// Workspaces whose schemas are held at once for the memory measure.
     #[arg(long, default_value_t = 1000)]
     tenants: usize,
+    /// Only these measurements, comma-separated (`Q1,Q4`): for profiling one.
+    #[arg(long, value_delimiter = ',')]
+    queries: Vec<String>,
 }
 
 const KEY: &str = "rk_bench_admin_key_0123456789";
@@ -243,7 +246,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let companies = counts.companies;
     let company_of = move |n: usize| id(1, n.wrapping_mul(7919) % companies);
     let mut failed = 0;
-    for q in QUERIES {
+    let chosen = QUERIES
+        .iter()
+        .filter(|q| args.queries.is_empty() || args.queries.iter().any(|n| n == q.name));
+    for q in chosen {
         let variables: drive::Variables = match q.name {
             "Q4" => Arc::new(move |n| json!({ "id": company_of(n) })),
             "M1" => Arc::new(move |n| json!({ "c": company_of(n) })),

@@ -371,6 +371,9 @@ async fn graphql(
         if answer.one_statement {
             Metrics::add(&app.metrics.one_statement_reads, 1);
         }
+        if answer.from_rows {
+            Metrics::add(&app.metrics.row_reads, 1);
+        }
         let body = answer.body;
         Metrics::add(&app.metrics.sql_statements, counter.get());
         return body_response(body, counter.get());

@@ -11,6 +11,7 @@ pub struct Metrics {
     pub sql_statements: AtomicU64,
     pub direct_reads: AtomicU64,
     pub one_statement_reads: AtomicU64,
+    pub row_reads: AtomicU64,
     pub schema_rebuilds: AtomicU64,
     pub unauthenticated: AtomicU64,
 }
@@ -58,6 +59,11 @@ impl Metrics {
             "rapport_graphql_one_statement_reads_total",
             "Direct reads whose whole response one SQL statement built.",
             &self.one_statement_reads,
+        );
+        counter(
+            "rapport_graphql_row_reads_total",
+            "One-statement reads whose root records came back as rows the server wrote.",
+            &self.row_reads,
         );
         counter(
             "rapport_schema_rebuilds_total",

@@ -101,3 +101,67 @@ pub(crate) fn close_composites(out: &mut Map<String, Value>) {
         }
     }
 }
+
+/// The rows of a read whose response is written straight from them (see
+/// [`crate::RecordStore::read_rows`]).
+pub struct Rows {
+    rows: Vec<QueryResult>,
+    backend: Backend,
+}
+
+/// One value of a row, to be written into a response as the decoder would
+/// write it. Text is borrowed from the row on PostgreSQL, so a list read
+/// copies no string on its way to the response.
+#[derive(Debug, PartialEq)]
+pub enum Cell<'r> {
+    Null,
+    /// A string, to be written JSON-escaped.
+    Str(&'r str),
+    /// A string formatted from the stored value (ids, decimals, dates).
+    String(String),
+    /// Numbers, booleans, JSON documents.
+    Value(Value),
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Column `i` of row `row`, stored as `scalar`.
+    pub fn cell(&self, row: usize, i: usize, scalar: Scalar) -> Result<Cell<'_>, StoreError> {
+        use sea_orm::sqlx::Row;
+        let r = &self.rows[row];
+        if let (Some(pg), Scalar::Text) = (r.try_as_pg_row(), scalar) {
+            return Ok(pg
+                .try_get::<Option<&str>, usize>(i)
+                .map_err(|e| StoreError::Internal(e.to_string()))?
+                .map_or(Cell::Null, Cell::Str));
+        }
+        Ok(match value_at(r, i, scalar, self.backend)? {
+            Value::Null => Cell::Null,
+            Value::String(s) => Cell::String(s),
+            v => Cell::Value(v),
+        })
+    }
+
+    /// Column `i` of row `row` as text (a JSON document the statement wrote).
+    pub fn text(&self, row: usize, i: usize) -> Result<Option<&str>, StoreError> {
+        use sea_orm::sqlx::Row;
+        let r = &self.rows[row];
+        let text = match (r.try_as_pg_row(), r.try_as_sqlite_row()) {
+            (Some(pg), _) => pg.try_get::<Option<&str>, usize>(i),
+            (_, Some(lite)) => lite.try_get::<Option<&str>, usize>(i),
+            _ => return Err(StoreError::Internal("rows of an unknown backend".into())),
+        };
+        text.map_err(|e| StoreError::Internal(e.to_string()))
+    }
+}
+
+pub(crate) fn rows(rows: Vec<QueryResult>, backend: Backend) -> Rows {
+    Rows { rows, backend }
+}

@@ -26,6 +26,7 @@ pub use accounts::{
 pub use audit::{AuditEntry, audit_log};
 pub use crypto::Keyring;
 pub use db::{Db, StatementCounter};
+pub use decode::{Cell, Rows};
 pub use error::StoreError;
 pub use keys::{
     ApiKey, ApiKeyInfo, create_api_key, find_api_key, issue_api_key, list_api_keys, revoke_api_key,

@@ -195,6 +195,18 @@ impl RecordStore {
             .flatten())
     }
 
+    /// The rows of a read whose response the caller writes straight from
+    /// them, through the same replica routing as every read.
+    pub async fn read_rows(
+        &self,
+        counter: &StatementCounter,
+        sql: Sql,
+    ) -> Result<crate::decode::Rows, StoreError> {
+        let sql = self.tagged(sql);
+        let rows = self.routed(|c| query(c, counter, sql.clone())).await?;
+        Ok(crate::decode::rows(rows, self.db.backend))
+    }
+
     /// Statements carry the metadata version: PostgreSQL drivers cache
     /// prepared statements by text, and a plan cached before a column changed
     /// type must not be reused after it.

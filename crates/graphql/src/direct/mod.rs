@@ -5,7 +5,9 @@
 //! orderings, pages, relations, fragments and aliases — is fetched with the
 //! same store calls and batching as the resolvers, and its JSON written
 //! straight from the records — or, where [`statement`] can write it, the
-//! whole response built by the database in one statement.
+//! whole response built by the database in one statement; for a read of
+//! one root field on PostgreSQL that statement returns the root records
+//! as rows, written by the server ([`rows`]).
 //!
 //! The caller ([`execute`]) answers `None` for anything else, and on any
 //! error: the full executor then runs the request and reports what is
@@ -15,6 +17,7 @@
 
 mod fetch;
 mod plan;
+mod rows;
 mod statement;
 mod write;
 
@@ -27,6 +30,9 @@ pub struct Answer {
     pub body: String,
     /// Whether one statement built the whole response (see [`statement`]).
     pub one_statement: bool,
+    /// Whether that statement returned the root records as rows, which
+    /// the server wrote (see [`rows`]).
+    pub from_rows: bool,
 }
 
 /// The response of a plain read, or `None` when the full executor must
@@ -58,6 +64,21 @@ pub async fn execute(
         slots: 0,
     };
     let roots = planner.roots(&op.node)?;
+    let row_read = one_statement
+        .then(|| rows::compile(catalog, store.layout(), &roots))
+        .flatten();
+    if let Some((sql, plan)) = row_read {
+        match store.read_rows(counter, sql).await {
+            Ok(rows) => {
+                return rows::write(&roots, &plan, &rows).map(|body| Answer {
+                    body,
+                    one_statement: true,
+                    from_rows: true,
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "one-statement read failed"),
+        }
+    }
     let compiled = one_statement
         .then(|| statement::compile(catalog, store.layout(), &roots))
         .flatten();
@@ -67,6 +88,7 @@ pub async fn execute(
                 return Some(Answer {
                     body: format!("{{\"data\":{data}}}"),
                     one_statement: true,
+                    from_rows: false,
                 });
             }
             Ok(_) => return None,
@@ -93,5 +115,6 @@ pub async fn execute(
     Some(Answer {
         body,
         one_statement: false,
+        from_rows: false,
     })
 }

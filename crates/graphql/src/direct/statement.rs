@@ -33,14 +33,7 @@ pub(crate) fn compile(
     layout: &Layout,
     roots: &[(Name, Root<'_>)],
 ) -> Option<Sql> {
-    let mut s = Statement {
-        catalog,
-        layout,
-        pg: layout.backend == Backend::Postgres,
-        sql: Sql::new(layout.backend),
-        aliases: 0,
-        rows: 0,
-    };
+    let mut s = Statement::new(catalog, layout);
     // Nothing to read: the fetch path writes it without a statement.
     if roots
         .iter()
@@ -73,19 +66,30 @@ pub(crate) fn compile(
     Some(s.sql)
 }
 
-struct Statement<'a> {
+pub(super) struct Statement<'a> {
     catalog: &'a Catalog,
     layout: &'a Layout,
     pg: bool,
-    sql: Sql,
+    pub(super) sql: Sql,
     aliases: usize,
     /// Lateral row aliases (`__v1`…) handed out so far.
     rows: usize,
 }
 
-impl Statement<'_> {
+impl<'a> Statement<'a> {
+    pub(super) fn new(catalog: &'a Catalog, layout: &'a Layout) -> Self {
+        Statement {
+            catalog,
+            layout,
+            pg: layout.backend == Backend::Postgres,
+            sql: Sql::new(layout.backend),
+            aliases: 0,
+            rows: 0,
+        }
+    }
+
     /// A fresh alias for a derived table; `t0`, `o1`… belong to the pages.
-    fn alias(&mut self) -> String {
+    pub(super) fn alias(&mut self) -> String {
         self.aliases += 1;
         format!("\"__j{}\"", self.aliases)
     }
@@ -145,7 +149,10 @@ impl Statement<'_> {
 
     /// Text written aside (a derived table, written after the select list
     /// that needs its columns); parameters are numbered, so order is free.
-    fn aside<T>(&mut self, write: impl FnOnce(&mut Sql) -> Option<T>) -> Option<(String, T)> {
+    pub(super) fn aside<T>(
+        &mut self,
+        write: impl FnOnce(&mut Sql) -> Option<T>,
+    ) -> Option<(String, T)> {
         let outer = std::mem::take(&mut self.sql.text);
         let done = write(&mut self.sql);
         let aside = std::mem::replace(&mut self.sql.text, outer);
@@ -189,7 +196,12 @@ impl Statement<'_> {
     }
 
     /// One live record (or null) of `object`.
-    fn lookup(&mut self, object: &ObjectDef, id: RowId, sel: &RecordSel<'_>) -> Option<()> {
+    pub(super) fn lookup(
+        &mut self,
+        object: &ObjectDef,
+        id: RowId,
+        sel: &RecordSel<'_>,
+    ) -> Option<()> {
         if !sel.computed.is_empty() {
             return None;
         }
@@ -380,19 +392,30 @@ impl Statement<'_> {
             }
             Item::List {
                 field, query, conn, ..
-            } => {
-                let def = sel.object.field(field)?;
-                let (link, child) = ChildLink::of(self.catalog, self.layout, sel.object, def)?;
-                let child = self.catalog.object(&child)?;
-                let id = format!("{alias}.\"id\"");
-                let parent = ParentRow {
-                    link: &link,
-                    id_expr: &id,
-                };
-                self.list(child, query, conn, Some(&parent))?;
-            }
+            } => self.child_list(sel.object, alias, field, query, conn)?,
         }
         Some(())
+    }
+
+    /// The JSON of one parent's child list through `field`; the parent is
+    /// the row of derived table `alias`.
+    pub(super) fn child_list(
+        &mut self,
+        parent_object: &ObjectDef,
+        alias: &str,
+        field: &str,
+        query: &ConnectionQuery,
+        conn: &ConnSel<'_>,
+    ) -> Option<()> {
+        let def = parent_object.field(field)?;
+        let (link, child) = ChildLink::of(self.catalog, self.layout, parent_object, def)?;
+        let child = self.catalog.object(&child)?;
+        let id = format!("{alias}.\"id\"");
+        let parent = ParentRow {
+            link: &link,
+            id_expr: &id,
+        };
+        self.list(child, query, conn, Some(&parent))
     }
 
     /// A connection: one page of `object`'s rows (of one parent's, for a
@@ -559,7 +582,7 @@ fn reverse(k: &OrderKey) -> OrderKey {
 }
 
 /// `ORDER BY` over a page's key columns (`__k0`…) in derived table `alias`.
-fn order_by(alias: &str, keys: &[OrderKey]) -> String {
+pub(super) fn order_by(alias: &str, keys: &[OrderKey]) -> String {
     let mut out = String::new();
     for (i, k) in keys.iter().enumerate() {
         if i > 0 {
