@@ -12,7 +12,7 @@
 //! cursors) goes to [`super::statement`].
 
 use async_graphql::Name;
-use rapport_meta::{Catalog, FieldType, ObjectDef};
+use rapport_meta::{Catalog, ObjectDef};
 use rapport_query::{
     Backend, Column, ConnectionQuery, Layout, RowId, Scalar, Sql, page_into, record_into,
 };
@@ -20,7 +20,8 @@ use rapport_store::{Cell, Rows};
 use serde_json::Value;
 
 use super::plan::{ConnItem, ConnSel, EdgeItem, Info, Item, Member, RecordSel, Root};
-use super::statement::{REJECTED, Statement, order_by};
+use super::statement::{REJECTED, Statement, order_by, sealed};
+use super::write;
 
 /// How to write the rows back: per record selection of the root (a
 /// look-up's, or each `nodes` and `edges { node }` of a list, in the
@@ -213,11 +214,7 @@ impl Columns<'_> {
             outs.push(match item {
                 Item::Typename => Out::Plan,
                 Item::Value { key, .. } => {
-                    let sealed = sel
-                        .object
-                        .field(key)
-                        .is_some_and(|f| f.field_type == FieldType::EncryptedText);
-                    let c = column(key).filter(|_| !sealed)?;
+                    let c = column(key).filter(|_| !sealed(sel.object, key))?;
                     let col = self.push(s);
                     s.sql.push(&format!("{alias}.\"{}\"", c.name));
                     Out::Value {
@@ -289,96 +286,94 @@ struct Writer<'r> {
 
 impl Writer<'_> {
     fn root(&mut self, root: &Root<'_>, plan: &RowPlan) -> Option<()> {
-        let rows = self.rows;
-        let w = self;
         match root {
-            Root::Get { sel, .. } => match rows.len() {
-                0 => w.out.extend_from_slice(b"null"),
-                _ => w.record(sel, plan.records.first()?, 0)?,
-            },
-            Root::List { query, conn, .. } => {
-                let more = rows.len() > plan.limit;
-                let mut shown: Vec<usize> = (0..rows.len().min(plan.limit)).collect();
-                if plan.backward {
-                    shown.reverse();
-                }
-                let has_next = if plan.backward {
-                    query.before.is_some()
-                } else {
-                    more
-                };
-                let has_previous = if plan.backward {
-                    more
-                } else {
-                    query.after.is_some()
-                };
-                let mut records = plan.records.iter();
-                w.out.push(b'{');
-                for (i, (key, item)) in conn.items.iter().enumerate() {
-                    w.key(i, key);
-                    match item {
-                        ConnItem::Typename => w.string(&conn.type_name),
-                        ConnItem::Nodes(sel) => {
-                            let outs = records.next()?;
-                            w.list(&shown, |w, row| w.record(sel, outs, row))?;
-                        }
-                        ConnItem::Edges(edge) => {
-                            let outs: Vec<&Vec<Out>> = edge
-                                .iter()
-                                .filter(|(_, e)| matches!(e, EdgeItem::Node(_)))
-                                .map(|_| records.next())
-                                .collect::<Option<_>>()?;
-                            w.list(&shown, |w, row| {
-                                w.out.push(b'{');
-                                let mut nodes = outs.iter();
-                                for (i, (key, e)) in edge.iter().enumerate() {
-                                    w.key(i, key);
-                                    match e {
-                                        EdgeItem::Typename => w.string(&conn.edge_type_name()),
-                                        EdgeItem::Node(sel) => w.record(sel, nodes.next()?, row)?,
-                                        EdgeItem::Cursor => return None,
-                                    }
-                                }
-                                w.out.push(b'}');
-                                Some(())
-                            })?;
-                        }
-                        ConnItem::PageInfo(info) => {
-                            w.out.push(b'{');
-                            for (i, (key, part)) in info.iter().enumerate() {
-                                w.key(i, key);
-                                match part {
-                                    Info::Typename => w.string("PageInfo"),
-                                    Info::HasNext => w.boolean(has_next),
-                                    Info::HasPrevious => w.boolean(has_previous),
-                                    Info::Start | Info::End => return None,
-                                }
-                            }
-                            w.out.push(b'}');
-                        }
-                        ConnItem::TotalCount => return None,
-                    }
-                }
-                w.out.push(b'}');
-            }
-            Root::Typename => w.string("Query"),
+            Root::Get { .. } if self.rows.is_empty() => self.out.extend_from_slice(b"null"),
+            Root::Get { sel, .. } => self.record(sel, plan.records.first()?, 0)?,
+            Root::List { query, conn, .. } => self.conn(query, conn, plan)?,
+            Root::Typename => self.string("Query"),
         }
         Some(())
     }
 
-    fn key(&mut self, i: usize, key: &str) {
-        if i > 0 {
-            self.out.push(b',');
+    /// A root list: its first `limit` rows, in the order asked.
+    fn conn(&mut self, query: &ConnectionQuery, conn: &ConnSel<'_>, plan: &RowPlan) -> Option<()> {
+        let fetched = self.rows.len();
+        let more = fetched > plan.limit;
+        let mut shown: Vec<usize> = (0..fetched.min(plan.limit)).collect();
+        if plan.backward {
+            shown.reverse();
         }
-        // GraphQL names are [_A-Za-z][_0-9A-Za-z]*: nothing to escape.
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        let (has_next, has_previous) = match plan.backward {
+            true => (query.before.is_some(), more),
+            false => (more, query.after.is_some()),
+        };
+        let mut records = plan.records.iter();
+        self.out.push(b'{');
+        for (i, (key, item)) in conn.items.iter().enumerate() {
+            self.key(i, key);
+            match item {
+                ConnItem::Typename => self.string(&conn.type_name),
+                ConnItem::Nodes(sel) => {
+                    let outs = records.next()?;
+                    self.list(&shown, |w, row| w.record(sel, outs, row))?;
+                }
+                ConnItem::Edges(edge) => {
+                    let outs: Vec<&Vec<Out>> = edge
+                        .iter()
+                        .filter(|(_, e)| matches!(e, EdgeItem::Node(_)))
+                        .map(|_| records.next())
+                        .collect::<Option<_>>()?;
+                    let edge_type = conn.edge_type_name();
+                    self.list(&shown, |w, row| w.edge(edge, &edge_type, &outs, row))?;
+                }
+                ConnItem::PageInfo(info) => {
+                    self.out.push(b'{');
+                    for (i, (key, part)) in info.iter().enumerate() {
+                        self.key(i, key);
+                        match part {
+                            Info::Typename => self.string("PageInfo"),
+                            Info::HasNext => self.boolean(has_next),
+                            Info::HasPrevious => self.boolean(has_previous),
+                            Info::Start | Info::End => return None,
+                        }
+                    }
+                    self.out.push(b'}');
+                }
+                ConnItem::TotalCount => return None,
+            }
+        }
+        self.out.push(b'}');
+        Some(())
+    }
+
+    /// One edge: its type name and node(s); `outs` has one entry per node.
+    fn edge(
+        &mut self,
+        edge: &[(Name, EdgeItem<'_>)],
+        edge_type: &str,
+        outs: &[&Vec<Out>],
+        row: usize,
+    ) -> Option<()> {
+        self.out.push(b'{');
+        let mut nodes = outs.iter();
+        for (i, (key, e)) in edge.iter().enumerate() {
+            self.key(i, key);
+            match e {
+                EdgeItem::Typename => self.string(edge_type),
+                EdgeItem::Node(sel) => self.record(sel, nodes.next()?, row)?,
+                EdgeItem::Cursor => return None,
+            }
+        }
+        self.out.push(b'}');
+        Some(())
+    }
+
+    fn key(&mut self, i: usize, key: &str) {
+        write::key_into(&mut self.out, i, key);
     }
 
     fn string(&mut self, s: &str) {
-        // Writing JSON into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.out, s);
+        write::string(&mut self.out, s);
     }
 
     fn boolean(&mut self, b: bool) {

@@ -312,11 +312,7 @@ impl<'a> Statement<'a> {
                 required,
                 options,
             } => {
-                let sealed = sel
-                    .object
-                    .field(key)
-                    .is_some_and(|f| f.field_type == FieldType::EncryptedText);
-                let col = column(key).filter(|_| !sealed)?;
+                let col = column(key).filter(|_| !sealed(sel.object, key))?;
                 let expr = format!("{alias}.\"{}\"", col.name);
                 let value = json_value(self.layout.backend, &expr, col.scalar)?;
                 let written = match options {
@@ -579,6 +575,14 @@ fn reverse(k: &OrderKey) -> OrderKey {
         nulls_first: !k.nulls_first,
         ..k.clone()
     }
+}
+
+/// Whether `key` is an `encryptedText` field: stored sealed, opened only
+/// by the store's decoder, so no statement writes it.
+pub(super) fn sealed(object: &ObjectDef, key: &str) -> bool {
+    object
+        .field(key)
+        .is_some_and(|f| f.field_type == FieldType::EncryptedText)
 }
 
 /// `ORDER BY` over a page's key columns (`__k0`…) in derived table `alias`.

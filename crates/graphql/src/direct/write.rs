@@ -12,6 +12,23 @@ use serde_json::Value;
 use super::fetch::{RootData, Slot};
 use super::plan::{ConnItem, ConnSel, EdgeItem, Info, Item, Member, RecordSel, Root};
 
+/// `"key":` of entry `i` of an object, after a comma unless it is first.
+pub(super) fn key_into(out: &mut Vec<u8>, i: usize, key: &str) {
+    if i > 0 {
+        out.push(b',');
+    }
+    // GraphQL names are [_A-Za-z][_0-9A-Za-z]*: nothing to escape.
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// A JSON string.
+pub(super) fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, s);
+}
+
 pub(crate) struct Writer<'a> {
     pub out: Vec<u8>,
     pub slots: &'a [Option<Slot>],
@@ -37,13 +54,7 @@ impl Writer<'_> {
     }
 
     fn key(&mut self, i: usize, key: &Name) {
-        if i > 0 {
-            self.out.push(b',');
-        }
-        // GraphQL names are [_A-Za-z][_0-9A-Za-z]*: nothing to escape.
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        key_into(&mut self.out, i, key);
     }
 
     fn null(&mut self) {
@@ -51,8 +62,7 @@ impl Writer<'_> {
     }
 
     fn raw_str(&mut self, s: &str) {
-        // Writing JSON into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.out, s);
+        string(&mut self.out, s);
     }
 
     fn value(&mut self, v: &Value) {
