@@ -178,23 +178,29 @@ async fn direct_reads_answer_as_the_full_executor_does() {
     // Nothing to read: no statement at all.
     admin_same(&s, q4, json!({ "id": "not-a-uuid" }), Path::Fetch).await;
 
-    // Response keys name the columns of PostgreSQL's lateral rows, whose
-    // identifiers hold 63 bytes: a longer alias would come back cut, so
-    // the fetch path answers it there.
+    // Response keys name the columns of PostgreSQL's lateral rows in the
+    // JSON the database builds (related records), whose identifiers hold
+    // 63 bytes: a longer alias would come back cut, so the fetch path
+    // answers it there. Root rows and child arrays name no column by key.
     let (fits, too_long) = ("k".repeat(63), "k".repeat(64));
     let aliased = |alias: &str| {
         format!(
-            "{{ companies(first: 3, orderBy: {{ name: ASC }}) {{ nodes {{ {alias}: name people(first: 2) {{ nodes {{ {alias}: email }} }} }} }} }}"
+            "{{ people(first: 3, orderBy: {{ email: ASC }}) {{ nodes {{ {alias}: email company {{ {alias}: name }} }} }} }}"
         )
     };
     let answer = admin_same(&s, &aliased(&fits), json!({}), Path::OneStatement).await;
-    assert!(answer["data"]["companies"]["nodes"][0][&fits].is_string());
+    assert!(answer["data"]["people"]["nodes"][0][&fits].is_string());
     let path = if on_postgres() {
         Path::Fetch
     } else {
         Path::OneStatement
     };
     let answer = admin_same(&s, &aliased(&too_long), json!({}), path).await;
+    assert!(answer["data"]["people"]["nodes"][0][&too_long].is_string());
+    let in_child_list = format!(
+        "{{ companies(first: 3, orderBy: {{ name: ASC }}) {{ nodes {{ {too_long}: name people(first: 2) {{ nodes {{ {too_long}: email }} }} }} }} }}"
+    );
+    let answer = admin_same(&s, &in_child_list, json!({}), Path::OneStatement).await;
     assert!(answer["data"]["companies"]["nodes"][0][&too_long].is_string());
 
     // Aliases, fragments, __typename, edges and cursors, page info, counts.
@@ -484,6 +490,21 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
         ("query($id: ID!) { vehicle(id: $id) { __typename plate seats price { amount currencyCode } features extras
             company { name } servicedBy { totalCount nodes { name } } } }", json!({ "id": first_id })),
         ("query($id: ID!) { vehicle(id: $id) { plate } }", json!({ "id": gone_id })),
+        // Child lists as arrays of values: every kind, composites null and
+        // not, edges, both page flags, related records and lists inside
+        // them, deleted children left out.
+        ("{ companies(orderBy: { name: ASC }) { nodes { name
+            vehicles(orderBy: { plate: ASC }) { __typename pageInfo { __typename hasNextPage hasPreviousPage }
+              edges { __typename node { __typename id version createdAt updatedAt deletedAt ownerId plate notes spec contactEmail
+                hotline manual seats engineSize price { __typename amount currencyCode } electric firstRegistered lastServiceAt
+                color features condition extras garage { street1 city country } driver { firstName lastName } relatedObject
+                company { name } servicedBy(first: 1, orderBy: { name: DESC }) { pageInfo { hasNextPage } nodes { name } } } }
+              nodes { plate } }
+            servicedVehicles(first: 1, orderBy: { plate: ASC }) { pageInfo { hasNextPage hasPreviousPage } nodes { plate price { amount } } }
+            linkedVehicles(first: 1) { pageInfo { hasNextPage } nodes { plate driver { firstName } } } } } }", json!({})),
+        ("query($id: ID!) { company(id: $id) { name
+            vehicles(first: 1, orderBy: { plate: DESC }) { pageInfo { hasNextPage } nodes { plate garage { city } } }
+            servicedVehicles(filter: { color: { eq: RED } }) { nodes { plate features } } } }", json!({ "id": acme })),
     ];
     for (query, variables) in one_root {
         let before = counter(&s, "rapport_graphql_row_reads_total").await;
@@ -517,6 +538,13 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
     assert_eq!(
         floats["data"]["vehicles"]["nodes"][1]["weightKg"],
         json!(900.125)
+    );
+    let nested_floats = "{ companies(orderBy: { name: ASC }) { nodes { name
+        vehicles(orderBy: { plate: ASC }) { nodes { plate weightKg discountRate garage { latitude } } } } } }";
+    let nested_floats = admin_same(&s, nested_floats, json!({}), path).await;
+    assert_eq!(
+        nested_floats["data"]["companies"]["nodes"][0]["vehicles"]["nodes"][0]["weightKg"],
+        json!(1320.5)
     );
 
     // Paging on from a cursor the fetch path gave; cursors themselves are
@@ -552,8 +580,8 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
     let table = s.app.live().meta.layout.table("vehicle");
     let read = "{ vehicles(orderBy: { plate: ASC }) { nodes { plate color features } } }";
     admin_same(&s, read, json!({}), Path::OneStatement).await;
-    // The same values in a child list: on PostgreSQL a root row carrying
-    // the list's JSON, which the server checks before writing it.
+    // The same values in a child list: on PostgreSQL an array of values
+    // in a root row, which the server checks as it writes them.
     let nested = "{ companies(orderBy: { name: ASC }) { nodes { name vehicles(orderBy: { plate: ASC }) { nodes { plate color features } } } } }";
     admin_same(&s, nested, json!({}), Path::OneStatement).await;
     let json_text = if on_postgres() {
@@ -581,6 +609,26 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
             assert!(answer.contains("\"errors\""), "{answer}");
             assert_eq!(statements, expected, "{answer}");
         }
+    }
+    // A currency without its amount, which the schema's type requires.
+    let priced =
+        "{ vehicles(orderBy: { plate: ASC }) { nodes { plate price { amount currencyCode } } } }";
+    let nested_priced = "{ companies(orderBy: { name: ASC }) { nodes { name
+        vehicles(orderBy: { plate: ASC }) { nodes { plate price { amount currencyCode } } } } } }";
+    for query in [priced, nested_priced] {
+        admin_same(&s, query, json!({}), Path::OneStatement).await;
+    }
+    let edit = format!("UPDATE {table} SET \"price__amount\" = NULL WHERE \"plate\" = 'AB-100'");
+    s.app
+        .db
+        .conn
+        .execute_raw(Statement::from_string(s.app.db.db_backend(), edit))
+        .await
+        .expect("hand edit");
+    for (query, expected) in [(priced, 2), (nested_priced, 3)] {
+        let (answer, statements) = raw(&s, ADMIN_KEY, &json!({ "query": query })).await;
+        assert!(answer.contains("\"errors\""), "{answer}");
+        assert_eq!(statements, expected, "{answer}");
     }
     s.finish().await;
 }

@@ -67,8 +67,8 @@ pub(crate) fn compile(
 }
 
 pub(super) struct Statement<'a> {
-    catalog: &'a Catalog,
-    layout: &'a Layout,
+    pub(super) catalog: &'a Catalog,
+    pub(super) layout: &'a Layout,
     pg: bool,
     pub(super) sql: Sql,
     aliases: usize,
