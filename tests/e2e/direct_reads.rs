@@ -595,20 +595,8 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
             "UPDATE {table} SET \"color\" = 'RED', \"features\" = {json_text} WHERE \"plate\" = 'CD-200'"
         ),
     ] {
-        s.app
-            .db
-            .conn
-            .execute_raw(Statement::from_string(s.app.db.db_backend(), edit))
-            .await
-            .expect("hand edit");
-        // The one statement read, found the value, and left the answer to
-        // the full executor: one statement more for the list, two for the
-        // list and its child lists.
-        for (query, expected) in [(read, 2), (nested, 3)] {
-            let (answer, statements) = raw(&s, ADMIN_KEY, &json!({ "query": query })).await;
-            assert!(answer.contains("\"errors\""), "{answer}");
-            assert_eq!(statements, expected, "{answer}");
-        }
+        hand_edit(&s, edit).await;
+        refused_after_reading(&s, read, nested).await;
     }
     // A currency without its amount, which the schema's type requires.
     let priced =
@@ -619,18 +607,31 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
         admin_same(&s, query, json!({}), Path::OneStatement).await;
     }
     let edit = format!("UPDATE {table} SET \"price__amount\" = NULL WHERE \"plate\" = 'AB-100'");
+    hand_edit(&s, edit).await;
+    refused_after_reading(&s, priced, nested_priced).await;
+    s.finish().await;
+}
+
+/// Changes stored values behind the platform's back.
+async fn hand_edit(s: &TestServer, sql: String) {
     s.app
         .db
         .conn
-        .execute_raw(Statement::from_string(s.app.db.db_backend(), edit))
+        .execute_raw(Statement::from_string(s.app.db.db_backend(), sql))
         .await
         .expect("hand edit");
-    for (query, expected) in [(priced, 2), (nested_priced, 3)] {
-        let (answer, statements) = raw(&s, ADMIN_KEY, &json!({ "query": query })).await;
+}
+
+/// The one statement read `list` (and `nested`, the same records as child
+/// lists), found a value the full executor rejects, and left the answer
+/// to it: one statement more for the list, two for the list and its child
+/// lists.
+async fn refused_after_reading(s: &TestServer, list: &str, nested: &str) {
+    for (query, expected) in [(list, 2), (nested, 3)] {
+        let (answer, statements) = raw(s, ADMIN_KEY, &json!({ "query": query })).await;
         assert!(answer.contains("\"errors\""), "{answer}");
         assert_eq!(statements, expected, "{answer}");
     }
-    s.finish().await;
 }
 
 #[tokio::test]
