@@ -28,33 +28,52 @@ pub struct Stats {
     pub first_error: Option<String>,
 }
 
-fn summarize(
-    mut latencies: Vec<Duration>,
+/// What the clients measured, over one run or several alternated with
+/// another measurement's (see `--rounds`), before it is summarized.
+#[derive(Debug, Default)]
+pub struct Sample {
+    latencies: Vec<Duration>,
     failures: usize,
     statements: u64,
     elapsed: Duration,
     first_error: Option<String>,
-) -> Stats {
-    latencies.sort();
-    let pct = |p: f64| {
-        if latencies.is_empty() {
-            return 0.0;
+}
+
+impl Sample {
+    /// Adds a later run of the same measurement.
+    pub fn add(&mut self, run: Sample) {
+        self.latencies.extend(run.latencies);
+        self.failures += run.failures;
+        self.statements += run.statements;
+        self.elapsed += run.elapsed;
+        if self.first_error.is_none() {
+            self.first_error = run.first_error;
         }
-        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[i].as_secs_f64() * 1000.0
-    };
-    let n = latencies.len();
-    Stats {
-        failures,
-        per_second: n as f64 / elapsed.as_secs_f64(),
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        statements: if n == 0 {
-            0.0
-        } else {
-            statements as f64 / n as f64
-        },
-        first_error,
+    }
+
+    pub fn stats(mut self) -> Stats {
+        self.latencies.sort();
+        let latencies = &self.latencies;
+        let pct = |p: f64| {
+            if latencies.is_empty() {
+                return 0.0;
+            }
+            let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[i].as_secs_f64() * 1000.0
+        };
+        let n = latencies.len();
+        Stats {
+            failures: self.failures,
+            per_second: n as f64 / self.elapsed.as_secs_f64(),
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            statements: if n == 0 {
+                0.0
+            } else {
+                self.statements as f64 / n as f64
+            },
+            first_error: self.first_error,
+        }
     }
 }
 
@@ -69,7 +88,7 @@ pub async fn graphql(
     variables: Variables,
     clients: usize,
     seconds: f64,
-) -> Stats {
+) -> Sample {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
@@ -139,7 +158,7 @@ pub async fn sql(
     values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync>,
     clients: usize,
     seconds: f64,
-) -> Stats {
+) -> Sample {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let backend = conn.get_database_backend();
@@ -164,33 +183,28 @@ pub async fn sql(
                     }
                 }
             }
-            (latencies, failures, 0u64, first_error)
+            let statements = latencies.len() as u64;
+            (latencies, failures, statements, first_error)
         }));
     }
-    let mut stats = collect(tasks, started).await;
-    stats.statements = 1.0;
-    stats
+    collect(tasks, started).await
 }
 
 type Outcome = (Vec<Duration>, usize, u64, Option<String>);
 
-async fn collect(tasks: Vec<tokio::task::JoinHandle<Outcome>>, started: Instant) -> Stats {
-    let (mut latencies, mut failures, mut statements, mut first_error) = (Vec::new(), 0, 0, None);
+async fn collect(tasks: Vec<tokio::task::JoinHandle<Outcome>>, started: Instant) -> Sample {
+    let mut sample = Sample::default();
     for t in tasks {
-        if let Ok((l, f, s, e)) = t.await {
-            latencies.extend(l);
-            failures += f;
-            statements += s;
-            if first_error.is_none() {
-                first_error = e;
-            }
+        if let Ok((latencies, failures, statements, first_error)) = t.await {
+            sample.add(Sample {
+                latencies,
+                failures,
+                statements,
+                elapsed: Duration::ZERO,
+                first_error,
+            });
         }
     }
-    summarize(
-        latencies,
-        failures,
-        statements,
-        started.elapsed(),
-        first_error,
-    )
+    sample.elapsed = started.elapsed();
+    sample
 }

@@ -20,7 +20,7 @@ use clap::Parser;
 use serde_json::json;
 
 use crate::dataset::{Counts, id};
-use crate::drive::Stats;
+use crate::drive::{Sample, Stats};
 
 #[derive(Parser)]
 #[command(name = "rapport-bench", about = "Rapport's benchmark suite")]
@@ -37,6 +37,11 @@ struct Args {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// Each query's time is split into this many rounds, Rapport's and the
+    /// SQL ceiling's alternated, so that a machine whose speed drifts (a
+    /// shared host) slows both alike and the ratio stays fair.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
     /// Workspaces whose schemas are held at once for the memory measure.
     #[arg(long, default_value_t = 1000)]
     tenants: usize,
@@ -121,7 +126,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let pg = url.starts_with("postgres");
     let counts = Counts::at(args.scale);
     println!(
-        "# Rapport benchmark\n\n{} · scale {} ({} companies, {} people, {} opportunities, {} tasks) · {} clients · {} s per measurement\n",
+        "# Rapport benchmark\n\n{} · scale {} ({} companies, {} people, {} opportunities, {} tasks) · {} clients · {} s per measurement, in {} rounds alternated with the SQL ceiling's\n",
         if pg { "PostgreSQL" } else { "SQLite" },
         args.scale,
         counts.companies,
@@ -129,7 +134,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         counts.opportunities,
         counts.tasks,
         args.clients,
-        args.seconds
+        args.seconds,
+        args.rounds.max(1)
     );
 
     // First, while the process holds nothing else: memory of many served
@@ -255,27 +261,40 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "M1" => Arc::new(move |n| json!({ "c": company_of(n) })),
             _ => Arc::new(|_| json!({})),
         };
-        let rapport = drive::graphql(
-            &endpoint,
-            KEY,
-            q.graphql,
-            variables,
-            args.clients,
-            args.seconds,
-        )
-        .await;
-        let ceiling = match ceiling::statement(q.name, &live.meta, pg) {
-            Some(c) => {
-                let values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync> = if c.takes_id
-                {
-                    Arc::new(move |n| vec![company_of(n).into()])
-                } else {
-                    Arc::new(|_| Vec::new())
-                };
-                Some(drive::sql(&app.db.conn, c.text, values, args.clients, args.seconds).await)
+        let ceiling_statement = ceiling::statement(q.name, &live.meta, pg);
+        let values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync> =
+            match &ceiling_statement {
+                Some(c) if c.takes_id => Arc::new(move |n| vec![company_of(n).into()]),
+                _ => Arc::new(|_| Vec::new()),
+            };
+        let rounds = args.rounds.max(1);
+        let slice = args.seconds / f64::from(rounds);
+        let (mut rapport, mut ceiling) = (Sample::default(), None::<Sample>);
+        for _ in 0..rounds {
+            rapport.add(
+                drive::graphql(
+                    &endpoint,
+                    KEY,
+                    q.graphql,
+                    variables.clone(),
+                    args.clients,
+                    slice,
+                )
+                .await,
+            );
+            if let Some(c) = &ceiling_statement {
+                let run = drive::sql(
+                    &app.db.conn,
+                    c.text.clone(),
+                    values.clone(),
+                    args.clients,
+                    slice,
+                )
+                .await;
+                ceiling.get_or_insert_default().add(run);
             }
-            None => None,
-        };
+        }
+        let (rapport, ceiling) = (rapport.stats(), ceiling.map(Sample::stats));
         report(q, &rapport, ceiling.as_ref());
         failed += rapport.failures + ceiling.map_or(0, |c| c.failures);
     }
