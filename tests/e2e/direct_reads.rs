@@ -471,6 +471,37 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
     // rows and the server writes them (child lists and related records
     // still built by the database); the same answers as every other path.
     let gone_id = gone.as_str().expect("id").to_string();
+    // Cursors are written by the fetch path; paging on from one is not.
+    let child_cursor = admin_same(
+        &s,
+        "query($id: ID!) { company(id: $id) { vehicles(first: 1, orderBy: { plate: ASC }) { edges { cursor } } } }",
+        json!({ "id": acme }),
+        Path::Fetch,
+    )
+    .await["data"]["company"]["vehicles"]["edges"][0]["cursor"]
+        .clone();
+    let past_end = admin_same(
+        &s,
+        "query($id: ID!) { company(id: $id) { vehicles(first: 2, orderBy: { plate: ASC }) { edges { cursor } } } }",
+        json!({ "id": acme }),
+        Path::Fetch,
+    )
+    .await["data"]["company"]["vehicles"]["edges"][1]["cursor"]
+        .clone();
+    let totals = admin_same(
+        &s,
+        "query($c: String) { companies(orderBy: { name: ASC }) { nodes { name
+            vehicles(after: $c, orderBy: { plate: ASC }) { totalCount pageInfo { hasPreviousPage } nodes { plate } } } } }",
+        json!({ "c": past_end }),
+        Path::OneStatement,
+    )
+    .await;
+    // A page past the end is empty, and its parent's total still counts
+    // every child.
+    let nodes = &totals["data"]["companies"]["nodes"];
+    assert_eq!(nodes[0]["vehicles"]["totalCount"], json!(2), "{totals}");
+    assert_eq!(nodes[2]["vehicles"]["totalCount"], json!(1), "{totals}");
+    assert_eq!(nodes[0]["vehicles"]["nodes"], json!([]), "{totals}");
     let one_root = [
         ("{ __typename vehicles(first: 3, orderBy: { plate: ASC }) { __typename pageInfo { __typename hasNextPage hasPreviousPage }
           edges { __typename node { __typename id version createdAt updatedAt deletedAt ownerId plate notes spec contactEmail hotline
@@ -505,6 +536,11 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
         ("query($id: ID!) { company(id: $id) { name
             vehicles(first: 1, orderBy: { plate: DESC }) { pageInfo { hasNextPage } nodes { plate garage { city } } }
             servicedVehicles(filter: { color: { eq: RED } }) { nodes { plate features } } } }", json!({ "id": acme })),
+        ("query($c: String) { companies(orderBy: { name: ASC }) { nodes { name
+            after: vehicles(first: 1, after: $c, orderBy: { plate: ASC }) { pageInfo { hasNextPage hasPreviousPage } nodes { plate } }
+            none: vehicles(first: 0) { pageInfo { hasNextPage } nodes { plate } }
+            all: vehicles(withDeleted: true, orderBy: { plate: DESC }) { nodes { plate deletedAt } }
+            found: vehicles(search: \"ef\") { nodes { plate } } } } }", json!({ "c": child_cursor })),
     ];
     for (query, variables) in one_root {
         let before = counter(&s, "rapport_graphql_row_reads_total").await;

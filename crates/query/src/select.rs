@@ -650,12 +650,35 @@ pub fn children_sql(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|r| QueryError::bad("id", r))?;
 
-    // Inner: the rows of every parent with their total; middle: the cursor and
-    // a row number per parent; outer: the page.
-    sql.push("SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.\"__parent\"");
-    let outer_exprs: Vec<String> = (0..keys.len()).map(|i| format!("s.\"__k{i}\"")).collect();
-    order_clause(&mut sql, &keys, &outer_exprs);
-    sql.push(") AS \"__rn\" FROM (SELECT ");
+    // Inner (`s`): the rows of every parent with their total; then a row
+    // number per parent and the page. After a cursor, a middle level (`t`)
+    // tells which rows are after it, numbers only those (0 for the others)
+    // and keeps each parent's first row in any case, so that a parent
+    // whose page is empty still gets its total. Both forms end with
+    // `__after` and `__rn`.
+    let exprs_of = |alias: &str| -> Vec<String> {
+        (0..keys.len())
+            .map(|i| format!("{alias}.\"__k{i}\""))
+            .collect()
+    };
+    let cursor = cursor_values(q, false, keys.len())?;
+    match &cursor {
+        None => {
+            sql.push("SELECT * FROM (SELECT s.*, (1=1) AS \"__after\", ROW_NUMBER() OVER (PARTITION BY s.\"__parent\"");
+            order_clause(&mut sql, &keys, &exprs_of("s"));
+            sql.push(") AS \"__rn\" FROM (SELECT ");
+        }
+        Some(values) => {
+            let t = exprs_of("t");
+            sql.push("SELECT * FROM (SELECT t.*, CASE WHEN t.\"__after\" THEN ROW_NUMBER() OVER (PARTITION BY t.\"__parent\", t.\"__after\"");
+            order_clause(&mut sql, &keys, &t);
+            sql.push(") ELSE 0 END AS \"__rn\", ROW_NUMBER() OVER (PARTITION BY t.\"__parent\"");
+            order_clause(&mut sql, &keys, &t);
+            sql.push(") AS \"__first\" FROM (SELECT s.*, (1=1");
+            keyset(&mut sql, &keys, &exprs_of("s"), values)?;
+            sql.push(") AS \"__after\" FROM (SELECT ");
+        }
+    }
     select_columns(&mut sql, &read, &keys);
     let parent_expr = match link {
         ChildLink::Column { column } => format!("{ALIAS}.\"{column}\""),
@@ -695,14 +718,15 @@ pub fn children_sql(
         sql.param(sea_query::Value::String(Some(parent_object.clone())));
     }
     sql.push(" AND ").push(&parent_expr);
-    sql.in_list(parent_values).push(") s WHERE 1=1");
-    if let Some(values) = cursor_values(q, false, keys.len())? {
-        keyset(&mut sql, &keys, &outer_exprs, &values)?;
-    }
-    sql.push(&format!(
-        ") r WHERE r.\"__rn\" <= {} ORDER BY r.\"__parent\", r.\"__rn\"",
-        limit + 1
-    ));
+    sql.in_list(parent_values).push(") s");
+    let page = match cursor {
+        None => format!(") r WHERE r.\"__rn\" <= {}", limit + 1),
+        Some(_) => format!(
+            ") t) r WHERE r.\"__rn\" BETWEEN 1 AND {} OR r.\"__first\" = 1",
+            limit + 1
+        ),
+    };
+    sql.push(&page).push(" ORDER BY r.\"__parent\", r.\"__rn\"");
     Ok(SelectPlan {
         sql,
         columns: read.into_iter().map(|(c, _)| c).collect(),

@@ -81,7 +81,7 @@ fn child_lists_page_every_parent_in_one_statement() {
     assert_eq!(
         plan.sql.text,
         format!(
-            r#"SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s."__parent" ORDER BY s."__k0" ASC NULLS LAST) AS "__rn" FROM (SELECT {SYSTEM}, t0."email", t0."companyId", t0."id" AS "__k0", t0."companyId" AS "__parent", COUNT(*) OVER (PARTITION BY t0."companyId") AS "__total" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL AND t0."companyId" = ANY($1)) s WHERE 1=1) r WHERE r."__rn" <= 11 ORDER BY r."__parent", r."__rn""#
+            r#"SELECT * FROM (SELECT s.*, (1=1) AS "__after", ROW_NUMBER() OVER (PARTITION BY s."__parent" ORDER BY s."__k0" ASC NULLS LAST) AS "__rn" FROM (SELECT {SYSTEM}, t0."email", t0."companyId", t0."id" AS "__k0", t0."companyId" AS "__parent", COUNT(*) OVER (PARTITION BY t0."companyId") AS "__total" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL AND t0."companyId" = ANY($1)) s) r WHERE r."__rn" <= 11 ORDER BY r."__parent", r."__rn""#
         )
     );
 }

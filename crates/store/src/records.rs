@@ -61,6 +61,8 @@ pub(crate) struct Row {
     pub keys: Vec<Value>,
     pub parent: Option<String>,
     pub total: i64,
+    /// A child row before the cursor, read only for its parent's total.
+    pub total_only: bool,
 }
 
 /// Reads and writes records of one workspace at one metadata version.
@@ -288,19 +290,23 @@ impl RecordStore {
                 keys.push(value_at(row, n + i, *s, self.db.backend)?);
             }
             let extra = n + plan.key_scalars.len();
-            let (parent, total) = if child_list {
+            let (parent, total, total_only) = if child_list {
                 let parent = value_at(row, extra, Scalar::Uuid, self.db.backend)?
                     .as_str()
                     .map(str::to_string);
-                (parent, row.try_get_by_index::<i64>(extra + 1)?)
+                // After `__after`: the row's number in its page, 0 for a
+                // row before the cursor sent only for its parent's total.
+                let number = row.try_get_by_index::<i64>(extra + 3)?;
+                (parent, row.try_get_by_index::<i64>(extra + 1)?, number == 0)
             } else {
-                (None, 0)
+                (None, 0, false)
             };
             out.push(Row {
                 record: rec,
                 keys,
                 parent,
                 total,
+                total_only,
             });
         }
         Ok(out)
@@ -468,20 +474,29 @@ impl RecordStore {
             };
             let (page, rows) = pages.entry(parent_id).or_default();
             page.total_count = row.total;
+            if row.total_only {
+                continue;
+            }
             if rows.len() < limit {
                 rows.push((row.record, row.keys));
             } else {
                 page.page.has_next_page = true;
             }
         }
-        Ok(pages
+        // Every parent asked gets its page, an empty one too: after a
+        // cursor, a page has a previous one whether or not it holds rows.
+        let mut out: HashMap<String, ChildPage> = pages
             .into_iter()
             .map(|(parent, (mut page, rows))| {
                 page.page.edges = with_cursors(rows, q.ends_only);
-                page.page.has_previous_page = q.after.is_some();
                 (parent, page)
             })
-            .collect())
+            .collect();
+        for id in parent_ids {
+            let page = out.entry(id.clone()).or_default();
+            page.page.has_previous_page = q.after.is_some();
+        }
+        Ok(out)
     }
 
     pub async fn aggregate(
