@@ -179,23 +179,31 @@ async fn direct_reads_answer_as_the_full_executor_does() {
     admin_same(&s, q4, json!({ "id": "not-a-uuid" }), Path::Fetch).await;
 
     // Response keys name the columns of PostgreSQL's lateral rows in the
-    // JSON the database builds (related records), whose identifiers hold
-    // 63 bytes: a longer alias would come back cut, so the fetch path
-    // answers it there. Root rows and child arrays name no column by key.
+    // JSON the database builds (related records inside child lists), whose
+    // identifiers hold 63 bytes: a longer alias would come back cut, so
+    // the fetch path answers it there. Root rows, related records joined
+    // to them and child arrays name no column by key.
     let (fits, too_long) = ("k".repeat(63), "k".repeat(64));
     let aliased = |alias: &str| {
         format!(
-            "{{ people(first: 3, orderBy: {{ email: ASC }}) {{ nodes {{ {alias}: email company {{ {alias}: name }} }} }} }}"
+            "{{ companies(first: 3, orderBy: {{ name: ASC }}) {{ nodes {{ people(first: 2) {{ nodes {{ {alias}: email company {{ {alias}: name }} }} }} }} }} }}"
         )
     };
     let answer = admin_same(&s, &aliased(&fits), json!({}), Path::OneStatement).await;
-    assert!(answer["data"]["people"]["nodes"][0][&fits].is_string());
+    let first_person =
+        |answer: &Value| answer["data"]["companies"]["nodes"][0]["people"]["nodes"][0].clone();
+    assert!(first_person(&answer)[&fits].is_string(), "{answer}");
     let path = if on_postgres() {
         Path::Fetch
     } else {
         Path::OneStatement
     };
     let answer = admin_same(&s, &aliased(&too_long), json!({}), path).await;
+    assert!(first_person(&answer)[&too_long].is_string(), "{answer}");
+    let joined = format!(
+        "{{ people(first: 3, orderBy: {{ email: ASC }}) {{ nodes {{ {too_long}: email company {{ {too_long}: name }} }} }} }}"
+    );
+    let answer = admin_same(&s, &joined, json!({}), Path::OneStatement).await;
     assert!(answer["data"]["people"]["nodes"][0][&too_long].is_string());
     let in_child_list = format!(
         "{{ companies(first: 3, orderBy: {{ name: ASC }}) {{ nodes {{ {too_long}: name people(first: 2) {{ nodes {{ {too_long}: email }} }} }} }} }}"
@@ -531,6 +539,11 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
         ("query($id: ID!) { company(id: $id) { name
             vehicles(first: 1, orderBy: { plate: DESC }) { pageInfo { hasNextPage } nodes { plate garage { city } } }
             servicedVehicles(filter: { color: { eq: RED } }) { nodes { plate features } } } }", json!({ "id": acme })),
+        // Related records joined to the root rows: present, absent, and
+        // with their own related records and child lists.
+        ("{ vehicles(withDeleted: true, orderBy: { plate: ASC }) { nodes { plate
+            company { __typename id name employees vehicles(orderBy: { plate: ASC }) { nodes { plate company { name } } } }
+            owner: company { name } } } }", json!({})),
         ("query($c: String) { companies(orderBy: { name: ASC }) { nodes { name
             after: vehicles(first: 1, after: $c, orderBy: { plate: ASC }) { pageInfo { hasNextPage hasPreviousPage } nodes { plate } }
             none: vehicles(first: 0) { pageInfo { hasNextPage } nodes { plate } }

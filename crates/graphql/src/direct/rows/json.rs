@@ -284,6 +284,12 @@ impl Writer<'_> {
                     let json = json_text(rows, row, *col)?.unwrap_or("null");
                     self.out.extend_from_slice(json.as_bytes());
                 }
+                (Item::ToOne { sel, .. }, Out::Joined { present, outs }) => {
+                    match Got::read(rows, row, present.0, present.1)?.is_null() {
+                        true => self.out.extend_from_slice(b"null"),
+                        false => self.record(sel, outs, row)?,
+                    }
+                }
                 (Item::List { query, conn, .. }, Out::Array { col, plan }) => {
                     let json = json_text(rows, row, *col)?.unwrap_or("null");
                     // No child record: `json_agg` of no rows is null.

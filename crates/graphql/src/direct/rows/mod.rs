@@ -1,10 +1,12 @@
 //! A read of one root field (a list, or a record by id) on PostgreSQL: the
 //! statement returns the root records as rows of their stored columns, and
 //! each child list as an array of arrays of values (one per child record,
-//! `json_agg(json_build_array(…))`); the server writes the response's JSON
-//! from them ([`json`]). Related records (to-one) and child lists the
-//! arrays cannot carry (counts, cursors) are built as JSON by the database,
-//! in sub-queries as in [`super::statement`].
+//! `json_agg(json_build_array(…))`), and each related record (to-one) of a
+//! row as more columns of that row, from a `LEFT JOIN LATERAL`; the server
+//! writes the response's JSON from them ([`json`]). Related records inside
+//! child arrays, and child lists the arrays cannot carry (counts, cursors),
+//! are built as JSON by the database, in sub-queries as in
+//! [`super::statement`].
 //!
 //! Why: PostgreSQL's JSON functions look up each value's type on every call
 //! (`json_agg` of a row, `to_json`), which made Q1's statement twice as
@@ -57,6 +59,12 @@ enum Out {
     Json {
         col: usize,
     },
+    /// A related record read from columns of the same row: `present` (its
+    /// id's column) is null when there is none.
+    Joined {
+        present: (usize, Scalar),
+        outs: Vec<Out>,
+    },
     /// A child list as an array of its records' arrays of values.
     Array {
         col: usize,
@@ -90,6 +98,7 @@ pub(crate) fn compile(
                 at: 0,
                 alias: &alias,
                 as_json: false,
+                joins: String::new(),
             };
             let (from, stored) = s.aside(|sql| {
                 record_into(sql, catalog, layout, object, RowId::Value(id), &sel.stored).ok()
@@ -100,6 +109,7 @@ pub(crate) fn compile(
                 s.sql.push("1");
             }
             s.sql.push(" FROM (").push(&from).push(") ").push(&alias);
+            s.sql.push(&columns.joins);
             Some((
                 s.sql,
                 RowPlan {
@@ -171,6 +181,7 @@ fn list(
         at: 0,
         alias: &alias,
         as_json: parent.is_some(),
+        joins: String::new(),
     };
     s.sql.push(match parent {
         None => "SELECT ",
@@ -201,6 +212,7 @@ fn list(
                 .push(&page_text)
                 .push(") ")
                 .push(&alias);
+            s.sql.push(&columns.joins);
             s.sql.push(" ORDER BY ").push(&order);
         }
         Some(_) => {
@@ -229,6 +241,9 @@ struct Columns<'a> {
     at: usize,
     alias: &'a str,
     as_json: bool,
+    /// `LEFT JOIN LATERAL`s of related records read as columns of the row,
+    /// for the FROM that reads `alias`.
+    joins: String,
 }
 
 impl Columns<'_> {
@@ -293,6 +308,12 @@ impl Columns<'_> {
                     Out::Members { parts }
                 }
                 Item::CreatedBy(_) => return None,
+                // In a row, a related record's values are columns of the
+                // row too, from a lateral join: no JSON built for it.
+                Item::ToOne { id_key, sel, .. } if !self.as_json => {
+                    let id = format!("{}.\"{}\"", self.alias, column(id_key)?.name);
+                    self.joined(s, sel, &id)?
+                }
                 Item::ToOne { id_key, sel, .. } => {
                     let id = format!("{}.\"{}\"", self.alias, column(id_key)?.name);
                     let col = self.push(s);
@@ -317,6 +338,42 @@ impl Columns<'_> {
             });
         }
         Some(outs)
+    }
+
+    /// A related record (or none) whose id is `id`, as columns of the row
+    /// from a `LEFT JOIN LATERAL` of its look-up; its id's column tells
+    /// whether there is one.
+    fn joined(&mut self, s: &mut Statement<'_>, sel: &RecordSel<'_>, id: &str) -> Option<Out> {
+        if !sel.computed.is_empty() {
+            return None;
+        }
+        let (catalog, layout) = (s.catalog, s.layout);
+        let (from, stored) = s.aside(|sql| {
+            record_into(
+                sql,
+                catalog,
+                layout,
+                sel.object,
+                RowId::Expr(id),
+                &sel.stored,
+            )
+            .ok()
+        })?;
+        let alias = s.alias();
+        let key = stored.iter().find(|c| c.key == "id" && c.part.is_none())?;
+        let mut inner = Columns {
+            at: self.at,
+            alias: &alias,
+            as_json: false,
+            joins: String::new(),
+        };
+        let present = (inner.stored(s, key)?, key.scalar);
+        let outs = inner.record(s, sel, &stored)?;
+        self.at = inner.at;
+        self.joins
+            .push_str(&format!(" LEFT JOIN LATERAL ({from}) {alias} ON true"));
+        self.joins.push_str(&inner.joins);
+        Some(Out::Joined { present, outs })
     }
 
     /// One parent's child list through `field` as an array of arrays,
