@@ -286,24 +286,29 @@ async fn bad_reads_get_the_full_executors_error() {
         .expect("demo data");
     let list =
         "query($after: String, $n: Int) { companies(first: $n, after: $after) { nodes { id } } }";
+    // The same in a child list (on PostgreSQL, an array in a root row).
+    let child_list = "query($after: String, $n: Int) { companies(first: 2) { nodes { id
+        people(first: $n, after: $after) { nodes { id } } } } }";
     // Validated with good values, then sent bad ones: the direct path
     // declines or fails, and the full executor reports the error.
-    for variables in [
-        json!({ "after": "not a cursor" }),
-        json!({ "n": -1 }),
-        json!({ "n": 3_000_000_000i64 }),
-        json!({ "n": "ten" }),
-        json!({ "after": 5 }),
-    ] {
-        let answer = same_answer(
-            &s,
-            ADMIN_KEY,
-            json!({ "query": list, "variables": variables }),
-            Path::Full,
-        )
-        .await;
-        let code = answer["errors"][0]["extensions"]["code"].as_str();
-        assert_eq!(code, Some("BAD_USER_INPUT"), "{variables}: {answer}");
+    for query in [list, child_list] {
+        for variables in [
+            json!({ "after": "not a cursor" }),
+            json!({ "n": -1 }),
+            json!({ "n": 3_000_000_000i64 }),
+            json!({ "n": "ten" }),
+            json!({ "after": 5 }),
+        ] {
+            let answer = same_answer(
+                &s,
+                ADMIN_KEY,
+                json!({ "query": query, "variables": variables }),
+                Path::Full,
+            )
+            .await;
+            let code = answer["errors"][0]["extensions"]["code"].as_str();
+            assert_eq!(code, Some("BAD_USER_INPUT"), "{variables}: {answer}");
+        }
     }
     // What the plan does not cover goes to the full executor: directives,
     // filters in variables, introspection, aggregates, mutations.
@@ -476,9 +481,9 @@ async fn one_statement_reads_write_every_kind_of_value_and_list() {
     );
 
     // One root field: on PostgreSQL the statement returns its records as
-    // rows and the server writes them (child lists as arrays of values,
-    // related records built by the database); the same answers as every
-    // other path.
+    // rows and the server writes them (related records joined to the
+    // rows, child lists as arrays of values, related records inside those
+    // built by the database); the same answers as every other path.
     let gone_id = gone.as_str().expect("id").to_string();
     // Cursors are written by the fetch path; paging on from one is not.
     // Acme's two vehicles: after the first, and past the end.

@@ -267,13 +267,6 @@ impl Columns<'_> {
         Some(col)
     }
 
-    /// JSON built by the database: text in a row, JSON in an array.
-    fn json_end(&self, s: &mut Statement<'_>) {
-        if !self.as_json {
-            s.sql.push("::text");
-        }
-    }
-
     /// The columns of one record selection over the table's `stored`
     /// columns.
     fn record(
@@ -308,18 +301,17 @@ impl Columns<'_> {
                     Out::Members { parts }
                 }
                 Item::CreatedBy(_) => return None,
-                // In a row, a related record's values are columns of the
-                // row too, from a lateral join: no JSON built for it.
-                Item::ToOne { id_key, sel, .. } if !self.as_json => {
-                    let id = format!("{}.\"{}\"", self.alias, column(id_key)?.name);
-                    self.joined(s, sel, &id)?
-                }
                 Item::ToOne { id_key, sel, .. } => {
                     let id = format!("{}.\"{}\"", self.alias, column(id_key)?.name);
-                    let col = self.push(s);
-                    s.lookup(sel.object, RowId::Expr(&id), sel)?;
-                    self.json_end(s);
-                    Out::Json { col }
+                    // In a row, a related record's values are columns of
+                    // the row too, from a lateral join: no JSON built for it.
+                    if !self.as_json {
+                        self.joined(s, sel, &id)?
+                    } else {
+                        let col = self.push(s);
+                        s.lookup(sel.object, RowId::Expr(&id), sel)?;
+                        Out::Json { col }
+                    }
                 }
                 Item::List {
                     field, query, conn, ..
@@ -332,7 +324,11 @@ impl Columns<'_> {
                             Out::Json { col }
                         }
                     };
-                    self.json_end(s);
+                    // JSON built by the database: text in a row, JSON in
+                    // an array.
+                    if !self.as_json {
+                        s.sql.push("::text");
+                    }
                     out
                 }
             });
