@@ -262,9 +262,10 @@ async fn an_imported_record_reads_as_a_created_one() {
         )
         .await["createCompany"]["id"]
         .clone();
-    // Every kind of value, and a many-to-many link.
+    // Every kind of value (text with what COPY's text format escapes:
+    // backslash, tab, line ends, a literal `\N`), and a many-to-many link.
     let values = |plate: &str| {
-        json!({ "plate": plate, "notes": "say \"hi\"\nbye \\ ok", "seats": 5, "weightKg": 1320.125, "discountRate": 12.5,
+        json!({ "plate": plate, "notes": "say \"hi\"\nbye \\ ok\tcol\r\\N \\\\N é", "seats": 5, "weightKg": 1320.125, "discountRate": 12.5,
                 "engineSize": "1.9950", "price": { "amount": "32000.50", "currencyCode": "EUR" }, "electric": true,
                 "firstRegistered": "2021-03-14", "lastServiceAt": "2024-05-01T10:30:00.5+02:00", "color": "RED",
                 "features": ["GPS", "SUNROOF"], "condition": 4, "extras": { "towbar": true, "axles": [1, 2.5], "none": null },
@@ -417,5 +418,94 @@ async fn a_large_import_leaves_the_table_analyzed() {
     import(30_000, 1000).await;
     assert_eq!(analyses().await, [("company".to_string(), 2)]);
     conn.close().await.ok();
+    s.finish().await;
+}
+
+/// A unique value taken by a stored record, or twice in one import, fails
+/// the whole import with CONFLICT and writes nothing; the connection that
+/// held the failed transaction is not handed to later requests. A line
+/// whose links cannot be written is refused alone under `skipInvalid`,
+/// without a link of its own left behind.
+#[tokio::test]
+async fn an_import_that_breaks_a_unique_field_writes_nothing() {
+    let s = TestServer::start().await;
+    s.gql(
+        "mutation { createPerson(data: { name: { firstName: \"Ada\" }, email: \"ada@example.com\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let import =
+        "mutation($r: [JSON!]!) { importRecords(object: \"person\", records: $r) { imported } }";
+    let person =
+        |first: &str, email: &str| json!({ "name": { "firstName": first }, "email": email });
+    // More failed imports than the pool has connections (32), so a
+    // connection left inside its failed transaction would be met again.
+    for round in 0..40 {
+        let records = if round % 2 == 0 {
+            json!([
+                person("Bo", "bo@example.com"),
+                person("Ada", "ada@example.com")
+            ])
+        } else {
+            json!([
+                person("Cy", "cy@example.com"),
+                person("Cy", "cy@example.com")
+            ])
+        };
+        let e = s.gql_error(import, json!({ "r": records })).await;
+        assert_eq!(code(&e), "CONFLICT", "{e}");
+    }
+    assert_eq!(s.count_all("people").await, 1);
+    for i in 0..40 {
+        let r = s
+            .gql(
+                import,
+                json!({ "r": [person("Di", &format!("di{i}@example.com"))] }),
+            )
+            .await;
+        assert_eq!(r["importRecords"]["imported"], 1, "{r}");
+    }
+    assert_eq!(s.count_all("people").await, 41);
+
+    s.create_object(crate::custom_object::vehicle_document())
+        .await;
+    let acme = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .clone();
+    let r = s
+        .gql(
+            "mutation($r: [JSON!]!) { importRecords(object: \"vehicle\", records: $r, skipInvalid: true) { imported refused errors { line field } } }",
+            json!({ "r": [
+                { "plate": "GOOD-1", "servicedByIds": [acme] },
+                { "plate": "BAD-1", "servicedByIds": [acme, "00000000-0000-4000-8000-000000000001"] },
+                { "plate": "GOOD-2", "servicedByIds": [acme] }
+            ] }),
+        )
+        .await;
+    assert_eq!(r["importRecords"]["imported"], 2, "{r}");
+    assert_eq!(r["importRecords"]["errors"][0]["line"], 2, "{r}");
+    let d = s
+        .gql(
+            "{ vehicles(orderBy: { plate: ASC }) { nodes { plate servicedBy { nodes { name } } } } companies { nodes { name vehiclesServiced: servicedVehicles { totalCount } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["vehicles"]["nodes"],
+        json!([
+            { "plate": "GOOD-1", "servicedBy": { "nodes": [{ "name": "Acme" }] } },
+            { "plate": "GOOD-2", "servicedBy": { "nodes": [{ "name": "Acme" }] } }
+        ]),
+        "{d}"
+    );
+    assert_eq!(
+        d["companies"]["nodes"],
+        json!([{ "name": "Acme", "vehiclesServiced": { "totalCount": 2 } }]),
+        "{d}"
+    );
     s.finish().await;
 }

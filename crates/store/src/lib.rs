@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod bulk_txn;
 mod convert;
 mod crypto;
 mod db;

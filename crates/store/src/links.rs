@@ -3,7 +3,6 @@
 
 use rapport_meta::{FieldDef, ObjectDef, RelationKind};
 use rapport_query::{Layout, Scalar, Sql};
-use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
 use crate::db::{StatementCounter, execute};
@@ -84,7 +83,7 @@ impl RecordStore {
     /// Applies the link inputs of one record.
     pub(crate) async fn write_links(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl sea_orm::ConnectionTrait,
         counter: &StatementCounter,
         obj: &ObjectDef,
         id: &str,

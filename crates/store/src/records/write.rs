@@ -83,7 +83,7 @@ impl RecordStore {
     /// Every `…Id` in the inputs must name a live record of its target.
     pub(crate) async fn check_references<R: std::borrow::Borrow<Record>>(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl sea_orm::ConnectionTrait,
         counter: &StatementCounter,
         obj: &ObjectDef,
         inputs: &[R],
@@ -313,7 +313,7 @@ impl RecordStore {
     /// The ids among `ids` that name live records of `object`.
     pub(crate) async fn live_ids(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl sea_orm::ConnectionTrait,
         counter: &StatementCounter,
         object: &str,
         ids: &[String],
