@@ -5,7 +5,6 @@ use rapport_query::Backend;
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
-use crate::bulk_txn::{BulkTxn, push_copy_text};
 use crate::db::{sys_execute, sys_query};
 use crate::error::StoreError;
 use crate::records::{Actor, Record};
@@ -67,13 +66,15 @@ impl Creation {
     }
 }
 
-/// SQLite: entries per statement.
+/// Entries per statement.
 const CREATIONS_PER_INSERT: usize = 1000;
 
-/// `CREATED` entries for many records of one object (bulk import).
+/// `CREATED` entries for many records of one object (bulk import), many
+/// rows per statement.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record_creations(
-    txn: &BulkTxn,
+    conn: &impl ConnectionTrait,
+    backend: Backend,
     workspace_id: &str,
     object: &str,
     actor: &Actor,
@@ -82,41 +83,43 @@ pub(crate) async fn record_creations(
     counter: &crate::db::StatementCounter,
 ) -> Result<(), StoreError> {
     let actor = format!("{}:{}", actor.kind, actor.name);
-    match txn {
-        // PostgreSQL takes them by COPY, as it takes the records.
-        BulkTxn::Pg(pg) => {
-            // What every entry shares, then each entry's own values.
-            let mut shared = String::new();
-            for value in [workspace_id, object, "CREATED", &actor, at] {
-                shared.push('\t');
-                push_copy_text(&mut shared, value);
-            }
-            let mut data = String::with_capacity(entries.len() * 384);
-            for e in entries {
-                // Ids are UUIDs: nothing to escape.
-                data.push_str(&e.id);
-                data.push('\t');
-                data.push_str(&e.record_id);
-                data.push_str(&shared);
-                data.push('\t');
-                push_copy_text(&mut data, &e.changes);
-                data.push('\n');
-            }
-            counter.bump();
-            pg.copy_in(
-                "COPY rapport_audit (id, record_id, workspace_id, object, action, actor, at, changes) FROM STDIN",
-                data.into_bytes(),
-            )
-            .await?;
+    // PostgreSQL takes the entries as three text arrays, sent in binary:
+    // nothing to parse on its side (against a JSON document, about 40% less
+    // statement time on 50,000 people; docs/performance.md). SQLite reads
+    // one JSON array; each `changes` is already JSON text and goes in as is.
+    // $1–$4 are the same for every entry; the entries follow.
+    let text = match backend {
+        Backend::Postgres => {
+            "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
+             SELECT x.id, $1, $2, x.record_id, 'CREATED', $3, $4, x.changes \
+             FROM unnest($5::text[], $6::text[], $7::text[]) AS x(id, record_id, changes)"
         }
-        // SQLite reads one JSON array per statement; each `changes` is
-        // already JSON text and goes in as is. $1–$4 are the same for every
-        // entry.
-        BulkTxn::Orm(_) => {
-            let text = "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
-                 SELECT value ->> 'id', $1, $2, value ->> 'record_id', 'CREATED', $3, $4, value -> 'changes' \
-                 FROM json_each($5)";
-            for chunk in entries.chunks(CREATIONS_PER_INSERT) {
+        Backend::Sqlite => {
+            "INSERT INTO rapport_audit (id, workspace_id, object, record_id, action, actor, at, changes) \
+             SELECT value ->> 'id', $1, $2, value ->> 'record_id', 'CREATED', $3, $4, value -> 'changes' \
+             FROM json_each($5)"
+        }
+    };
+    for chunk in entries.chunks(CREATIONS_PER_INSERT) {
+        let mut values: Vec<sea_orm::Value> = vec![
+            workspace_id.into(),
+            object.into(),
+            actor.clone().into(),
+            at.into(),
+        ];
+        match backend {
+            Backend::Postgres => {
+                let column = |get: fn(&Creation) -> &String| {
+                    let texts = chunk.iter().map(|e| get(e).clone().into()).collect();
+                    sea_orm::Value::Array(sea_query::ArrayType::String, Some(Box::new(texts)))
+                };
+                values.extend([
+                    column(|e| &e.id),
+                    column(|e| &e.record_id),
+                    column(|e| &e.changes),
+                ]);
+            }
+            Backend::Sqlite => {
                 let mut payload = String::with_capacity(chunk.len() * 256);
                 payload.push('[');
                 for (i, e) in chunk.iter().enumerate() {
@@ -130,17 +133,11 @@ pub(crate) async fn record_creations(
                     ));
                 }
                 payload.push(']');
-                let values: Vec<sea_orm::Value> = vec![
-                    workspace_id.into(),
-                    object.into(),
-                    actor.clone().into(),
-                    at.into(),
-                    payload.into(),
-                ];
-                sys_execute(txn, Backend::Sqlite, text, values).await?;
-                counter.bump();
+                values.push(payload.into());
             }
         }
+        sys_execute(conn, backend, text, values).await?;
+        counter.bump();
     }
     Ok(())
 }

@@ -505,6 +505,7 @@ impl Import<'_> {
             .map_err(|e| unique_conflict(e, obj))?;
         crate::audit::record_creations(
             &self.txn,
+            store.db.backend,
             &store.meta.workspace.id,
             &obj.name,
             &self.actor,
