@@ -250,18 +250,22 @@ async fn a_streamed_import_reports_progress_then_the_outcome() {
     s.finish().await;
 }
 
+/// Defines the vehicle object and creates company Acme; returns Acme's id.
+async fn vehicles_and_acme(s: &TestServer) -> Value {
+    s.create_object(crate::custom_object::vehicle_document())
+        .await;
+    s.gql(
+        "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+        json!({}),
+    )
+    .await["createCompany"]["id"]
+        .clone()
+}
+
 #[tokio::test]
 async fn an_imported_record_reads_as_a_created_one() {
     let s = TestServer::start().await;
-    s.create_object(crate::custom_object::vehicle_document())
-        .await;
-    let acme = s
-        .gql(
-            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
-            json!({}),
-        )
-        .await["createCompany"]["id"]
-        .clone();
+    let acme = vehicles_and_acme(&s).await;
     // Every kind of value (text with what COPY's text format escapes:
     // backslash, tab, line ends, a literal `\N`), and a many-to-many link.
     let values = |plate: &str| {
@@ -467,15 +471,7 @@ async fn an_import_that_breaks_a_unique_field_writes_nothing() {
     }
     assert_eq!(s.count_all("people").await, 41);
 
-    s.create_object(crate::custom_object::vehicle_document())
-        .await;
-    let acme = s
-        .gql(
-            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
-            json!({}),
-        )
-        .await["createCompany"]["id"]
-        .clone();
+    let acme = vehicles_and_acme(&s).await;
     let r = s
         .gql(
             "mutation($r: [JSON!]!) { importRecords(object: \"vehicle\", records: $r, skipInvalid: true) { imported refused errors { line field } } }",

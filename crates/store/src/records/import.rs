@@ -88,41 +88,33 @@ async fn insert_rows(
     rows: &[String],
 ) -> Result<(), StoreError> {
     let backend = store.db.backend;
-    let mut sql = Sql::new(backend);
+    // `table (column, …)`, for either statement.
+    let mut target = Sql::new(backend);
+    target.push(&store.layout().table(&obj.name)).push(" (");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            target.push(", ");
+        }
+        target.ident(c);
+    }
+    target.push(")");
+    let target = target.text;
     match txn {
         BulkTxn::Pg(pg) => {
-            sql.push("COPY ")
-                .push(&store.layout().table(&obj.name))
-                .push(" (");
-            for (i, c) in columns.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.ident(c);
-            }
-            sql.push(") FROM STDIN");
+            let statement = format!("COPY {target} FROM STDIN");
             let mut data = Vec::with_capacity(rows.iter().map(|r| r.len() + 1).sum());
             for row in rows {
                 data.extend_from_slice(row.as_bytes());
                 data.push(b'\n');
             }
             counter.bump();
-            tracing::trace!(sql = %sql.text, "copy");
-            pg.copy_in(&sql.text, data).await?;
+            tracing::trace!(sql = %statement, "copy");
+            pg.copy_in(&statement, data).await?;
         }
         BulkTxn::Orm(_) => {
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 let mut sql = Sql::new(backend);
-                sql.push("INSERT INTO ")
-                    .push(&store.layout().table(&obj.name))
-                    .push(" (");
-                for (i, c) in columns.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.ident(c);
-                }
-                sql.push(") SELECT ");
+                sql.push("INSERT INTO ").push(&target).push(" SELECT ");
                 for (i, c) in columns.iter().enumerate() {
                     if i > 0 {
                         sql.push(", ");
