@@ -307,11 +307,9 @@ impl Import<'_> {
             let stamp = json_of(store.encode(Scalar::DateTime, &now, "createdAt")?)?;
             // Numbers are drawn when the slice is written; a null given for
             // one (read-only) must not name its column twice.
-            let numbered: Vec<&str> = obj
-                .fields
+            let numbered: Vec<&str> = numbered_fields(&store.meta.field_ids, obj)?
                 .iter()
-                .filter(|f| matches!(f.computed, Some(rapport_meta::Computed::AutoNumber { .. })))
-                .map(|f| f.name.as_str())
+                .map(|f| f.name)
                 .collect();
             let mut out = Prepared::default();
             let mut maps = Vec::with_capacity(rows.len());
