@@ -146,3 +146,89 @@ async fn upgrading_keeps_customisations_and_adds_what_is_new() {
     );
     again.finish().await;
 }
+
+/// The definition of the company table's `deletedAt` index: its name as DDL
+/// names it, and its SQL.
+async fn deleted_at_index(server: &TestServer) -> (String, String) {
+    use sea_orm::ConnectionTrait;
+    let conn = &server.app.db.conn;
+    let pg = server.db.pg_admin.is_some();
+    let sql = if pg {
+        "SELECT schemaname || '.\"' || indexname || '\"', indexdef FROM pg_indexes \
+         WHERE tablename = 'company' AND indexdef LIKE '%deletedAt%'"
+    } else {
+        "SELECT '\"' || name || '\"', sql FROM sqlite_master \
+         WHERE type = 'index' AND tbl_name LIKE '%\\_\\_company' ESCAPE '\\' AND sql LIKE '%deletedAt%'"
+    };
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            sql,
+        ))
+        .await
+        .expect("index query");
+    assert_eq!(rows.len(), 1, "one deletedAt index on company");
+    (
+        rows[0].try_get_by_index(0).unwrap(),
+        rows[0].try_get_by_index(1).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn deleted_at_indexes_of_older_tables_become_partial() {
+    let server = TestServer::start().await;
+    let (_, def) = deleted_at_index(&server).await;
+    assert!(
+        def.contains("WHERE"),
+        "a new table's index is partial: {def}"
+    );
+    let gone = server
+        .gql(
+            "mutation { createCompany(data: { name: \"Gone\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .clone();
+    server
+        .gql(
+            "mutation($c: ID!) { deleteCompany(id: $c) { id } }",
+            json!({ "c": gone }),
+        )
+        .await;
+
+    // As an older release left the table: a full index, version 8 not run.
+    let (name, _) = deleted_at_index(&server).await;
+    let table = if server.db.pg_admin.is_some() {
+        "ws_default.company"
+    } else {
+        "ws_default__company"
+    };
+    // One text, so one connection runs it all (the pool's others may still
+    // read an older snapshot).
+    let old_state = format!(
+        "DROP INDEX {name}; CREATE INDEX {} ON {table} (\"deletedAt\"); \
+         DELETE FROM rapport_migration WHERE version = 8",
+        name.rsplit('.').next().unwrap()
+    );
+    sea_orm::ConnectionTrait::execute_unprepared(&server.app.db.conn, &old_state)
+        .await
+        .expect("an older release's index");
+    let (_, def) = deleted_at_index(&server).await;
+    assert!(!def.contains("WHERE"), "set up as before: {def}");
+
+    let again = TestServer::start_on(server.into_db()).await;
+    let (_, def) = deleted_at_index(&again).await;
+    assert!(def.contains("WHERE"), "made partial on upgrade: {def}");
+    let trash = again
+        .gql(
+            "{ companies(withDeleted: true, filter: { deletedAt: { isNull: false } }) { edges { node { id name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        trash["companies"]["edges"],
+        json!([{ "node": { "id": gone, "name": "Gone" } }]),
+        "the trash still answers"
+    );
+    again.finish().await;
+}

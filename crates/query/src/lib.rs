@@ -30,7 +30,8 @@ pub use embed::{
 pub use error::QueryError;
 pub use filter::compile_filter;
 pub use select::{
-    ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, order_keys, records_by_ids_sql,
+    ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, missing_id_sql, order_keys,
+    records_by_ids_sql,
 };
 pub use sql::{Backend, Layout, Scopes, Sql};
 pub use values::{encode, normalize_datetime};

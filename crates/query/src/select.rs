@@ -545,6 +545,64 @@ pub fn records_by_ids_sql(
     Ok((sql, read.into_iter().map(|(c, _)| c).collect()))
 }
 
+/// The first of `ids`, in their order, that names no live record of
+/// `object` the layout's scope lets through; no row when all do. A check
+/// that 500 references exist then moves no rows, where fetching the 500
+/// found moved them all (on SQLite one message between threads per row).
+pub fn missing_id_sql(
+    catalog: &Catalog,
+    layout: &Layout,
+    object: &ObjectDef,
+    ids: &[String],
+) -> Result<Sql, QueryError> {
+    let values = ids
+        .iter()
+        .map(|id| encode(layout.backend, Scalar::Uuid, &Json::String(id.clone())))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|r| QueryError::bad("id", r))?;
+    let mut sql = Sql::new(layout.backend);
+    let (id, position) = match layout.backend {
+        Backend::Postgres => {
+            sql.push("SELECT x.id::text FROM unnest(");
+            sql.param(sea_query::Value::Array(
+                sea_query::ArrayType::Uuid,
+                Some(Box::new(values)),
+            ));
+            sql.push(") WITH ORDINALITY AS x(id, n)");
+            ("x.id", "x.n")
+        }
+        Backend::Sqlite => {
+            let texts: Vec<Json> = values
+                .into_iter()
+                .filter_map(|v| match v {
+                    sea_query::Value::String(Some(s)) => Some(Json::String(s.to_string())),
+                    _ => None,
+                })
+                .collect();
+            sql.push("SELECT x.value FROM json_each(");
+            sql.param(sea_query::Value::String(Some(
+                Json::Array(texts).to_string(),
+            )));
+            sql.push(") x");
+            ("x.value", "x.key")
+        }
+    };
+    sql.push(" WHERE NOT EXISTS (SELECT 1 FROM ")
+        .push(&layout.table(&object.name))
+        .push(" ")
+        .push(ALIAS)
+        .push(" WHERE ")
+        .col(ALIAS, "id")
+        .push(" = ")
+        .push(id)
+        .push(" AND ")
+        .col(ALIAS, "deletedAt")
+        .push(" IS NULL");
+    push_scope(&mut sql, catalog, layout, object, ALIAS)?;
+    sql.push(") ORDER BY ").push(position).push(" LIMIT 1");
+    Ok(sql)
+}
+
 /// How the rows of a child list belong to their parent.
 #[derive(Debug, Clone)]
 pub enum ChildLink {

@@ -77,19 +77,42 @@ impl Sql {
         self
     }
 
-    /// `IN (…)` over `values`. On PostgreSQL, UUIDs (record ids) travel as
-    /// one `uuid[]` parameter instead (`= ANY($n)`), so the statement's text
-    /// is the same for any number of ids: prepared once and planned cheaply,
-    /// where a list of 500 placeholders is a new statement for every count.
+    /// `IN (…)` over `values`. Record ids travel as one parameter instead:
+    /// a `uuid[]` on PostgreSQL (`= ANY($n)`), a JSON array of texts on
+    /// SQLite (`IN (SELECT value FROM json_each(?n))`). So the statement's
+    /// text is the same for any number of ids, prepared once and planned
+    /// cheaply, where a list of 500 placeholders is a new statement for every
+    /// count; and SQLite finds a numbered parameter's name by a scan of all
+    /// of them, so binding 500 cost the square of that.
     pub fn in_list(&mut self, values: Vec<Value>) -> &mut Self {
-        let uuids = values.iter().all(|v| matches!(v, Value::Uuid(Some(_))));
-        if self.backend == Backend::Postgres && !self.inline && uuids {
+        if self.inline {
+            return self.push(" IN (").params_list(values).push(")");
+        }
+        if self.backend == Backend::Postgres
+            && values.iter().all(|v| matches!(v, Value::Uuid(Some(_))))
+        {
             self.push(" = ANY(");
             self.param(Value::Array(
                 sea_query::ArrayType::Uuid,
                 Some(Box::new(values)),
             ));
             return self.push(")");
+        }
+        if self.backend == Backend::Sqlite {
+            let texts: Option<Vec<serde_json::Value>> = values
+                .iter()
+                .map(|v| match v {
+                    Value::String(Some(s)) => Some(serde_json::Value::String(s.to_string())),
+                    _ => None,
+                })
+                .collect();
+            if let Some(texts) = texts {
+                self.push(" IN (SELECT value FROM json_each(");
+                self.param(Value::String(Some(
+                    serde_json::Value::Array(texts).to_string(),
+                )));
+                return self.push("))");
+            }
         }
         self.push(" IN (");
         self.params_list(values);

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rapport_meta::{ObjectDef, RelationKind};
 use rapport_query::{Scalar, Sql};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::audit::diff;
 use crate::bulk_txn::{BulkTxn, push_copy_text};
@@ -57,35 +57,54 @@ struct PreparedLine {
     line: usize,
     input: Record,
     id: String,
-    /// The row as `insert_rows` takes it: a line of COPY text on
-    /// PostgreSQL, a JSON object of its columns on SQLite.
-    row: String,
+    /// The row as `insert_rows` takes it.
+    row: Row,
     /// Its history entry.
     history: crate::audit::Creation,
 }
 
-/// SQLite: rows per INSERT. They travel as one JSON parameter, so the
-/// statement stays one text whatever the rows (prepared once) and the
-/// database reads them with its JSON parser instead of binding a parameter
-/// per value.
-const ROWS_PER_INSERT: usize = 1000;
+/// A row to insert, its values in the order of the import's columns.
+enum Row {
+    /// PostgreSQL: a line of COPY's text format (without its line end).
+    Copy(String),
+    /// SQLite: the values bound as a create binds them.
+    Values(Vec<sea_query::Value>),
+}
+
+impl Row {
+    /// Appends a drawn auto-number as the row's last value.
+    fn push_number(&mut self, number: String) {
+        match self {
+            Row::Copy(line) => {
+                line.push('\t');
+                push_copy_text(line, &number);
+            }
+            Row::Values(values) => values.push(sea_query::Value::String(Some(number))),
+        }
+    }
+}
+
+/// SQLite: parameters per INSERT, well under its limit of 32,766. The
+/// parameters are anonymous (`?`): SQLite finds a numbered one's name by a
+/// scan of all of them, so binding thousands would cost the square.
+const PARAMS_PER_INSERT: usize = 10_000;
 
 /// Imports of at least this many records may refresh the table's
 /// statistics (see `refresh_statistics`).
 const ANALYZE_AFTER: u64 = 1000;
 
 /// Writes `rows` into `obj`'s table, `columns` in the order the rows give
-/// them. PostgreSQL takes them by `COPY … FROM STDIN` (each row a line of
-/// COPY's text format: half the statement time of the same rows parsed
-/// from JSON, docs/performance.md); SQLite by `INSERT … SELECT` from one JSON
-/// array of objects by column name (a column a row lacks is null).
+/// them. PostgreSQL takes them by `COPY … FROM STDIN` (half the statement
+/// time of the same rows parsed from JSON, docs/performance.md); SQLite by
+/// multi-row `INSERT … VALUES` with a parameter per value (reading the rows
+/// from JSON instead spent a third of its time in the JSON functions).
 async fn insert_rows(
     store: &RecordStore,
     txn: &BulkTxn,
     counter: &StatementCounter,
     obj: &ObjectDef,
     columns: &[&str],
-    rows: &[String],
+    rows: Vec<Row>,
 ) -> Result<(), StoreError> {
     let backend = store.db.backend;
     // `table (column, …)`, for either statement.
@@ -99,12 +118,16 @@ async fn insert_rows(
     }
     target.push(")");
     let target = target.text;
+    let mixed = || StoreError::Internal("an import row of the other database".into());
     match txn {
         BulkTxn::Pg(pg) => {
             let statement = format!("COPY {target} FROM STDIN");
-            let mut data = Vec::with_capacity(rows.iter().map(|r| r.len() + 1).sum());
+            let mut data = Vec::new();
             for row in rows {
-                data.extend_from_slice(row.as_bytes());
+                let Row::Copy(line) = row else {
+                    return Err(mixed());
+                };
+                data.extend_from_slice(line.as_bytes());
                 data.push(b'\n');
             }
             counter.bump();
@@ -112,21 +135,22 @@ async fn insert_rows(
             pg.copy_in(&statement, data).await?;
         }
         BulkTxn::Orm(_) => {
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let tuple = format!("({})", vec!["?"; columns.len()].join(", "));
+            let per_insert = (PARAMS_PER_INSERT / columns.len().max(1)).max(1);
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
                 let mut sql = Sql::new(backend);
-                sql.push("INSERT INTO ").push(&target).push(" SELECT ");
-                for (i, c) in columns.iter().enumerate() {
+                sql.push("INSERT INTO ").push(&target).push(" VALUES ");
+                for (i, row) in rows.by_ref().take(per_insert).enumerate() {
+                    let Row::Values(values) = row else {
+                        return Err(mixed());
+                    };
                     if i > 0 {
                         sql.push(", ");
                     }
-                    sql.push("value ->> '").push(c).push("'");
+                    sql.push(&tuple);
+                    sql.params.extend(values);
                 }
-                sql.push(" FROM json_each(");
-                sql.param(sea_query::Value::String(Some(format!(
-                    "[{}]",
-                    chunk.join(",")
-                ))));
-                sql.push(")");
                 execute(txn, counter, store.tagged(sql)).await?;
             }
         }
@@ -136,26 +160,49 @@ async fn insert_rows(
 
 /// One row as a line of COPY's text format (without its line end): the
 /// values of `columns` in order, tab-separated, `\N` for null; JSON columns
-/// as JSON text, other values as the text their column type reads.
+/// as JSON text, other values as the text their column type reads. `values`
+/// are sorted by column, as `columns` are.
 fn copy_line(
-    row: &Map<String, Value>,
+    values: Vec<(String, sea_query::Value)>,
     columns: &BTreeSet<String>,
     scalars: &HashMap<String, rapport_query::Column>,
-) -> String {
+) -> Result<String, StoreError> {
     let mut line = String::with_capacity(columns.len() * 16);
+    let mut values = values.into_iter().peekable();
     for (i, column) in columns.iter().enumerate() {
         if i > 0 {
             line.push('\t');
         }
+        let value = values
+            .next_if(|(c, _)| c == column)
+            .map(|(_, v)| json_of(v))
+            .transpose()?;
         let json = scalars.get(column).map(|c| c.scalar) == Some(Scalar::Json);
-        match row.get(column) {
+        match value {
             None | Some(Value::Null) => line.push_str("\\N"),
             Some(v) if json => push_copy_text(&mut line, &v.to_string()),
-            Some(Value::String(s)) => push_copy_text(&mut line, s),
+            Some(Value::String(s)) => push_copy_text(&mut line, &s),
             Some(v) => push_copy_text(&mut line, &v.to_string()),
         }
     }
-    line
+    Ok(line)
+}
+
+/// A row's values in the order of `columns`, null where it sets none.
+/// `values` are sorted by column, as `columns` are.
+fn bound_values(
+    values: Vec<(String, sea_query::Value)>,
+    columns: &BTreeSet<String>,
+) -> Vec<sea_query::Value> {
+    let mut values = values.into_iter().peekable();
+    columns
+        .iter()
+        .map(|column| {
+            values
+                .next_if(|(c, _)| c == column)
+                .map_or(sea_query::Value::String(None), |(_, v)| v)
+        })
+        .collect()
 }
 
 /// A record as the store would read it back after writing `set` (decimals
@@ -304,7 +351,7 @@ impl Import<'_> {
                     .into_iter()
                     .map(|c| (c.name.clone(), c))
                     .collect();
-            let stamp = json_of(store.encode(Scalar::DateTime, &now, "createdAt")?)?;
+            let stamp = store.encode(Scalar::DateTime, &now, "createdAt")?;
             // Numbers are drawn when the slice is written; a null given for
             // one (read-only) must not name its column twice.
             let numbered: Vec<&str> = numbered_fields(&store.meta.field_ids, obj)?
@@ -312,9 +359,9 @@ impl Import<'_> {
                 .map(|f| f.name)
                 .collect();
             let mut out = Prepared::default();
-            let mut maps = Vec::with_capacity(rows.len());
+            let mut sets = Vec::with_capacity(rows.len());
             for (line, input) in rows {
-                let set = match store.write_set(obj, &input, true, "") {
+                let mut set = match store.write_set(obj, &input, true, "") {
                     Ok(set) => set,
                     Err(e) => {
                         out.refused.push((line, e));
@@ -337,42 +384,44 @@ impl Import<'_> {
                 // As a create's history: the values as stored, not as sent.
                 let changes = diff(obj, None, &stored_record(&columns, &set)?).to_string();
                 let history = crate::audit::Creation::new(&id, changes);
-                let mut row = Map::with_capacity(set.values.len() + 5);
-                for (column, value) in set.values {
-                    if numbered.contains(&column.as_str()) {
-                        continue;
-                    }
-                    if !out.columns.contains(&column) {
+                // The system columns, bound as a create binds them.
+                set.values
+                    .retain(|(column, _)| !numbered.contains(&column.as_str()));
+                set.set(
+                    "id",
+                    store.encode(Scalar::Uuid, &Value::String(id.clone()), "id")?,
+                );
+                set.set("createdAt", stamp.clone());
+                set.set("updatedAt", stamp.clone());
+                set.set("version", sea_query::Value::BigInt(Some(1)));
+                set.set(
+                    "createdBy",
+                    sea_query::Value::String(Some(created_by.clone())),
+                );
+                set.values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                for (column, _) in &set.values {
+                    if !out.columns.contains(column) {
                         out.columns.insert(column.clone());
                     }
-                    row.insert(column, json_of(value)?);
-                }
-                for (column, value) in [
-                    ("id", Value::String(id.clone())),
-                    ("createdAt", stamp.clone()),
-                    ("updatedAt", stamp.clone()),
-                    ("version", Value::from(1)),
-                    ("createdBy", Value::String(created_by.clone())),
-                ] {
-                    if !out.columns.contains(column) {
-                        out.columns.insert(column.to_string());
-                    }
-                    row.insert(column.to_string(), value);
                 }
                 out.lines.push(PreparedLine {
                     line,
                     input,
                     id,
-                    row: String::new(),
+                    row: Row::Values(Vec::new()),
                     history,
                 });
-                maps.push(row);
+                sets.push(set.values);
             }
-            // Every line's columns are known now: COPY needs them all.
-            for (prepared, row) in out.lines.iter_mut().zip(maps) {
+            // Every line's columns are known now: each row gives them all.
+            for (prepared, values) in out.lines.iter_mut().zip(sets) {
                 prepared.row = match store.db.backend {
-                    rapport_query::Backend::Postgres => copy_line(&row, &out.columns, &columns),
-                    rapport_query::Backend::Sqlite => Value::Object(row).to_string(),
+                    rapport_query::Backend::Postgres => {
+                        Row::Copy(copy_line(values, &out.columns, &columns)?)
+                    }
+                    rapport_query::Backend::Sqlite => {
+                        Row::Values(bound_values(values, &out.columns))
+                    }
                 };
             }
             Ok(out)
@@ -428,7 +477,7 @@ impl Import<'_> {
             .fields
             .iter()
             .any(|f| f.relation_kind() == Some(RelationKind::ManyToMany));
-        let mut rows: Vec<String> = Vec::with_capacity(valid.len());
+        let mut rows: Vec<Row> = Vec::with_capacity(valid.len());
         let mut history = Vec::with_capacity(valid.len());
         for PreparedLine {
             line,
@@ -439,24 +488,11 @@ impl Import<'_> {
         } in valid
         {
             // The row gets its numbers as its last values.
-            for (name, drawn) in &mut numbers {
+            for (_, drawn) in &mut numbers {
                 let number = drawn
                     .next()
                     .ok_or_else(|| StoreError::Internal("too few numbers drawn".into()))?;
-                match store.db.backend {
-                    rapport_query::Backend::Postgres => {
-                        row.push('\t');
-                        push_copy_text(&mut row, &number);
-                    }
-                    rapport_query::Backend::Sqlite => {
-                        row.pop();
-                        row.push(',');
-                        row.push_str(&Value::String(name.to_string()).to_string());
-                        row.push(':');
-                        row.push_str(&Value::String(number).to_string());
-                        row.push('}');
-                    }
-                }
+                row.push_number(number);
             }
             // Links are written before their record; a refused line must not
             // leave any, so links go through a savepoint of their own.
@@ -490,7 +526,7 @@ impl Import<'_> {
             history.push(entry);
         }
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-        insert_rows(store, &self.txn, self.counter, obj, &columns, &rows)
+        insert_rows(store, &self.txn, self.counter, obj, &columns, rows)
             .await
             .map_err(|e| unique_conflict(e, obj))?;
         crate::audit::record_creations(

@@ -102,24 +102,14 @@ impl RecordStore {
             if let Some(bad) = owners.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
                 return Err(StoreError::bad("ownerId", format!("`{bad}` is not a UUID")));
             }
-            if !owners.is_empty() {
-                let found = self
-                    .by_ids_in(
-                        txn,
-                        counter,
-                        "workspaceMember",
-                        &owners,
-                        false,
-                        Some(&[]),
-                        Some(&[]),
-                    )
-                    .await?;
-                if let Some(missing) = owners.iter().find(|id| !found.contains_key(*id)) {
-                    return Err(StoreError::bad(
-                        "ownerId",
-                        format!("no workspaceMember with id {missing}"),
-                    ));
-                }
+            if let Some(missing) = self
+                .first_missing(txn, counter, "workspaceMember", &owners)
+                .await?
+            {
+                return Err(StoreError::bad(
+                    "ownerId",
+                    format!("no workspaceMember with id {missing}"),
+                ));
             }
         }
         for f in obj.fields.iter().filter(|f| {
@@ -161,10 +151,7 @@ impl RecordStore {
                 // Many children of one parent: ask for the parent once.
                 ids.sort_unstable();
                 ids.dedup();
-                let found = self
-                    .by_ids_in(txn, counter, &target, &ids, false, Some(&[]), Some(&[]))
-                    .await?;
-                if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
+                if let Some(missing) = self.first_missing(txn, counter, &target, &ids).await? {
                     return Err(StoreError::bad(
                         &key,
                         format!("no {target} with id {missing}"),
@@ -311,6 +298,31 @@ impl RecordStore {
     }
 
     /// The ids among `ids` that name live records of `object`.
+    /// The first of `ids` that names no live record of `object` the caller
+    /// may see.
+    pub(crate) async fn first_missing(
+        &self,
+        txn: &impl sea_orm::ConnectionTrait,
+        counter: &StatementCounter,
+        object: &str,
+        ids: &[String],
+    ) -> Result<Option<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let sql = rapport_query::missing_id_sql(
+            &self.meta.catalog,
+            self.layout(),
+            self.object(object)?,
+            ids,
+        )?;
+        let rows = query(txn, counter, self.tagged(sql)).await?;
+        Ok(rows
+            .first()
+            .map(|row| row.try_get_by_index::<String>(0))
+            .transpose()?)
+    }
+
     pub(crate) async fn live_ids(
         &self,
         txn: &impl sea_orm::ConnectionTrait,
