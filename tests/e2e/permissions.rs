@@ -207,6 +207,22 @@ async fn record_scopes_hold_on_every_path() {
     )
     .await;
     assert_eq!(code(&e["errors"][0]), "NOT_FOUND");
+    let e = post(
+        &s,
+        "/graphql",
+        &ann,
+        "mutation($c: ID!) { createPerson(data: { name: { firstName: \"P\" }, companyId: $c }) { id } }",
+        json!({ "c": cs[1] }),
+    )
+    .await;
+    assert_eq!(
+        (
+            code(&e["errors"][0]),
+            &e["errors"][0]["extensions"]["field"]
+        ),
+        ("BAD_USER_INPUT", &json!("companyId")),
+        "a company the scope hides cannot be linked to: {e}"
+    );
     let r = post(&s, "/graphql", &ann, "mutation($id: ID!) { updateOpportunity(id: $id, data: { nextStep: \"call\" }) { nextStep } }", json!({ "id": os[1] })).await;
     assert_eq!(
         r["data"]["updateOpportunity"]["nextStep"], "call",

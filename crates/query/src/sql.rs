@@ -232,10 +232,31 @@ mod tests {
     }
 
     #[test]
-    fn other_values_and_sqlite_keep_the_list() {
+    fn texts_are_one_json_parameter_on_sqlite() {
+        // Record ids are text on SQLite.
+        let texts = |n: usize| {
+            (0..n)
+                .map(|i| Value::String(Some(format!("id-{i}"))))
+                .collect::<Vec<_>>()
+        };
         let mut sql = Sql::new(Backend::Sqlite);
-        sql.push("id").in_list(ids(2));
-        assert_eq!(sql.text, "id IN (?1, ?2)");
+        sql.push("id").in_list(texts(2));
+        assert_eq!(sql.text, "id IN (SELECT value FROM json_each(?1))");
+        assert_eq!(
+            sql.params,
+            vec![Value::String(Some(r#"["id-0","id-1"]"#.into()))]
+        );
+        let mut long = Sql::new(Backend::Sqlite);
+        long.push("id").in_list(texts(500));
+        assert_eq!(long.text, sql.text, "one statement text whatever the count");
+    }
+
+    #[test]
+    fn other_values_keep_the_list() {
+        let mut sql = Sql::new(Backend::Sqlite);
+        sql.push("n")
+            .in_list(vec![Value::BigInt(Some(1)), Value::BigInt(Some(2))]);
+        assert_eq!(sql.text, "n IN (?1, ?2)");
         let mut sql = Sql::new(Backend::Postgres);
         sql.push("stage").in_list(vec![
             Value::String(Some("WON".into())),
