@@ -362,6 +362,20 @@ async fn an_imported_record_reads_as_a_created_one() {
     s.finish().await;
 }
 
+/// Imports companies named `Company {from}` onwards through `importRecords`.
+async fn import_companies(s: &TestServer, from: usize, count: usize) {
+    let records: Vec<Value> = (from..from + count)
+        .map(|i| json!({ "name": format!("Company {i}") }))
+        .collect();
+    let r = s
+        .gql(
+            "mutation($r: [JSON!]!) { importRecords(object: \"company\", records: $r) { imported } }",
+            json!({ "r": records }),
+        )
+        .await;
+    assert_eq!(r["importRecords"]["imported"], count, "{r}");
+}
+
 /// A bulk load leaves PostgreSQL without statistics until autovacuum comes
 /// round, and plans made meanwhile can scan a whole table per look-up; an
 /// import of 1,000 records or more that is large for its table (a tenth of
@@ -396,18 +410,7 @@ async fn a_large_import_leaves_the_table_analyzed() {
             })
             .collect::<Vec<_>>()
     };
-    let import = async |from: usize, count: usize| {
-        let records: Vec<Value> = (from..from + count)
-            .map(|i| json!({ "name": format!("Company {i}") }))
-            .collect();
-        let r = s
-            .gql(
-                "mutation($r: [JSON!]!) { importRecords(object: \"company\", records: $r) { imported } }",
-                json!({ "r": records }),
-            )
-            .await;
-        assert_eq!(r["importRecords"]["imported"], count, "{r}");
-    };
+    let import = async |from, count| import_companies(&s, from, count).await;
     import(0, 999).await;
     assert_eq!(analyses().await, [], "under 1,000 records");
     import(1000, 10_000).await;
@@ -419,6 +422,34 @@ async fn a_large_import_leaves_the_table_analyzed() {
     import(30_000, 1000).await;
     assert_eq!(analyses().await, [("company".to_string(), 2)]);
     conn.close().await.ok();
+    s.finish().await;
+}
+
+/// SQLite's WAL is checkpointed by a task of the server's, not by a
+/// writer's commit (automatic checkpoints are off): an import's pages reach
+/// the database file shortly after it commits, without another write.
+#[tokio::test]
+async fn sqlite_checkpoints_committed_pages_in_the_background() {
+    let s = TestServer::start().await;
+    if s.db.pg_admin.is_some() {
+        // PostgreSQL's own checkpointer does this.
+        s.finish().await;
+        return;
+    }
+    let path = s.db.url.trim_start_matches("sqlite://").to_string();
+    let size = || std::fs::metadata(&path).expect("database file").len();
+    // Past the start-up's own checkpoint (one round, 500 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let before = size();
+    import_companies(&s, 0, 3000).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import's pages never reached the database file ({before} bytes)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     s.finish().await;
 }
 
