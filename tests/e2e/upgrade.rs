@@ -147,41 +147,56 @@ async fn upgrading_keeps_customisations_and_adds_what_is_new() {
     again.finish().await;
 }
 
-/// The definition of the company table's `deletedAt` index: its name as DDL
-/// names it, and its SQL.
-async fn deleted_at_index(server: &TestServer) -> (String, String) {
+/// Every workspace's company `deletedAt` index: its name as DDL names it,
+/// its table, and its SQL.
+async fn deleted_at_indexes(server: &TestServer) -> Vec<(String, String, String)> {
     use sea_orm::ConnectionTrait;
     let conn = &server.app.db.conn;
-    let pg = server.db.pg_admin.is_some();
-    let sql = if pg {
-        "SELECT schemaname || '.\"' || indexname || '\"', indexdef FROM pg_indexes \
-         WHERE tablename = 'company' AND indexdef LIKE '%deletedAt%'"
+    let sql = if server.db.pg_admin.is_some() {
+        "SELECT schemaname || '.\"' || indexname || '\"', schemaname || '.company', indexdef \
+         FROM pg_indexes WHERE tablename = 'company' AND indexdef LIKE '%deletedAt%' ORDER BY 1"
     } else {
-        "SELECT '\"' || name || '\"', sql FROM sqlite_master \
-         WHERE type = 'index' AND tbl_name LIKE '%\\_\\_company' ESCAPE '\\' AND sql LIKE '%deletedAt%'"
+        "SELECT '\"' || name || '\"', '\"' || tbl_name || '\"', sql FROM sqlite_master \
+         WHERE type = 'index' AND tbl_name LIKE '%\\_\\_company' ESCAPE '\\' \
+         AND sql LIKE '%deletedAt%' ORDER BY 1"
     };
-    let rows = conn
-        .query_all_raw(sea_orm::Statement::from_string(
-            conn.get_database_backend(),
-            sql,
-        ))
-        .await
-        .expect("index query");
-    assert_eq!(rows.len(), 1, "one deletedAt index on company");
-    (
-        rows[0].try_get_by_index(0).unwrap(),
-        rows[0].try_get_by_index(1).unwrap(),
-    )
+    conn.query_all_raw(sea_orm::Statement::from_string(
+        conn.get_database_backend(),
+        sql,
+    ))
+    .await
+    .expect("index query")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get_by_index(0).unwrap(),
+            r.try_get_by_index(1).unwrap(),
+            r.try_get_by_index(2).unwrap(),
+        )
+    })
+    .collect()
 }
 
 #[tokio::test]
 async fn deleted_at_indexes_of_older_tables_become_partial() {
     let server = TestServer::start().await;
-    let (_, def) = deleted_at_index(&server).await;
-    assert!(
-        def.contains("WHERE"),
-        "a new table's index is partial: {def}"
-    );
+    let (status, r) = server
+        .post_with(
+            "/metadata",
+            None,
+            json!({ "query": "mutation($e: String!, $p: String!, $w: String!) { signUp(email: $e, password: $p, workspaceName: $w) { workspaceId } }",
+                    "variables": { "e": "owner@beta.example", "p": "correct horse battery", "w": "Beta" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let indexes = deleted_at_indexes(&server).await;
+    assert_eq!(indexes.len(), 2, "one per workspace: {indexes:?}");
+    for (_, _, def) in &indexes {
+        assert!(
+            def.contains("WHERE"),
+            "a new table's index is partial: {def}"
+        );
+    }
     let gone = server
         .gql(
             "mutation { createCompany(data: { name: \"Gone\" }) { id } }",
@@ -196,29 +211,30 @@ async fn deleted_at_indexes_of_older_tables_become_partial() {
         )
         .await;
 
-    // As an older release left the table: a full index, version 8 not run.
-    let (name, _) = deleted_at_index(&server).await;
-    let table = if server.db.pg_admin.is_some() {
-        "ws_default.company"
-    } else {
-        "ws_default__company"
-    };
-    // One text, so one connection runs it all (the pool's others may still
-    // read an older snapshot).
-    let old_state = format!(
-        "DROP INDEX {name}; CREATE INDEX {} ON {table} (\"deletedAt\"); \
-         DELETE FROM rapport_migration WHERE version = 8",
-        name.rsplit('.').next().unwrap()
-    );
+    // As an older release left the tables: full indexes, version 8 not
+    // run. One text, so one connection runs it all (the pool's others may
+    // still read an older snapshot).
+    let mut old_state = String::new();
+    for (name, table, _) in &indexes {
+        old_state.push_str(&format!(
+            "DROP INDEX {name}; CREATE INDEX {} ON {table} (\"deletedAt\"); ",
+            name.rsplit('.').next().unwrap()
+        ));
+    }
+    old_state.push_str("DELETE FROM rapport_migration WHERE version = 8");
     sea_orm::ConnectionTrait::execute_unprepared(&server.app.db.conn, &old_state)
         .await
-        .expect("an older release's index");
-    let (_, def) = deleted_at_index(&server).await;
-    assert!(!def.contains("WHERE"), "set up as before: {def}");
+        .expect("an older release's indexes");
+    for (_, _, def) in deleted_at_indexes(&server).await {
+        assert!(!def.contains("WHERE"), "set up as before: {def}");
+    }
 
     let again = TestServer::start_on(server.into_db()).await;
-    let (_, def) = deleted_at_index(&again).await;
-    assert!(def.contains("WHERE"), "made partial on upgrade: {def}");
+    let indexes = deleted_at_indexes(&again).await;
+    assert_eq!(indexes.len(), 2);
+    for (_, _, def) in &indexes {
+        assert!(def.contains("WHERE"), "made partial on upgrade: {def}");
+    }
     let trash = again
         .gql(
             "{ companies(withDeleted: true, filter: { deletedAt: { isNull: false } }) { edges { node { id name } } } }",

@@ -62,52 +62,85 @@ pub async fn run(db: &Db) -> Result<(), StoreError> {
 
 /// Version 8, in code rather than SQL because it touches every object's
 /// table: the `deletedAt` index of tables made before it became partial
-/// (`ddl::deleted_at_index`) is made again.
+/// (`ddl::deleted_at_index`) is made again. One transaction per workspace:
+/// PostgreSQL holds a lock per table and index until commit, and a
+/// thousand workspaces in one transaction would run out of lock slots
+/// (`max_locks_per_transaction`). A rerun after a crash, or a second
+/// process starting at once, remakes indexes already made: harmless.
 async fn partial_deleted_at_indexes(db: &Db) -> Result<(), StoreError> {
     const VERSION: i64 = 8;
-    let txn = db.begin_write().await?;
-    if db.backend == Backend::Postgres {
-        execute_text(&txn, db.backend, "SELECT pg_advisory_xact_lock(7301)").await?;
+    let done = async |conn: &sea_orm::DatabaseTransaction| -> Result<bool, StoreError> {
+        Ok(!sys_query(
+            conn,
+            db.backend,
+            "SELECT version FROM rapport_migration WHERE version = $1",
+            vec![VERSION.into()],
+        )
+        .await?
+        .is_empty())
+    };
+    let begin = async || -> Result<sea_orm::DatabaseTransaction, StoreError> {
+        let txn = db.begin_write().await?;
+        if db.backend == Backend::Postgres {
+            execute_text(&txn, db.backend, "SELECT pg_advisory_xact_lock(7301)").await?;
+        }
+        Ok(txn)
+    };
+    let txn = begin().await?;
+    if done(&txn).await? {
+        return Ok(txn.commit().await?);
     }
-    let done = sys_query(
+    let namespaces: Vec<(String, String)> = sys_query(
         &txn,
         db.backend,
-        "SELECT version FROM rapport_migration WHERE version = $1",
-        vec![VERSION.into()],
+        "SELECT id, namespace FROM rapport_workspace ORDER BY namespace",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .collect::<Result<_, StoreError>>()?;
+    txn.commit().await?;
+    let mut remade = 0;
+    for (workspace_id, namespace) in namespaces {
+        let txn = begin().await?;
+        if done(&txn).await? {
+            return Ok(txn.commit().await?);
+        }
+        let layout = Layout::new(db.backend, namespace);
+        for row in sys_query(
+            &txn,
+            db.backend,
+            "SELECT name FROM rapport_object WHERE workspace_id = $1",
+            vec![workspace_id.into()],
+        )
+        .await?
+        {
+            let table: String = row.try_get_by_index(0)?;
+            let remake = [
+                drop_index(&layout, &table, "deletedAt", false),
+                deleted_at_index(&layout, &table),
+            ];
+            for ddl in remake {
+                execute_text(&txn, db.backend, &ddl).await?;
+            }
+            remade += 1;
+        }
+        txn.commit().await?;
+    }
+    let txn = begin().await?;
+    sys_execute(
+        &txn,
+        db.backend,
+        "INSERT INTO rapport_migration (version, applied_at) VALUES ($1, $2) \
+         ON CONFLICT (version) DO NOTHING",
+        vec![VERSION.into(), chrono::Utc::now().to_rfc3339().into()],
     )
     .await?;
-    if done.is_empty() {
-        let tables = sys_query(
-            &txn,
-            db.backend,
-            "SELECT w.namespace, o.name FROM rapport_object o \
-             JOIN rapport_workspace w ON w.id = o.workspace_id ORDER BY w.namespace, o.name",
-            vec![],
-        )
-        .await?;
-        for row in &tables {
-            let layout = Layout::new(db.backend, row.try_get_by_index::<String>(0)?);
-            let table: String = row.try_get_by_index(1)?;
-            execute_text(
-                &txn,
-                db.backend,
-                &drop_index(&layout, &table, "deletedAt", false),
-            )
-            .await?;
-            execute_text(&txn, db.backend, &deleted_at_index(&layout, &table)).await?;
-        }
-        sys_execute(
-            &txn,
-            db.backend,
-            "INSERT INTO rapport_migration (version, applied_at) VALUES ($1, $2)",
-            vec![VERSION.into(), chrono::Utc::now().to_rfc3339().into()],
-        )
-        .await?;
-        if !tables.is_empty() {
-            tracing::info!(tables = tables.len(), "deleted-at indexes made partial");
-        }
-    }
     txn.commit().await?;
+    if remade > 0 {
+        tracing::info!(tables = remade, "deleted-at indexes made partial");
+    }
     Ok(())
 }
 
