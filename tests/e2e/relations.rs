@@ -185,3 +185,35 @@ async fn search_matches_every_word_in_search_fields() {
     assert_eq!(agg["peopleAggregate"]["count"], 2);
     s.finish().await;
 }
+
+/// An id in capitals names the same record: references and links are
+/// checked on the normalised id (the check once compared the ids as sent
+/// with the stored, lower-case ones, and refused an existing record).
+#[tokio::test]
+async fn ids_in_capitals_reference_existing_records() {
+    let s = TestServer::start().await;
+    let company = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .gql(
+            "mutation($c: ID!) { createPerson(data: { name: { firstName: \"Ada\" }, companyId: $c }) { company { id } } }",
+            json!({ "c": company.to_uppercase() }),
+        )
+        .await;
+    assert_eq!(r["createPerson"]["company"]["id"], company.as_str(), "{r}");
+    let r = s
+        .gql(
+            "mutation($r: [JSON!]!) { importRecords(object: \"person\", records: $r) { imported } }",
+            json!({ "r": [{ "name": { "firstName": "Bo" }, "companyId": company.to_uppercase() }] }),
+        )
+        .await;
+    assert_eq!(r["importRecords"]["imported"], 1, "{r}");
+    s.finish().await;
+}

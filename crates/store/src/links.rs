@@ -103,19 +103,19 @@ impl RecordStore {
                 .flatten()
                 .cloned()
                 .collect();
-            if !adding.is_empty() {
-                let found = self.live_ids(txn, counter, &j.target, &adding).await?;
-                if let Some(missing) = adding.iter().find(|x| !found.contains(x)) {
-                    let key = if set.as_ref().is_some_and(|s| s.contains(missing)) {
-                        &set_key
-                    } else {
-                        &connect_key
-                    };
-                    return Err(StoreError::bad(
-                        key,
-                        format!("no {} with id {missing}", j.target),
-                    ));
-                }
+            // No statement when nothing is added.
+            if let Some(missing) = self.first_missing(txn, counter, &j.target, &adding).await? {
+                // The missing id comes back normalised (lower case).
+                let named = |ids: &Option<Vec<String>>| {
+                    ids.iter()
+                        .flatten()
+                        .any(|x| x.eq_ignore_ascii_case(&missing))
+                };
+                let key = if named(&set) { &set_key } else { &connect_key };
+                return Err(StoreError::bad(
+                    key,
+                    format!("no {} with id {missing}", j.target),
+                ));
             }
             let removing = match (&set, &disconnect) {
                 (Some(_), _) => Some(None),

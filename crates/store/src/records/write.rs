@@ -297,7 +297,6 @@ impl RecordStore {
         self.with_computed(txn, counter, obj, out).await
     }
 
-    /// The ids among `ids` that name live records of `object`.
     /// The first of `ids` that names no live record of `object` the caller
     /// may see.
     pub(crate) async fn first_missing(
@@ -321,20 +320,6 @@ impl RecordStore {
             .first()
             .map(|row| row.try_get_by_index::<String>(0))
             .transpose()?)
-    }
-
-    pub(crate) async fn live_ids(
-        &self,
-        txn: &impl sea_orm::ConnectionTrait,
-        counter: &StatementCounter,
-        object: &str,
-        ids: &[String],
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .by_ids_in(txn, counter, object, ids, false, Some(&[]), Some(&[]))
-            .await?
-            .into_keys()
-            .collect())
     }
 
     #[allow(clippy::too_many_arguments)]
