@@ -22,6 +22,8 @@ pub struct Stats {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Requests answered without error.
+    pub answered: usize,
     /// SQL statements per request (Rapport's `x-rapport-sql-statements`).
     pub statements: f64,
     /// The first failure, to show.
@@ -67,6 +69,7 @@ impl Sample {
             per_second: n as f64 / self.elapsed.as_secs_f64(),
             p50_ms: pct(0.50),
             p99_ms: pct(0.99),
+            answered: n,
             statements: if n == 0 {
                 0.0
             } else {
@@ -82,9 +85,9 @@ pub type Variables = Arc<dyn Fn(usize) -> Value + Send + Sync>;
 
 /// `clients` loops posting the query for `seconds`.
 pub async fn graphql(
-    url: &str,
-    key: &str,
-    query: &str,
+    url: String,
+    key: &'static str,
+    query: &'static str,
     variables: Variables,
     clients: usize,
     seconds: f64,
@@ -97,13 +100,7 @@ pub async fn graphql(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let (http, url, key, query, variables) = (
-            http.clone(),
-            url.to_string(),
-            key.to_string(),
-            query.to_string(),
-            variables.clone(),
-        );
+        let (http, url, variables) = (http.clone(), url.clone(), variables.clone());
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut failures, mut statements, mut first_error) =
                 (Vec::new(), 0usize, 0u64, None);
@@ -112,7 +109,7 @@ pub async fn graphql(
                 let body = json!({ "query": query, "variables": variables(n) });
                 n += clients;
                 let t = Instant::now();
-                let res = http.post(&url).bearer_auth(&key).json(&body).send().await;
+                let res = http.post(&url).bearer_auth(key).json(&body).send().await;
                 let ok = match res {
                     Ok(r) => {
                         let count = r
@@ -153,7 +150,7 @@ pub async fn graphql(
 
 /// `clients` loops running one statement for `seconds`, reading every row.
 pub async fn sql(
-    conn: &DatabaseConnection,
+    conn: DatabaseConnection,
     text: String,
     values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync>,
     clients: usize,

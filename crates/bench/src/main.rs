@@ -9,6 +9,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod ceiling;
+mod cpu;
 mod dataset;
 mod drive;
 mod schemas;
@@ -100,16 +101,28 @@ const QUERIES: &[Query] = &[
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("rapport-server")
         .enable_all()
         .build()
         .expect("tokio runtime");
-    if let Err(e) = runtime.block_on(run(args)) {
+    // The clients run apart from the server, on threads of their own, so
+    // that the CPU each uses can be told apart (see `cpu`).
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(cpu::CLIENT_THREAD)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run(args, clients.handle().clone())) {
         eprintln!("rapport-bench: {e}");
         std::process::exit(1);
     }
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    args: Args,
+    clients: tokio::runtime::Handle,
+) -> Result<(), Box<dyn std::error::Error>> {
     let url = match &args.database_url {
         Some(u) => u.clone(),
         None => {
@@ -246,12 +259,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let router = rapport_server::router(app.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
+    // The ceiling's own connections, opened as Rapport opens its own,
+    // belong to the clients' runtime: their I/O is the clients' CPU.
+    let ceiling_db = {
+        let url = url.clone();
+        clients
+            .spawn(async move { rapport_store::Db::connect(&url).await })
+            .await??
+    };
+
     println!(
         "## Queries\n\n| query | what | Rapport req/s | p50 ms | p99 ms | SQL/request | SQL ceiling req/s | ceiling p99 ms | ratio |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     let companies = counts.companies;
     let company_of = move |n: usize| id(1, n.wrapping_mul(7919) % companies);
     let mut failed = 0;
+    let mut cpu_rows = Vec::new();
     let chosen = QUERIES
         .iter()
         .filter(|q| args.queries.is_empty() || args.queries.iter().any(|n| n == q.name));
@@ -270,39 +293,106 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let rounds = args.rounds.max(1);
         let slice = args.seconds / f64::from(rounds);
         let (mut rapport, mut ceiling) = (Sample::default(), None::<Sample>);
+        let (mut rapport_cpu, mut ceiling_cpu) = (Some(cpu::Usage::default()), None);
         for _ in 0..rounds {
-            rapport.add(
-                drive::graphql(
-                    &endpoint,
-                    KEY,
-                    q.graphql,
-                    variables.clone(),
-                    args.clients,
-                    slice,
-                )
-                .await,
-            );
+            let before = cpu::now();
+            let run = clients.spawn(drive::graphql(
+                endpoint.clone(),
+                KEY,
+                q.graphql,
+                variables.clone(),
+                args.clients,
+                slice,
+            ));
+            rapport.add(run.await?);
+            add_cpu(&mut rapport_cpu, before);
             if let Some(c) = &ceiling_statement {
-                let run = drive::sql(
-                    &app.db.conn,
+                let before = cpu::now();
+                let run = clients.spawn(drive::sql(
+                    ceiling_db.conn.clone(),
                     c.text.clone(),
                     values.clone(),
                     args.clients,
                     slice,
-                )
-                .await;
-                ceiling.get_or_insert_default().add(run);
+                ));
+                ceiling.get_or_insert_default().add(run.await?);
+                add_cpu(
+                    ceiling_cpu.get_or_insert(Some(cpu::Usage::default())),
+                    before,
+                );
             }
         }
         let (rapport, ceiling) = (rapport.stats(), ceiling.map(Sample::stats));
         report(q, &rapport, ceiling.as_ref());
+        cpu_rows.push(cpu_row(
+            q,
+            &rapport,
+            rapport_cpu,
+            ceiling.as_ref(),
+            ceiling_cpu.flatten(),
+        ));
         failed += rapport.failures + ceiling.map_or(0, |c| c.failures);
     }
+    println!(
+        "\n## CPU per request\n\nMicroseconds of CPU per answered request, by party: the database (PostgreSQL's processes, or SQLite's threads), Rapport's server, and the benchmark's clients (HTTP, or the ceiling's SQL client).\n\n| query | Rapport: database | server | clients | all | ceiling: database | clients | all |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for row in cpu_rows {
+        println!("{row}");
+    }
+    println!();
     if failed > 0 {
         return Err(format!("{failed} request(s) failed").into());
     }
 
     Ok(())
+}
+
+/// Adds the CPU used since `before` to `total`; `None` once unreadable.
+fn add_cpu(total: &mut Option<cpu::Usage>, before: Option<cpu::Usage>) {
+    match (total.as_mut(), before, cpu::now()) {
+        (Some(t), Some(before), Some(after)) => *t += after - before,
+        _ => *total = None,
+    }
+}
+
+/// A row of the CPU table: per request, by party.
+fn cpu_row(
+    q: &Query,
+    rapport: &Stats,
+    rapport_cpu: Option<cpu::Usage>,
+    ceiling: Option<&Stats>,
+    ceiling_cpu: Option<cpu::Usage>,
+) -> String {
+    let micros = |seconds: f64, stats: &Stats| {
+        if stats.answered > 0 {
+            format!("{:.0}", seconds * 1e6 / stats.answered as f64)
+        } else {
+            "—".into()
+        }
+    };
+    let dash = || "—".to_string();
+    let (r_db, r_server, r_client, r_all) = match rapport_cpu {
+        Some(u) => (
+            micros(u.database, rapport),
+            micros(u.server, rapport),
+            micros(u.client, rapport),
+            micros(u.database + u.server + u.client, rapport),
+        ),
+        None => (dash(), dash(), dash(), dash()),
+    };
+    let (c_db, c_client, c_all) = match (ceiling, ceiling_cpu) {
+        // The ceiling has no server: the clients talk SQL to the database.
+        (Some(c), Some(u)) => (
+            micros(u.database, c),
+            micros(u.client + u.server, c),
+            micros(u.database + u.server + u.client, c),
+        ),
+        _ => (dash(), dash(), dash()),
+    };
+    format!(
+        "| {} | {r_db} | {r_server} | {r_client} | {r_all} | {c_db} | {c_client} | {c_all} |",
+        q.name
+    )
 }
 
 fn report(q: &Query, rapport: &Stats, ceiling: Option<&Stats>) {

@@ -1,0 +1,126 @@
+//! CPU time by party during a measurement: the database, Rapport's server
+//! and the benchmark's clients share this machine's cores, so a ratio to
+//! the ceiling mixes what each of them costs. Read from Linux's `/proc`
+//! (`None` elsewhere): the clients run on threads of their own
+//! ([`CLIENT_THREAD`]), SQLite runs on sqlx's worker threads, PostgreSQL in
+//! its own processes, and the server is the rest of this process.
+
+use std::fs;
+use std::ops::Sub;
+
+/// Name of the clients' runtime threads.
+pub const CLIENT_THREAD: &str = "bench-client";
+/// sqlx-sqlite runs each connection's SQLite calls on a thread of this name
+/// (`sqlx-sqlite-worker-N`, cut to the kernel's 15 characters).
+const SQLITE_THREAD: &str = "sqlx-sqlite-wor";
+/// `/proc` counts CPU time in USER_HZ ticks, 100 per second on Linux
+/// whatever the kernel's own tick rate.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Seconds of CPU used so far, by party.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub database: f64,
+    pub server: f64,
+    pub client: f64,
+}
+
+impl Sub for Usage {
+    type Output = Usage;
+    fn sub(self, before: Usage) -> Usage {
+        Usage {
+            database: self.database - before.database,
+            server: self.server - before.server,
+            client: self.client - before.client,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.database += other.database;
+        self.server += other.server;
+        self.client += other.client;
+    }
+}
+
+/// CPU used so far by this process's threads (clients, SQLite, the rest)
+/// and by every PostgreSQL process on the machine.
+pub fn now() -> Option<Usage> {
+    let (_, process) = comm_and_ticks(&fs::read_to_string("/proc/self/stat").ok()?)?;
+    let (mut client, mut sqlite) = (0u64, 0u64);
+    for task in fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(stat) = fs::read_to_string(task.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        let Some((comm, ticks)) = comm_and_ticks(&stat) else {
+            continue;
+        };
+        if comm.starts_with(CLIENT_THREAD) {
+            client += ticks;
+        } else if comm.starts_with(SQLITE_THREAD) {
+            sqlite += ticks;
+        }
+    }
+    let mut postgres = 0u64;
+    for proc in fs::read_dir("/proc").ok()?.flatten() {
+        let name = proc.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(stat) = fs::read_to_string(proc.path().join("stat"))
+            && let Some((comm, ticks)) = comm_and_ticks(&stat)
+            && comm == "postgres"
+        {
+            postgres += ticks;
+        }
+    }
+    let seconds = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
+    // The process total keeps the time of threads that have ended (the
+    // blocking pool's), which belongs to the server.
+    Some(Usage {
+        database: seconds(postgres + sqlite),
+        server: seconds(process.saturating_sub(client + sqlite)),
+        client: seconds(client),
+    })
+}
+
+/// The command name and user + system ticks of a `stat` line:
+/// `pid (comm) state ppid … utime stime …`, where `comm` may hold spaces
+/// and parentheses, so the fields are counted from the last `)`.
+fn comm_and_ticks(stat: &str) -> Option<(&str, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?;
+    let mut fields = stat.get(close + 1..)?.split_whitespace();
+    // After `)`: state is the 3rd field of the line, utime the 14th.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((comm, utime + stime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_read_after_the_command_name() {
+        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 37 5 0 0 20 0 1 0 9 0 0";
+        assert_eq!(comm_and_ticks(line), Some(("a (b) c", 42)));
+        assert_eq!(comm_and_ticks("4242 (cut"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn this_process_is_counted() {
+        let before = now().expect("/proc is readable");
+        let mut x = 0u64;
+        let started = std::time::Instant::now();
+        while started.elapsed().as_millis() < 50 {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let used = now().expect("/proc is readable") - before;
+        assert!(used.server > 0.0, "{used:?}");
+        assert!(used.client == 0.0, "{used:?}");
+    }
+}
