@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use rapport_store::ReadConn;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 /// A GraphQL answer, checked (valid JSON, no errors) without building its
@@ -148,9 +149,10 @@ pub async fn graphql(
     collect(tasks, started).await
 }
 
-/// `clients` loops running one statement for `seconds`, reading every row.
+/// `clients` loops running one statement for `seconds`, reading every row,
+/// on the connections Rapport reads through (`Db::reads`).
 pub async fn sql(
-    conn: DatabaseConnection,
+    conn: ReadConn,
     text: String,
     values: Arc<dyn Fn(usize) -> Vec<sea_orm::Value> + Send + Sync>,
     clients: usize,

@@ -309,7 +309,7 @@ async fn run(
             if let Some(c) = &ceiling_statement {
                 let before = cpu::now();
                 let run = clients.spawn(drive::sql(
-                    ceiling_db.conn.clone(),
+                    ceiling_db.reads.clone(),
                     c.text.clone(),
                     values.clone(),
                     args.clients,

@@ -29,12 +29,12 @@ fn exec_err(e: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(e.into()))
 }
 
-fn query_err(e: sqlx::Error) -> DbErr {
+pub(crate) fn query_err(e: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(e.into()))
 }
 
 /// A statement with its values bound as sea-orm binds them.
-fn bound(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+pub(crate) fn bound(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
     let values = stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new()));
     sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
 }

@@ -24,6 +24,8 @@ impl StatementCounter {
 #[derive(Debug, Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
+    /// Reads outside transactions (see `held`).
+    pub reads: crate::ReadConn,
     pub backend: Backend,
     /// Keys for `encryptedText` fields; without them such fields cannot be
     /// defined, written or read.
@@ -119,6 +121,7 @@ impl Db {
         let checkpoints =
             (backend == Backend::Sqlite).then(|| Arc::new(checkpoint_in_background(&conn)));
         Ok(Db {
+            reads: crate::ReadConn::new(&conn),
             conn,
             backend,
             keyring: None,

@@ -11,6 +11,7 @@ mod db;
 mod ddl;
 mod decode;
 mod error;
+mod held;
 mod keys;
 mod links;
 mod metadata;
@@ -29,6 +30,7 @@ pub use crypto::Keyring;
 pub use db::{Db, StatementCounter};
 pub use decode::{Cell, Rows};
 pub use error::StoreError;
+pub use held::ReadConn;
 pub use keys::{
     ApiKey, ApiKeyInfo, create_api_key, find_api_key, issue_api_key, list_api_keys, revoke_api_key,
 };

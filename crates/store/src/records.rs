@@ -125,7 +125,7 @@ impl RecordStore {
     /// replica fails) on the primary.
     async fn routed<'s, T, Fut>(
         &'s self,
-        read: impl Fn(&'s sea_orm::DatabaseConnection) -> Fut,
+        read: impl Fn(&'s crate::ReadConn) -> Fut,
     ) -> Result<T, StoreError>
     where
         Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -133,7 +133,7 @@ impl RecordStore {
         if self.replica_reads
             && let Some(replica) = &self.db.replica
         {
-            match read(&replica.conn).await {
+            match read(&replica.reads).await {
                 Err(StoreError::Database(e)) if crate::replica::unavailable(&e) => {
                     tracing::warn!(error = %e, "read replica failed; reading from the primary");
                     replica.failed();
@@ -141,7 +141,7 @@ impl RecordStore {
                 done => return done,
             }
         }
-        read(&self.db.conn).await
+        read(&self.db.reads).await
     }
 
     /// The whole workspace, for what the platform does on its own account

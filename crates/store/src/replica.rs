@@ -20,6 +20,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Replica {
     pub(crate) conn: DatabaseConnection,
+    pub(crate) reads: crate::ReadConn,
     /// The last replay position seen; only asked again when a read needs more.
     replayed: AtomicU64,
     failed_at: std::sync::Mutex<Option<Instant>>,
@@ -76,6 +77,7 @@ impl Replica {
             ));
         }
         Ok(Replica {
+            reads: crate::ReadConn::new(&conn),
             conn,
             replayed: AtomicU64::new(0),
             failed_at: std::sync::Mutex::new(None),
