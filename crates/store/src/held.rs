@@ -25,6 +25,10 @@ use crate::bulk_txn::{bound, query_err};
 /// proxy): it goes back to the pool, which tests it, as the pool itself
 /// tests connections idle this long before handing them out (`Db::connect`).
 const STALE_AFTER: Duration = Duration::from_secs(1);
+/// A connection in steady use would otherwise never go back to the pool,
+/// which retires connections past their lifetime (sqlx: 30 minutes) when
+/// they come back; a backend's caches grow over its life.
+const HELD_FOR_AT_MOST: Duration = Duration::from_secs(600);
 
 /// Where reads outside a transaction run: the pool, and on PostgreSQL the
 /// connections held out of it.
@@ -51,24 +55,34 @@ impl ReadConn {
         }
     }
 
-    /// A connection for one read: a held one used within `STALE_AFTER`,
-    /// or one from the pool.
-    async fn take(&self, held: &Held) -> Result<PoolConnection<Postgres>, DbErr> {
-        if let Some(conn) = held.pop_fresh() {
-            return Ok(conn);
+    /// A connection for one read, with when it left the pool: a held one
+    /// used within `STALE_AFTER`, or one from the pool.
+    async fn take(&self, held: &Held) -> Result<(PoolConnection<Postgres>, Instant), DbErr> {
+        if let Some(taken) = held.pop_fresh() {
+            return Ok(taken);
         }
-        self.conn
+        let conn = self
+            .conn
             .get_postgres_connection_pool()
             .acquire()
             .await
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
+            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+        Ok((conn, Instant::now()))
     }
 }
 
 pub(crate) struct Held {
-    /// Most recently used last, with when it was put back.
-    idle: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
+    idle: Mutex<Vec<Idle>>,
     keep: usize,
+}
+
+/// A held connection between reads; the most recently used is last.
+struct Idle {
+    conn: PoolConnection<Postgres>,
+    /// When it left the pool.
+    taken: Instant,
+    /// When its last read ended.
+    used: Instant,
 }
 
 impl std::fmt::Debug for Held {
@@ -78,31 +92,35 @@ impl std::fmt::Debug for Held {
 }
 
 impl Held {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(PoolConnection<Postgres>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The most recently used connection, unless it is stale; then all are
     /// (the older ones lie below it) and all go back to the pool.
-    fn pop_fresh(&self) -> Option<PoolConnection<Postgres>> {
+    fn pop_fresh(&self) -> Option<(PoolConnection<Postgres>, Instant)> {
         let mut idle = self.lock();
-        let (conn, since) = idle.pop()?;
-        if since.elapsed() < STALE_AFTER {
-            return Some(conn);
+        let last = idle.pop()?;
+        if last.used.elapsed() < STALE_AFTER {
+            return Some((last.conn, last.taken));
         }
         let stale: Vec<_> = idle.drain(..).collect();
         drop(idle);
-        drop(conn);
+        drop(last);
         drop(stale);
         None
     }
 
-    /// A connection whose statement finished cleanly; past `keep`, it goes
-    /// back to the pool.
-    fn put(&self, conn: PoolConnection<Postgres>) {
+    /// A connection whose statement finished cleanly, taken from the pool
+    /// at `taken`; past `keep`, or held for long, it goes back to the pool.
+    fn put(&self, conn: PoolConnection<Postgres>, taken: Instant) {
         let mut idle = self.lock();
-        if idle.len() < self.keep {
-            idle.push((conn, Instant::now()));
+        if idle.len() < self.keep && taken.elapsed() < HELD_FOR_AT_MOST {
+            idle.push(Idle {
+                conn,
+                taken,
+                used: Instant::now(),
+            });
             return;
         }
         drop(idle);
@@ -115,8 +133,8 @@ impl Drop for Held {
         // A pooled connection goes back through a task on the current
         // runtime; with none left (the process ending), it is let go as is.
         if tokio::runtime::Handle::try_current().is_err() {
-            for (conn, _) in self.lock().drain(..) {
-                std::mem::forget(conn);
+            for idle in self.lock().drain(..) {
+                std::mem::forget(idle.conn);
             }
         }
     }
@@ -145,13 +163,37 @@ impl ConnectionTrait for ReadConn {
         let Some(held) = &self.held else {
             return self.conn.query_all_raw(stmt).await;
         };
-        let mut conn = self.take(held).await?;
+        let (mut conn, taken) = self.take(held).await?;
         // On an error `conn` is dropped here, back to the pool and tested.
         let rows = bound(&stmt)
             .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?;
-        held.put(conn);
+        held.put(conn, taken);
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PostgreSQL only (`RAPPORT_TEST_DATABASE_URL`); SQLite holds nothing.
+    #[tokio::test]
+    async fn a_connection_held_for_long_goes_back_to_the_pool() {
+        let Ok(url) = std::env::var("RAPPORT_TEST_DATABASE_URL") else {
+            return;
+        };
+        let db = crate::Db::connect(&url).await.expect("PostgreSQL");
+        let held = db.reads.held.as_ref().expect("PostgreSQL reads are held");
+        let (conn, taken) = db.reads.take(held).await.expect("a connection");
+        held.put(conn, taken);
+        assert_eq!(held.lock().len(), 1, "a fresh connection is kept");
+        let (conn, _) = db.reads.take(held).await.expect("the held one");
+        let Some(long_ago) = Instant::now().checked_sub(HELD_FOR_AT_MOST) else {
+            return; // this machine has not run for that long
+        };
+        held.put(conn, long_ago);
+        assert!(held.lock().is_empty(), "it went back to the pool");
     }
 }
