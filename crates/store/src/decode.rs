@@ -121,6 +121,9 @@ pub enum Cell<'r> {
     String(String),
     /// Numbers, booleans, JSON documents.
     Value(Value),
+    /// An id (PostgreSQL `uuid`), written hyphenated in lower case with no
+    /// string made for it.
+    Uuid(uuid::Uuid),
 }
 
 impl Rows {
@@ -136,11 +139,20 @@ impl Rows {
     pub fn cell(&self, row: usize, i: usize, scalar: Scalar) -> Result<Cell<'_>, StoreError> {
         use sea_orm::sqlx::Row;
         let r = &self.rows[row];
-        if let (Some(pg), Scalar::Text) = (r.try_as_pg_row(), scalar) {
-            return Ok(pg
-                .try_get::<Option<&str>, usize>(i)
-                .map_err(|e| StoreError::Internal(e.to_string()))?
-                .map_or(Cell::Null, Cell::Str));
+        match (r.try_as_pg_row(), scalar) {
+            (Some(pg), Scalar::Text) => {
+                return Ok(pg
+                    .try_get::<Option<&str>, usize>(i)
+                    .map_err(|e| StoreError::Internal(e.to_string()))?
+                    .map_or(Cell::Null, Cell::Str));
+            }
+            (Some(pg), Scalar::Uuid) => {
+                return Ok(pg
+                    .try_get::<Option<uuid::Uuid>, usize>(i)
+                    .map_err(|e| StoreError::Internal(e.to_string()))?
+                    .map_or(Cell::Null, Cell::Uuid));
+            }
+            _ => {}
         }
         Ok(match value_at(r, i, scalar, self.backend)? {
             Value::Null => Cell::Null,

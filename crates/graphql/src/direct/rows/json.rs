@@ -76,6 +76,7 @@ impl<'a> Got<'a> {
             Got::Cell(Cell::Str(s)) => known(s),
             Got::Cell(Cell::String(s)) => known(s),
             Got::Cell(Cell::Value(v)) => fits(v),
+            Got::Cell(Cell::Uuid(u)) => known(&u.to_string()),
             Got::Raw(raw) => serde_json::from_str(raw).is_ok_and(|v| fits(&v)),
         }
     }
@@ -212,6 +213,14 @@ impl Writer<'_> {
             Got::Cell(Cell::String(s)) => self.string(s),
             Got::Cell(Cell::Value(v)) => {
                 let _ = serde_json::to_writer(&mut self.out, v);
+            }
+            Got::Cell(Cell::Uuid(u)) => {
+                // Hex digits and hyphens: nothing to escape.
+                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                self.out.push(b'"');
+                self.out
+                    .extend_from_slice(u.hyphenated().encode_lower(&mut text).as_bytes());
+                self.out.push(b'"');
             }
             Got::Raw(raw) => self.out.extend_from_slice(raw.as_bytes()),
         }
