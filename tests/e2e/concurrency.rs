@@ -176,7 +176,7 @@ async fn held_read_connections_are_reused_and_let_go_after_a_failed_read() {
 
     let failed = reads.query_all_raw(one("SELECT 1 / 0")).await;
     assert!(failed.is_err(), "division by zero is refused");
-    assert_ne!(pid().await, 0);
+    assert!(pid().await > 0, "a read after the failed one works");
 
     // A read dropped while the database is still answering it.
     let dropped = tokio::time::timeout(

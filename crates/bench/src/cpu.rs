@@ -47,13 +47,13 @@ impl std::ops::AddAssign for Usage {
 /// CPU used so far by this process's threads (clients, SQLite, the rest)
 /// and by every PostgreSQL process on the machine.
 pub fn now() -> Option<Usage> {
-    let (_, process) = comm_and_ticks(&fs::read_to_string("/proc/self/stat").ok()?)?;
+    let (_, process) = own_ticks(&fs::read_to_string("/proc/self/stat").ok()?)?;
     let (mut client, mut sqlite) = (0u64, 0u64);
     for task in fs::read_dir("/proc/self/task").ok()?.flatten() {
         let Ok(stat) = fs::read_to_string(task.path().join("stat")) else {
             continue; // the thread ended meanwhile
         };
-        let Some((comm, ticks)) = comm_and_ticks(&stat) else {
+        let Some((comm, ticks)) = own_ticks(&stat) else {
             continue;
         };
         if comm.starts_with(CLIENT_THREAD) {
@@ -68,11 +68,13 @@ pub fn now() -> Option<Usage> {
         if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
+        // With the ended children each has waited for: backends that
+        // closed and autovacuum workers, reaped by the postmaster.
         if let Ok(stat) = fs::read_to_string(proc.path().join("stat"))
-            && let Some((comm, ticks)) = comm_and_ticks(&stat)
-            && comm == "postgres"
+            && let Some(ticks) = ticks(&stat)
+            && ticks.comm == "postgres"
         {
-            postgres += ticks;
+            postgres += ticks.own + ticks.children;
         }
     }
     let seconds = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
@@ -85,18 +87,36 @@ pub fn now() -> Option<Usage> {
     })
 }
 
-/// The command name and user + system ticks of a `stat` line:
-/// `pid (comm) state ppid … utime stime …`, where `comm` may hold spaces
-/// and parentheses, so the fields are counted from the last `)`.
-fn comm_and_ticks(stat: &str) -> Option<(&str, u64)> {
+/// What a `stat` line says of a process's CPU.
+#[derive(Debug, PartialEq)]
+struct Ticks<'s> {
+    comm: &'s str,
+    /// User and system time.
+    own: u64,
+    /// User and system time of its ended children it has waited for.
+    children: u64,
+}
+
+/// `pid (comm) state ppid … utime stime cutime cstime …`, where `comm` may
+/// hold spaces and parentheses, so the fields are counted from the last `)`.
+fn ticks(stat: &str) -> Option<Ticks<'_>> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let comm = stat.get(open + 1..close)?;
     let mut fields = stat.get(close + 1..)?.split_whitespace();
     // After `)`: state is the 3rd field of the line, utime the 14th.
-    let utime: u64 = fields.nth(11)?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((comm, utime + stime))
+    let mut next = |skip: usize| fields.nth(skip)?.parse::<u64>().ok();
+    let (utime, stime, cutime, cstime) = (next(11)?, next(0)?, next(0)?, next(0)?);
+    Some(Ticks {
+        comm,
+        own: utime + stime,
+        children: cutime + cstime,
+    })
+}
+
+/// The command name and own ticks (a thread's, or this process's).
+fn own_ticks(stat: &str) -> Option<(&str, u64)> {
+    ticks(stat).map(|t| (t.comm, t.own))
 }
 
 #[cfg(test)]
@@ -105,9 +125,14 @@ mod tests {
 
     #[test]
     fn ticks_are_read_after_the_command_name() {
-        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 37 5 0 0 20 0 1 0 9 0 0";
-        assert_eq!(comm_and_ticks(line), Some(("a (b) c", 42)));
-        assert_eq!(comm_and_ticks("4242 (cut"), None);
+        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 37 5 3 4 20 0 1 0 9 0 0";
+        let read = Ticks {
+            comm: "a (b) c",
+            own: 42,
+            children: 7,
+        };
+        assert_eq!(ticks(line), Some(read));
+        assert_eq!(ticks("4242 (cut"), None);
     }
 
     #[cfg(target_os = "linux")]

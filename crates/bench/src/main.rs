@@ -293,7 +293,8 @@ async fn run(
         let rounds = args.rounds.max(1);
         let slice = args.seconds / f64::from(rounds);
         let (mut rapport, mut ceiling) = (Sample::default(), None::<Sample>);
-        let (mut rapport_cpu, mut ceiling_cpu) = (Some(cpu::Usage::default()), None);
+        let (mut rapport_cpu, mut ceiling_cpu) =
+            (Some(cpu::Usage::default()), Some(cpu::Usage::default()));
         for _ in 0..rounds {
             let before = cpu::now();
             let run = clients.spawn(drive::graphql(
@@ -316,10 +317,7 @@ async fn run(
                     slice,
                 ));
                 ceiling.get_or_insert_default().add(run.await?);
-                add_cpu(
-                    ceiling_cpu.get_or_insert(Some(cpu::Usage::default())),
-                    before,
-                );
+                add_cpu(&mut ceiling_cpu, before);
             }
         }
         let (rapport, ceiling) = (rapport.stats(), ceiling.map(Sample::stats));
@@ -329,7 +327,7 @@ async fn run(
             &rapport,
             rapport_cpu,
             ceiling.as_ref(),
-            ceiling_cpu.flatten(),
+            ceiling_cpu,
         ));
         failed += rapport.failures + ceiling.map_or(0, |c| c.failures);
     }
