@@ -8,11 +8,11 @@ use rapport_meta::SelectOption;
 use rapport_query::{ConnectionQuery, Scalar};
 use rapport_store::{Cell, Rows};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::super::plan::{ConnItem, ConnSel, EdgeItem, Info, Item, Member, RecordSel, Root};
 use super::super::statement::REJECTED;
 use super::super::write;
+use super::arrays;
 use super::{Out, RowPlan};
 
 /// The response written from `rows`; `None` where the full executor must
@@ -36,7 +36,7 @@ pub(crate) fn write(roots: &[(Name, Root<'_>)], plan: &RowPlan, rows: &Rows) -> 
 #[derive(Clone, Copy)]
 enum Row<'a> {
     Db(usize),
-    Array(&'a [&'a RawValue]),
+    Array(&'a [&'a str]),
 }
 
 /// One value as read: decoded from a row, or JSON as the database wrote
@@ -50,7 +50,7 @@ impl<'a> Got<'a> {
     fn read(rows: &'a Rows, row: Row<'a>, col: usize, scalar: Scalar) -> Option<Got<'a>> {
         match row {
             Row::Db(row) => rows.cell(row, col, scalar).ok().map(Got::Cell),
-            Row::Array(values) => values.get(col).map(|v| Got::Raw(v.get())),
+            Row::Array(values) => values.get(col).map(|v| Got::Raw(v)),
         }
     }
 
@@ -77,6 +77,11 @@ impl<'a> Got<'a> {
             Got::Cell(Cell::String(s)) => known(s),
             Got::Cell(Cell::Value(v)) => fits(v),
             Got::Cell(Cell::Uuid(u)) => known(&u.to_string()),
+            // A string as written, unless it has escapes: no allocation.
+            Got::Raw(raw) if raw.starts_with('"') => match serde_json::from_str::<&str>(raw) {
+                Ok(s) => known(s),
+                Err(_) => serde_json::from_str::<String>(raw).is_ok_and(|s| known(&s)),
+            },
             Got::Raw(raw) => serde_json::from_str(raw).is_ok_and(|v| fits(&v)),
         }
     }
@@ -91,7 +96,7 @@ fn json_text<'a>(rows: &'a Rows, row: Row<'a>, col: usize) -> Option<Option<&'a 
             Some(text) if text.contains(REJECTED) => None,
             text => Some(text),
         },
-        Row::Array(values) => Some(Some(values.get(col)?.get())),
+        Row::Array(values) => Some(Some(values.get(col)?)),
     }
 }
 
@@ -124,10 +129,15 @@ impl Writer<'_> {
         fetched: &[Row<'_>],
     ) -> Option<()> {
         let more = fetched.len() > plan.limit;
-        let mut shown = fetched[..fetched.len().min(plan.limit)].to_vec();
-        if plan.backward {
-            shown.reverse();
-        }
+        let shown = &fetched[..fetched.len().min(plan.limit)];
+        let reversed: Vec<Row<'_>>;
+        let shown = match plan.backward {
+            true => {
+                reversed = shown.iter().rev().copied().collect();
+                &reversed[..]
+            }
+            false => shown,
+        };
         let (has_next, has_previous) = match plan.backward {
             true => (query.before.is_some(), more),
             false => (more, query.after.is_some()),
@@ -140,7 +150,7 @@ impl Writer<'_> {
                 ConnItem::Typename => self.string(&conn.type_name),
                 ConnItem::Nodes(sel) => {
                     let outs = records.next()?;
-                    self.list(&shown, |w, row| w.record(sel, outs, row))?;
+                    self.list(shown, |w, row| w.record(sel, outs, row))?;
                 }
                 ConnItem::Edges(edge) => {
                     let outs: Vec<&Vec<Out>> = edge
@@ -149,7 +159,7 @@ impl Writer<'_> {
                         .map(|_| records.next())
                         .collect::<Option<_>>()?;
                     let edge_type = conn.edge_type_name();
-                    self.list(&shown, |w, row| w.edge(edge, &edge_type, &outs, row))?;
+                    self.list(shown, |w, row| w.edge(edge, &edge_type, &outs, row))?;
                 }
                 ConnItem::PageInfo(info) => {
                     self.out.push(b'{');
@@ -302,9 +312,10 @@ impl Writer<'_> {
                 (Item::List { query, conn, .. }, Out::Array { col, plan }) => {
                     let json = json_text(rows, row, *col)?.unwrap_or("null");
                     // No child record: `json_agg` of no rows is null.
-                    let arrays: Option<Vec<Vec<&RawValue>>> = serde_json::from_str(json).ok()?;
-                    let arrays = arrays.unwrap_or_default();
-                    let fetched: Vec<Row<'_>> = arrays.iter().map(|a| Row::Array(a)).collect();
+                    let records = arrays::split(json)?;
+                    let fetched: Vec<Row<'_>> = (0..records.len())
+                        .map(|i| Row::Array(records.get(i)))
+                        .collect();
                     self.conn(query, conn, plan, &fetched)?;
                 }
                 _ => return None,

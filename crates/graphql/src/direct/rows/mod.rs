@@ -16,6 +16,7 @@
 //! microsecond per value. Anything else (several root fields, counts,
 //! cursors at the root) goes to [`super::statement`].
 
+mod arrays;
 mod json;
 
 use async_graphql::Name;
