@@ -12,6 +12,8 @@ mod ceiling;
 mod cpu;
 mod dataset;
 mod drive;
+#[cfg(target_os = "linux")]
+mod pin;
 mod schemas;
 
 use std::sync::Arc;
@@ -49,6 +51,11 @@ struct Args {
     /// Only these measurements, comma-separated (`Q1,Q4`): for profiling one.
     #[arg(long, value_delimiter = ',')]
     queries: Vec<String>,
+    /// For the queries, PostgreSQL on the first CPU and this process
+    /// (server and clients) on the others, the ceiling's run alike (Linux,
+    /// with permission to move PostgreSQL's processes).
+    #[arg(long)]
+    pin: bool,
 }
 
 const KEY: &str = "rk_bench_admin_key_0123456789";
@@ -123,6 +130,17 @@ async fn run(
     args: Args,
     clients: tokio::runtime::Handle,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let pg = args
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"));
+    if args.pin && !pg {
+        return Err("--pin needs PostgreSQL: SQLite runs inside this process".into());
+    }
+    #[cfg(not(target_os = "linux"))]
+    if args.pin {
+        return Err("--pin works on Linux only".into());
+    }
     let url = match &args.database_url {
         Some(u) => u.clone(),
         None => {
@@ -136,7 +154,6 @@ async fn run(
         return Err("the database already has a workspace: give an empty one".into());
     }
     let live = app.live();
-    let pg = url.starts_with("postgres");
     let counts = Counts::at(args.scale);
     println!(
         "# Rapport benchmark\n\n{} · scale {} ({} companies, {} people, {} opportunities, {} tasks) · {} clients · {} s per measurement, in {} rounds alternated with the SQL ceiling's\n",
@@ -268,6 +285,24 @@ async fn run(
             .await??
     };
 
+    #[cfg(target_os = "linux")]
+    let _pinned = match args.pin {
+        false => None,
+        true => {
+            let pinned = pin::pin()?;
+            println!(
+                "Pinned: PostgreSQL on CPU {}, Rapport's server and the clients on CPU {}.\n",
+                pinned.database,
+                pinned
+                    .own
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Some(pinned)
+        }
+    };
     println!(
         "## Queries\n\n| query | what | Rapport req/s | p50 ms | p99 ms | SQL/request | SQL ceiling req/s | ceiling p99 ms | ratio |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
