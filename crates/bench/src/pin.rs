@@ -11,8 +11,10 @@ use std::fs;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 
-/// Placement in force; dropping it puts PostgreSQL's processes back.
+/// Placement in force; dropping it puts PostgreSQL's processes back, as
+/// does Ctrl-C (which would otherwise end the process without drops).
 pub struct Pinned {
+    on_interrupt: tokio::task::JoinHandle<()>,
     /// The CPU PostgreSQL runs on now.
     pub database: usize,
     /// The CPUs PostgreSQL's processes could run on before (all of them
@@ -45,9 +47,17 @@ pub fn pin() -> Result<Pinned, String> {
     }
     had.sort_unstable();
     had.dedup();
+    let database_had = set_of(&had)?;
+    let on_interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            give_back(&database_had);
+            std::process::exit(130);
+        }
+    });
     let pinned = Pinned {
+        on_interrupt,
         database: *database_cpu,
-        database_had: set_of(&had)?,
+        database_had,
         own: rest.to_vec(),
     };
     let one = set_of(&[*database_cpu])?;
@@ -82,13 +92,19 @@ pub fn pin() -> Result<Pinned, String> {
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        // Every PostgreSQL process, including backends forked while pinned.
-        for pid in postgres_pids() {
-            if let Err(e) = sched_setaffinity(pid, &self.database_had)
-                && e != nix::errno::Errno::ESRCH
-            {
-                eprintln!("could not give PostgreSQL's process {pid} its CPUs back: {e}");
-            }
+        self.on_interrupt.abort();
+        give_back(&self.database_had);
+    }
+}
+
+/// Every PostgreSQL process, including backends forked while pinned, may
+/// run on `cpus` again.
+fn give_back(cpus: &CpuSet) {
+    for pid in postgres_pids() {
+        if let Err(e) = sched_setaffinity(pid, cpus)
+            && e != nix::errno::Errno::ESRCH
+        {
+            eprintln!("could not give PostgreSQL's process {pid} its CPUs back: {e}");
         }
     }
 }

@@ -5,15 +5,16 @@
 //! statement. On a short read (the first 50 companies) that was about a
 //! tenth of the server's CPU. A held connection goes back to the small
 //! stack it came from once its statement has finished cleanly, with
-//! nothing to test; on any error, or when the read is dropped half-way, it
-//! goes back to the pool, which tests it as before. (`Pool::close` would
+//! nothing to test (unless unused for long: `STALE_AFTER`); on any error,
+//! or when the read is dropped half-way, it goes back to the pool, which
+//! tests it as before. (`Pool::close` would
 //! wait for the held ones; Rapport never closes its pool, the process
 //! ends.)
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::sqlx::{Postgres, pool::PoolConnection};
+use sea_orm::sqlx::{Connection, Postgres, pool::PoolConnection};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
     Statement,
@@ -22,9 +23,11 @@ use sea_orm::{
 use crate::bulk_txn::{bound, query_err};
 
 /// A held connection unused for this long may have been cut (a restart, a
-/// proxy): it goes back to the pool, which tests it, as the pool itself
-/// tests connections idle this long before handing them out (`Db::connect`).
+/// proxy): it is tested before its next read, as the pool itself tests
+/// connections idle this long before handing them out (`Db::connect`).
 const STALE_AFTER: Duration = Duration::from_secs(1);
+/// A test of a connection that does not answer within this gives it up.
+const PING_WITHIN: Duration = Duration::from_secs(5);
 /// A connection in steady use would otherwise never go back to the pool,
 /// which retires connections past their lifetime (sqlx: 30 minutes) when
 /// they come back; a backend's caches grow over its life.
@@ -55,11 +58,24 @@ impl ReadConn {
         }
     }
 
-    /// A connection for one read, with when it left the pool: a held one
-    /// used within `STALE_AFTER`, or one from the pool.
+    /// A connection for one read, with when it left the pool: the most
+    /// recently used held one, or one from the pool.
     async fn take(&self, held: &Held) -> Result<(PoolConnection<Postgres>, Instant), DbErr> {
-        if let Some(taken) = held.pop_fresh() {
-            return Ok(taken);
+        while let Some(idle) = held.pop() {
+            if idle.used.elapsed() < STALE_AFTER {
+                return Ok((idle.conn, idle.taken));
+            }
+            // Unused for long, it may have been cut: tested here, as the
+            // pool tests what it hands out after as long. Sent back to the
+            // pool instead, it would return through a task, and a burst of
+            // reads meanwhile would find none idle there and open more
+            // connections, up to the pool's maximum.
+            let mut conn = idle.conn;
+            match tokio::time::timeout(PING_WITHIN, conn.ping()).await {
+                Ok(Ok(())) => return Ok((conn, idle.taken)),
+                // Closed, not returned: the pool would only test it again.
+                _ => conn.close_on_drop(),
+            }
         }
         let conn = self
             .conn
@@ -96,19 +112,9 @@ impl Held {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The most recently used connection, unless it is stale; then all are
-    /// (the older ones lie below it) and all go back to the pool.
-    fn pop_fresh(&self) -> Option<(PoolConnection<Postgres>, Instant)> {
-        let mut idle = self.lock();
-        let last = idle.pop()?;
-        if last.used.elapsed() < STALE_AFTER {
-            return Some((last.conn, last.taken));
-        }
-        let stale: Vec<_> = idle.drain(..).collect();
-        drop(idle);
-        drop(last);
-        drop(stale);
-        None
+    /// The most recently used connection.
+    fn pop(&self) -> Option<Idle> {
+        self.lock().pop()
     }
 
     /// A connection whose statement finished cleanly, taken from the pool
@@ -195,5 +201,32 @@ mod tests {
         };
         held.put(conn, long_ago);
         assert!(held.lock().is_empty(), "it went back to the pool");
+    }
+
+    /// Connections unused past `STALE_AFTER` are tested one by one as they
+    /// are taken; the others stay held, and the pool opens none.
+    #[tokio::test]
+    async fn a_stale_connection_is_tested_where_it_is_held() {
+        let Ok(url) = std::env::var("RAPPORT_TEST_DATABASE_URL") else {
+            return;
+        };
+        let db = crate::Db::connect(&url).await.expect("PostgreSQL");
+        let pool = db.conn.get_postgres_connection_pool();
+        let held = db.reads.held.as_ref().expect("PostgreSQL reads are held");
+        let (first, taken_first) = db.reads.take(held).await.expect("a connection");
+        let (second, taken_second) = db.reads.take(held).await.expect("another");
+        held.put(first, taken_first);
+        held.put(second, taken_second);
+        let opened = pool.size();
+        tokio::time::sleep(STALE_AFTER + Duration::from_millis(100)).await;
+        let (conn, _) = db.reads.take(held).await.expect("a tested connection");
+        assert_eq!(held.lock().len(), 1, "the other one is still held");
+        held.put(conn, taken_second);
+        let rows = db
+            .reads
+            .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT 1"))
+            .await;
+        assert_eq!(rows.expect("a read").len(), 1);
+        assert_eq!(pool.size(), opened, "no connection was opened");
     }
 }
