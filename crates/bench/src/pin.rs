@@ -1,10 +1,10 @@
-//! `--pin`: PostgreSQL on CPU 0, this process (Rapport's server and the
-//! clients) on the others, for the queries' measurements, Rapport's and
-//! the ceiling's alike. On shared cores a ratio is close to the ratio of
-//! all parties' CPU per request (the CPU table); with each side on cores
-//! of its own, it says whether the server keeps up with its database, the
-//! thing the targets are about. PostgreSQL's processes get back the CPUs
-//! they had when the guard drops.
+//! `--pin`: PostgreSQL on the first CPU, this process (Rapport's server
+//! and the clients) on the others, for the queries' measurements,
+//! Rapport's and the ceiling's alike. On shared cores a ratio is close to
+//! the ratio of all parties' CPU per request (the CPU table); with each
+//! side on cores of its own, it says whether the server keeps up with its
+//! database, the thing the targets are about. PostgreSQL's processes get
+//! back the CPUs they had when the guard drops.
 
 use std::fs;
 
