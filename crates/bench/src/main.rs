@@ -137,6 +137,11 @@ async fn run(
     if args.pin && !pg {
         return Err("--pin needs PostgreSQL: SQLite runs inside this process".into());
     }
+    // It moves the PostgreSQL processes of this machine: they must be the
+    // ones that answer.
+    if args.pin && !args.database_url.as_deref().is_some_and(on_this_machine) {
+        return Err("--pin needs PostgreSQL on this machine (localhost or a socket)".into());
+    }
     #[cfg(not(target_os = "linux"))]
     if args.pin {
         return Err("--pin works on Linux only".into());
@@ -381,6 +386,26 @@ async fn run(
 }
 
 /// Adds the CPU used since `before` to `total`; `None` once unreadable.
+/// Whether a PostgreSQL URL's server is this machine: a loopback host or
+/// name, or a Unix socket (no host, or a `host=/path` parameter).
+fn on_this_machine(database_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(database_url) else {
+        return false;
+    };
+    let from_query = url
+        .query_pairs()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.into_owned());
+    match from_query.as_deref().or(url.host_str()) {
+        None | Some("") | Some("localhost") => true,
+        Some(socket) if socket.starts_with('/') => true,
+        Some(host) => host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+    }
+}
+
 fn add_cpu(total: &mut Option<cpu::Usage>, before: Option<cpu::Usage>) {
     match (total.as_mut(), before, cpu::now()) {
         (Some(t), Some(before), Some(after)) => *t += after - before,
@@ -449,6 +474,32 @@ fn report(q: &Query, rapport: &Stats, ceiling: Option<&Stats>) {
                 s.failures,
                 s.first_error.as_deref().unwrap_or("-")
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_this_machine;
+
+    #[test]
+    fn pinning_is_for_a_database_on_this_machine() {
+        for local in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://postgres@localhost/test",
+            "postgres://postgres@[::1]:5432/test",
+            "postgres:///test?host=/var/run/postgresql",
+            "postgres:///test",
+        ] {
+            assert!(on_this_machine(local), "{local} is local");
+        }
+        for remote in [
+            "postgres://postgres@db.example:5432/test",
+            "postgres://postgres@10.0.0.7/test",
+            "postgres://postgres@localhost/test?host=db.example",
+            "not a url",
+        ] {
+            assert!(!on_this_machine(remote), "{remote} is not local");
         }
     }
 }

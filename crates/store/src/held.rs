@@ -7,9 +7,8 @@
 //! stack it came from once its statement has finished cleanly, with
 //! nothing to test (unless unused for long: `STALE_AFTER`); on any error,
 //! or when the read is dropped half-way, it goes back to the pool, which
-//! tests it as before. (`Pool::close` would
-//! wait for the held ones; Rapport never closes its pool, the process
-//! ends.)
+//! tests it as before. (`Pool::close` would wait for the held ones;
+//! Rapport never closes its pool, the process ends.)
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -204,7 +203,8 @@ mod tests {
     }
 
     /// Connections unused past `STALE_AFTER` are tested one by one as they
-    /// are taken; the others stay held, and the pool opens none.
+    /// are taken: a dead one is closed and the next tried, the others stay
+    /// held, and the pool opens none.
     #[tokio::test]
     async fn a_stale_connection_is_tested_where_it_is_held() {
         let Ok(url) = std::env::var("RAPPORT_TEST_DATABASE_URL") else {
@@ -213,20 +213,40 @@ mod tests {
         let db = crate::Db::connect(&url).await.expect("PostgreSQL");
         let pool = db.conn.get_postgres_connection_pool();
         let held = db.reads.held.as_ref().expect("PostgreSQL reads are held");
-        let (first, taken_first) = db.reads.take(held).await.expect("a connection");
-        let (second, taken_second) = db.reads.take(held).await.expect("another");
-        held.put(first, taken_first);
-        held.put(second, taken_second);
+        let mut taken = Vec::new();
+        for _ in 0..3 {
+            taken.push(db.reads.take(held).await.expect("a connection"));
+        }
+        let last = pid(&mut taken[2].0).await;
+        for (conn, at) in taken {
+            held.put(conn, at);
+        }
         let opened = pool.size();
+        // The most recently used one dies while idle (a restart, a proxy).
+        let ended = db
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT pg_terminate_backend({last})"),
+            ))
+            .await
+            .expect("terminate");
+        assert!(ended.is_some());
         tokio::time::sleep(STALE_AFTER + Duration::from_millis(100)).await;
-        let (conn, _) = db.reads.take(held).await.expect("a tested connection");
-        assert_eq!(held.lock().len(), 1, "the other one is still held");
-        held.put(conn, taken_second);
-        let rows = db
-            .reads
-            .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT 1"))
-            .await;
-        assert_eq!(rows.expect("a read").len(), 1);
-        assert_eq!(pool.size(), opened, "no connection was opened");
+        let (mut conn, at) = db.reads.take(held).await.expect("a tested connection");
+        // `pid` fails on a dead connection.
+        assert_ne!(pid(&mut conn).await, last, "not the dead one");
+        assert_eq!(held.lock().len(), 1, "the third one is still held");
+        held.put(conn, at);
+        assert!(pool.size() <= opened, "no connection was opened");
+    }
+
+    async fn pid(conn: &mut PoolConnection<Postgres>) -> i32 {
+        use sea_orm::sqlx::Row;
+        sea_orm::sqlx::query("SELECT pg_backend_pid()")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("a read on the connection")
+            .get(0)
     }
 }
