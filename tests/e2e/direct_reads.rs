@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::harness::{ADMIN_KEY, TestServer};
 
 /// The raw body and SQL statement count of one `POST /graphql`.
-async fn raw(s: &TestServer, token: &str, body: &Value) -> (String, u64) {
+pub(crate) async fn raw(s: &TestServer, token: &str, body: &Value) -> (String, u64) {
     let res = s
         .client
         .post(format!("{}/graphql", s.base))
@@ -28,7 +28,7 @@ async fn raw(s: &TestServer, token: &str, body: &Value) -> (String, u64) {
     (res.text().await.expect("body"), statements)
 }
 
-async fn counter(s: &TestServer, name: &str) -> u64 {
+pub(crate) async fn counter(s: &TestServer, name: &str) -> u64 {
     let (_, metrics) = s.get("/metrics", None).await;
     metrics
         .lines()
@@ -53,7 +53,7 @@ fn set_paths(s: &TestServer, direct: bool, one_statement: bool) {
 
 /// Which path is to answer a read.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Path {
+pub(crate) enum Path {
     /// The full executor (the direct path declines).
     Full,
     /// The direct path, fetching with one statement per level.
@@ -65,7 +65,7 @@ enum Path {
 /// Runs `body` on the full executor, then on the direct path with and
 /// without one-statement reads; asserts one answer from all, and that the
 /// expected path gave it. Returns the answer.
-async fn same_answer(s: &TestServer, token: &str, body: Value, expected: Path) -> Value {
+pub(crate) async fn same_answer(s: &TestServer, token: &str, body: Value, expected: Path) -> Value {
     set_paths(s, false, false);
     let (full, full_statements) = raw(s, token, &body).await;
     set_paths(s, true, false);
@@ -122,7 +122,7 @@ async fn same_answer(s: &TestServer, token: &str, body: Value, expected: Path) -
     answers.pop().expect("answers")
 }
 
-async fn admin_same(s: &TestServer, query: &str, variables: Value, path: Path) -> Value {
+pub(crate) async fn admin_same(s: &TestServer, query: &str, variables: Value, path: Path) -> Value {
     same_answer(
         s,
         ADMIN_KEY,

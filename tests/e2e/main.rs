@@ -19,6 +19,7 @@ mod nested;
 mod permissions;
 mod relations;
 mod replica;
+mod reused_statements;
 mod sharing;
 mod tenants;
 mod transfer;

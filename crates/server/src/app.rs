@@ -26,6 +26,8 @@ pub struct Live {
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
     validated: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Statements of validated reads, written once per document.
+    pub(crate) statements: rapport_graphql::direct::Statements,
     /// The catalog its schema was built from (shared with the schema cache).
     fingerprint: Arc<str>,
     /// When a request last used it (ms since the process started), so the
@@ -216,6 +218,7 @@ async fn build_live(
         fingerprint,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
         validated: Default::default(),
+        statements: Default::default(),
         last_used: std::sync::atomic::AtomicU64::new(0),
         read_floor,
     })

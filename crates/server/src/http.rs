@@ -360,6 +360,8 @@ async fn graphql(
         && let Some(answer) = rapport_graphql::direct::execute(
             &store,
             &counter,
+            &live.statements,
+            &request.query,
             &parsed.doc,
             request.operation_name.as_deref(),
             &request.variables,
@@ -373,6 +375,9 @@ async fn graphql(
         }
         if answer.from_rows {
             Metrics::add(&app.metrics.row_reads, 1);
+        }
+        if answer.reused {
+            Metrics::add(&app.metrics.reused_statements, 1);
         }
         let body = answer.body;
         Metrics::add(&app.metrics.sql_statements, counter.get());

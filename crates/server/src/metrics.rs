@@ -12,6 +12,7 @@ pub struct Metrics {
     pub direct_reads: AtomicU64,
     pub one_statement_reads: AtomicU64,
     pub row_reads: AtomicU64,
+    pub reused_statements: AtomicU64,
     pub schema_rebuilds: AtomicU64,
     pub unauthenticated: AtomicU64,
 }
@@ -64,6 +65,11 @@ impl Metrics {
             "rapport_graphql_row_reads_total",
             "One-statement reads whose root records came back as rows the server wrote.",
             &self.row_reads,
+        );
+        counter(
+            "rapport_graphql_reused_statements_total",
+            "One-statement reads whose statement was written for an earlier request of the document.",
+            &self.reused_statements,
         );
         counter(
             "rapport_schema_rebuilds_total",

@@ -17,9 +17,12 @@
 
 mod fetch;
 mod plan;
+mod reuse;
 mod rows;
 mod statement;
 mod write;
+
+pub use reuse::Statements;
 
 use async_graphql::Variables;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
@@ -33,14 +36,21 @@ pub struct Answer {
     /// Whether that statement returned the root records as rows, which
     /// the server wrote (see [`rows`]).
     pub from_rows: bool,
+    /// Whether the statement was written for an earlier request of the
+    /// document (see [`reuse`]).
+    pub reused: bool,
 }
 
 /// The response of a plain read, or `None` when the full executor must
 /// answer (see the module documentation). `one_statement` lets the
-/// database build the response where it can.
+/// database build the response where it can, with the statements kept
+/// for `query` in `statements` (the live schema's).
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     store: &RecordStore,
     counter: &StatementCounter,
+    statements: &Statements,
+    query: &str,
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
@@ -56,46 +66,58 @@ pub async fn execute(
         return None;
     }
     let catalog = &store.meta.catalog;
+    let layout = store.layout();
     let mut planner = plan::Planner {
         catalog,
         doc,
         variables,
         definitions: &op.node.variable_definitions,
         slots: 0,
+        varies: Default::default(),
     };
     let roots = planner.roots(&op.node)?;
-    let row_read = one_statement
-        .then(|| rows::compile(catalog, store.layout(), &roots))
-        .flatten();
-    if let Some((sql, plan)) = row_read {
-        match store.read_rows(counter, sql).await {
-            Ok(rows) => {
-                return rows::write(&roots, &plan, &rows).map(|body| Answer {
-                    body,
-                    one_statement: true,
-                    from_rows: true,
-                });
+    if one_statement {
+        let varies = planner.varies.get();
+        let ready = statements.ready(query, operation_name, catalog, layout, &roots, varies);
+        let mut reused = ready.reused;
+        let mut json_read = None;
+        match (&*ready.compiled, ready.sql) {
+            (reuse::Compiled::Rows(_, plan), Some(sql)) => {
+                match store.read_rows(counter, sql).await {
+                    Ok(rows) => {
+                        return rows::write(&roots, plan, &rows).map(|body| Answer {
+                            body,
+                            one_statement: true,
+                            from_rows: true,
+                            reused,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "one-statement read failed");
+                        json_read = statement::compile(catalog, layout, &roots);
+                        reused = false;
+                    }
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "one-statement read failed"),
+            (reuse::Compiled::Json(_), sql) => json_read = sql,
+            _ => {}
         }
-    }
-    let compiled = one_statement
-        .then(|| statement::compile(catalog, store.layout(), &roots))
-        .flatten();
-    if let Some(sql) = compiled {
-        match store.read_json(counter, sql).await {
-            Ok(Some(data)) if !data.contains(statement::REJECTED) => {
-                return Some(Answer {
-                    body: format!("{{\"data\":{data}}}"),
-                    one_statement: true,
-                    from_rows: false,
-                });
-            }
-            Ok(_) => return None,
-            Err(e) => {
-                // A statement the database refuses is a bug here, not in
-                // the request: the fetch path still answers.
-                tracing::warn!(error = %e, "one-statement read failed");
+        if let Some(sql) = json_read {
+            match store.read_json(counter, sql).await {
+                Ok(Some(data)) if !data.contains(statement::REJECTED) => {
+                    return Some(Answer {
+                        body: format!("{{\"data\":{data}}}"),
+                        one_statement: true,
+                        from_rows: false,
+                        reused,
+                    });
+                }
+                Ok(_) => return None,
+                Err(e) => {
+                    // A statement the database refuses is a bug here, not in
+                    // the request: the fetch path still answers.
+                    tracing::warn!(error = %e, "one-statement read failed");
+                }
             }
         }
     }
@@ -116,5 +138,6 @@ pub async fn execute(
         body,
         one_statement: false,
         from_rows: false,
+        reused: false,
     })
 }

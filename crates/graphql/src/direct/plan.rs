@@ -197,6 +197,10 @@ pub(crate) struct Planner<'c, 'd> {
     pub variables: &'d Variables,
     pub definitions: &'d [Positioned<VariableDefinition>],
     pub slots: usize,
+    /// Whether a variable shaped the plan anywhere but in a root look-up's
+    /// id: then the plan, and its statement, hold for these variables only
+    /// (see [`super::reuse`]).
+    pub varies: std::cell::Cell<bool>,
 }
 
 impl<'c, 'd> Planner<'c, 'd> {
@@ -214,7 +218,11 @@ impl<'c, 'd> Planner<'c, 'd> {
                 continue;
             }
             if let Some(object) = self.catalog.objects().iter().find(|o| o.name == name) {
+                // The id is the statement's parameter: a variable there
+                // leaves the plan the same for any value.
+                let varied = self.varies.get();
                 let args = self.args(&f.node, &["id"])?;
+                self.varies.set(varied);
                 let id = match args.get("id") {
                     Some(Value::String(id)) => id.clone(),
                     _ => return None,
@@ -272,6 +280,7 @@ impl<'c, 'd> Planner<'c, 'd> {
     /// A variable's value; `None` when absent without a default and not
     /// nullable, or of a type the plan does not coerce.
     fn variable(&self, name: &Name) -> Option<GqlValue> {
+        self.varies.set(true);
         let def = self
             .definitions
             .iter()

@@ -1,0 +1,155 @@
+//! A read's statement is written once per document, operation and record
+//! scope, then reused with each request's look-up ids
+//! (`rapport_graphql::direct::reuse`). Every answer must still be the
+//! request's own: each read here is compared with the full executor's.
+
+use serde_json::{Value, json};
+
+use crate::direct_reads::{Path, admin_same, counter, same_answer};
+use crate::harness::TestServer;
+
+const REUSED: &str = "rapport_graphql_reused_statements_total";
+
+async fn company(s: &TestServer, name: &str, person: &str) -> String {
+    let made = s
+        .gql(
+            "mutation($n: String!, $p: String!) { createCompany(data: { name: $n }) { id } \
+             p: createPerson(data: { name: { firstName: $p, lastName: \"X\" } }) { id } }",
+            json!({ "n": name, "p": person }),
+        )
+        .await;
+    let id = made["createCompany"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    s.gql(
+        "mutation($p: ID!, $c: ID!) { updatePerson(id: $p, data: { companyId: $c }) { id } }",
+        json!({ "p": made["p"]["id"], "c": id }),
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn reused_statements_answer_each_request_with_its_own_ids_and_variables() {
+    let s = TestServer::start().await;
+    let alpha = company(&s, "Alpha", "Ann").await;
+    let beta = company(&s, "Beta", "Bob").await;
+
+    // A look-up with a child list: written for Alpha, reused for Beta.
+    let detail = "query($id: ID!) { company(id: $id) { id name
+        people(first: 10) { nodes { name { firstName } } } } }";
+    let start = counter(&s, REUSED).await;
+    let a = admin_same(&s, detail, json!({ "id": alpha }), Path::OneStatement).await;
+    assert_eq!(counter(&s, REUSED).await, start, "the first one is written");
+    let b = admin_same(&s, detail, json!({ "id": beta }), Path::OneStatement).await;
+    assert_eq!(
+        counter(&s, REUSED).await,
+        start + 1,
+        "the second one is reused"
+    );
+    assert_eq!(a["data"]["company"]["name"], "Alpha", "{a}");
+    assert_eq!(b["data"]["company"]["name"], "Beta", "{b}");
+    assert_eq!(
+        b["data"]["company"]["people"]["nodes"],
+        json!([{ "name": { "firstName": "Bob" } }]),
+        "{b}"
+    );
+    // An id that is not a UUID reads nothing, and needs no statement.
+    let none = admin_same(&s, detail, json!({ "id": "nope" }), Path::Fetch).await;
+    assert_eq!(none["data"]["company"], Value::Null, "{none}");
+
+    // Two look-ups: each id goes to its own root, swapped on reuse.
+    let pair =
+        "query($x: ID!, $y: ID!) { x: company(id: $x) { name } y: company(id: $y) { name } }";
+    let first = admin_same(
+        &s,
+        pair,
+        json!({ "x": alpha, "y": beta }),
+        Path::OneStatement,
+    )
+    .await;
+    let reused = counter(&s, REUSED).await;
+    let swapped = admin_same(
+        &s,
+        pair,
+        json!({ "x": beta, "y": alpha }),
+        Path::OneStatement,
+    )
+    .await;
+    assert_eq!(counter(&s, REUSED).await, reused + 1);
+    assert_eq!(
+        first["data"],
+        json!({ "x": { "name": "Alpha" }, "y": { "name": "Beta" } })
+    );
+    assert_eq!(
+        swapped["data"],
+        json!({ "x": { "name": "Beta" }, "y": { "name": "Alpha" } })
+    );
+    // The same id twice: which parameter is whose cannot be told, so the
+    // statement is written each time, and still right.
+    let same = json!({ "x": beta, "y": beta });
+    let twice = admin_same(&s, pair, same.clone(), Path::OneStatement).await;
+    assert_eq!(
+        twice["data"],
+        json!({ "x": { "name": "Beta" }, "y": { "name": "Beta" } })
+    );
+
+    // A variable that shapes the statement (a page size): never reused.
+    let page =
+        "query($n: Int!) { companies(first: $n, orderBy: { name: ASC }) { nodes { name } } }";
+    let reused = counter(&s, REUSED).await;
+    let one = admin_same(&s, page, json!({ "n": 1 }), Path::OneStatement).await;
+    let two = admin_same(&s, page, json!({ "n": 2 }), Path::OneStatement).await;
+    assert_eq!(
+        counter(&s, REUSED).await,
+        reused,
+        "a varying plan is not kept"
+    );
+    assert_eq!(
+        one["data"]["companies"]["nodes"],
+        json!([{ "name": "Alpha" }])
+    );
+    assert_eq!(
+        two["data"]["companies"]["nodes"],
+        json!([{ "name": "Alpha" }, { "name": "Beta" }])
+    );
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn reused_statements_keep_each_callers_record_scope() {
+    let s = TestServer::start().await;
+    let rep = json!({
+        "default": { "read": "own", "create": true, "update": "own", "delete": "own", "destroy": "none" },
+        "objects": { "workspaceMember": { "read": "all" }, "team": { "read": "all" } }
+    });
+    s.meta(
+        "mutation($d: JSON!) { createRole(name: \"rep\", definition: $d) }",
+        json!({ "d": rep }),
+    )
+    .await;
+    let mut reps = Vec::new();
+    for (email, name) in [("ann@x.example", "Ann's"), ("bob@x.example", "Bob's")] {
+        let token = s.member_token(email, "rep").await;
+        s.post_with(
+            "/graphql",
+            Some(&token),
+            json!({ "query": "mutation($n: String!) { createCompany(data: { name: $n }) { id } }", "variables": { "n": name } }),
+        )
+        .await;
+        reps.push((token, name));
+    }
+    let list = json!({ "query": "{ companies(orderBy: { name: ASC }) { nodes { name } } }" });
+    for round in 0..2 {
+        for (token, name) in &reps {
+            let mine = same_answer(&s, token, list.clone(), Path::OneStatement).await;
+            assert_eq!(
+                mine["data"]["companies"]["nodes"],
+                json!([{ "name": name }]),
+                "round {round}: {mine}"
+            );
+        }
+    }
+    s.finish().await;
+}
