@@ -3,8 +3,6 @@
 //! Anything outside the plain read subset yields `None`, and the request
 //! goes to the full executor.
 
-use std::collections::HashSet;
-
 use async_graphql::Variables;
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
@@ -181,9 +179,11 @@ fn fields_of<'d>(
 ) -> Option<Vec<&'d Positioned<Field>>> {
     let mut out = Vec::new();
     flatten(doc, set, type_name, &mut out, 0)?;
-    let mut keys = HashSet::new();
-    for f in &out {
-        if !keys.insert(f.node.response_key().node.as_str()) {
+    // A selection has a few fields: comparing them pairwise is cheaper
+    // than hashing each (planning runs on every request).
+    for (i, f) in out.iter().enumerate() {
+        let key = &f.node.response_key().node;
+        if out[..i].iter().any(|g| g.node.response_key().node == *key) {
             return None;
         }
     }
@@ -323,8 +323,7 @@ impl<'c, 'd> Planner<'c, 'd> {
             let item = self.record_item(object, &f.node)?;
             items.push((f.node.response_key().node.clone(), item));
         }
-        let names: HashSet<&str> = fields.iter().map(|f| f.node.name.node.as_str()).collect();
-        let shown = shown(object, |n| names.contains(n));
+        let shown = shown(object, |n| fields.iter().any(|f| f.node.name.node == n));
         Some(RecordSel {
             object,
             type_name,
