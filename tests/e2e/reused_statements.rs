@@ -55,6 +55,12 @@ async fn reused_statements_answer_each_request_with_its_own_ids_and_variables() 
         json!([{ "name": { "firstName": "Bob" } }]),
         "{b}"
     );
+    // No such company: the kept plan writes null.
+    let reused = counter(&s, REUSED).await;
+    let missing = json!({ "id": "00000000-0000-4000-8000-000000000000" });
+    let gone = admin_same(&s, detail, missing, Path::OneStatement).await;
+    assert_eq!(gone["data"]["company"], Value::Null, "{gone}");
+    assert_eq!(counter(&s, REUSED).await, reused + 1);
     // An id that is not a UUID reads nothing, and needs no statement.
     let none = admin_same(&s, detail, json!({ "id": "nope" }), Path::Fetch).await;
     assert_eq!(none["data"]["company"], Value::Null, "{none}");

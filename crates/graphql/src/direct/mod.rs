@@ -43,8 +43,8 @@ pub struct Answer {
 
 /// The response of a plain read, or `None` when the full executor must
 /// answer (see the module documentation). `one_statement` lets the
-/// database build the response where it can, with the statements kept
-/// for `query` in `statements` (the live schema's).
+/// database build the response where it can, with the plans and
+/// statements kept for `query` in `statements` (the live schema's).
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
     store: &RecordStore,
@@ -67,62 +67,55 @@ pub async fn execute(
     }
     let catalog = &store.meta.catalog;
     let layout = store.layout();
-    let mut planner = plan::Planner {
-        catalog,
-        doc,
-        variables,
-        definitions: &op.node.variable_definitions,
-        slots: 0,
-        varies: Default::default(),
+    let read = Read { store, counter };
+    // A kept plan and statement, with this request's ids.
+    let kept = match one_statement {
+        true => statements.kept(query, operation_name, layout),
+        false => None,
     };
-    let roots = planner.roots(&op.node)?;
-    if one_statement {
-        let varies = planner.varies.get();
-        let ready = statements.ready(query, operation_name, catalog, layout, &roots, varies);
-        let mut reused = ready.reused;
-        let mut json_read = None;
-        match (&*ready.compiled, ready.sql) {
-            (reuse::Compiled::Rows(_, plan), Some(sql)) => {
-                match store.read_rows(counter, sql).await {
-                    Ok(rows) => {
-                        return rows::write(&roots, plan, &rows).map(|body| Answer {
-                            body,
-                            one_statement: true,
-                            from_rows: true,
-                            reused,
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "one-statement read failed");
-                        json_read = statement::compile(catalog, layout, &roots);
-                        reused = false;
-                    }
-                }
-            }
-            (reuse::Compiled::Json(_), sql) => json_read = sql,
-            _ => {}
-        }
-        if let Some(sql) = json_read {
-            match store.read_json(counter, sql).await {
-                Ok(Some(data)) if !data.contains(statement::REJECTED) => {
+    let mut tried = false;
+    if let Some(kept) = kept {
+        let planner = plan::Planner {
+            catalog,
+            doc,
+            variables,
+            definitions: &op.node.variable_definitions,
+            slots: 0,
+            varies: Default::default(),
+        };
+        let ids = planner.root_ids(&op.node)?;
+        if let Some(sql) = kept.with_ids(&ids, layout.backend) {
+            tried = true;
+            match read
+                .one_statement(kept.plan.roots(), &kept.compiled, sql)
+                .await
+            {
+                Outcome::Answer(answer) => {
                     return Some(Answer {
-                        body: format!("{{\"data\":{data}}}"),
-                        one_statement: true,
-                        from_rows: false,
-                        reused,
+                        reused: true,
+                        ..answer
                     });
                 }
-                Ok(_) => return None,
-                Err(e) => {
-                    // A statement the database refuses is a bug here, not in
-                    // the request: the fetch path still answers.
-                    tracing::warn!(error = %e, "one-statement read failed");
-                }
+                Outcome::Decline => return None,
+                // The kept plan holds another request's ids: plan afresh.
+                Outcome::Fetch => {}
             }
         }
     }
+    let plan = std::sync::Arc::new(reuse::Plan::make(catalog, doc, &op.node, variables)?);
+    if one_statement && !tried {
+        let ready = statements.ready(query, operation_name, layout, &plan);
+        if let Some(sql) = ready.sql {
+            match read.one_statement(plan.roots(), &ready.compiled, sql).await {
+                Outcome::Answer(answer) => return Some(answer),
+                Outcome::Decline => return None,
+                Outcome::Fetch => {}
+            }
+        }
+    }
+    let roots = plan.roots();
     let fetcher = fetch::Fetcher { store, counter };
-    let (data, slots) = match fetcher.roots(&roots, planner.slots).await {
+    let (data, slots) = match fetcher.roots(roots, plan.slots).await {
         Ok(done) => done,
         Err(e) => {
             tracing::debug!(error = %e, "direct read failed; the full executor answers");
@@ -133,11 +126,76 @@ pub async fn execute(
         out: Vec::with_capacity(4096),
         slots: &slots,
     }
-    .response(&roots, &data)?;
+    .response(roots, &data)?;
     Some(Answer {
         body,
         one_statement: false,
         from_rows: false,
         reused: false,
     })
+}
+
+/// What a one-statement read came to.
+enum Outcome {
+    Answer(Answer),
+    /// The full executor must answer (a value it would reject).
+    Decline,
+    /// The statement failed: the fetch path answers.
+    Fetch,
+}
+
+struct Read<'a> {
+    store: &'a RecordStore,
+    counter: &'a StatementCounter,
+}
+
+impl Read<'_> {
+    /// Runs a read's one statement and writes the response.
+    async fn one_statement(
+        &self,
+        roots: &[(async_graphql::Name, plan::Root<'_>)],
+        compiled: &reuse::Compiled,
+        sql: rapport_query::Sql,
+    ) -> Outcome {
+        let (store, counter) = (self.store, self.counter);
+        let json_read = match compiled {
+            reuse::Compiled::Rows(_, plan) => match store.read_rows(counter, sql).await {
+                Ok(rows) => {
+                    return match rows::write(roots, plan, &rows) {
+                        Some(body) => Outcome::Answer(Answer {
+                            body,
+                            one_statement: true,
+                            from_rows: true,
+                            reused: false,
+                        }),
+                        None => Outcome::Decline,
+                    };
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "one-statement read failed");
+                    statement::compile(&store.meta.catalog, store.layout(), roots)
+                }
+            },
+            reuse::Compiled::Json(_) => Some(sql),
+            reuse::Compiled::Neither => None,
+        };
+        let Some(sql) = json_read else {
+            return Outcome::Fetch;
+        };
+        match store.read_json(counter, sql).await {
+            Ok(Some(data)) if !data.contains(statement::REJECTED) => Outcome::Answer(Answer {
+                body: format!("{{\"data\":{data}}}"),
+                one_statement: true,
+                from_rows: false,
+                reused: false,
+            }),
+            Ok(_) => Outcome::Decline,
+            Err(e) => {
+                // A statement the database refuses is a bug here, not in
+                // the request: the fetch path still answers.
+                tracing::warn!(error = %e, "one-statement read failed");
+                Outcome::Fetch
+            }
+        }
+    }
 }

@@ -218,16 +218,7 @@ impl<'c, 'd> Planner<'c, 'd> {
                 continue;
             }
             if let Some(object) = self.catalog.objects().iter().find(|o| o.name == name) {
-                // The id is the statement's parameter: a variable there
-                // leaves the plan the same for any value.
-                let varied = self.varies.get();
-                let args = self.args(&f.node, &["id"])?;
-                self.varies.set(varied);
-                let id = match args.get("id") {
-                    Some(Value::String(id)) => id.clone(),
-                    _ => return None,
-                };
-                let id = uuid::Uuid::parse_str(&id).is_ok().then_some(id);
+                let id = self.root_id(&f.node)?;
                 let sel = self.record_sel(object, &f.node.selection_set.node)?;
                 roots.push((key, Root::Get { object, id, sel }));
             } else if let Some(object) = self
@@ -252,6 +243,34 @@ impl<'c, 'd> Planner<'c, 'd> {
             }
         }
         Some(roots)
+    }
+
+    /// Each root look-up's id, in root order, as [`Planner::roots`] would
+    /// plan them; `None` where it would decline.
+    pub fn root_ids(&self, op: &'d OperationDefinition) -> Option<Vec<Option<String>>> {
+        let mut ids = Vec::new();
+        for f in fields_of(self.doc, &op.selection_set.node, "Query")? {
+            let name = f.node.name.node.as_str();
+            if self.catalog.objects().iter().any(|o| o.name == name) {
+                ids.push(self.root_id(&f.node)?);
+            }
+        }
+        Some(ids)
+    }
+
+    /// A root look-up's id: `None` to decline, `Some(None)` when it is not
+    /// a UUID (the look-up answers null).
+    fn root_id(&self, field: &Field) -> Option<Option<String>> {
+        // The id is the statement's parameter: a variable there leaves
+        // the plan the same for any value.
+        let varied = self.varies.get();
+        let args = self.args(field, &["id"]);
+        self.varies.set(varied);
+        let id = match args?.get("id") {
+            Some(Value::String(id)) => id.clone(),
+            _ => return None,
+        };
+        Some(uuid::Uuid::parse_str(&id).is_ok().then_some(id))
     }
 
     /// A field's arguments as JSON, variables substituted; `None` for an

@@ -1,30 +1,82 @@
-//! Statements of plain reads, written once per document and reused. On a
-//! record look-up with its child lists, writing the statement took about
-//! a sixth of the server's CPU per request (`perf`, Q4 of the benchmark),
-//! and an app sends the same few documents again and again.
+//! Plans and statements of plain reads, made once per document and
+//! reused. On a record look-up with its child lists, planning the read
+//! and writing its statement took about a quarter of the server's CPU per
+//! request (`perf`, Q4 of the benchmark), and an app sends the same few
+//! documents again and again.
 //!
-//! A statement is kept per query text, operation and record scope, in the
-//! live schema it was written for, so a metadata change starts afresh.
-//! It is kept only when the plan is the document's alone
-//! ([`super::plan::Planner::varies`]): the one thing a request may change
-//! is each root look-up's id, a parameter replaced on reuse. Plans a
-//! variable shapes (a filter's value, a page size) are written each time.
+//! A plan and its statement are kept per query text, operation and record
+//! scope, in the live schema they were made for, so a metadata change
+//! starts afresh. They are kept only when the plan is the document's
+//! alone ([`super::plan::Planner::varies`]): the one thing a request may
+//! change is each root look-up's id, a parameter replaced on reuse. Plans
+//! a variable shapes (a filter's value, a page size) are made each time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::Name;
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
+use async_graphql::{Name, Variables};
 use rapport_meta::Catalog;
-use rapport_query::{Layout, Scalar, Scopes, Sql, encode};
+use rapport_query::{Backend, Layout, Scalar, Scopes, Sql, encode};
 use sea_query::Value;
+use yoke::{Yoke, Yokeable};
 
-use super::plan::Root;
+use super::plan::{Planner, Root};
 use super::rows::{self, RowPlan};
 use super::statement;
 
 /// Statements kept per live schema; the set starts over when full, as an
 /// app has few documents and a flood of distinct ones is not worth keeping.
 const MAX_KEPT: usize = 1000;
+
+/// A plan's root fields; their records borrow from the catalog.
+#[derive(Yokeable)]
+pub(crate) struct Roots<'c>(Vec<(Name, Root<'c>)>);
+
+/// A read's plan, held with the catalog it borrows from, so that it can be
+/// kept beyond the request.
+pub(crate) struct Plan {
+    roots: Yoke<Roots<'static>, Arc<Catalog>>,
+    /// Relation slots the fetch path fills.
+    pub slots: usize,
+    varies: bool,
+}
+
+impl Plan {
+    /// The plan of `op` for these variables; `None` when it is not a plain
+    /// read.
+    pub fn make(
+        catalog: &Arc<Catalog>,
+        doc: &ExecutableDocument,
+        op: &OperationDefinition,
+        variables: &Variables,
+    ) -> Option<Plan> {
+        let (mut slots, mut varies) = (0, false);
+        let roots = Yoke::try_attach_to_cart(catalog.clone(), |catalog: &Catalog| {
+            let mut planner = Planner {
+                catalog,
+                doc,
+                variables,
+                definitions: &op.variable_definitions,
+                slots: 0,
+                varies: Default::default(),
+            };
+            let roots = planner.roots(op).ok_or(())?;
+            (slots, varies) = (planner.slots, planner.varies.get());
+            Ok::<_, ()>(Roots(roots))
+        })
+        .ok()?;
+        Some(Plan {
+            roots,
+            slots,
+            varies,
+        })
+    }
+
+    pub fn roots(&self) -> &[(Name, Root<'_>)] {
+        &self.roots.get().0
+    }
+}
 
 /// What a read compiles to.
 pub(crate) enum Compiled {
@@ -55,16 +107,37 @@ impl Compiled {
     }
 }
 
-/// One kept statement.
-struct Kept {
+/// A kept plan and statement.
+pub(crate) struct Kept {
     operation: Option<String>,
     scopes: Option<Arc<Scopes>>,
-    compiled: Arc<Compiled>,
+    pub plan: Arc<Plan>,
+    pub compiled: Arc<Compiled>,
     /// The parameter holding each root look-up's id, in root order.
     ids: Vec<usize>,
 }
 
-/// The statements kept for one live schema.
+impl Kept {
+    /// The kept statement with these ids (as [`Planner::root_ids`] gives
+    /// them); `None` when one is not a UUID (its look-up needs no
+    /// statement, so the statement differs).
+    pub fn with_ids(&self, ids: &[Option<String>], backend: Backend) -> Option<Sql> {
+        let mut sql = self.compiled.sql()?.clone();
+        if ids.len() != self.ids.len() {
+            return None;
+        }
+        for (&at, id) in self.ids.iter().zip(ids) {
+            sql.params[at] = encode(backend, Scalar::Uuid, &id.as_deref()?.into()).ok()?;
+        }
+        Some(sql)
+    }
+
+    fn is_for(&self, operation: Option<&str>, layout: &Layout) -> bool {
+        self.operation.as_deref() == operation && same_scopes(&self.scopes, &layout.scopes)
+    }
+}
+
+/// The plans and statements kept for one live schema.
 #[derive(Default)]
 pub struct Statements {
     kept: Mutex<Shelf>,
@@ -72,32 +145,49 @@ pub struct Statements {
 
 #[derive(Default)]
 struct Shelf {
-    by_query: HashMap<String, Vec<Kept>>,
+    by_query: HashMap<String, Vec<Arc<Kept>>>,
     count: usize,
 }
 
 /// A read's statement, ready to run.
 pub(crate) struct Ready {
     pub compiled: Arc<Compiled>,
-    /// The statement with this request's ids; `None` for [`Compiled::Neither`].
+    /// The statement; `None` for [`Compiled::Neither`].
     pub sql: Option<Sql>,
-    /// Whether it was kept from an earlier request.
-    pub reused: bool,
 }
 
 impl Statements {
-    /// The statement for `roots`, planned from `query`'s `operation`:
-    /// the kept one with this request's ids, or a new one (kept when it may
-    /// be).
+    /// What is kept for `query`'s `operation` and the caller's scopes.
+    pub(crate) fn kept(
+        &self,
+        query: &str,
+        operation: Option<&str>,
+        layout: &Layout,
+    ) -> Option<Arc<Kept>> {
+        let shelf = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        shelf
+            .by_query
+            .get(query)?
+            .iter()
+            .find(|k| k.is_for(operation, layout))
+            .cloned()
+    }
+
+    /// The statement for a new `plan` of `query`'s `operation`, kept with
+    /// the plan when they may be reused.
     pub(crate) fn ready(
         &self,
         query: &str,
         operation: Option<&str>,
-        catalog: &Catalog,
         layout: &Layout,
-        roots: &[(Name, Root<'_>)],
-        varies: bool,
+        plan: &Arc<Plan>,
     ) -> Ready {
+        let roots = plan.roots();
+        let compiled = Arc::new(Compiled::of(plan.roots.backing_cart(), layout, roots));
+        let ready = Ready {
+            sql: compiled.sql().cloned(),
+            compiled: compiled.clone(),
+        };
         // A look-up of a malformed id reads nothing: its statement differs.
         let ids: Option<Vec<&str>> = roots
             .iter()
@@ -106,94 +196,45 @@ impl Statements {
                 _ => None,
             })
             .collect();
-        let (Some(ids), false) = (ids, varies) else {
-            return fresh(catalog, layout, roots);
+        let (Some(ids), false, Some(sql)) = (ids, plan.varies, compiled.sql()) else {
+            return ready;
         };
-        let Some(values) = ids
+        let values: Option<Vec<Value>> = ids
             .iter()
             .map(|id| encode(layout.backend, Scalar::Uuid, &(*id).into()).ok())
-            .collect::<Option<Vec<Value>>>()
-        else {
-            return fresh(catalog, layout, roots);
+            .collect();
+        let Some(at) = values.and_then(|values| id_params(sql, &ids, &values)) else {
+            return ready;
         };
-        if let Some((compiled, at)) = self.find(query, operation, layout) {
-            let sql = compiled.sql().map(|template| {
-                let mut sql = template.clone();
-                for (&i, value) in at.iter().zip(values) {
-                    sql.params[i] = value;
-                }
-                sql
-            });
-            return Ready {
+        self.keep(
+            query,
+            Kept {
+                operation: operation.map(str::to_string),
+                scopes: layout.scopes.clone(),
+                plan: plan.clone(),
                 compiled,
-                sql,
-                reused: true,
-            };
-        }
-        let made = fresh(catalog, layout, roots);
-        let at = match made.compiled.sql() {
-            Some(sql) => match id_params(sql, &ids, &values) {
-                Some(at) => at,
-                None => return made,
+                ids: at,
             },
-            None => Vec::new(),
-        };
-        self.keep(query, operation, layout, made.compiled.clone(), at);
-        made
+        );
+        ready
     }
 
-    fn find(
-        &self,
-        query: &str,
-        operation: Option<&str>,
-        layout: &Layout,
-    ) -> Option<(Arc<Compiled>, Vec<usize>)> {
-        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.by_query
-            .get(query)?
-            .iter()
-            .find(|k| k.operation.as_deref() == operation && same_scopes(&k.scopes, &layout.scopes))
-            .map(|k| (k.compiled.clone(), k.ids.clone()))
-    }
-
-    fn keep(
-        &self,
-        query: &str,
-        operation: Option<&str>,
-        layout: &Layout,
-        compiled: Arc<Compiled>,
-        ids: Vec<usize>,
-    ) {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.count >= MAX_KEPT {
-            kept.by_query.clear();
-            kept.count = 0;
+    fn keep(&self, query: &str, kept: Kept) {
+        let mut shelf = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if shelf.count >= MAX_KEPT {
+            shelf.by_query.clear();
+            shelf.count = 0;
         }
-        let entries = kept.by_query.entry(query.to_string()).or_default();
-        // Two requests may have written it at once.
+        let entries = shelf.by_query.entry(query.to_string()).or_default();
+        // Two requests may have made it at once.
         if entries
             .iter()
-            .any(|k| k.operation.as_deref() == operation && same_scopes(&k.scopes, &layout.scopes))
+            .any(|k| k.operation == kept.operation && same_scopes(&k.scopes, &kept.scopes))
         {
             return;
         }
-        entries.push(Kept {
-            operation: operation.map(str::to_string),
-            scopes: layout.scopes.clone(),
-            compiled,
-            ids,
-        });
-        kept.count += 1;
-    }
-}
-
-fn fresh(catalog: &Catalog, layout: &Layout, roots: &[(Name, Root<'_>)]) -> Ready {
-    let compiled = Compiled::of(catalog, layout, roots);
-    let sql = compiled.sql().cloned();
-    Ready {
-        compiled: Arc::new(compiled),
-        sql,
-        reused: false,
+        entries.push(Arc::new(kept));
+        shelf.count += 1;
     }
 }
 
