@@ -338,15 +338,7 @@ async fn bad_reads_get_the_full_executors_error() {
 #[tokio::test]
 async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
     let s = TestServer::start().await;
-    let rep = json!({
-        "default": { "read": "own", "create": true, "update": "own", "delete": "own", "destroy": "none" },
-        "objects": { "workspaceMember": { "read": "all" }, "team": { "read": "all" } }
-    });
-    s.meta(
-        "mutation($d: JSON!) { createRole(name: \"rep\", definition: $d) }",
-        json!({ "d": rep }),
-    )
-    .await;
+    s.create_rep_role().await;
     let ann = s.member_token("ann@x.example", "rep").await;
     for name in ["Ann's one", "Ann's two"] {
         s.post_with(

@@ -295,6 +295,20 @@ impl TestServer {
     /// Count of records of an object, deleted ones included, straight from the API.
     /// Creates a member with `role` (the role must exist) and logs them in:
     /// their session token.
+    /// Role `rep`: its members read and change only the records they own,
+    /// and read every member and team.
+    pub async fn create_rep_role(&self) {
+        let rep = json!({
+            "default": { "read": "own", "create": true, "update": "own", "delete": "own", "destroy": "none" },
+            "objects": { "workspaceMember": { "read": "all" }, "team": { "read": "all" } }
+        });
+        self.meta(
+            "mutation($d: JSON!) { createRole(name: \"rep\", definition: $d) }",
+            json!({ "d": rep }),
+        )
+        .await;
+    }
+
     pub async fn member_token(&self, email: &str, role: &str) -> String {
         let password = "a long password";
         self.meta(

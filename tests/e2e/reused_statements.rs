@@ -126,15 +126,7 @@ async fn reused_statements_answer_each_request_with_its_own_ids_and_variables() 
 #[tokio::test]
 async fn reused_statements_keep_each_callers_record_scope() {
     let s = TestServer::start().await;
-    let rep = json!({
-        "default": { "read": "own", "create": true, "update": "own", "delete": "own", "destroy": "none" },
-        "objects": { "workspaceMember": { "read": "all" }, "team": { "read": "all" } }
-    });
-    s.meta(
-        "mutation($d: JSON!) { createRole(name: \"rep\", definition: $d) }",
-        json!({ "d": rep }),
-    )
-    .await;
+    s.create_rep_role().await;
     let mut reps = Vec::new();
     for (email, name) in [("ann@x.example", "Ann's"), ("bob@x.example", "Bob's")] {
         let token = s.member_token(email, "rep").await;

@@ -25,15 +25,7 @@ impl World {
     /// Reps own their records; ann in team A, bob in A's sub-team A1, cid in B.
     async fn new() -> World {
         let s = TestServer::start().await;
-        let rep = json!({
-            "default": { "read": "own", "create": true, "update": "own", "delete": "own", "destroy": "none" },
-            "objects": { "workspaceMember": { "read": "all" }, "team": { "read": "all" } }
-        });
-        s.meta(
-            "mutation($d: JSON!) { createRole(name: \"rep\", definition: $d) }",
-            json!({ "d": rep }),
-        )
-        .await;
+        s.create_rep_role().await;
         let t = s
             .gql(
                 "mutation { a: createTeam(data: { name: \"A\" }) { id } b: createTeam(data: { name: \"B\" }) { id } }",
