@@ -25,9 +25,10 @@ use super::plan::{Planner, Root};
 use super::rows::{self, RowPlan};
 use super::statement;
 
-/// Statements kept per live schema; the set starts over when full, as an
-/// app has few documents and a flood of distinct ones is not worth keeping.
-const MAX_KEPT: usize = 1000;
+/// Plans kept per live schema (a few kilobytes each); the set starts over
+/// when full, as an app has few documents and a flood of distinct ones is
+/// not worth keeping. (64 workspaces are loaded at once by default.)
+const MAX_KEPT: usize = 256;
 
 /// A plan's root fields; their records borrow from the catalog.
 #[derive(Yokeable)]
@@ -122,10 +123,10 @@ impl Kept {
     /// them); `None` when one is not a UUID (its look-up needs no
     /// statement, so the statement differs).
     pub fn with_ids(&self, ids: &[Option<String>], backend: Backend) -> Option<Sql> {
-        let mut sql = self.compiled.sql()?.clone();
         if ids.len() != self.ids.len() {
             return None;
         }
+        let mut sql = self.compiled.sql()?.clone();
         for (&at, id) in self.ids.iter().zip(ids) {
             sql.params[at] = encode(backend, Scalar::Uuid, &id.as_deref()?.into()).ok()?;
         }
