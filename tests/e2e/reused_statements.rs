@@ -64,42 +64,49 @@ async fn reused_statements_answer_each_request_with_its_own_ids_and_variables() 
     // An id that is not a UUID reads nothing, and needs no statement.
     let none = admin_same(&s, detail, json!({ "id": "nope" }), Path::Fetch).await;
     assert_eq!(none["data"]["company"], Value::Null, "{none}");
+    // Ids the plan does not take as they are, or that are missing: the
+    // full executor answers, kept plan or not. An Int is an ID's digits
+    // (not a UUID, so no such company); null or nothing is refused.
+    let digits = admin_same(&s, detail, json!({ "id": 5 }), Path::Full).await;
+    assert_eq!(digits, json!({ "data": { "company": null } }));
+    for bad in [json!({ "id": null }), json!({})] {
+        let refused = admin_same(&s, detail, bad.clone(), Path::Full).await;
+        assert_eq!(refused["data"], Value::Null, "{bad}: {refused}");
+        let code = &refused["errors"][0]["extensions"]["code"];
+        assert_eq!(code, "BAD_USER_INPUT", "{bad}: {refused}");
+    }
 
     // Two look-ups: each id goes to its own root, swapped on reuse.
+    let names = |data: &Value| [data["x"]["name"].clone(), data["y"]["name"].clone()];
     let pair =
         "query($x: ID!, $y: ID!) { x: company(id: $x) { name } y: company(id: $y) { name } }";
-    let first = admin_same(
-        &s,
-        pair,
-        json!({ "x": alpha, "y": beta }),
-        Path::OneStatement,
-    )
-    .await;
+    let ab = json!({ "x": alpha, "y": beta });
+    let ba = json!({ "x": beta, "y": alpha });
+    let first = admin_same(&s, pair, ab.clone(), Path::OneStatement).await;
     let reused = counter(&s, REUSED).await;
-    let swapped = admin_same(
+    let swapped = admin_same(&s, pair, ba.clone(), Path::OneStatement).await;
+    assert_eq!(counter(&s, REUSED).await, reused + 1);
+    assert_eq!(names(&first["data"]), ["Alpha", "Beta"]);
+    assert_eq!(names(&swapped["data"]), ["Beta", "Alpha"]);
+    // The same id twice first: which parameter is whose cannot be told, so
+    // nothing is kept; the next request's statement is written, and kept.
+    let pair =
+        "query($x: ID!, $y: ID!) { y: company(id: $y) { name } x: company(id: $x) { name } }";
+    let reused = counter(&s, REUSED).await;
+    let twice = admin_same(
         &s,
         pair,
-        json!({ "x": beta, "y": alpha }),
+        json!({ "x": beta, "y": beta }),
         Path::OneStatement,
     )
     .await;
+    assert_eq!(names(&twice["data"]), ["Beta", "Beta"]);
+    let apart = admin_same(&s, pair, ab, Path::OneStatement).await;
+    assert_eq!(names(&apart["data"]), ["Alpha", "Beta"]);
+    assert_eq!(counter(&s, REUSED).await, reused, "nothing was kept");
+    let swapped = admin_same(&s, pair, ba, Path::OneStatement).await;
+    assert_eq!(names(&swapped["data"]), ["Beta", "Alpha"]);
     assert_eq!(counter(&s, REUSED).await, reused + 1);
-    assert_eq!(
-        first["data"],
-        json!({ "x": { "name": "Alpha" }, "y": { "name": "Beta" } })
-    );
-    assert_eq!(
-        swapped["data"],
-        json!({ "x": { "name": "Beta" }, "y": { "name": "Alpha" } })
-    );
-    // The same id twice: which parameter is whose cannot be told, so the
-    // statement is written each time, and still right.
-    let same = json!({ "x": beta, "y": beta });
-    let twice = admin_same(&s, pair, same.clone(), Path::OneStatement).await;
-    assert_eq!(
-        twice["data"],
-        json!({ "x": { "name": "Beta" }, "y": { "name": "Beta" } })
-    );
 
     // A variable that shapes the statement (a page size): never reused.
     let page =

@@ -490,7 +490,15 @@ pub(crate) fn data_arg(ctx: &ResolverContext<'_>, name: &str) -> Result<Record, 
 }
 
 pub(crate) fn string_arg(ctx: &ResolverContext<'_>, name: &str) -> Result<String, Error> {
-    Ok(ctx.args.try_get(name)?.string()?.to_string())
+    let value = ctx.args.try_get(name)?;
+    // GraphQL takes an Int for an `ID` and means its digits; a `String`
+    // argument never gets here with one (validation refuses it).
+    if let async_graphql::Value::Number(n) = value.as_value()
+        && (n.is_i64() || n.is_u64())
+    {
+        return Ok(n.to_string());
+    }
+    Ok(value.string()?.to_string())
 }
 
 pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {

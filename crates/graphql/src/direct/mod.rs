@@ -67,49 +67,34 @@ pub async fn execute(
     }
     let catalog = &store.meta.catalog;
     let layout = store.layout();
-    let read = Read { store, counter };
+    let mut one_statement = one_statement;
     // A kept plan and statement, with this request's ids.
     let kept = match one_statement {
         true => statements.kept(query, operation_name, layout),
         false => None,
     };
-    let mut tried = false;
     if let Some(kept) = kept {
-        let planner = plan::Planner {
-            catalog,
-            doc,
-            variables,
-            definitions: &op.node.variable_definitions,
-            slots: 0,
-            varies: Default::default(),
-        };
-        let ids = planner.root_ids(&op.node)?;
+        let ids = plan::Planner::new(catalog, doc, &op.node, variables).root_ids(&op.node)?;
         if let Some(sql) = kept.with_ids(&ids, layout.backend) {
-            tried = true;
-            match read
-                .one_statement(kept.plan.roots(), &kept.compiled, sql)
-                .await
-            {
-                Outcome::Answer(answer) => {
-                    return Some(Answer {
-                        reused: true,
-                        ..answer
-                    });
-                }
-                Outcome::Decline => return None,
-                // The kept plan holds another request's ids: plan afresh.
-                Outcome::Fetch => {}
+            let done = one_statement_read(store, counter, kept.plan.roots(), &kept.compiled, sql);
+            if let Some(done) = done.await {
+                return done.map(|answer| Answer {
+                    reused: true,
+                    ..answer
+                });
             }
+            // It failed: the fetch path answers, with a plan of this
+            // request's ids (the kept one holds another's).
+            one_statement = false;
         }
     }
     let plan = std::sync::Arc::new(reuse::Plan::make(catalog, doc, &op.node, variables)?);
-    if one_statement && !tried {
-        let ready = statements.ready(query, operation_name, layout, &plan);
-        if let Some(sql) = ready.sql {
-            match read.one_statement(plan.roots(), &ready.compiled, sql).await {
-                Outcome::Answer(answer) => return Some(answer),
-                Outcome::Decline => return None,
-                Outcome::Fetch => {}
+    if one_statement {
+        let compiled = statements.compile(query, operation_name, layout, &plan);
+        if let Some(sql) = compiled.sql().cloned() {
+            let done = one_statement_read(store, counter, plan.roots(), &compiled, sql);
+            if let Some(done) = done.await {
+                return done;
             }
         }
     }
@@ -135,67 +120,47 @@ pub async fn execute(
     })
 }
 
-/// What a one-statement read came to.
-enum Outcome {
-    Answer(Answer),
-    /// The full executor must answer (a value it would reject).
-    Decline,
-    /// The statement failed: the fetch path answers.
-    Fetch,
-}
-
-struct Read<'a> {
-    store: &'a RecordStore,
-    counter: &'a StatementCounter,
-}
-
-impl Read<'_> {
-    /// Runs a read's one statement and writes the response.
-    async fn one_statement(
-        &self,
-        roots: &[(async_graphql::Name, plan::Root<'_>)],
-        compiled: &reuse::Compiled,
-        sql: rapport_query::Sql,
-    ) -> Outcome {
-        let (store, counter) = (self.store, self.counter);
-        let json_read = match compiled {
-            reuse::Compiled::Rows(_, plan) => match store.read_rows(counter, sql).await {
-                Ok(rows) => {
-                    return match rows::write(roots, plan, &rows) {
-                        Some(body) => Outcome::Answer(Answer {
-                            body,
-                            one_statement: true,
-                            from_rows: true,
-                            reused: false,
-                        }),
-                        None => Outcome::Decline,
-                    };
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "one-statement read failed");
-                    statement::compile(&store.meta.catalog, store.layout(), roots)
-                }
-            },
-            reuse::Compiled::Json(_) => Some(sql),
-            reuse::Compiled::Neither => None,
-        };
-        let Some(sql) = json_read else {
-            return Outcome::Fetch;
-        };
-        match store.read_json(counter, sql).await {
-            Ok(Some(data)) if !data.contains(statement::REJECTED) => Outcome::Answer(Answer {
-                body: format!("{{\"data\":{data}}}"),
-                one_statement: true,
-                from_rows: false,
-                reused: false,
-            }),
-            Ok(_) => Outcome::Decline,
-            Err(e) => {
-                // A statement the database refuses is a bug here, not in
-                // the request: the fetch path still answers.
-                tracing::warn!(error = %e, "one-statement read failed");
-                Outcome::Fetch
+/// Runs a read's one statement and writes the response: `Some(None)`
+/// when the full executor must answer (a value it would reject), `None`
+/// when the statement failed and the fetch path must.
+async fn one_statement_read(
+    store: &RecordStore,
+    counter: &StatementCounter,
+    roots: &[(async_graphql::Name, plan::Root<'_>)],
+    compiled: &reuse::Compiled,
+    sql: rapport_query::Sql,
+) -> Option<Option<Answer>> {
+    let json_read = match compiled {
+        reuse::Compiled::Rows(_, plan) => match store.read_rows(counter, sql).await {
+            Ok(rows) => {
+                return Some(rows::write(roots, plan, &rows).map(|body| Answer {
+                    body,
+                    one_statement: true,
+                    from_rows: true,
+                    reused: false,
+                }));
             }
+            Err(e) => {
+                tracing::warn!(error = %e, "one-statement read failed");
+                statement::compile(&store.meta.catalog, store.layout(), roots)
+            }
+        },
+        reuse::Compiled::Json(_) => Some(sql),
+        reuse::Compiled::Neither => None,
+    };
+    match store.read_json(counter, json_read?).await {
+        Ok(Some(data)) if !data.contains(statement::REJECTED) => Some(Some(Answer {
+            body: format!("{{\"data\":{data}}}"),
+            one_statement: true,
+            from_rows: false,
+            reused: false,
+        })),
+        Ok(_) => Some(None),
+        Err(e) => {
+            // A statement the database refuses is a bug here, not in the
+            // request: the fetch path still answers.
+            tracing::warn!(error = %e, "one-statement read failed");
+            None
         }
     }
 }

@@ -192,10 +192,10 @@ fn fields_of<'d>(
 
 /// Builds plans: the document, the caller's variables, the catalog.
 pub(crate) struct Planner<'c, 'd> {
-    pub catalog: &'c Catalog,
-    pub doc: &'d ExecutableDocument,
-    pub variables: &'d Variables,
-    pub definitions: &'d [Positioned<VariableDefinition>],
+    catalog: &'c Catalog,
+    doc: &'d ExecutableDocument,
+    variables: &'d Variables,
+    definitions: &'d [Positioned<VariableDefinition>],
     pub slots: usize,
     /// Whether a variable shaped the plan anywhere but in a root look-up's
     /// id: then the plan, and its statement, hold for these variables only
@@ -204,6 +204,22 @@ pub(crate) struct Planner<'c, 'd> {
 }
 
 impl<'c, 'd> Planner<'c, 'd> {
+    pub fn new(
+        catalog: &'c Catalog,
+        doc: &'d ExecutableDocument,
+        op: &'d OperationDefinition,
+        variables: &'d Variables,
+    ) -> Self {
+        Planner {
+            catalog,
+            doc,
+            variables,
+            definitions: &op.variable_definitions,
+            slots: 0,
+            varies: Default::default(),
+        }
+    }
+
     /// The operation's root fields, or `None` when it is not a plain read.
     pub fn roots(&mut self, op: &'d OperationDefinition) -> Option<Vec<(Name, Root<'c>)>> {
         if !op.directives.is_empty() || !op.variable_definitions.iter().all(plain_variable) {

@@ -54,14 +54,7 @@ impl Plan {
     ) -> Option<Plan> {
         let (mut slots, mut varies) = (0, false);
         let roots = Yoke::try_attach_to_cart(catalog.clone(), |catalog: &Catalog| {
-            let mut planner = Planner {
-                catalog,
-                doc,
-                variables,
-                definitions: &op.variable_definitions,
-                slots: 0,
-                varies: Default::default(),
-            };
+            let mut planner = Planner::new(catalog, doc, op, variables);
             let roots = planner.roots(op).ok_or(())?;
             (slots, varies) = (planner.slots, planner.varies.get());
             Ok::<_, ()>(Roots(roots))
@@ -100,7 +93,7 @@ impl Compiled {
         }
     }
 
-    fn sql(&self) -> Option<&Sql> {
+    pub fn sql(&self) -> Option<&Sql> {
         match self {
             Compiled::Rows(sql, _) | Compiled::Json(sql) => Some(sql),
             Compiled::Neither => None,
@@ -128,13 +121,13 @@ impl Kept {
         }
         let mut sql = self.compiled.sql()?.clone();
         for (&at, id) in self.ids.iter().zip(ids) {
-            sql.params[at] = encode(backend, Scalar::Uuid, &id.as_deref()?.into()).ok()?;
+            sql.params[at] = id_value(backend, id.as_deref()?)?;
         }
         Some(sql)
     }
 
-    fn is_for(&self, operation: Option<&str>, layout: &Layout) -> bool {
-        self.operation.as_deref() == operation && same_scopes(&self.scopes, &layout.scopes)
+    fn is_for(&self, operation: Option<&str>, scopes: &Option<Arc<Scopes>>) -> bool {
+        self.operation.as_deref() == operation && same_scopes(&self.scopes, scopes)
     }
 }
 
@@ -150,13 +143,6 @@ struct Shelf {
     count: usize,
 }
 
-/// A read's statement, ready to run.
-pub(crate) struct Ready {
-    pub compiled: Arc<Compiled>,
-    /// The statement; `None` for [`Compiled::Neither`].
-    pub sql: Option<Sql>,
-}
-
 impl Statements {
     /// What is kept for `query`'s `operation` and the caller's scopes.
     pub(crate) fn kept(
@@ -170,25 +156,21 @@ impl Statements {
             .by_query
             .get(query)?
             .iter()
-            .find(|k| k.is_for(operation, layout))
+            .find(|k| k.is_for(operation, &layout.scopes))
             .cloned()
     }
 
-    /// The statement for a new `plan` of `query`'s `operation`, kept with
+    /// What a new `plan` of `query`'s `operation` compiles to, kept with
     /// the plan when they may be reused.
-    pub(crate) fn ready(
+    pub(crate) fn compile(
         &self,
         query: &str,
         operation: Option<&str>,
         layout: &Layout,
         plan: &Arc<Plan>,
-    ) -> Ready {
+    ) -> Arc<Compiled> {
         let roots = plan.roots();
         let compiled = Arc::new(Compiled::of(plan.roots.backing_cart(), layout, roots));
-        let ready = Ready {
-            sql: compiled.sql().cloned(),
-            compiled: compiled.clone(),
-        };
         // A look-up of a malformed id reads nothing: its statement differs.
         let ids: Option<Vec<&str>> = roots
             .iter()
@@ -198,14 +180,12 @@ impl Statements {
             })
             .collect();
         let (Some(ids), false, Some(sql)) = (ids, plan.varies, compiled.sql()) else {
-            return ready;
+            return compiled;
         };
-        let values: Option<Vec<Value>> = ids
-            .iter()
-            .map(|id| encode(layout.backend, Scalar::Uuid, &(*id).into()).ok())
-            .collect();
+        let values: Option<Vec<Value>> =
+            ids.iter().map(|id| id_value(layout.backend, id)).collect();
         let Some(at) = values.and_then(|values| id_params(sql, &ids, &values)) else {
-            return ready;
+            return compiled;
         };
         self.keep(
             query,
@@ -213,11 +193,11 @@ impl Statements {
                 operation: operation.map(str::to_string),
                 scopes: layout.scopes.clone(),
                 plan: plan.clone(),
-                compiled,
+                compiled: compiled.clone(),
                 ids: at,
             },
         );
-        ready
+        compiled
     }
 
     fn keep(&self, query: &str, kept: Kept) {
@@ -230,13 +210,18 @@ impl Statements {
         // Two requests may have made it at once.
         if entries
             .iter()
-            .any(|k| k.operation == kept.operation && same_scopes(&k.scopes, &kept.scopes))
+            .any(|k| k.is_for(kept.operation.as_deref(), &kept.scopes))
         {
             return;
         }
         entries.push(Arc::new(kept));
         shelf.count += 1;
     }
+}
+
+/// A look-up id as the statement binds it.
+fn id_value(backend: Backend, id: &str) -> Option<Value> {
+    encode(backend, Scalar::Uuid, &id.into()).ok()
 }
 
 fn same_scopes(a: &Option<Arc<Scopes>>, b: &Option<Arc<Scopes>>) -> bool {
@@ -270,10 +255,9 @@ fn id_params(sql: &Sql, ids: &[&str], values: &[Value]) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rapport_query::Backend;
 
     fn uuid_param(id: &str) -> Value {
-        encode(Backend::Postgres, Scalar::Uuid, &id.into()).expect("uuid")
+        id_value(Backend::Postgres, id).expect("uuid")
     }
 
     const A: &str = "00000000-0000-0000-0000-00000000000a";
