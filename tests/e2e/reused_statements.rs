@@ -158,3 +158,94 @@ async fn reused_statements_keep_each_callers_record_scope() {
     }
     s.finish().await;
 }
+
+/// The plates a read's `vehicles` list answered, in order.
+fn plates(answer: &Value) -> Vec<&str> {
+    answer["data"]["vehicles"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no vehicles in {answer}"))
+        .iter()
+        .map(|n| n["plate"].as_str().expect("a plate"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_documents_own_values_select_as_bound_values_do() {
+    // On PostgreSQL a kept statement has the document's own values written
+    // in as typed literals (`rapport_query::Sql::constants`); the full
+    // executor binds them. Every kind, quotes and backslashes included,
+    // must select the same records either way (`admin_same` compares).
+    let s = TestServer::start().await;
+    s.create_object(crate::custom_object::vehicle_document())
+        .await;
+    let acme = company(&s, "Acme", "Ann").await;
+    s.gql(
+        "mutation($d: [VehicleCreateInput!]!) { createVehicles(data: $d) { id } }",
+        json!({ "d": [
+            { "plate": "A'B-1", "notes": "it's \"quoted\" \\ back", "seats": 5, "weightKg": 1320.5,
+              "engineSize": "1.995", "price": { "amount": "32000.50", "currencyCode": "EUR" }, "electric": false,
+              "firstRegistered": "2021-03-14", "lastServiceAt": "2024-05-01T10:30:00+02:00", "color": "RED",
+              "features": ["GPS", "SUNROOF"], "companyId": acme },
+            { "plate": "CD-2", "notes": "plain", "seats": 2, "weightKg": 900.125, "engineSize": "0.9",
+              "price": { "amount": "9000", "currencyCode": "EUR" }, "electric": true,
+              "firstRegistered": "2023-07-01", "lastServiceAt": "2025-01-01T00:00:00Z", "color": "BLUE", "features": ["GPS"] },
+            { "plate": "EF-3", "seats": 7, "engineSize": "3.2", "price": { "amount": "51000", "currencyCode": "USD" },
+              "firstRegistered": "2022-11-30", "color": "GREEN", "features": [], "companyId": acme }
+        ] }),
+    )
+    .await;
+    // (filter, the plates it selects, ordered by plate)
+    let by_company = format!(r#"{{ companyId: {{ eq: "{acme}" }} }}"#);
+    let cases = [
+        (
+            r#"{ plate: { in: ["A'B-1", "EF-3"] } }"#,
+            vec!["A'B-1", "EF-3"],
+        ),
+        (
+            r#"{ notes: { contains: "it's \"quoted\" \\ b" } }"#,
+            vec!["A'B-1"],
+        ),
+        ("{ seats: { gt: 2, lte: 7 } }", vec!["A'B-1", "EF-3"]),
+        ("{ weightKg: { gte: 1000.25 } }", vec!["A'B-1"]),
+        (r#"{ engineSize: { lt: "2.5" } }"#, vec!["A'B-1", "CD-2"]),
+        (
+            r#"{ price: { amount: { gte: "9000.5" } } }"#,
+            vec!["A'B-1", "EF-3"],
+        ),
+        ("{ electric: { eq: false } }", vec!["A'B-1", "EF-3"]),
+        (
+            r#"{ firstRegistered: { gte: "2022-01-01" } }"#,
+            vec!["CD-2", "EF-3"],
+        ),
+        (
+            r#"{ lastServiceAt: { lt: "2024-05-01T08:30:00.000001Z" } }"#,
+            vec!["A'B-1"],
+        ),
+        ("{ color: { neq: GREEN } }", vec!["A'B-1", "CD-2"]),
+        (
+            "{ features: { containsAll: [GPS, SUNROOF] } }",
+            vec!["A'B-1"],
+        ),
+        (by_company.as_str(), vec!["A'B-1", "EF-3"]),
+    ];
+    for (filter, expected) in cases {
+        let query = format!(
+            "{{ vehicles(filter: {filter}, orderBy: {{ plate: ASC }}) {{ nodes {{ plate }} }} }}"
+        );
+        let written = admin_same(&s, &query, json!({}), Path::OneStatement).await;
+        assert_eq!(plates(&written), expected, "{query}: {written}");
+        // Read again through the kept statement.
+        let again = admin_same(&s, &query, json!({}), Path::OneStatement).await;
+        assert_eq!(again, written, "{query}");
+    }
+    // A search term and a page size written in the document.
+    let found = admin_same(
+        &s,
+        r#"{ vehicles(search: "it's", first: 1) { nodes { plate } } }"#,
+        json!({}),
+        Path::OneStatement,
+    )
+    .await;
+    assert_eq!(plates(&found), ["A'B-1"], "{found}");
+    s.finish().await;
+}

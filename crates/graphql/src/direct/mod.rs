@@ -122,7 +122,8 @@ pub async fn execute(
 
 /// Runs a read's one statement and writes the response: `Some(None)`
 /// when the full executor must answer (a value it would reject), `None`
-/// when the statement failed and the fetch path must.
+/// when the statement failed and the fetch path must (with a plan of this
+/// request's own ids: a kept plan holds another request's).
 async fn one_statement_read(
     store: &RecordStore,
     counter: &StatementCounter,
@@ -130,7 +131,7 @@ async fn one_statement_read(
     compiled: &reuse::Compiled,
     sql: rapport_query::Sql,
 ) -> Option<Option<Answer>> {
-    let json_read = match compiled {
+    let result = match compiled {
         reuse::Compiled::Rows(_, plan) => match store.read_rows(counter, sql).await {
             Ok(rows) => {
                 return Some(rows::write(roots, plan, &rows).map(|body| Answer {
@@ -140,15 +141,12 @@ async fn one_statement_read(
                     reused: false,
                 }));
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "one-statement read failed");
-                statement::compile(&store.meta.catalog, store.layout(), roots)
-            }
+            Err(e) => Err(e),
         },
-        reuse::Compiled::Json(_) => Some(sql),
-        reuse::Compiled::Neither => None,
+        reuse::Compiled::Json(_) => store.read_json(counter, sql).await,
+        reuse::Compiled::Neither => return None,
     };
-    match store.read_json(counter, json_read?).await {
+    match result {
         Ok(Some(data)) if !data.contains(statement::REJECTED) => Some(Some(Answer {
             body: format!("{{\"data\":{data}}}"),
             one_statement: true,

@@ -83,11 +83,18 @@ pub(crate) enum Compiled {
 }
 
 impl Compiled {
-    fn of(catalog: &Catalog, layout: &Layout, roots: &[(Name, Root<'_>)]) -> Compiled {
-        if let Some((sql, plan)) = rows::compile(catalog, layout, roots) {
+    /// With `constants`, the document's own values are written into the
+    /// statement ([`Sql::constants`]).
+    fn of(
+        catalog: &Catalog,
+        layout: &Layout,
+        roots: &[(Name, Root<'_>)],
+        constants: bool,
+    ) -> Compiled {
+        if let Some((sql, plan)) = rows::compile(catalog, layout, roots, constants) {
             return Compiled::Rows(sql, plan);
         }
-        match statement::compile(catalog, layout, roots) {
+        match statement::compile(catalog, layout, roots, constants) {
             Some(sql) => Compiled::Json(sql),
             None => Compiled::Neither,
         }
@@ -170,7 +177,15 @@ impl Statements {
         plan: &Arc<Plan>,
     ) -> Arc<Compiled> {
         let roots = plan.roots();
-        let compiled = Arc::new(Compiled::of(plan.roots.backing_cart(), layout, roots));
+        // A plan no variable shapes holds only the document's values (and
+        // look-up ids, which stay parameters).
+        let constants = !plan.varies;
+        let compiled = Arc::new(Compiled::of(
+            plan.roots.backing_cart(),
+            layout,
+            roots,
+            constants,
+        ));
         // A look-up of a malformed id reads nothing: its statement differs.
         let ids: Option<Vec<&str>> = roots
             .iter()
@@ -291,5 +306,55 @@ mod tests {
         // Not a parameter at all.
         let none = Sql::new(Backend::Postgres);
         assert_eq!(id_params(&none, &[A], &values[..1]), None);
+    }
+
+    fn catalog() -> Arc<Catalog> {
+        use rapport_meta::parse_document;
+        use serde_json::json;
+        let company = json!({ "type": "object", "x-rapport-object": { "name": "company", "pluralName": "companies" },
+            "properties": { "name": { "type": "string" } } });
+        let person = json!({ "type": "object", "x-rapport-object": { "name": "person", "pluralName": "people" },
+            "properties": { "email": { "type": "string" }, "age": { "type": "integer" },
+                "company": { "x-rapport-field": { "type": "relation", "kind": "manyToOne", "target": "company", "inverse": "people" } } } });
+        let objects = [company, person].map(|d| parse_document(&d).unwrap());
+        Arc::new(Catalog::build(objects.into()).unwrap())
+    }
+
+    /// The statement kept for `query` (one operation) with `variables`.
+    fn compiled(query: &str, variables: serde_json::Value) -> Arc<Compiled> {
+        let catalog = catalog();
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        let async_graphql::parser::types::DocumentOperations::Single(op) = &doc.operations else {
+            panic!("one operation");
+        };
+        let variables = Variables::from_json(variables);
+        let plan = Arc::new(Plan::make(&catalog, &doc, &op.node, &variables).expect("a plan"));
+        let layout = Layout::new(Backend::Postgres, "ws");
+        Statements::default().compile(query, None, &layout, &plan)
+    }
+
+    #[test]
+    fn a_documents_own_values_are_written_in_and_variables_stay_bound() {
+        let look_up = "query($id: ID!) { company(id: $id) { name
+            people(first: 5, filter: { email: { eq: \"a@b.example\" }, age: { gt: 30 } }) { nodes { email } } } }";
+        let kept = compiled(look_up, serde_json::json!({ "id": A }));
+        let sql = kept.sql().expect("a statement");
+        assert_eq!(sql.params, vec![uuid_param(A)], "{}", sql.text);
+        assert!(sql.text.contains("'a@b.example'::text"), "{}", sql.text);
+        assert!(sql.text.contains("'30'::int8"), "{}", sql.text);
+
+        // The same read with the filter's value in a variable: each
+        // request may differ, so the values are bound.
+        let shaped = "query($id: ID!, $e: String!) { company(id: $id) { name
+            people(first: 5, filter: { email: { eq: $e }, age: { gt: 30 } }) { nodes { email } } } }";
+        let fresh = compiled(shaped, serde_json::json!({ "id": A, "e": "a@b.example" }));
+        let sql = fresh.sql().expect("a statement");
+        assert!(!sql.text.contains("a@b.example"), "{}", sql.text);
+        assert!(
+            sql.params
+                .contains(&Value::String(Some("a@b.example".into()))),
+            "{:?}",
+            sql.params
+        );
     }
 }

@@ -27,13 +27,16 @@ pub(crate) const REJECTED: &str = "\\u0000";
 /// PostgreSQL takes at most 100 arguments per function call.
 const MAX_PAIRS: usize = 50;
 
-/// The statement answering `roots`, over `layout`'s tables and scopes.
+/// The statement answering `roots`, over `layout`'s tables and scopes;
+/// with `constants`, the values the document gives are written into its
+/// text ([`Sql::constants`]).
 pub(crate) fn compile(
     catalog: &Catalog,
     layout: &Layout,
     roots: &[(Name, Root<'_>)],
+    constants: bool,
 ) -> Option<Sql> {
-    let mut s = Statement::new(catalog, layout);
+    let mut s = Statement::new(catalog, layout, constants);
     // Nothing to read: the fetch path writes it without a statement.
     if roots
         .iter()
@@ -77,12 +80,15 @@ pub(super) struct Statement<'a> {
 }
 
 impl<'a> Statement<'a> {
-    pub(super) fn new(catalog: &'a Catalog, layout: &'a Layout) -> Self {
+    pub(super) fn new(catalog: &'a Catalog, layout: &'a Layout, constants: bool) -> Self {
         Statement {
             catalog,
             layout,
             pg: layout.backend == Backend::Postgres,
-            sql: Sql::new(layout.backend),
+            sql: match constants {
+                true => Sql::constants(layout.backend),
+                false => Sql::new(layout.backend),
+            },
             aliases: 0,
             rows: 0,
         }

@@ -79,12 +79,13 @@ pub(crate) fn compile(
     catalog: &Catalog,
     layout: &Layout,
     roots: &[(Name, Root<'_>)],
+    constants: bool,
 ) -> Option<(Sql, RowPlan)> {
     if layout.backend != Backend::Postgres {
         return None;
     }
     let root = data_root(roots)?;
-    let mut s = Statement::new(catalog, layout);
+    let mut s = Statement::new(catalog, layout, constants);
     match root {
         Root::Get {
             object,
