@@ -17,12 +17,17 @@ const SQLITE_THREAD: &str = "sqlx-sqlite-wor";
 /// whatever the kernel's own tick rate.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// Seconds of CPU used so far, by party.
+/// Seconds of CPU used so far, by party, and the database's page faults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
     pub database: f64,
     pub server: f64,
     pub client: f64,
+    /// Minor page faults of the database's processes (or SQLite's
+    /// threads): a PostgreSQL backend whose C library gives its heap back
+    /// after every statement faults the pages in again on the next one
+    /// (docs/performance.md, eleventh session).
+    pub database_faults: f64,
 }
 
 impl Sub for Usage {
@@ -32,6 +37,7 @@ impl Sub for Usage {
             database: self.database - before.database,
             server: self.server - before.server,
             client: self.client - before.client,
+            database_faults: self.database_faults - before.database_faults,
         }
     }
 }
@@ -41,25 +47,27 @@ impl std::ops::AddAssign for Usage {
         self.database += other.database;
         self.server += other.server;
         self.client += other.client;
+        self.database_faults += other.database_faults;
     }
 }
 
 /// CPU used so far by this process's threads (clients, SQLite, the rest)
 /// and by every PostgreSQL process on the machine.
 pub fn now() -> Option<Usage> {
-    let (_, process) = own_ticks(&fs::read_to_string("/proc/self/stat").ok()?)?;
-    let (mut client, mut sqlite) = (0u64, 0u64);
+    let process = ticks(&fs::read_to_string("/proc/self/stat").ok()?)?.own;
+    let (mut client, mut sqlite, mut faults) = (0u64, 0u64, 0u64);
     for task in fs::read_dir("/proc/self/task").ok()?.flatten() {
         let Ok(stat) = fs::read_to_string(task.path().join("stat")) else {
             continue; // the thread ended meanwhile
         };
-        let Some((comm, ticks)) = own_ticks(&stat) else {
+        let Some(task) = ticks(&stat) else {
             continue;
         };
-        if comm.starts_with(CLIENT_THREAD) {
-            client += ticks;
-        } else if comm.starts_with(SQLITE_THREAD) {
-            sqlite += ticks;
+        if task.comm.starts_with(CLIENT_THREAD) {
+            client += task.own;
+        } else if task.comm.starts_with(SQLITE_THREAD) {
+            sqlite += task.own;
+            faults += task.faults;
         }
     }
     let mut postgres = 0u64;
@@ -75,6 +83,7 @@ pub fn now() -> Option<Usage> {
             && ticks.comm == "postgres"
         {
             postgres += ticks.own + ticks.children;
+            faults += ticks.faults;
         }
     }
     let seconds = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
@@ -84,6 +93,7 @@ pub fn now() -> Option<Usage> {
         database: seconds(postgres + sqlite),
         server: seconds(process.saturating_sub(client + sqlite)),
         client: seconds(client),
+        database_faults: faults as f64,
     })
 }
 
@@ -95,6 +105,8 @@ struct Ticks<'s> {
     own: u64,
     /// User and system time of its ended children it has waited for.
     children: u64,
+    /// Minor page faults, its own and its waited-for children's.
+    faults: u64,
 }
 
 /// `pid (comm) state ppid … utime stime cutime cstime …`, where `comm` may
@@ -104,19 +116,17 @@ fn ticks(stat: &str) -> Option<Ticks<'_>> {
     let close = stat.rfind(')')?;
     let comm = stat.get(open + 1..close)?;
     let mut fields = stat.get(close + 1..)?.split_whitespace();
-    // After `)`: state is the 3rd field of the line, utime the 14th.
+    // After `)`: state is the 3rd field of the line, minflt the 10th,
+    // utime the 14th.
     let mut next = |skip: usize| fields.nth(skip)?.parse::<u64>().ok();
-    let (utime, stime, cutime, cstime) = (next(11)?, next(0)?, next(0)?, next(0)?);
+    let (minflt, cminflt) = (next(7)?, next(0)?);
+    let (utime, stime, cutime, cstime) = (next(2)?, next(0)?, next(0)?, next(0)?);
     Some(Ticks {
         comm,
         own: utime + stime,
         children: cutime + cstime,
+        faults: minflt + cminflt,
     })
-}
-
-/// The command name and own ticks (a thread's, or this process's).
-fn own_ticks(stat: &str) -> Option<(&str, u64)> {
-    ticks(stat).map(|t| (t.comm, t.own))
 }
 
 #[cfg(test)]
@@ -125,11 +135,12 @@ mod tests {
 
     #[test]
     fn ticks_are_read_after_the_command_name() {
-        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 37 5 3 4 20 0 1 0 9 0 0";
+        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 11 0 0 37 5 3 4 20 0 1 0 9 0 0";
         let read = Ticks {
             comm: "a (b) c",
             own: 42,
             children: 7,
+            faults: 111,
         };
         assert_eq!(ticks(line), Some(read));
         assert_eq!(ticks("4242 (cut"), None);

@@ -382,7 +382,7 @@ async fn run(
         failed += rapport.failures + ceiling.map_or(0, |c| c.failures);
     }
     println!(
-        "\n## CPU per request\n\nMicroseconds of CPU per answered request, by party: the database (PostgreSQL's processes, or SQLite's threads), Rapport's server, and the benchmark's clients (HTTP, or the ceiling's SQL client).\n\n| query | Rapport: database | server | clients | all | ceiling: database | clients | all |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "\n## CPU per request\n\nMicroseconds of CPU per answered request, by party: the database (PostgreSQL's processes, or SQLite's threads), Rapport's server, and the benchmark's clients (HTTP, or the ceiling's SQL client); and the database's minor page faults per request (see docs/performance.md on PostgreSQL backends that give their heap back).\n\n| query | Rapport: database | server | clients | all | ceiling: database | clients | all | page faults: Rapport | ceiling |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for row in cpu_rows {
         println!("{row}");
@@ -431,34 +431,38 @@ fn cpu_row(
     ceiling: Option<&Stats>,
     ceiling_cpu: Option<cpu::Usage>,
 ) -> String {
-    let micros = |seconds: f64, stats: &Stats| {
+    let per_request = |total: f64, scale: f64, digits: usize, stats: &Stats| {
         if stats.answered > 0 {
-            format!("{:.0}", seconds * 1e6 / stats.answered as f64)
+            format!("{:.digits$}", total * scale / stats.answered as f64)
         } else {
             "—".into()
         }
     };
+    let micros = |seconds: f64, stats: &Stats| per_request(seconds, 1e6, 0, stats);
+    let faults = |u: &cpu::Usage, stats: &Stats| per_request(u.database_faults, 1.0, 1, stats);
     let dash = || "—".to_string();
-    let (r_db, r_server, r_client, r_all) = match rapport_cpu {
+    let (r_db, r_server, r_client, r_all, r_faults) = match rapport_cpu {
         Some(u) => (
             micros(u.database, rapport),
             micros(u.server, rapport),
             micros(u.client, rapport),
             micros(u.database + u.server + u.client, rapport),
+            faults(&u, rapport),
         ),
-        None => (dash(), dash(), dash(), dash()),
+        None => (dash(), dash(), dash(), dash(), dash()),
     };
-    let (c_db, c_client, c_all) = match (ceiling, ceiling_cpu) {
+    let (c_db, c_client, c_all, c_faults) = match (ceiling, ceiling_cpu) {
         // The ceiling has no server: the clients talk SQL to the database.
         (Some(c), Some(u)) => (
             micros(u.database, c),
             micros(u.client + u.server, c),
             micros(u.database + u.server + u.client, c),
+            faults(&u, c),
         ),
-        _ => (dash(), dash(), dash()),
+        _ => (dash(), dash(), dash(), dash()),
     };
     format!(
-        "| {} | {r_db} | {r_server} | {r_client} | {r_all} | {c_db} | {c_client} | {c_all} |",
+        "| {} | {r_db} | {r_server} | {r_client} | {r_all} | {c_db} | {c_client} | {c_all} | {r_faults} | {c_faults} |",
         q.name
     )
 }
