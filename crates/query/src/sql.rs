@@ -51,9 +51,9 @@ impl Sql {
     /// typed literals and only ids and arrays bound. PostgreSQL plans a
     /// prepared statement with parameters again on every run when its
     /// generic plan looks dearer than the plans for the values given (a
-    /// filter on an enum and an amount, Q3 of the benchmark: a third of the
-    /// database's time on that read); with the values in the text, the
-    /// plan is made once per connection, for these very values.
+    /// filter on an enum and an amount, Q3 of the benchmark: about a quarter
+    /// of the database's CPU on that read); with the values in the text,
+    /// the plan is made once per connection, for these very values.
     pub fn constants(backend: Backend) -> Sql {
         Sql {
             values: Values::Constants,
