@@ -1,6 +1,6 @@
-//! A child list as the database writes it, `[[v, …], …]` (`json_agg` of
-//! `json_build_array`, or SQLite's `json_group_array` of `json_array`),
-//! split into each record's values as JSON text.
+//! A child list as the database writes it, `[[v, …], …]` (an array of
+//! `json_build_array` made JSON, or SQLite's `json_group_array` of
+//! `json_array`), split into each record's values as JSON text.
 //!
 //! Lists are on the hot path of every nested read: one pass over the text
 //! finds the values' bounds, and every record's values share one vector,
@@ -141,7 +141,8 @@ mod tests {
 
     #[test]
     fn splits_records_as_postgres_and_sqlite_write_them() {
-        // PostgreSQL's `json_agg` separates with ", " and line breaks.
+        // PostgreSQL's `json_agg` separates with ", " and line breaks,
+        // `array_to_json` with ",".
         let pg =
             "[[\"a\", 1.50, null, true], \n [\"b\\\"]\", -2e3, {\"k\": [1, \"]\"]}, [\"x\", [] ]]]";
         assert_eq!(

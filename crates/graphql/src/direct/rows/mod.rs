@@ -1,12 +1,12 @@
 //! A read of one root field (a list, or a record by id) on PostgreSQL: the
 //! statement returns the root records as rows of their stored columns, and
 //! each child list as an array of arrays of values (one per child record,
-//! `json_agg(json_build_array(…))`), and each related record (to-one) of a
-//! row as more columns of that row, from a `LEFT JOIN LATERAL`; the server
-//! writes the response's JSON from them ([`json`]). Related records inside
-//! child arrays, and child lists the arrays cannot carry (counts, cursors),
-//! are built as JSON by the database, in sub-queries as in
-//! [`super::statement`].
+//! `array_to_json(ARRAY(SELECT json_build_array(…) …))`), and each related
+//! record (to-one) of a row as more columns of that row, from a
+//! `LEFT JOIN LATERAL`; the server writes the response's JSON from them
+//! ([`json`]). Related records inside child arrays, and child lists the
+//! arrays cannot carry (counts, cursors), are built as JSON by the
+//! database, in sub-queries as in [`super::statement`].
 //!
 //! Why: PostgreSQL's JSON functions look up each value's type on every call
 //! (`json_agg` of a row, `to_json`), which made Q1's statement twice as
@@ -185,9 +185,15 @@ fn list(
         as_json: parent.is_some(),
         joins: String::new(),
     };
+    // A child list is an array built from its page in the page's order:
+    // `ARRAY(… ORDER BY)` keeps the order the page was sorted in, where an
+    // aggregate's own `ORDER BY` sorts it again (PostgreSQL 15), and that
+    // second sort's memory, per list and per request, was enough to make
+    // some backends give their heap back after every statement
+    // (docs/performance.md, eleventh session).
     s.sql.push(match parent {
         None => "SELECT ",
-        Some(_) => "(SELECT json_agg(json_build_array(",
+        Some(_) => "array_to_json(ARRAY(SELECT json_build_array(",
     });
     let mut records = Vec::new();
     for (_, item) in &conn.items {
@@ -221,13 +227,12 @@ fn list(
             if columns.at > MAX_VALUES {
                 return None;
             }
-            s.sql.push(") ORDER BY ").push(&order).push(")");
             s.sql
-                .push(" FROM (")
+                .push(") FROM (")
                 .push(&page_text)
                 .push(") ")
                 .push(&alias);
-            s.sql.push(")");
+            s.sql.push(" ORDER BY ").push(&order).push("))");
         }
     }
     Some(RowPlan {
