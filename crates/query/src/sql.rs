@@ -1,5 +1,7 @@
 use sea_query::Value;
 
+use crate::values::datetime_text;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -183,10 +185,8 @@ fn typed_literal(value: &Value) -> Option<String> {
         Value::Double(Some(f)) if f.is_finite() => format!("'{f:e}'::float8"),
         Value::Decimal(Some(d)) => format!("'{d}'::numeric"),
         Value::ChronoDate(Some(d)) => format!("'{}'::date", d.format("%Y-%m-%d")),
-        Value::ChronoDateTimeUtc(Some(t)) => format!(
-            "'{}'::timestamptz",
-            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        ),
+        // Microseconds, as PostgreSQL keeps them and sqlx binds them.
+        Value::ChronoDateTimeUtc(Some(t)) => format!("'{}'::timestamptz", datetime_text(t)),
         _ => return None,
     })
 }

@@ -311,7 +311,7 @@ impl Writer<'_> {
                 }
                 (Item::List { query, conn, .. }, Out::Array { col, plan }) => {
                     let json = json_text(rows, row, *col)?.unwrap_or("null");
-                    // No child record: `[]` (null from an aggregate).
+                    // `ARRAY` of no rows is `[]`; a NULL reads as none too.
                     let records = arrays::split(json)?;
                     let fetched: Vec<Row<'_>> = (0..records.len())
                         .map(|i| Row::Array(records.get(i)))
