@@ -116,6 +116,7 @@ impl Db {
             options.map_sqlx_postgres_opts(move |o| {
                 o.options([("statement_timeout", timeout_ms.to_string())])
             });
+            crate::backend_heap::keep_heap_on_connect(&mut options);
         }
         let conn = Database::connect(options).await?;
         let checkpoints =

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod backend_heap;
 mod bulk_txn;
 mod convert;
 mod crypto;

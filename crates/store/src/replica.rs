@@ -58,6 +58,7 @@ impl Replica {
             .max_connections(32)
             .connect_timeout(Duration::from_secs(1))
             .acquire_timeout(Duration::from_secs(1));
+        crate::backend_heap::keep_heap_on_connect(&mut options);
         let conn = sea_orm::Database::connect(options).await?;
         let recovering = conn
             .query_one_raw(Statement::from_string(
