@@ -26,14 +26,21 @@ use sea_orm::sqlx::Executor;
 /// The statement each new connection runs: it allocates and frees one 4 MiB
 /// string. Built from 4 KiB pieces, which takes about half the time of
 /// repeating one character (12–20 ms against 26–47 on the benchmark's
-/// machine, mostly faulting the fresh pages in).
+/// machine).
 const KEEP_HEAP: &str = "SELECT length(repeat(repeat('x', 4096), 1024))";
 
-/// Makes every connection `options` opens run [`KEEP_HEAP`] first.
+/// Makes every connection `options` opens run [`KEEP_HEAP`] first. A
+/// failure (a statement timeout set below its cost, say) is logged and the
+/// connection used as it is: this is only about speed.
 pub(crate) fn keep_heap_on_connect(options: &mut ConnectOptions) {
     options.map_sqlx_postgres_pool_opts(|pool| {
         pool.after_connect(|conn, _| {
-            Box::pin(async move { conn.execute(KEEP_HEAP).await.map(|_| ()) })
+            Box::pin(async move {
+                if let Err(e) = conn.execute(KEEP_HEAP).await {
+                    tracing::warn!(error = %e, "the statement that keeps a backend's heap failed");
+                }
+                Ok(())
+            })
         })
     });
 }
