@@ -23,6 +23,7 @@ pub struct Stats {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub max_ms: f64,
     /// Requests answered without error.
     pub answered: usize,
     /// SQL statements per request (Rapport's `x-rapport-sql-statements`).
@@ -70,6 +71,7 @@ impl Sample {
             per_second: n as f64 / self.elapsed.as_secs_f64(),
             p50_ms: pct(0.50),
             p99_ms: pct(0.99),
+            max_ms: pct(1.0),
             answered: n,
             statements: if n == 0 {
                 0.0

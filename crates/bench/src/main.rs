@@ -15,6 +15,7 @@ mod drive;
 #[cfg(target_os = "linux")]
 mod pin;
 mod schemas;
+mod under_change;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,7 +49,8 @@ struct Args {
     /// Workspaces whose schemas are held at once for the memory measure.
     #[arg(long, default_value_t = 1000)]
     tenants: usize,
-    /// Only these measurements, comma-separated (`Q1,Q4`): for profiling one.
+    /// Only these measurements, comma-separated (`Q1,Q4`; `changes` for
+    /// schema changes under load): for profiling one.
     #[arg(long, value_delimiter = ',')]
     queries: Vec<String>,
     /// For the queries, PostgreSQL on the first CPU and this process
@@ -180,22 +182,32 @@ async fn run(
     let started = Instant::now();
     let standard = rapport_server::standard_documents();
     for i in 0..args.tenants {
+        // Each workspace has a field of its own, so none shares another's
+        // schema: the worst case for memory, as if every one customised.
+        let mut documents = standard.clone();
+        let company = documents
+            .iter_mut()
+            .find(|d| d["x-rapport-object"]["name"] == "company")
+            .ok_or("no standard company object")?;
+        company["properties"][format!("tenantField{i}")] =
+            json!({ "title": "Tenant field", "type": "string", "maxLength": 100 });
         let session = rapport_store::sign_up(
             &app.db,
             &format!("owner{i}@tenant.example"),
             "a long bench password",
             &format!("Tenant {i}"),
-            &standard,
+            &documents,
             chrono::Duration::hours(1),
         )
         .await?;
         app.live_for(&session.workspace.id).await?;
     }
     println!(
-        "## Many workspaces\n\n{} workspaces signed up and served once each (27 standard objects): {:.1} s; {:.0} MiB resident after ({before:.0} MiB before); {} loaded at once at most, sharing {} schema(s).",
+        "## Many workspaces\n\n{} workspaces signed up and served once each (27 standard objects and a field of each one's own): {:.1} s; {:.0} MiB resident after, {:.0} MiB at most ({before:.0} MiB before); {} loaded at once at most, sharing {} schema(s).",
         args.tenants,
         started.elapsed().as_secs_f64(),
         schemas::resident_mib(),
+        schemas::peak_resident_mib(),
         app.loaded_workspaces(),
         app.distinct_schemas()
     );
@@ -388,6 +400,13 @@ async fn run(
         println!("{row}");
     }
     println!();
+    if args.queries.is_empty() || args.queries.iter().any(|q| q == "changes") {
+        let base = endpoint.trim_end_matches("/graphql");
+        let report =
+            under_change::measure(&app, base, &clients, args.clients, args.seconds).await?;
+        report.print();
+        failed += report.failures();
+    }
     if failed > 0 {
         return Err(format!("{failed} request(s) failed").into());
     }

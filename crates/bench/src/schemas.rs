@@ -68,11 +68,20 @@ pub fn rebuild_ms(objects: usize, fields: usize, runs: usize) -> f64 {
 
 /// Resident memory of this process, in MiB (Linux).
 pub fn resident_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// The most this process has held resident so far, in MiB (Linux).
+pub fn peak_resident_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
