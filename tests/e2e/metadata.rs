@@ -257,6 +257,12 @@ async fn sdl_graphiql_health_and_metrics() {
         metrics.contains("rapport_schema_rebuilds_total 1"),
         "{metrics}"
     );
+    // The workspace's schema at start, then one for the change: built to
+    // check it before it committed, and served as built after.
+    assert!(
+        metrics.contains("rapport_schema_builds_total 2\n"),
+        "{metrics}"
+    );
     s.finish().await;
 }
 

@@ -744,3 +744,86 @@ async fn role_definitions_are_checked_and_changes_apply_at_once() {
     assert!(e.get("errors").is_some(), "tasks hidden now: {e}");
     s.finish().await;
 }
+
+/// A role's exceptions hold whichever way its default goes: reading every
+/// object but some, or none but some.
+#[tokio::test]
+async fn roles_that_read_all_or_nothing_by_default_keep_their_exceptions() {
+    let s = TestServer::start().await;
+    s.gql(
+        "mutation { createCompany(data: { name: \"Acme\" }) { id } createTask(data: { title: \"Call\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let mut keys = Vec::new();
+    for (name, definition) in [
+        (
+            "browser",
+            json!({
+                "default": { "read": "all", "create": false, "update": "none", "delete": "none", "destroy": "none" },
+                "objects": { "task": { "read": "own" }, "contract": { "read": "none" } }
+            }),
+        ),
+        (
+            "narrow",
+            json!({
+                "default": { "read": "none", "create": false, "update": "none", "delete": "none", "destroy": "none" },
+                "objects": { "company": { "read": "all" } }
+            }),
+        ),
+    ] {
+        s.meta(
+            "mutation($n: String!, $d: JSON!) { createRole(name: $n, definition: $d) }",
+            json!({ "n": name, "d": definition }),
+        )
+        .await;
+        let key = s
+            .meta(
+                "mutation($r: String!) { createApiKey(name: $r, role: $r) { key } }",
+                json!({ "r": name }),
+            )
+            .await["createApiKey"]["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        keys.push(key);
+    }
+    let (browser, narrow) = (&keys[0], &keys[1]);
+    let r = post(
+        &s,
+        "/graphql",
+        browser,
+        "{ companies { totalCount } tasks { totalCount } }",
+        json!({}),
+    )
+    .await;
+    // An API key owns no records: `own` reads none.
+    assert_eq!(
+        r["data"],
+        json!({ "companies": { "totalCount": 1 }, "tasks": { "totalCount": 0 } }),
+        "{r}"
+    );
+    let e = post(
+        &s,
+        "/graphql",
+        browser,
+        "{ contracts { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&e["errors"][0]), "BAD_USER_INPUT", "{e}");
+    let r = post(
+        &s,
+        "/graphql",
+        narrow,
+        "{ companies { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["companies"]["totalCount"], 1, "{r}");
+    for q in ["{ tasks { totalCount } }", "{ people { totalCount } }"] {
+        let e = post(&s, "/graphql", narrow, q, json!({})).await;
+        assert_eq!(code(&e["errors"][0]), "BAD_USER_INPUT", "{q}: {e}");
+    }
+    s.finish().await;
+}

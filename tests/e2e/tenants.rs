@@ -552,3 +552,43 @@ async fn workspaces_with_the_same_objects_share_one_schema() {
     assert_eq!(s.app.distinct_schemas(), 2);
     s.finish().await;
 }
+
+/// `planSchema` and `applySchema` change the caller's own workspace, as
+/// every other metadata mutation does, never the server's default one.
+#[tokio::test]
+async fn a_workspace_admin_applies_schema_to_their_own_workspace() {
+    let s = TestServer::start().await;
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "owner@gamma.example", "p": "correct horse battery", "w": "Gamma" }),
+    )
+    .await;
+    let token = r["data"]["signUp"]["token"].as_str().unwrap().to_string();
+    let doc = crate::custom_object::vehicle_document();
+    let plan = "mutation($d: [JSON!]!) { planSchema(documents: $d) { steps { action object } } }";
+    let (_, r) = post(&s, "/metadata", Some(&token), plan, json!({ "d": [doc] })).await;
+    assert_eq!(
+        r["data"]["planSchema"]["steps"],
+        json!([{ "action": "createObject", "object": "vehicle" }]),
+        "{r}"
+    );
+    let apply = "mutation($d: [JSON!]!) { applySchema(documents: $d) { steps { action object } } }";
+    let (_, r) = post(&s, "/metadata", Some(&token), apply, json!({ "d": [doc] })).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "{ vehicles { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["vehicles"]["totalCount"], 0, "{r}");
+    // The default workspace has no vehicles.
+    let e = s.gql_error("{ vehicles { totalCount } }", json!({})).await;
+    assert_eq!(code(&e), "BAD_USER_INPUT");
+    s.finish().await;
+}

@@ -94,15 +94,16 @@ impl Access {
     /// Read scopes of every object that is not open to all.
     pub fn read_scopes(&self, catalog: &Catalog) -> Scopes {
         let mut scopes = Scopes::default();
-        for o in catalog.objects() {
-            if let Some(f) = self.widened(&o.name, self.role.rights(&o.name).read, false) {
-                scopes.objects.insert(o.name.clone(), f);
+        // Runs on every request: where the role reads every record by
+        // default, only the objects it names can be scoped.
+        for name in objects_read_as(catalog, &self.role, |s| s != Scope::All) {
+            if let Some(f) = self.widened(name, self.role.rights(name).read, false) {
+                scopes.objects.insert(name.to_string(), f);
             }
-            // Only masked fields can be masked: no per-field work for the rest.
-            for f in o.fields.iter().filter(|f| f.masked) {
-                if self.role.masks(&o.name, &f.name) {
-                    scopes.unsearchable.insert(format!("{}.{}", o.name, f.name));
-                }
+        }
+        for (o, f) in catalog.masked_fields() {
+            if self.role.masks(&o.name, &f.name) {
+                scopes.unsearchable.insert(format!("{}.{}", o.name, f.name));
             }
         }
         for (field, right) in &self.role.fields {
@@ -205,22 +206,38 @@ impl Access {
     }
 }
 
+/// The catalog's objects whose read scope for `role` passes `wanted`. When
+/// the role's default does not, only the objects it names can: a big
+/// catalog's objects are not walked on every request.
+fn objects_read_as<'a>(
+    catalog: &'a Catalog,
+    role: &'a Role,
+    wanted: impl Fn(Scope) -> bool,
+) -> Vec<&'a str> {
+    let names: Box<dyn Iterator<Item = &'a str>> = if wanted(role.default.read) {
+        Box::new(catalog.objects().iter().map(|o| o.name.as_str()))
+    } else {
+        Box::new(
+            role.objects
+                .keys()
+                .filter(|name| catalog.object(name).is_some())
+                .map(String::as_str),
+        )
+    };
+    names
+        .filter(|name| wanted(role.rights(name).read))
+        .collect()
+}
+
 /// The catalog a role sees: objects and fields it may not read are left out,
 /// with the relations (and computed fields) that lead to them; fields it may
 /// only read become read-only. `Ok(None)` when it sees everything; an error
 /// (never a silent fallback to the full schema) when no view can be built.
 pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, String> {
-    let hidden: Vec<&str> = catalog
-        .objects()
-        .iter()
-        .filter(|o| role.rights(&o.name).read == Scope::None)
-        .map(|o| o.name.as_str())
-        .collect();
-    let masks = catalog.objects().iter().any(|o| {
-        o.fields
-            .iter()
-            .any(|f| f.masked && role.masks(&o.name, &f.name))
-    });
+    let hidden = objects_read_as(catalog, role, |s| s == Scope::None);
+    let masks = catalog
+        .masked_fields()
+        .any(|(o, f)| role.masks(&o.name, &f.name));
     if hidden.is_empty() && role.fields.is_empty() && !masks {
         return Ok(None);
     }

@@ -13,6 +13,9 @@ use crate::model::{Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation,
 pub struct Catalog {
     objects: Vec<ObjectDef>,
     by_name: HashMap<String, usize>,
+    /// (object, field) positions of the `masked` fields: per-request access
+    /// checks look at these, not at every field of a big catalog.
+    masked: Vec<(usize, usize)>,
 }
 
 impl Catalog {
@@ -119,7 +122,30 @@ impl Catalog {
             target.fields.push(field);
         }
         check_computed(&mut objects, &by_name)?;
-        Ok(Catalog { objects, by_name })
+        let masked = objects
+            .iter()
+            .enumerate()
+            .flat_map(|(o, object)| {
+                object
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.masked)
+                    .map(move |(f, _)| (o, f))
+            })
+            .collect();
+        Ok(Catalog {
+            objects,
+            by_name,
+            masked,
+        })
+    }
+
+    /// The `masked` fields, with their objects.
+    pub fn masked_fields(&self) -> impl Iterator<Item = (&ObjectDef, &FieldDef)> {
+        self.masked
+            .iter()
+            .map(|&(o, f)| (&self.objects[o], &self.objects[o].fields[f]))
     }
 
     pub fn objects(&self) -> &[ObjectDef] {

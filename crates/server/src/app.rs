@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::dynamic::Schema;
@@ -19,10 +20,8 @@ pub struct Live {
     pub meta: Arc<WorkspaceMeta>,
     pub store: Arc<RecordStore>,
     pub schema: Schema,
-    /// Shared: every request of the whole-catalog role takes it.
-    pub sdl: Arc<str>,
     /// Schemas of roles that may not read some objects, built on first use.
-    role_schemas: std::sync::Mutex<HashMap<String, (Role, Built)>>,
+    role_schemas: std::sync::Mutex<HashMap<String, (Role, Served)>>,
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
     validated: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -40,30 +39,30 @@ pub struct Live {
 }
 
 impl Live {
-    /// The schema (and SDL) a role sees: without the objects it may not read.
+    /// The schema a role sees: without the objects it may not read.
     /// The flag says whether it is the whole catalog's schema.
-    pub fn schema_for(&self, role: &Role) -> Result<(Schema, Arc<str>, bool), ServerError> {
-        let Some(view) =
-            rapport_graphql::catalog_view(&self.meta.catalog, role).map_err(ServerError::Schema)?
-        else {
-            return Ok((self.schema.clone(), self.sdl.clone(), true));
-        };
+    pub fn schema_for(&self, role: &Role) -> Result<(Schema, bool), ServerError> {
         let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());
         // Kept with the definition it was built for: a role changed without
         // a metadata change (here or by another process) gets a new schema.
-        if let Some((built_for, (schema, sdl))) = cache.get(&role.name)
+        // Looked up first: working out a role's view walks the whole catalog.
+        if let Some((built_for, served)) = cache.get(&role.name)
             && built_for == role
         {
-            return Ok((schema.clone(), sdl.clone(), false));
+            return Ok(served.clone());
         }
-        let schema = rapport_graphql::build_schema(&view, Some(self.store.clone()))
-            .map_err(ServerError::Schema)?;
-        let sdl: Arc<str> = schema.sdl().into();
-        cache.insert(
-            role.name.clone(),
-            (role.clone(), (schema.clone(), sdl.clone())),
-        );
-        Ok((schema, sdl, false))
+        let served = match rapport_graphql::catalog_view(&self.meta.catalog, role)
+            .map_err(ServerError::Schema)?
+        {
+            None => (self.schema.clone(), true),
+            Some(view) => (
+                rapport_graphql::build_schema(&view, Some(self.store.clone()))
+                    .map_err(ServerError::Schema)?,
+                false,
+            ),
+        };
+        cache.insert(role.name.clone(), (role.clone(), served.clone()));
+        Ok(served)
     }
 
     /// Whether this query text has run through the full executor without
@@ -84,8 +83,8 @@ impl Live {
     }
 }
 
-/// A built schema and its SDL.
-type Built = (Schema, Arc<str>);
+/// What a role is served: a schema, and whether it is the whole catalog's.
+type Served = (Schema, bool);
 
 /// Distinct validated queries kept per live schema; the list starts over when full.
 const MAX_VALIDATED: usize = 1000;
@@ -117,7 +116,7 @@ pub struct App {
     /// Members' team reach and shares, cached briefly.
     grants: crate::grants::GrantCache,
     /// GraphQL schemas shared by workspaces with identical catalogs.
-    pub(crate) schemas: SchemaCache,
+    pub(crate) schemas: Arc<SchemaCache>,
     /// Where the primary's log stood after each caller's last write, until
     /// the read replica has replayed it (read-your-writes).
     written: std::sync::Mutex<HashMap<String, Lsn>>,
@@ -141,20 +140,43 @@ pub(crate) const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How often a process looks for metadata changes made by another process.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-fn check_catalog(catalog: &rapport_meta::Catalog) -> Result<(), String> {
-    rapport_graphql::build_schema(catalog, None).map(|_| ())
+/// Checks, before a metadata change commits, that its catalog makes a
+/// GraphQL schema, and keeps that schema for the workspace's reload after
+/// the commit, which then finds it built (a change to an unchanged
+/// catalog's twin is free). Runs on the blocking pool (the store's change).
+fn check_catalog(cache: Arc<SchemaCache>) -> rapport_store::CatalogCheck {
+    rapport_store::CatalogCheck(Arc::new(move |meta: &rapport_store::WorkspaceMeta| {
+        if cache.get(&meta.fingerprint).is_some() {
+            return Ok(());
+        }
+        let built = cache.build(&meta.catalog)?;
+        cache.insert(meta.fingerprint.clone(), built);
+        Ok(())
+    }))
 }
 
-/// Built GraphQL schemas by the catalog they serve. A schema holds no
+/// Schema GraphQL schemas by the catalog they serve. A schema holds no
 /// workspace data (each request brings its store), so workspaces with the
 /// same objects and fields — most tenants, until they customise — share one:
 /// a schema is by far the largest part of a loaded workspace.
 #[derive(Default)]
 pub(crate) struct SchemaCache {
-    schemas: std::sync::Mutex<HashMap<Arc<str>, Built>>,
+    schemas: std::sync::Mutex<HashMap<Arc<str>, Schema>>,
+    /// Whole-workspace schemas built so far (`rapport_schema_builds_total`).
+    builds: AtomicU64,
 }
 
 impl SchemaCache {
+    /// A workspace's GraphQL schema (CPU work: off the async workers).
+    fn build(&self, catalog: &rapport_meta::Catalog) -> Result<Schema, String> {
+        self.builds.fetch_add(1, Ordering::Relaxed);
+        rapport_graphql::build_schema(catalog, None)
+    }
+
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::Relaxed)
+    }
+
     /// Keeps only the schemas some loaded workspace still serves.
     fn retain(&self, in_use: &[Arc<str>]) {
         self.schemas
@@ -166,55 +188,55 @@ impl SchemaCache {
     pub fn len(&self) -> usize {
         self.schemas.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
+
+    fn get(&self, fingerprint: &Arc<str>) -> Option<(Arc<str>, Schema)> {
+        self.schemas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_key_value(fingerprint)
+            .map(|(k, v)| (k.clone(), v.clone()))
+    }
+
+    fn insert(&self, fingerprint: Arc<str>, built: Schema) {
+        self.schemas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fingerprint, built);
+    }
 }
 
+/// A workspace ready to serve: its metadata (`applied` by a change this
+/// process just committed, or loaded), its store and its schema.
 async fn build_live(
     db: &Db,
     workspace: &Workspace,
-    cache: &SchemaCache,
+    cache: &Arc<SchemaCache>,
+    applied: Option<Arc<WorkspaceMeta>>,
 ) -> Result<Live, ServerError> {
-    let mut meta = rapport_store::load_workspace(db, workspace).await?;
+    let mut meta = match applied {
+        Some(meta) => Arc::unwrap_or_clone(meta),
+        None => rapport_store::load_workspace(db, workspace).await?,
+    };
     let read_floor = db.primary_lsn().await?;
-    meta.check = Some(check_catalog);
+    meta.check = Some(check_catalog(cache.clone()));
     let meta = Arc::new(meta);
     let store = Arc::new(RecordStore::new(db.clone(), meta.clone()));
-    let documents: Vec<serde_json::Value> = meta
-        .catalog
-        .objects()
-        .iter()
-        .map(rapport_meta::export_document)
-        .collect();
-    let fingerprint: Arc<str> = Arc::from(serde_json::Value::Array(documents).to_string());
-    let cached = cache
-        .schemas
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_key_value(&fingerprint)
-        .map(|(k, v)| (k.clone(), v.clone()));
-    let (fingerprint, (schema, sdl)) = match cached {
+    let (fingerprint, schema) = match cache.get(&meta.fingerprint) {
         Some(hit) => hit,
         None => {
-            let catalog = meta.catalog.clone();
-            // Schema building is CPU work; keep it off the async workers.
-            let schema =
-                tokio::task::spawn_blocking(move || rapport_graphql::build_schema(&catalog, None))
-                    .await
-                    .map_err(|e| ServerError::Schema(e.to_string()))?
-                    .map_err(ServerError::Schema)?;
-            let sdl: Arc<str> = schema.sdl().into();
-            cache
-                .schemas
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(fingerprint.clone(), (schema.clone(), sdl.clone()));
-            (fingerprint, (schema, sdl))
+            let (catalog, builder) = (meta.catalog.clone(), cache.clone());
+            let built = tokio::task::spawn_blocking(move || builder.build(&catalog))
+                .await
+                .map_err(|e| ServerError::Schema(e.to_string()))?
+                .map_err(ServerError::Schema)?;
+            cache.insert(meta.fingerprint.clone(), built.clone());
+            (meta.fingerprint.clone(), built)
         }
     };
     Ok(Live {
         meta,
         store,
         schema,
-        sdl,
         fingerprint,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
         validated: Default::default(),
@@ -272,8 +294,8 @@ impl App {
         standard: &[serde_json::Value],
     ) -> Result<(Arc<App>, bool), ServerError> {
         let (workspace, created) = rapport_store::ensure_default_workspace(&db, standard).await?;
-        let schemas = SchemaCache::default();
-        let live = build_live(&db, &workspace, &schemas).await?;
+        let schemas = Arc::new(SchemaCache::default());
+        let live = build_live(&db, &workspace, &schemas, None).await?;
         let hours = std::env::var("RAPPORT_SESSION_TTL_HOURS")
             .ok()
             .and_then(|h| h.parse().ok())
@@ -395,7 +417,7 @@ impl App {
             .into_iter()
             .find(|w| w.id == workspace_id)
             .ok_or_else(|| ServerError::Usage(format!("no workspace {workspace_id}")))?;
-        let live = Arc::new(build_live(&self.db, &ws, &self.schemas).await?);
+        let live = Arc::new(build_live(&self.db, &ws, &self.schemas, None).await?);
         live.last_used.store(
             self.started.elapsed().as_millis() as u64,
             std::sync::atomic::Ordering::Relaxed,
@@ -418,6 +440,17 @@ impl App {
 
     /// Rebuilds a loaded workspace's schema if its stored metadata is newer.
     pub async fn reload_workspace(&self, workspace_id: &str) -> Result<(), ServerError> {
+        self.reload_workspace_with(workspace_id, None).await
+    }
+
+    /// As [`App::reload_workspace`], after a change this process committed:
+    /// its metadata is served as it is, unless a later change has been
+    /// stored since (by another process), which is loaded instead.
+    pub async fn reload_workspace_with(
+        &self,
+        workspace_id: &str,
+        applied: Option<Arc<WorkspaceMeta>>,
+    ) -> Result<(), ServerError> {
         let _guard = self.reload_lock.lock().await;
         let Some(current) = self.cached(workspace_id) else {
             return Ok(());
@@ -426,7 +459,8 @@ impl App {
         if stored == current.meta.version {
             return Ok(());
         }
-        let live = build_live(&self.db, &current.meta.workspace, &self.schemas).await?;
+        let applied = applied.filter(|m| m.version == stored && m.workspace.id == workspace_id);
+        let live = build_live(&self.db, &current.meta.workspace, &self.schemas, applied).await?;
         tracing::info!(
             workspace = workspace_id,
             version = live.meta.version,

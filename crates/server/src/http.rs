@@ -317,7 +317,7 @@ async fn graphql(
     // What this caller may see and do: a store restricted to their record
     // scopes, and the schema of their role.
     let prepared = app.access_for(&principal, &live).await.and_then(|access| {
-        let (schema, _, whole) = live.schema_for(&access.role)?;
+        let (schema, whole) = live.schema_for(&access.role)?;
         Ok((access, schema, whole))
     });
     let (access, schema, whole_schema) = match prepared {
@@ -498,12 +498,12 @@ async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response:
             "internal error",
         );
     };
-    let sdl = match app
+    let schema = match app
         .access_for(&principal, &live)
         .await
         .and_then(|a| live.schema_for(&a.role))
     {
-        Ok((_, sdl, _)) => sdl,
+        Ok((schema, _)) => schema,
         Err(e) => {
             tracing::error!(error = %e, "access unavailable");
             return error_response(
@@ -513,11 +513,16 @@ async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response:
             );
         }
     };
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        sdl.to_string(),
-    )
-        .into_response()
+    // Written when asked (tools fetch it now and then): a big schema's SDL
+    // takes tens of milliseconds, which no metadata change should pay.
+    let Ok(sdl) = tokio::task::spawn_blocking(move || schema.sdl()).await else {
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error",
+        );
+    };
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], sdl).into_response()
 }
 
 async fn object_document(
@@ -569,7 +574,8 @@ async fn readyz(State(app): State<Arc<App>>) -> axum::response::Response {
 async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.live().meta.version),
+        app.metrics
+            .render(app.live().meta.version, app.schemas.builds()),
     )
 }
 

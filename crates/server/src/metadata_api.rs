@@ -201,9 +201,13 @@ pub(crate) async fn live(ctx: &Context<'_>) -> async_graphql::Result<Arc<crate::
     app(ctx)?.live_for(&ws).await.map_err(server_err)
 }
 
-pub(crate) async fn reload(ctx: &Context<'_>) -> async_graphql::Result<()> {
+/// After a committed change: serves what it `applied`.
+pub(crate) async fn reload(ctx: &Context<'_>, applied: StorePlan) -> async_graphql::Result<()> {
     let ws = principal(ctx)?.workspace_id.clone();
-    app(ctx)?.reload_workspace(&ws).await.map_err(server_err)
+    app(ctx)?
+        .reload_workspace_with(&ws, applied.applied)
+        .await
+        .map_err(server_err)
 }
 
 /// The caller's role (objects it may not read are not listed to it).
@@ -222,7 +226,7 @@ async fn change_field(
     object: &str,
     name: &str,
     change: FieldChange,
-) -> async_graphql::Result<()> {
+) -> async_graphql::Result<StorePlan> {
     require_admin(ctx)?;
     let db = &app(ctx)?.db;
     live(ctx)
@@ -230,8 +234,7 @@ async fn change_field(
         .meta
         .change_field(db, &principal(ctx)?.actor(), object, name, change)
         .await
-        .map_err(err)?;
-    Ok(())
+        .map_err(err)
 }
 
 pub(crate) fn require_admin(ctx: &Context<'_>) -> async_graphql::Result<()> {
@@ -255,8 +258,12 @@ pub(crate) fn server_err(e: crate::error::ServerError) -> async_graphql::Error {
 }
 
 /// After a committed change: rebuild, then describe `object` as now served.
-async fn describe_after(ctx: &Context<'_>, object: &str) -> async_graphql::Result<ObjectMetadata> {
-    reload(ctx).await?;
+async fn describe_after(
+    ctx: &Context<'_>,
+    applied: StorePlan,
+    object: &str,
+) -> async_graphql::Result<ObjectMetadata> {
+    reload(ctx, applied).await?;
     let live = live(ctx).await?;
     let o = live.meta.object(object).map_err(err)?;
     Ok(object_metadata(&live.meta, o))
@@ -264,10 +271,11 @@ async fn describe_after(ctx: &Context<'_>, object: &str) -> async_graphql::Resul
 
 async fn describe_field_after(
     ctx: &Context<'_>,
+    applied: StorePlan,
     object: &str,
     field: &str,
 ) -> async_graphql::Result<FieldMetadata> {
-    let o = describe_after(ctx, object).await?;
+    let o = describe_after(ctx, applied, object).await?;
     o.fields
         .into_iter()
         .find(|f| f.name == field && !f.is_deleted)
@@ -342,13 +350,13 @@ impl ObjectsMutation {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let name = document_name(&schema.0);
-        live(ctx)
+        let applied = live(ctx)
             .await?
             .meta
             .create_objects(&app.db, &principal(ctx)?.actor(), vec![schema.0])
             .await
             .map_err(err)?;
-        describe_after(ctx, &name).await
+        describe_after(ctx, applied, &name).await
     }
 
     async fn update_object(
@@ -365,25 +373,25 @@ impl ObjectsMutation {
                 "renaming an object is not supported; the name must stay",
             )));
         }
-        live(ctx)
+        let applied = live(ctx)
             .await?
             .meta
             .update_objects(&app.db, &principal(ctx)?.actor(), vec![schema.0])
             .await
             .map_err(err)?;
-        describe_after(ctx, &name).await
+        describe_after(ctx, applied, &name).await
     }
 
     async fn delete_object(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<bool> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        live(ctx)
+        let applied = live(ctx)
             .await?
             .meta
             .set_object_deleted(&app.db, &principal(ctx)?.actor(), &name, true)
             .await
             .map_err(err)?;
-        reload(ctx).await?;
+        reload(ctx, applied).await?;
         Ok(true)
     }
 
@@ -394,13 +402,13 @@ impl ObjectsMutation {
     ) -> async_graphql::Result<ObjectMetadata> {
         require_admin(ctx)?;
         let app = app(ctx)?;
-        live(ctx)
+        let applied = live(ctx)
             .await?
             .meta
             .set_object_deleted(&app.db, &principal(ctx)?.actor(), &name, false)
             .await
             .map_err(err)?;
-        describe_after(ctx, &name).await
+        describe_after(ctx, applied, &name).await
     }
 
     async fn create_field(
@@ -425,11 +433,12 @@ impl ObjectsMutation {
         if required && let Some(list) = doc["required"].as_array_mut() {
             list.push(Value::String(name.clone()));
         }
-        live.meta
+        let applied = live
+            .meta
             .update_objects(&app.db, &principal(ctx)?.actor(), vec![doc])
             .await
             .map_err(err)?;
-        describe_field_after(ctx, &object, &name).await
+        describe_field_after(ctx, applied, &object, &name).await
     }
 
     async fn update_field(
@@ -458,11 +467,12 @@ impl ObjectsMutation {
                 list.push(Value::String(name.clone()));
             }
         }
-        live.meta
+        let applied = live
+            .meta
             .update_objects(&app.db, &principal(ctx)?.actor(), vec![doc])
             .await
             .map_err(err)?;
-        describe_field_after(ctx, &object, &name).await
+        describe_field_after(ctx, applied, &object, &name).await
     }
 
     async fn rename_field(
@@ -472,7 +482,7 @@ impl ObjectsMutation {
         name: String,
         new_name: String,
     ) -> async_graphql::Result<FieldMetadata> {
-        change_field(
+        let applied = change_field(
             ctx,
             &object,
             &name,
@@ -481,7 +491,7 @@ impl ObjectsMutation {
             },
         )
         .await?;
-        describe_field_after(ctx, &object, &new_name).await
+        describe_field_after(ctx, applied, &object, &new_name).await
     }
 
     async fn delete_field(
@@ -490,8 +500,8 @@ impl ObjectsMutation {
         object: String,
         name: String,
     ) -> async_graphql::Result<bool> {
-        change_field(ctx, &object, &name, FieldChange::Delete).await?;
-        reload(ctx).await?;
+        let applied = change_field(ctx, &object, &name, FieldChange::Delete).await?;
+        reload(ctx, applied).await?;
         Ok(true)
     }
 
@@ -501,8 +511,8 @@ impl ObjectsMutation {
         object: String,
         name: String,
     ) -> async_graphql::Result<FieldMetadata> {
-        change_field(ctx, &object, &name, FieldChange::Restore).await?;
-        describe_field_after(ctx, &object, &name).await
+        let applied = change_field(ctx, &object, &name, FieldChange::Restore).await?;
+        describe_field_after(ctx, applied, &object, &name).await
     }
 
     /// Drops what was deleted, for good. `confirm` must be true.
@@ -521,13 +531,13 @@ impl ObjectsMutation {
             )));
         }
         let app = app(ctx)?;
-        live(ctx)
+        let applied = live(ctx)
             .await?
             .meta
             .purge(&app.db, &principal(ctx)?.actor(), &object, field.as_deref())
             .await
             .map_err(err)?;
-        reload(ctx).await?;
+        reload(ctx, applied).await?;
         Ok(true)
     }
 
@@ -540,8 +550,8 @@ impl ObjectsMutation {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let docs = documents.into_iter().map(|d| d.0).collect();
-        Ok(app
-            .live()
+        Ok(live(ctx)
+            .await?
             .meta
             .apply_schema(&app.db, &principal(ctx)?.actor(), docs, true)
             .await
@@ -558,14 +568,15 @@ impl ObjectsMutation {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let docs = documents.into_iter().map(|d| d.0).collect();
-        let plan = app
-            .live()
+        let plan = live(ctx)
+            .await?
             .meta
             .apply_schema(&app.db, &principal(ctx)?.actor(), docs, false)
             .await
             .map_err(err)?;
-        reload(ctx).await?;
-        Ok(plan.into())
+        let answer = MigrationPlan::from(plan.clone());
+        reload(ctx, plan).await?;
+        Ok(answer)
     }
 }
 

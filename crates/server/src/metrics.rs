@@ -22,7 +22,7 @@ impl Metrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn render(&self, metadata_version: i64) -> String {
+    pub fn render(&self, metadata_version: i64, schema_builds: u64) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, v: &AtomicU64| {
             let _ = writeln!(
@@ -80,6 +80,10 @@ impl Metrics {
             "rapport_unauthenticated_total",
             "Requests refused for a missing or bad token.",
             &self.unauthenticated,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP rapport_schema_builds_total Whole-workspace GraphQL schemas built (a metadata change builds one: checked before it commits, served after).\n# TYPE rapport_schema_builds_total counter\nrapport_schema_builds_total {schema_builds}"
         );
         let _ = writeln!(
             out,

@@ -46,15 +46,30 @@ pub struct WorkspaceMeta {
     pub deleted_fields: HashMap<String, Vec<FieldDef>>,
     pub object_ids: HashMap<String, String>,
     pub field_ids: HashMap<(String, String), String>,
-    /// Run on the resulting catalog before a change commits (the API layer
-    /// checks that the metadata still makes a valid GraphQL schema).
+    /// The stored text the catalog was built from (active objects and
+    /// fields, in load order): equal texts make equal catalogs, so equal
+    /// GraphQL schemas, whatever the workspace.
+    pub fingerprint: Arc<str>,
+    /// Run on the resulting metadata before a change commits (the API
+    /// layer checks that it still makes a valid GraphQL schema, and keeps
+    /// what it built for the schema it serves next).
     pub check: Option<CatalogCheck>,
     /// Set for a metadata change only: converting a field to or from
     /// `encryptedText` seals or opens its values.
     pub(crate) keyring: Option<Arc<crate::crypto::Keyring>>,
 }
 
-pub type CatalogCheck = fn(&Catalog) -> Result<(), String>;
+/// Runs on the blocking pool: it may build a whole GraphQL schema.
+#[derive(Clone)]
+pub struct CatalogCheck(pub Arc<CheckFn>);
+
+pub type CheckFn = dyn Fn(&WorkspaceMeta) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for CatalogCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogCheck")
+    }
+}
 
 /// One step of a metadata change, as `planSchema` reports it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,6 +84,11 @@ pub struct MigrationStep {
 pub struct MigrationPlan {
     pub steps: Vec<MigrationStep>,
     pub metadata_version: i64,
+    /// The workspace's metadata as the change committed it (none for a dry
+    /// run or a change that changed nothing): the server serves it without
+    /// loading it again.
+    #[serde(skip)]
+    pub applied: Option<Arc<WorkspaceMeta>>,
 }
 
 /// What a field-level mutation asks for.
@@ -216,6 +236,7 @@ fn empty_meta(ws: &Workspace, layout: &Layout) -> WorkspaceMeta {
         deleted_fields: HashMap::new(),
         object_ids: HashMap::new(),
         field_ids: HashMap::new(),
+        fingerprint: Arc::from(""),
         check: None,
         keyring: None,
     }
@@ -267,14 +288,32 @@ pub(crate) async fn load_in(
         conn,
         backend,
         "SELECT f.id, o.name, f.name, f.property, f.is_required, f.deleted_at FROM rapport_field f \
-         JOIN rapport_object o ON o.id = f.object_id WHERE o.workspace_id = $1 ORDER BY f.position, f.name",
+         JOIN rapport_object o ON o.id = f.object_id WHERE o.workspace_id = $1 ORDER BY f.position, o.name, f.name",
         vec![ws.id.clone().into()],
     )
     .await?;
+    // Parsing hundreds of documents and building their catalog is CPU work
+    // of tens of milliseconds: off the async workers, which keep serving.
+    let ws = ws.clone();
+    tokio::task::spawn_blocking(move || assemble(backend, ws, version, &objects, &fields))
+        .await
+        .map_err(|e| StoreError::Internal(format!("loading metadata stopped: {e}")))?
+}
+
+/// A workspace's metadata from its stored object and field rows.
+fn assemble(
+    backend: Backend,
+    ws: Workspace,
+    version: i64,
+    objects: &[sea_orm::QueryResult],
+    fields: &[sea_orm::QueryResult],
+) -> Result<WorkspaceMeta, StoreError> {
     let mut object_ids = HashMap::new();
     let mut field_ids = HashMap::new();
     let mut docs: Vec<(String, Value, bool)> = Vec::new();
-    for r in &objects {
+    let mut doc_of: HashMap<String, usize> = HashMap::new();
+    let mut fingerprint = String::new();
+    for r in objects {
         let id: String = r.try_get_by_index(0)?;
         let name: String = r.try_get_by_index(1)?;
         let header: String = r.try_get_by_index(2)?;
@@ -283,19 +322,24 @@ pub(crate) async fn load_in(
             serde_json::from_str(&header).map_err(|e| StoreError::Internal(e.to_string()))?;
         doc["properties"] = json!({});
         doc["required"] = json!([]);
+        if deleted.is_none() {
+            fingerprint.extend([name.as_str(), "\u{1}", &header, "\u{1}"]);
+        }
         object_ids.insert(name.clone(), id);
+        doc_of.insert(name.clone(), docs.len());
         docs.push((name, doc, deleted.is_some()));
     }
     let mut deleted_props: HashMap<String, Vec<(String, Value, bool)>> = HashMap::new();
-    for r in &fields {
+    for r in fields {
         let id: String = r.try_get_by_index(0)?;
         let object: String = r.try_get_by_index(1)?;
         let name: String = r.try_get_by_index(2)?;
         let property: String = r.try_get_by_index(3)?;
         let required: bool = r.try_get_by_index(4)?;
         let deleted: Option<String> = r.try_get_by_index(5)?;
+        let text = property;
         let property: Value =
-            serde_json::from_str(&property).map_err(|e| StoreError::Internal(e.to_string()))?;
+            serde_json::from_str(&text).map_err(|e| StoreError::Internal(e.to_string()))?;
         field_ids.insert((object.clone(), name.clone()), id);
         if deleted.is_some() {
             deleted_props
@@ -304,7 +348,11 @@ pub(crate) async fn load_in(
                 .push((name, property, required));
             continue;
         }
-        if let Some((_, doc, _)) = docs.iter_mut().find(|(n, _, _)| *n == object) {
+        if let Some((_, doc, object_deleted)) = doc_of.get(&object).map(|&i| &mut docs[i]) {
+            if !*object_deleted {
+                let required = if required { "1" } else { "0" };
+                fingerprint.extend([&object, "\u{1}", &name, "\u{1}", &text, required, "\u{1}"]);
+            }
             doc["properties"][&name] = property;
             if required {
                 doc["required"]
@@ -340,14 +388,15 @@ pub(crate) async fn load_in(
     let catalog = Catalog::build(active)
         .map_err(|e| StoreError::Internal(format!("stored metadata is inconsistent: {e}")))?;
     Ok(WorkspaceMeta {
-        workspace: ws.clone(),
+        layout: Layout::new(backend, ws.namespace.clone()),
+        workspace: ws,
         version,
         catalog: Arc::new(catalog),
-        layout: Layout::new(backend, ws.namespace.clone()),
         deleted_objects,
         deleted_fields,
         object_ids,
         field_ids,
+        fingerprint: Arc::from(fingerprint),
         check: None,
         keyring: None,
     })
@@ -475,34 +524,59 @@ impl WorkspaceMeta {
         >,
     {
         let txn = db.begin_write().await?;
-        if db.backend == Backend::Postgres {
-            // Serialises metadata changes of one workspace across processes.
-            sys_query(
-                &txn,
-                db.backend,
-                "SELECT id FROM rapport_workspace WHERE id = $1 FOR UPDATE",
-                vec![self.workspace.id.clone().into()],
-            )
-            .await?;
-        }
-        let mut current = load_in(&txn, db.backend, &self.workspace).await?;
+        // On PostgreSQL the row lock serialises metadata changes of one
+        // workspace across processes; SQLite's write transaction already
+        // holds its only writer's lock.
+        let stored = sys_query(
+            &txn,
+            db.backend,
+            if db.backend == Backend::Postgres {
+                "SELECT metadata_version FROM rapport_workspace WHERE id = $1 FOR UPDATE"
+            } else {
+                "SELECT metadata_version FROM rapport_workspace WHERE id = $1"
+            },
+            vec![self.workspace.id.clone().into()],
+        )
+        .await?
+        .first()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound("workspace".into()))?;
+        // The caller's metadata is the stored one unless a change committed
+        // since it was loaded (its version is read before its rows): loading
+        // a big workspace again costs tens of milliseconds.
+        let mut current = if stored == self.version {
+            self.clone()
+        } else {
+            load_in(&txn, db.backend, &self.workspace).await?
+        };
         current.keyring = db.keyring.clone();
         let steps = f(&txn, &current).await?;
         // The result must load back as a consistent catalog before it commits.
-        let after = load_in(&txn, db.backend, &self.workspace).await?;
+        let mut after = load_in(&txn, db.backend, &self.workspace).await?;
         if db.keyring.is_none() {
             refuse_new_sealed_fields(&current.catalog, &after.catalog)?;
         }
-        if let Some(check) = self.check {
-            check(&after.catalog).map_err(|e| {
+        after.version = current.version + 1;
+        if let Some(check) = self.check.clone() {
+            // Off the async workers: requests keep being served meanwhile.
+            let (checked, outcome) = tokio::task::spawn_blocking(move || {
+                let outcome = (check.0)(&after);
+                (after, outcome)
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("the catalog check stopped: {e}")))?;
+            outcome.map_err(|e| {
                 StoreError::Conflict(format!("the change would break the generated API: {e}"))
             })?;
+            after = checked;
         }
         if dry_run || steps.is_empty() {
             txn.rollback().await?;
             return Ok(MigrationPlan {
                 steps,
                 metadata_version: current.version,
+                applied: None,
             });
         }
         for st in &steps {
@@ -529,7 +603,8 @@ impl WorkspaceMeta {
         txn.commit().await?;
         Ok(MigrationPlan {
             steps,
-            metadata_version: current.version + 1,
+            metadata_version: after.version,
+            applied: Some(Arc::new(after)),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! transaction; reads batch by relation level, never by row.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rapport_meta::{FieldType, ObjectDef, RecordValidator};
 use rapport_query::{
@@ -59,7 +59,10 @@ pub struct ChildPage {
 pub struct RecordStore {
     pub db: Db,
     pub meta: Arc<WorkspaceMeta>,
-    validators: Arc<HashMap<String, RecordValidator>>,
+    /// Each object's validator, compiled on its first write: a workspace
+    /// of hundreds of objects would otherwise compile them all on every
+    /// metadata change, most of them never used before the next.
+    validators: Arc<HashMap<String, OnceLock<RecordValidator>>>,
     /// The workspace's layout, with the caller's record scopes when scoped.
     layout: Layout,
     /// Whether reads outside a transaction may go to the read replica.
@@ -80,7 +83,7 @@ impl RecordStore {
             .catalog
             .objects()
             .iter()
-            .map(|o| (o.name.clone(), RecordValidator::new(o)))
+            .map(|o| (o.name.clone(), OnceLock::new()))
             .collect();
         let write_columns = meta
             .catalog

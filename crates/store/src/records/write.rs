@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rapport_meta::{FieldType, ObjectDef, RelationKind};
+use rapport_meta::{FieldType, ObjectDef, RecordValidator, RelationKind};
 use rapport_query::{ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
@@ -27,7 +27,10 @@ impl RecordStore {
         let validator = self
             .validators
             .get(&obj.name)
-            .ok_or_else(|| StoreError::Internal("validator missing".into()))?;
+            .ok_or_else(|| StoreError::Internal("validator missing".into()))?
+            .get_or_init(|| {
+                RecordValidator::new(self.meta.catalog.object(&obj.name).unwrap_or(obj))
+            });
         // Defaults are filled in on a copy, made only when one applies.
         let mut input = std::borrow::Cow::Borrowed(input);
         if creating {
