@@ -50,6 +50,11 @@ async fn plan_then_apply_schema() {
     );
     let e = s.gql_error("{ vehicles { totalCount } }", json!({})).await;
     assert_eq!(code(&e), "BAD_USER_INPUT");
+    assert_eq!(
+        s.app.distinct_schemas(),
+        1,
+        "the schema built to check the plan is not kept"
+    );
     let a = s.meta(apply, json!({ "d": [doc] })).await;
     assert_eq!(a["applySchema"]["metadataVersion"], v0 + 1);
     s.gql("{ vehicles { totalCount } }", json!({})).await;

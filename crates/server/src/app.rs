@@ -358,8 +358,9 @@ impl App {
         Some(live)
     }
 
-    /// Drops cached schemas no loaded workspace serves any more.
-    fn prune_schemas(&self) {
+    /// Drops cached schemas no loaded workspace serves any more (such as
+    /// one a `planSchema` built to check its plan).
+    pub(crate) fn prune_schemas(&self) {
         let in_use: Vec<Arc<str>> = self
             .lives
             .read()

@@ -550,13 +550,14 @@ impl ObjectsMutation {
         require_admin(ctx)?;
         let app = app(ctx)?;
         let docs = documents.into_iter().map(|d| d.0).collect();
-        Ok(live(ctx)
+        let plan = live(ctx)
             .await?
             .meta
             .apply_schema(&app.db, &principal(ctx)?.actor(), docs, true)
-            .await
-            .map_err(err)?
-            .into())
+            .await;
+        // The check built the planned catalog's schema; nothing serves it.
+        app.prune_schemas();
+        Ok(plan.map_err(err)?.into())
     }
 
     /// Makes the named objects match the documents (objects not named are left alone).
