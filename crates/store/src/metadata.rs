@@ -334,10 +334,9 @@ fn assemble(
         let id: String = r.try_get_by_index(0)?;
         let object: String = r.try_get_by_index(1)?;
         let name: String = r.try_get_by_index(2)?;
-        let property: String = r.try_get_by_index(3)?;
+        let text: String = r.try_get_by_index(3)?;
         let required: bool = r.try_get_by_index(4)?;
         let deleted: Option<String> = r.try_get_by_index(5)?;
-        let text = property;
         let property: Value =
             serde_json::from_str(&text).map_err(|e| StoreError::Internal(e.to_string()))?;
         field_ids.insert((object.clone(), name.clone()), id);
@@ -350,8 +349,8 @@ fn assemble(
         }
         if let Some((_, doc, object_deleted)) = doc_of.get(&object).map(|&i| &mut docs[i]) {
             if !*object_deleted {
-                let required = if required { "1" } else { "0" };
-                fingerprint.extend([&object, "\u{1}", &name, "\u{1}", &text, required, "\u{1}"]);
+                let flag = if required { "1" } else { "0" };
+                fingerprint.extend([&object, "\u{1}", &name, "\u{1}", &text, flag, "\u{1}"]);
             }
             doc["properties"][&name] = property;
             if required {
