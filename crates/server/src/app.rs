@@ -142,8 +142,9 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Checks, before a metadata change commits, that its catalog makes a
 /// GraphQL schema, and keeps that schema for the workspace's reload after
-/// the commit, which then finds it built (a change to an unchanged
-/// catalog's twin is free). Runs on the blocking pool (the store's change).
+/// the commit, which then finds it built (a catalog some workspace
+/// already serves builds nothing). Runs on the blocking pool (the store's
+/// change).
 fn check_catalog(cache: Arc<SchemaCache>) -> rapport_store::CatalogCheck {
     rapport_store::CatalogCheck(Arc::new(move |meta: &rapport_store::WorkspaceMeta| {
         if cache.get(&meta.fingerprint).is_some() {
@@ -155,7 +156,7 @@ fn check_catalog(cache: Arc<SchemaCache>) -> rapport_store::CatalogCheck {
     }))
 }
 
-/// Schema GraphQL schemas by the catalog they serve. A schema holds no
+/// Built GraphQL schemas by the catalog they serve. A schema holds no
 /// workspace data (each request brings its store), so workspaces with the
 /// same objects and fields — most tenants, until they customise — share one:
 /// a schema is by far the largest part of a loaded workspace.
