@@ -576,6 +576,33 @@ async fn a_workspace_admin_applies_schema_to_their_own_workspace() {
         "{r}"
     );
     let apply = "mutation($d: [JSON!]!) { applySchema(documents: $d) { steps { action object } } }";
+    // A bad document is refused and leaves the workspace as it was.
+    let mut bad = doc.clone();
+    bad["properties"]["plate"]["type"] = json!("no-such-type");
+    let (_, r) = post(&s, "/metadata", Some(&token), apply, json!({ "d": [bad] })).await;
+    assert_eq!(code(&r["errors"][0]), "BAD_USER_INPUT", "{r}");
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        Some(&token),
+        "{ metadataVersion }",
+        json!({}),
+    )
+    .await;
+    let version = r["data"]["metadataVersion"].clone();
+    let (_, r) = post(
+        &s,
+        "/graphql",
+        Some(&token),
+        "{ vehicles { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        code(&r["errors"][0]),
+        "BAD_USER_INPUT",
+        "no vehicle object yet: {r}"
+    );
     let (_, r) = post(&s, "/metadata", Some(&token), apply, json!({ "d": [doc] })).await;
     assert!(r.get("errors").is_none(), "{r}");
     let (_, r) = post(
@@ -587,6 +614,15 @@ async fn a_workspace_admin_applies_schema_to_their_own_workspace() {
     )
     .await;
     assert_eq!(r["data"]["vehicles"]["totalCount"], 0, "{r}");
+    let (_, r) = post(
+        &s,
+        "/metadata",
+        Some(&token),
+        "{ metadataVersion }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["metadataVersion"], version.as_i64().unwrap() + 1);
     // The default workspace has no vehicles.
     let e = s.gql_error("{ vehicles { totalCount } }", json!({})).await;
     assert_eq!(code(&e), "BAD_USER_INPUT");
