@@ -135,7 +135,12 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let router = rapport_server::router(app.clone());
         tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("serve");
         });
         TestServer {
             base,

@@ -12,6 +12,7 @@ mod direct_reads;
 mod docs;
 mod encryption;
 mod errors;
+mod hostile;
 mod metadata;
 mod modules;
 mod multi_process;

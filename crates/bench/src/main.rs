@@ -301,7 +301,13 @@ async fn run(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}/graphql", listener.local_addr()?);
     let router = rapport_server::router(app.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
 
     // The ceiling's own connections, opened as Rapport opens its own,
     // belong to the clients' runtime: their I/O is the clients' CPU.

@@ -2,9 +2,9 @@
 //! workspace's metadata, with resolvers that batch every relation level.
 
 mod access;
-mod depth;
 pub mod direct;
 mod errors;
+pub mod limits;
 mod loader;
 mod mutation;
 mod object_types;
@@ -20,8 +20,8 @@ use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
 pub use access::{Access, Shared, catalog_view};
-pub use depth::{MAX_DEPTH, document_depth, query_depth};
 pub use errors::{ApiError, store_error};
+pub use limits::MAX_DEPTH;
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
 pub use resolve::RequestState;
@@ -29,8 +29,10 @@ pub use resolve::RequestState;
 /// A backstop only: the depth limit that counts is [`MAX_DEPTH`], checked
 /// before execution without introspection.
 const SCHEMA_DEPTH_BACKSTOP: usize = 64;
-/// Largest query complexity (fields, lists weighted) the API accepts.
-pub const MAX_COMPLEXITY: usize = 5_000;
+/// A backstop only: the cost that counts (`limits::document_cost`, lists
+/// weighted by their pages) is checked before execution, and is never
+/// below async-graphql's count of the same document.
+const SCHEMA_COMPLEXITY_BACKSTOP: usize = 1_000_000;
 
 /// Builds the data API of a workspace. Without a store the schema only
 /// checks that the metadata makes a valid API (used before a change commits).
@@ -68,7 +70,7 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
         .register(query)
         .register(mutation)
         .limit_depth(SCHEMA_DEPTH_BACKSTOP)
-        .limit_complexity(MAX_COMPLEXITY);
+        .limit_complexity(SCHEMA_COMPLEXITY_BACKSTOP);
     for t in builder_types {
         builder = builder.register(t);
     }

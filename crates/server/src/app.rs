@@ -106,6 +106,16 @@ pub struct App {
     /// Requests per minute per token; 0 means no limit.
     pub rate_limit: std::sync::atomic::AtomicU32,
     windows: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    /// Requests per minute per client address without a token (`signUp`,
+    /// `login`); 0 means no limit.
+    pub anonymous_limit: std::sync::atomic::AtomicU32,
+    anonymous_windows: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    /// The request header that names the client's address, set by a proxy
+    /// in front of the server (`RAPPORT_CLIENT_IP_HEADER`); without it the
+    /// connection's peer address counts.
+    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Most a query may cost (`rapport_graphql::limits::document_cost`).
+    pub max_query_cost: std::sync::atomic::AtomicU64,
     login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
     /// Roles by (workspace, name), so a request does not read its role from the database.
     roles: std::sync::Mutex<HashMap<RoleKey, (Arc<Role>, Instant)>>,
@@ -139,6 +149,39 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 pub(crate) const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How often a process looks for metadata changes made by another process.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A budget of `limit` per minute for `key`; the seconds until it resets
+/// when it is spent.
+fn spend(
+    windows: &std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    key: &str,
+    limit: u32,
+) -> Result<(), u64> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    if windows.len() > 100_000 {
+        windows.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
+    }
+    let slot = windows.entry(key.to_string()).or_insert((now, 0));
+    if now.duration_since(slot.0) >= RATE_WINDOW {
+        *slot = (now, 0);
+    }
+    if slot.1 >= limit {
+        return Err((RATE_WINDOW - now.duration_since(slot.0)).as_secs().max(1));
+    }
+    slot.1 += 1;
+    Ok(())
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
 
 /// Checks, before a metadata change commits, that its catalog makes a
 /// GraphQL schema, and keeps that schema for the workspace's reload after
@@ -316,6 +359,18 @@ impl App {
                     .unwrap_or(1200),
             ),
             windows: std::sync::Mutex::new(HashMap::new()),
+            anonymous_limit: std::sync::atomic::AtomicU32::new(env_number(
+                "RAPPORT_ANONYMOUS_PER_MINUTE",
+                30,
+            )),
+            anonymous_windows: std::sync::Mutex::new(HashMap::new()),
+            client_ip_header: std::env::var("RAPPORT_CLIENT_IP_HEADER")
+                .ok()
+                .and_then(|h| axum::http::HeaderName::try_from(h.trim()).ok()),
+            max_query_cost: std::sync::atomic::AtomicU64::new(env_number(
+                "RAPPORT_MAX_QUERY_COST",
+                rapport_graphql::limits::DEFAULT_MAX_COST,
+            )),
             login_failures: std::sync::Mutex::new(HashMap::new()),
             roles: std::sync::Mutex::new(HashMap::new()),
             grants: crate::grants::GrantCache::default(),
@@ -523,23 +578,16 @@ impl App {
     /// balancer the limit is per instance.
     pub fn admit(&self, caller: &str) -> Result<(), u64> {
         let limit = self.rate_limit.load(std::sync::atomic::Ordering::Relaxed);
-        if limit == 0 {
-            return Ok(());
-        }
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
-        }
-        let slot = windows.entry(caller.to_string()).or_insert((now, 0));
-        if now.duration_since(slot.0) >= RATE_WINDOW {
-            *slot = (now, 0);
-        }
-        if slot.1 >= limit {
-            return Err((RATE_WINDOW - now.duration_since(slot.0)).as_secs().max(1));
-        }
-        slot.1 += 1;
-        Ok(())
+        spend(&self.windows, caller, limit)
+    }
+
+    /// Counts a request without a token against its client's budget for
+    /// this minute (per process, like [`App::admit`]).
+    pub fn admit_anonymous(&self, client: &str) -> Result<(), u64> {
+        let limit = self
+            .anonymous_limit
+            .load(std::sync::atomic::Ordering::Relaxed);
+        spend(&self.anonymous_windows, client, limit)
     }
 
     /// Seconds to wait before `email` may try to log in again, if it must.

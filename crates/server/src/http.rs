@@ -1,6 +1,7 @@
 //! Routes and the HTTP edge: authentication, limits, request ids, and the one
 //! place GraphQL errors get their contract codes.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Response, ServerError as GqlServerError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -135,8 +136,16 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refus
 
 type Parsed = Option<Arc<crate::parsed::Parsed>>;
 
+/// A document refused by the limits, as the answer to its request.
+fn limit_refusal(app: &App, refusal: rapport_graphql::limits::Refusal) -> Refusal {
+    Metrics::add(&app.metrics.refused_documents, 1);
+    Refusal::new(StatusCode::OK, refusal.code(), refusal.to_string())
+}
+
 /// Parses a GraphQL POST body (`application/json`), refusing garbage with a
-/// code. The parsed document comes back too when the query parses.
+/// code, and applies the limits that need no schema (text nesting, input
+/// depth, fragment cycles, data depth). The parsed document comes back too
+/// when the query parses.
 fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Parsed), Refusal> {
     let mut request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
         Refusal::new(
@@ -152,21 +161,47 @@ fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Par
             "the request has no `query`",
         ));
     }
-    let Some(parsed) = app.parsed.get(&request.query) else {
+    rapport_graphql::limits::check_variables(&request.variables)
+        .map_err(|r| limit_refusal(app, r))?;
+    let Some(parsed) = app
+        .parsed
+        .get(&request.query)
+        .map_err(|r| limit_refusal(app, r))?
+    else {
         return Ok((request, None));
     };
-    if parsed.depth > rapport_graphql::MAX_DEPTH {
-        return Err(Refusal::new(
-            StatusCode::OK,
-            "QUERY_TOO_COMPLEX",
-            format!(
-                "the query is nested deeper than {} levels",
-                rapport_graphql::MAX_DEPTH
-            ),
-        ));
+    if let Err(refusal) = &parsed.shape {
+        return Err(limit_refusal(app, refusal.clone()));
     }
     request.set_parsed_query(parsed.doc.clone());
     Ok((request, Some(parsed)))
+}
+
+/// Refuses a document that costs more than the limit on the schema that
+/// would run it (lists weighted by their pages, fragments at every spread).
+fn check_cost(
+    app: &App,
+    parsed: &Parsed,
+    registry: &async_graphql::registry::Registry,
+    request: &async_graphql::Request,
+) -> Result<(), Refusal> {
+    let Some(parsed) = parsed else {
+        return Ok(());
+    };
+    let cost = rapport_graphql::limits::document_cost(
+        &parsed.doc,
+        registry,
+        request.operation_name.as_deref(),
+        &request.variables,
+    );
+    let limit = app.max_query_cost.load(Ordering::Relaxed);
+    if cost > limit {
+        return Err(limit_refusal(
+            app,
+            rapport_graphql::limits::Refusal::TooCostly { cost, limit },
+        ));
+    }
+    Ok(())
 }
 
 /// The caller's key and its GraphQL request, or why neither is acceptable.
@@ -179,6 +214,19 @@ async fn accept(
     admit(app, &principal)?;
     let (request, parsed) = parse_request(app, body)?;
     Ok((principal, request, parsed))
+}
+
+/// Who an anonymous request comes from: the address a trusted proxy names
+/// (`RAPPORT_CLIENT_IP_HEADER`), or the connection's peer.
+fn client_address(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    if let Some(name) = &app.client_ip_header
+        && let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
+    {
+        // A proxy appends the address it saw last.
+        return v.rsplit(',').next().unwrap_or(v).trim().to_string();
+    }
+    peer.map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// An authenticated, admitted caller of the data API: their workspace's live
@@ -210,11 +258,14 @@ pub(crate) async fn accept_caller(
 
 /// The caller's request budget: `RATE_LIMITED` with `retryAfter` when spent.
 fn admit(app: &App, principal: &Principal) -> Result<(), Refusal> {
-    app.admit(&principal.id).map_err(|retry_after| Refusal {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "RATE_LIMITED",
-        message: "too many requests".into(),
-        retry_after: Some(retry_after),
+    app.admit(&principal.id).map_err(|retry_after| {
+        Metrics::add(&app.metrics.rate_limited, 1);
+        Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "RATE_LIMITED",
+            message: "too many requests".into(),
+            retry_after: Some(retry_after),
+        }
     })
 }
 
@@ -331,6 +382,9 @@ async fn graphql(
             );
         }
     };
+    if let Err(r) = check_cost(&app, &parsed, schema.registry(), &request) {
+        return r.into_response();
+    }
     let scopes = access.read_scopes(&live.meta.catalog);
     // A mutation reads what it wrote, so only queries may use the replica.
     let writes = app.db.replica.is_some() && is_mutation(&mut request);
@@ -443,12 +497,27 @@ fn with_write_lsn(
 
 async fn metadata(
     State(app): State<Arc<App>>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    // `signUp` and `login` need no token; every other field refuses without one.
+    // `signUp` and `login` need no token, within a budget per client;
+    // every other field refuses without one.
     let principal = match bearer(&headers) {
-        None => None,
+        None => {
+            let client = client_address(&app, &headers, peer.map(|p| p.0.0));
+            if let Err(secs) = app.admit_anonymous(&client) {
+                Metrics::add(&app.metrics.rate_limited, 1);
+                return Refusal {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    code: "RATE_LIMITED",
+                    message: "too many requests without a token from this address".into(),
+                    retry_after: Some(secs),
+                }
+                .into_response();
+            }
+            None
+        }
         Some(_) => match authenticate(&app, &headers).await {
             Ok(p) => {
                 if let Err(r) = admit(&app, &p) {
@@ -459,10 +528,13 @@ async fn metadata(
             Err(r) => return r.into_response(),
         },
     };
-    let mut request = match parse_request(&app, &body) {
-        Ok((r, _)) => r,
+    let (mut request, parsed) = match parse_request(&app, &body) {
+        Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
+    if let Err(r) = check_cost(&app, &parsed, metadata_api::registry(), &request) {
+        return r.into_response();
+    }
     Metrics::add(&app.metrics.metadata_requests, 1);
     let anonymous = principal.is_none();
     let writer = principal
@@ -486,8 +558,15 @@ async fn metadata(
     res
 }
 
+/// An authenticated caller within their request budget.
+async fn authenticate_admitted(app: &App, headers: &HeaderMap) -> Result<Principal, Refusal> {
+    let principal = authenticate(app, headers).await?;
+    admit(app, &principal)?;
+    Ok(principal)
+}
+
 async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response::Response {
-    let principal = match authenticate(&app, &headers).await {
+    let principal = match authenticate_admitted(&app, &headers).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -530,7 +609,7 @@ async fn object_document(
     headers: HeaderMap,
     Path(file): Path<String>,
 ) -> axum::response::Response {
-    let principal = match authenticate(&app, &headers).await {
+    let principal = match authenticate_admitted(&app, &headers).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };

@@ -23,23 +23,47 @@ pub struct MetaQuery(ObjectsQuery, AccessQuery);
 #[derive(MergedObject, Default)]
 pub struct MetaMutation(ObjectsMutation, AccessMutation);
 
-pub async fn execute(app: Arc<App>, principal: Option<Principal>, request: Request) -> Response {
-    // The schema is static and cheap to assemble; the app and caller ride in its data.
-    let schema: MetadataSchema = Schema::build(
+/// The metadata API's schema: static, so built once. The app and caller
+/// ride in each request's data.
+static SCHEMA: std::sync::LazyLock<MetadataSchema> = std::sync::LazyLock::new(|| {
+    Schema::build(
         MetaQuery::default(),
         MetaMutation::default(),
         EmptySubscription,
     )
-    // A backstop: the depth that counts is checked before execution,
-    // without introspection (see rapport_graphql::query_depth).
+    // Backstops: the depth and cost that count are checked before
+    // execution (rapport_graphql::limits), as on /graphql.
     .limit_depth(64)
-    .finish();
+    .limit_complexity(1_000_000)
+    .finish()
+});
+
+/// The metadata API's types, for the cost of a document
+/// (`rapport_graphql::limits::document_cost`).
+static REGISTRY: std::sync::LazyLock<async_graphql::registry::Registry> =
+    std::sync::LazyLock::new(|| {
+        use async_graphql::OutputType;
+        let mut registry = async_graphql::registry::Registry {
+            query_type: MetaQuery::type_name().into_owned(),
+            mutation_type: Some(MetaMutation::type_name().into_owned()),
+            ..Default::default()
+        };
+        MetaQuery::create_type_info(&mut registry);
+        MetaMutation::create_type_info(&mut registry);
+        registry
+    });
+
+pub(crate) fn registry() -> &'static async_graphql::registry::Registry {
+    &REGISTRY
+}
+
+pub async fn execute(app: Arc<App>, principal: Option<Principal>, request: Request) -> Response {
     let request = match principal {
         Some(p) => request.data(p),
         // Anonymous callers may sign up or log in, and see nothing else.
         None => request.disable_introspection(),
     };
-    schema.execute(request.data(app)).await
+    SCHEMA.execute(request.data(app)).await
 }
 
 #[derive(SimpleObject)]

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub reused_statements: AtomicU64,
     pub schema_rebuilds: AtomicU64,
     pub unauthenticated: AtomicU64,
+    pub refused_documents: AtomicU64,
+    pub rate_limited: AtomicU64,
 }
 
 impl Metrics {
@@ -80,6 +82,16 @@ impl Metrics {
             "rapport_unauthenticated_total",
             "Requests refused for a missing or bad token.",
             &self.unauthenticated,
+        );
+        counter(
+            "rapport_refused_documents_total",
+            "GraphQL documents refused by the limits before running (nesting, fragment cycles, depth, cost).",
+            &self.refused_documents,
+        );
+        counter(
+            "rapport_rate_limited_total",
+            "Requests refused for a spent request budget.",
+            &self.rate_limited,
         );
         let _ = writeln!(
             out,

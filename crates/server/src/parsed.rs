@@ -1,11 +1,13 @@
 //! Parsed GraphQL documents by query text. Apps send the same few queries
-//! over and over; parsing one (twice: for the depth limit, then to run it)
-//! was about a fifth of a small request's CPU.
+//! over and over; parsing one (twice: for the limits, then to run it) was
+//! about a fifth of a small request's CPU. The checks that need no schema
+//! (`rapport_graphql::limits::check_shape`) are kept with the document.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
+use rapport_graphql::limits::{self, Refusal};
 
 /// Longer queries are parsed every time rather than kept.
 const MAX_CACHED_QUERY: usize = 16 * 1024;
@@ -14,23 +16,27 @@ const MAX_CACHED: usize = 1000;
 
 pub(crate) struct Parsed {
     pub doc: ExecutableDocument,
-    /// Deepest data selection (see `rapport_graphql::document_depth`).
-    pub depth: usize,
+    /// The deepest data selection, or why the document is refused whatever
+    /// the schema (a fragment cycle, too deep).
+    pub shape: Result<usize, Refusal>,
 }
 
 #[derive(Default)]
 pub(crate) struct ParsedQueries(Mutex<HashMap<String, Arc<Parsed>>>);
 
 impl ParsedQueries {
-    /// The parsed query, or `None` when it does not parse (execution then
-    /// reports the syntax error).
-    pub fn get(&self, query: &str) -> Option<Arc<Parsed>> {
+    /// The parsed query; `Ok(None)` when it does not parse (execution then
+    /// reports the syntax error), `Err` when its text nests too deep to parse.
+    pub fn get(&self, query: &str) -> Result<Option<Arc<Parsed>>, Refusal> {
         if let Some(hit) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(query) {
-            return Some(hit.clone());
+            return Ok(Some(hit.clone()));
         }
-        let doc = async_graphql::parser::parse_query(query).ok()?;
+        limits::check_text(query)?;
+        let Ok(doc) = async_graphql::parser::parse_query(query) else {
+            return Ok(None);
+        };
         let parsed = Arc::new(Parsed {
-            depth: rapport_graphql::document_depth(&doc),
+            shape: limits::check_shape(&doc),
             doc,
         });
         if query.len() <= MAX_CACHED_QUERY {
@@ -40,7 +46,7 @@ impl ParsedQueries {
             }
             cache.insert(query.to_string(), parsed.clone());
         }
-        Some(parsed)
+        Ok(Some(parsed))
     }
 }
 
@@ -51,13 +57,22 @@ mod tests {
     #[test]
     fn a_query_is_parsed_once_and_kept() {
         let cache = ParsedQueries::default();
-        let first = cache.get("{ companies { nodes { id } } }").expect("parses");
-        let again = cache.get("{ companies { nodes { id } } }").expect("parses");
+        let first = cache
+            .get("{ companies { nodes { id } } }")
+            .unwrap()
+            .expect("parses");
+        let again = cache
+            .get("{ companies { nodes { id } } }")
+            .unwrap()
+            .expect("parses");
         assert!(Arc::ptr_eq(&first, &again));
-        assert_eq!(first.depth, 3);
-        assert!(cache.get("{ companies { ").is_none());
+        assert_eq!(first.shape, Ok(3));
+        assert!(cache.get("{ companies { ").unwrap().is_none());
         let long = format!("{{ a {} }}", " ".repeat(MAX_CACHED_QUERY));
-        let (a, b) = (cache.get(&long).unwrap(), cache.get(&long).unwrap());
+        let (a, b) = (
+            cache.get(&long).unwrap().unwrap(),
+            cache.get(&long).unwrap().unwrap(),
+        );
         assert!(!Arc::ptr_eq(&a, &b), "long queries are not kept");
     }
 }
