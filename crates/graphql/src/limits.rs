@@ -31,7 +31,7 @@ pub const MAX_INPUT_DEPTH: usize = 32;
 /// and the input depth together, below what the parser's recursion bears.
 pub const MAX_TEXT_NESTING: usize = 128;
 /// Default cost limit: about the number of values a response may hold.
-pub const DEFAULT_MAX_COST: u64 = 100_000;
+pub const DEFAULT_MAX_COST: u64 = 250_000;
 /// A paged field's size when the document does not give one.
 const DEFAULT_PAGE: u64 = 50;
 /// Largest page a list field returns; larger ones are refused by the field.

@@ -9,7 +9,8 @@ use crate::db::{Db, execute_text, sys_execute, sys_query};
 use crate::ddl::{deleted_at_index, drop_index};
 use crate::error::StoreError;
 
-/// Version 8 is `partial_deleted_at_indexes`, written in code; the next file is 0009.
+/// Version 8 is `partial_deleted_at_indexes`, written in code; the files go
+/// on from 0009.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/0001_system.sql")),
     (2, include_str!("../../../migrations/0002_sequences.sql")),
@@ -18,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../../migrations/0005_accounts.sql")),
     (6, include_str!("../../../migrations/0006_roles.sql")),
     (7, include_str!("../../../migrations/0007_shares.sql")),
+    (9, include_str!("../../../migrations/0009_invitations.sql")),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {
