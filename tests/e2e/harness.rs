@@ -315,24 +315,47 @@ impl TestServer {
     }
 
     pub async fn member_token(&self, email: &str, role: &str) -> String {
-        let password = "a long password";
-        self.meta(
-            "mutation($e: String!, $p: String!, $r: String!) { createMember(email: $e, password: $p, firstName: \"Member\", role: $r) }",
-            json!({ "e": email, "p": password, "r": role }),
-        )
-        .await;
-        let login = self
+        self.join(email, "Member", role, "a long password").await.1
+    }
+
+    /// An admin invites `email` with `role`, and the person accepts with
+    /// `password` (their account's, or the new account's): the member id
+    /// and their session token.
+    pub async fn join(
+        &self,
+        email: &str,
+        first_name: &str,
+        role: &str,
+        password: &str,
+    ) -> (String, String) {
+        let invited = self
+            .meta(
+                "mutation($e: String!, $n: String!, $r: String!) { createMember(email: $e, firstName: $n, role: $r) { memberId invitationToken } }",
+                json!({ "e": email, "n": first_name, "r": role }),
+            )
+            .await;
+        let member_id = invited["createMember"]["memberId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let token = invited["createMember"]["invitationToken"].as_str().unwrap();
+        (member_id, self.accept(token, password).await)
+    }
+
+    /// Accepts an invitation anonymously: the session token.
+    pub async fn accept(&self, invitation: &str, password: &str) -> String {
+        let r = self
             .post_with(
                 "/metadata",
                 None,
-                json!({ "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-                        "variables": { "e": email, "p": password } }),
+                json!({ "query": "mutation($t: String!, $p: String!) { acceptInvitation(token: $t, password: $p) { token } }",
+                        "variables": { "t": invitation, "p": password } }),
             )
             .await
             .1;
-        login["data"]["login"]["token"]
+        r["data"]["acceptInvitation"]["token"]
             .as_str()
-            .unwrap_or_else(|| panic!("no token in {login}"))
+            .unwrap_or_else(|| panic!("no token in {r}"))
             .to_string()
     }
 

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod accounts;
 mod computed;
 mod concurrency;
 mod custom_object;

@@ -57,18 +57,17 @@ async fn record_scopes_hold_on_every_path() {
         .await;
     let team_a1 = id(&sub["createTeam"]);
     let mut members = std::collections::HashMap::new();
+    let mut tokens = std::collections::HashMap::new();
     for (name, team) in [
         ("ann", &team_a),
         ("bob", &team_a),
         ("dan", &team_a1),
         ("cid", &team_b),
     ] {
-        let m = s
-            .meta("mutation($e: String!, $n: String!) { createMember(email: $e, password: \"a long password\", firstName: $n, role: \"rep\") }", json!({ "e": format!("{name}@x.example"), "n": name }))
-            .await["createMember"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (m, token) = s
+            .join(&format!("{name}@x.example"), name, "rep", "a long password")
+            .await;
+        tokens.insert(name, token);
         s.gql("mutation($m: ID!, $t: ID!) { updateWorkspaceMember(id: $m, data: { teamId: $t }) { id } }", json!({ "m": m, "t": team })).await;
         members.insert(name, m);
     }
@@ -110,11 +109,7 @@ async fn record_scopes_hold_on_every_path() {
         .map(id)
         .collect();
 
-    let login = s.post_with("/metadata", None, json!({ "query": "mutation { login(email: \"ann@x.example\", password: \"a long password\") { token } }" })).await.1;
-    let ann = login["data"]["login"]["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ann = tokens["ann"].clone();
 
     // Own scope on companies and people; team scope (with sub-teams) on deals.
     let r = post(&s, "/graphql", &ann, "{ companies { totalCount nodes { name } } companiesAggregate { count }

@@ -44,36 +44,13 @@ impl World {
         let mut tokens = std::collections::HashMap::new();
         for (name, team) in [("ann", &team_a), ("bob", &team_a1), ("cid", &team_b)] {
             let email = format!("{name}@x.example");
-            let m = s
-                .meta(
-                    "mutation($e: String!, $p: String!, $n: String!) { createMember(email: $e, password: $p, firstName: $n, role: \"rep\") }",
-                    json!({ "e": email, "p": PASSWORD, "n": name }),
-                )
-                .await["createMember"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let (m, token) = s.join(&email, name, "rep", PASSWORD).await;
             s.gql(
                 "mutation($m: ID!, $t: ID!) { updateWorkspaceMember(id: $m, data: { teamId: $t }) { id } }",
                 json!({ "m": m, "t": team }),
             )
             .await;
-            let login = s
-                .post_with(
-                    "/metadata",
-                    None,
-                    json!({ "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-                            "variables": { "e": email, "p": PASSWORD } }),
-                )
-                .await
-                .1;
-            tokens.insert(
-                name,
-                login["data"]["login"]["token"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            );
+            tokens.insert(name, token);
             members.insert(name, m);
         }
         World {

@@ -149,7 +149,23 @@ async fn sign_up_login_and_isolation() {
         assert_eq!(r["errors"][0]["message"], "wrong email or password");
     }
 
-    // Bad sign-ups.
+    // A taken email with another password is answered as a failed login,
+    // never "this email exists"; with the account's own password, its
+    // owner gets a second workspace.
+    let (status, r) = post(
+        &s,
+        "/metadata",
+        None,
+        SIGN_UP,
+        json!({ "e": "owner@beta.example", "p": "another password", "w": "Takeover" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&r["errors"][0])),
+        (401, "UNAUTHENTICATED"),
+        "{r}"
+    );
+    assert_eq!(r["errors"][0]["message"], "wrong email or password");
     let (_, r) = post(
         &s,
         "/metadata",
@@ -158,7 +174,11 @@ async fn sign_up_login_and_isolation() {
         json!({ "e": "owner@beta.example", "p": "correct horse battery", "w": "Again" }),
     )
     .await;
-    assert_eq!(code(&r["errors"][0]), "CONFLICT");
+    let again = &r["data"]["signUp"];
+    assert!(again["token"].is_string(), "{r}");
+    assert_ne!(again["workspaceId"], beta["workspaceId"]);
+
+    // Bad sign-ups.
     let (_, r) = post(
         &s,
         "/metadata",
@@ -310,13 +330,15 @@ async fn api_keys_are_named_scoped_and_revocable() {
 #[tokio::test]
 async fn members_are_created_and_deactivated_never_deleted() {
     let s = TestServer::start().await;
-    let id = s
-        .meta("mutation { createMember(email: \"Rep@Example.com\", password: \"a long password\", firstName: \"Rita\") }", json!({}))
-        .await["createMember"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let e = s.meta_error("mutation { createMember(email: \"rep@example.com\", password: \"a long password\", firstName: \"R\") }", json!({})).await;
+    let (id, _) = s
+        .join("Rep@Example.com", "Rita", "member", "a long password")
+        .await;
+    let e = s
+        .meta_error(
+            "mutation { createMember(email: \"rep@example.com\", firstName: \"R\") { memberId } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&e), "CONFLICT");
     let login = "mutation { login(email: \"rep@example.com\", password: \"a long password\") { token memberId } }";
     let (_, r) = post(&s, "/metadata", None, login, json!({})).await;
@@ -410,7 +432,8 @@ async fn abuse_limits_answer_rate_limited() {
         .store(0, std::sync::atomic::Ordering::Relaxed);
 
     // Login throttling: after five failures even the right password waits.
-    s.meta("mutation { createMember(email: \"t@example.com\", password: \"the right password\", firstName: \"T\") }", json!({})).await;
+    s.join("t@example.com", "T", "member", "the right password")
+        .await;
     let login = "mutation($p: String!) { login(email: \"t@example.com\", password: $p) { token } }";
     for _ in 0..5 {
         let (_, r) = post(

@@ -107,6 +107,15 @@ struct ApiKeyInfo {
 }
 
 #[derive(SimpleObject)]
+struct MemberInvitation {
+    member_id: String,
+    email: String,
+    /// Shown once; only its hash is kept. Valid for seven days.
+    invitation_token: String,
+    expires_at: String,
+}
+
+#[derive(SimpleObject)]
 struct AuditLogEntry {
     record_id: String,
     at: String,
@@ -214,29 +223,49 @@ impl AccessMutation {
         })
     }
 
-    /// Adds a member with an account (admin only); returns the workspaceMember id.
+    /// Invites a person to the workspace (admin only): their
+    /// `workspaceMember` record and an invitation token, shown once, for
+    /// the admin to pass on. The person joins with `acceptInvitation`.
     async fn create_member(
         &self,
         ctx: &Context<'_>,
         email: String,
-        password: String,
         first_name: String,
         #[graphql(default_with = "\"member\".to_string()")] role: String,
-    ) -> async_graphql::Result<String> {
+    ) -> async_graphql::Result<MemberInvitation> {
         require_admin(ctx)?;
         let live = live(ctx).await?;
-        let id = rapport_store::create_member(
+        let invitation = rapport_store::create_member(
             &app(ctx)?.db,
             &principal(ctx)?.actor(),
             &live.meta.workspace,
             &email,
-            &password,
             &first_name,
             &role,
         )
         .await
         .map_err(err)?;
-        Ok(id)
+        Ok(MemberInvitation {
+            member_id: invitation.member_id,
+            email: invitation.email,
+            invitation_token: invitation.token,
+            expires_at: invitation.expires_at,
+        })
+    }
+
+    /// Joins a workspace with an invitation's token: an existing account
+    /// gives its own password, a new one chooses it. Returns a session.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = app(ctx)?;
+        let session = rapport_store::accept_invitation(&app.db, &token, &password, app.session_ttl)
+            .await
+            .map_err(err)?;
+        Ok(session.into())
     }
 
     /// A custom role: `{ "default": { "read": "all", "create": true, "update": "own", … },

@@ -100,7 +100,9 @@ pub struct App {
     lives: std::sync::RwLock<HashMap<String, Arc<Live>>>,
     pub metrics: Metrics,
     /// Verified tokens by secret, so a request does not hit the database to authenticate.
-    tokens: RwLock<HashMap<String, (Principal, Instant)>>,
+    /// Each with when it was checked and the store's `sessions_epoch` then:
+    /// a member whose access ended in this process is checked again at once.
+    tokens: RwLock<HashMap<String, (Principal, Instant, u64)>>,
     reload_lock: Mutex<()>,
     pub session_ttl: chrono::Duration,
     /// Requests per minute per token; 0 means no limit.
@@ -558,8 +560,13 @@ impl App {
 
     /// Who a bearer token speaks for (cached briefly; see `forget_token`).
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Principal>, ServerError> {
-        if let Some((p, at)) = self.tokens.read().await.get(secret)
+        let epoch = self
+            .db
+            .sessions_epoch
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((p, at, seen)) = self.tokens.read().await.get(secret)
             && at.elapsed() < TOKEN_CACHE_TTL
+            && (*seen == epoch || p.member_id.is_none())
         {
             return Ok(Some(p.clone()));
         }
@@ -568,7 +575,7 @@ impl App {
             self.tokens
                 .write()
                 .await
-                .insert(secret.to_string(), (p.clone(), Instant::now()));
+                .insert(secret.to_string(), (p.clone(), Instant::now(), epoch));
         }
         Ok(found)
     }
@@ -757,6 +764,6 @@ impl App {
 
     /// Drops every cached token of an API key or member (revocation, deactivation).
     pub async fn forget_principal(&self, id: &str) {
-        self.tokens.write().await.retain(|_, (p, _)| p.id != id);
+        self.tokens.write().await.retain(|_, (p, _, _)| p.id != id);
     }
 }

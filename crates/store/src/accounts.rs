@@ -75,7 +75,7 @@ fn password_matches(password: &str, stored: &str) -> bool {
     })
 }
 
-fn check_sign_up(email: &str, password: &str, workspace_name: &str) -> Result<(), StoreError> {
+fn check_email(email: &str) -> Result<(), StoreError> {
     let email_ok = email.len() <= 254
         && email
             .split_once('@')
@@ -83,9 +83,23 @@ fn check_sign_up(email: &str, password: &str, workspace_name: &str) -> Result<()
     if !email_ok {
         return Err(StoreError::bad("email", "is not an email address"));
     }
+    Ok(())
+}
+
+fn check_password(password: &str) -> Result<(), StoreError> {
     if password.chars().count() < 10 {
         return Err(StoreError::bad("password", "needs at least 10 characters"));
     }
+    // Argon2 reads every byte: a megabyte password is work, not secrecy.
+    if password.len() > 1024 {
+        return Err(StoreError::bad("password", "at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+fn check_sign_up(email: &str, password: &str, workspace_name: &str) -> Result<(), StoreError> {
+    check_email(email)?;
+    check_password(password)?;
     if workspace_name.trim().is_empty() || workspace_name.len() > 100 {
         return Err(StoreError::bad("workspaceName", "1 to 100 characters"));
     }
@@ -128,20 +142,29 @@ pub async fn sign_up(
 ) -> Result<Session, StoreError> {
     let email = email.trim().to_lowercase();
     check_sign_up(&email, password, workspace_name)?;
-    let password_hash = hash_password(password)?;
     let txn = db.begin_write().await?;
     let taken = sys_query(
         &txn,
         db.backend,
-        "SELECT id FROM rapport_user WHERE email = $1",
+        "SELECT id, password_hash FROM rapport_user WHERE email = $1",
         vec![email.clone().into()],
     )
     .await?;
-    if !taken.is_empty() {
-        return Err(StoreError::Conflict(
-            "an account with this email exists: log in instead".into(),
-        ));
-    }
+    // An existing account signs up for another workspace with its own
+    // password; anything else is answered as a failed login is, so the
+    // answer does not say whether the email has an account.
+    let existing_user = match taken.first() {
+        Some(row) => {
+            let stored: String = row.try_get_by_index(1)?;
+            if !password_matches(password, &stored) {
+                return Err(StoreError::Unauthenticated(
+                    "wrong email or password".into(),
+                ));
+            }
+            Some(row.try_get_by_index::<String>(0)?)
+        }
+        None => None,
+    };
     let workspace = create_workspace_in(&txn, db, workspace_name.trim(), standard).await?;
     let meta = std::sync::Arc::new(load_in(&txn, db.backend, &workspace).await?);
     let store = RecordStore::new(db.clone(), meta.clone());
@@ -170,19 +193,10 @@ pub async fn sign_up(
         .pop()
         .ok_or_else(|| StoreError::Internal("member not created".into()))?;
     let member_id = member["id"].as_str().unwrap_or_default().to_string();
-    let user_id = uuid::Uuid::now_v7().to_string();
-    sys_execute(
-        &txn,
-        db.backend,
-        "INSERT INTO rapport_user (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            user_id.clone().into(),
-            email.clone().into(),
-            password_hash.into(),
-            stamp(now()).into(),
-        ],
-    )
-    .await?;
+    let user_id = match existing_user {
+        Some(id) => id,
+        None => new_user(&txn, db, &email, password).await?,
+    };
     sys_execute(
         &txn,
         db.backend,
@@ -335,19 +349,61 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// An admin adds a member: a `workspaceMember` record and an account (an
-/// existing account joins; a new one gets the given password).
+/// Makes an account for `email` (not taken: the caller checked).
+async fn new_user(
+    txn: &impl sea_orm::ConnectionTrait,
+    db: &Db,
+    email: &str,
+    password: &str,
+) -> Result<String, StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sys_execute(
+        txn,
+        db.backend,
+        "INSERT INTO rapport_user (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            id.clone().into(),
+            email.into(),
+            hash_password(password)?.into(),
+            stamp(now()).into(),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// How long an invitation can be accepted.
+pub const INVITATION_TTL_DAYS: i64 = 7;
+
+/// An invitation to join a workspace, for the admin to pass on to the
+/// person: its token is shown once, and only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub member_id: String,
+    pub email: String,
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// An admin invites a person: a `workspaceMember` record and an
+/// invitation. Nothing about an account is decided here: the person
+/// accepts with the token ([`accept_invitation`]), proving they own the
+/// email's account by its password, or making the account with a password
+/// of their own. So no workspace ever attaches an account, or chooses a
+/// password another workspace's login accepts.
 pub async fn create_member(
     db: &Db,
     by: &Actor,
     workspace: &Workspace,
     email: &str,
-    password: &str,
     first_name: &str,
     role: &str,
-) -> Result<String, StoreError> {
+) -> Result<Invitation, StoreError> {
     let email = email.trim().to_lowercase();
-    check_sign_up(&email, password, "-")?;
+    check_email(&email)?;
+    if first_name.trim().is_empty() || first_name.len() > 100 {
+        return Err(StoreError::bad("firstName", "1 to 100 characters"));
+    }
     if crate::roles::find_role(db, &workspace.id, role)
         .await?
         .is_none()
@@ -355,34 +411,26 @@ pub async fn create_member(
         return Err(StoreError::bad("role", format!("no role `{role}`")));
     }
     let txn = db.begin_write().await?;
-    let users = sys_query(
+    let member_already = sys_query(
         &txn,
         db.backend,
-        "SELECT id FROM rapport_user WHERE email = $1",
-        vec![email.clone().into()],
+        "SELECT m.member_id FROM rapport_membership m JOIN rapport_user u ON u.id = m.user_id \
+         WHERE u.email = $1 AND m.workspace_id = $2",
+        vec![email.clone().into(), workspace.id.clone().into()],
     )
     .await?;
-    let user_id = match users.first() {
-        Some(u) => {
-            let id: String = u.try_get_by_index(0)?;
-            let already = sys_query(
-                &txn,
-                db.backend,
-                "SELECT member_id FROM rapport_membership WHERE user_id = $1 AND workspace_id = $2",
-                vec![id.clone().into(), workspace.id.clone().into()],
-            )
-            .await?;
-            if !already.is_empty() {
-                return Err(StoreError::Conflict(format!("{email} is already a member")));
-            }
-            id
-        }
-        None => {
-            let id = uuid::Uuid::now_v7().to_string();
-            sys_execute(&txn, db.backend, "INSERT INTO rapport_user (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)", vec![id.clone().into(), email.clone().into(), hash_password(password)?.into(), stamp(now()).into()]).await?;
-            id
-        }
-    };
+    let invited_already = sys_query(
+        &txn,
+        db.backend,
+        "SELECT id FROM rapport_invitation WHERE email = $1 AND workspace_id = $2 AND accepted_at IS NULL AND expires_at > $3",
+        vec![email.clone().into(), workspace.id.clone().into(), stamp(now()).into()],
+    )
+    .await?;
+    if !member_already.is_empty() || !invited_already.is_empty() {
+        return Err(StoreError::Conflict(format!(
+            "{email} is already a member or invited"
+        )));
+    }
     let meta = std::sync::Arc::new(load_in(&txn, db.backend, workspace).await?);
     let store = RecordStore::new(db.clone(), meta.clone());
     let actor = Actor {
@@ -390,7 +438,7 @@ pub async fn create_member(
         id: "createMember".into(),
         name: "createMember".into(),
     };
-    let input = json!({ "name": { "firstName": first_name }, "email": email, "role": if role == "admin" { "ADMIN" } else { "MEMBER" } });
+    let input = json!({ "name": { "firstName": first_name.trim() }, "email": email, "role": if role == "admin" { "ADMIN" } else { "MEMBER" } });
     let member = store
         .create_in(
             &txn,
@@ -404,11 +452,28 @@ pub async fn create_member(
         .pop()
         .ok_or_else(|| StoreError::Internal("member not created".into()))?;
     let member_id = member["id"].as_str().unwrap_or_default().to_string();
+    let token = format!(
+        "ri_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let expires_at = stamp(now() + chrono::Duration::days(INVITATION_TTL_DAYS));
     sys_execute(
         &txn,
         db.backend,
-        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5)",
-        vec![user_id.into(), workspace.id.clone().into(), member_id.clone().into(), role.into(), stamp(now()).into()],
+        "INSERT INTO rapport_invitation (id, token_hash, workspace_id, member_id, email, role, created_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        vec![
+            uuid::Uuid::now_v7().to_string().into(),
+            hash_token(&token).into(),
+            workspace.id.clone().into(),
+            member_id.clone().into(),
+            email.clone().into(),
+            role.into(),
+            by.id.clone().into(),
+            stamp(now()).into(),
+            expires_at.clone().into(),
+        ],
     )
     .await?;
     crate::audit::record_change(
@@ -417,13 +482,154 @@ pub async fn create_member(
         &workspace.id,
         "_access",
         &member_id,
-        "MEMBER_CREATED",
+        "MEMBER_INVITED",
         by,
         json!({ "email": email, "role": role }),
     )
     .await?;
     txn.commit().await?;
-    Ok(member_id)
+    Ok(Invitation {
+        member_id,
+        email,
+        token,
+        expires_at,
+    })
+}
+
+/// The invited person joins: with the password of the email's account if
+/// it has one (proof that they own it), or with a new account and the
+/// password they choose. Opens a session in the workspace.
+pub async fn accept_invitation(
+    db: &Db,
+    token: &str,
+    password: &str,
+    ttl: chrono::Duration,
+) -> Result<Session, StoreError> {
+    let refused = || StoreError::Unauthenticated("unknown, used or expired invitation".into());
+    let txn = db.begin_write().await?;
+    let rows = sys_query(
+        &txn,
+        db.backend,
+        "SELECT i.id, i.workspace_id, i.member_id, i.email, i.role, i.expires_at, w.name, w.namespace \
+         FROM rapport_invitation i JOIN rapport_workspace w ON w.id = i.workspace_id \
+         WHERE i.token_hash = $1 AND i.accepted_at IS NULL",
+        vec![hash_token(token).into()],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Err(refused());
+    };
+    let expires: String = row.try_get_by_index(5)?;
+    if chrono::DateTime::parse_from_rfc3339(&expires).map_or(true, |e| e < now()) {
+        return Err(refused());
+    }
+    let invitation_id: String = row.try_get_by_index(0)?;
+    let workspace = Workspace {
+        id: row.try_get_by_index(1)?,
+        name: row.try_get_by_index(6)?,
+        namespace: row.try_get_by_index(7)?,
+    };
+    let member_id: String = row.try_get_by_index(2)?;
+    let email: String = row.try_get_by_index(3)?;
+    let role: String = row.try_get_by_index(4)?;
+    let users = sys_query(
+        &txn,
+        db.backend,
+        "SELECT id, password_hash FROM rapport_user WHERE email = $1",
+        vec![email.clone().into()],
+    )
+    .await?;
+    let user_id = match users.first() {
+        Some(u) => {
+            let stored: String = u.try_get_by_index(1)?;
+            if !password_matches(password, &stored) {
+                return Err(StoreError::Unauthenticated(
+                    "the password is not this account's: an existing account joins with its own password".into(),
+                ));
+            }
+            u.try_get_by_index::<String>(0)?
+        }
+        None => {
+            check_password(password)?;
+            new_user(&txn, db, &email, password).await?
+        }
+    };
+    sys_execute(
+        &txn,
+        db.backend,
+        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5)",
+        vec![user_id.clone().into(), workspace.id.clone().into(), member_id.clone().into(), role.into(), stamp(now()).into()],
+    )
+    .await?;
+    sys_execute(
+        &txn,
+        db.backend,
+        "UPDATE rapport_invitation SET accepted_at = $1 WHERE id = $2",
+        vec![stamp(now()).into(), invitation_id.into()],
+    )
+    .await?;
+    let by = Actor {
+        kind: "member".into(),
+        id: member_id.clone(),
+        name: email.clone(),
+    };
+    crate::audit::record_change(
+        &txn,
+        db.backend,
+        &workspace.id,
+        "_access",
+        &member_id,
+        "MEMBER_JOINED",
+        &by,
+        json!({ "email": email }),
+    )
+    .await?;
+    let (token, expires_at) =
+        new_session(&txn, db, &user_id, &workspace.id, &member_id, ttl).await?;
+    txn.commit().await?;
+    Ok(Session {
+        token,
+        expires_at,
+        workspace,
+        member_id,
+    })
+}
+
+/// Ends members' access to a workspace inside a transaction: their logins
+/// into it, their sessions and their pending invitations.
+pub(crate) async fn end_access_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    db: &Db,
+    workspace_id: &str,
+    member_ids: &[String],
+) -> Result<u64, StoreError> {
+    let mut ended = 0;
+    for member_id in member_ids {
+        ended += sys_execute(
+            txn,
+            db.backend,
+            "UPDATE rapport_membership SET active = FALSE WHERE workspace_id = $1 AND member_id = $2 AND active = TRUE",
+            vec![workspace_id.into(), member_id.clone().into()],
+        )
+        .await?;
+        for table in ["rapport_session", "rapport_invitation"] {
+            let pending = if table == "rapport_invitation" {
+                " AND accepted_at IS NULL"
+            } else {
+                ""
+            };
+            sys_execute(
+                txn,
+                db.backend,
+                &format!("DELETE FROM {table} WHERE workspace_id = $1 AND member_id = $2{pending}"),
+                vec![workspace_id.into(), member_id.clone().into()],
+            )
+            .await?;
+        }
+    }
+    db.sessions_epoch
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(ended)
 }
 
 /// Deactivates a member: they can no longer log in, their sessions end, and
@@ -435,19 +641,12 @@ pub async fn deactivate_member(
     member_id: &str,
 ) -> Result<(), StoreError> {
     let txn = db.begin_write().await?;
-    let done = sys_execute(&txn, db.backend, "UPDATE rapport_membership SET active = FALSE WHERE workspace_id = $1 AND member_id = $2 AND active = TRUE", vec![workspace.id.clone().into(), member_id.into()]).await?;
+    let done = end_access_in(&txn, db, &workspace.id, &[member_id.to_string()]).await?;
     if done == 0 {
         return Err(StoreError::NotFound(format!(
             "no active member {member_id}"
         )));
     }
-    sys_execute(
-        &txn,
-        db.backend,
-        "DELETE FROM rapport_session WHERE workspace_id = $1 AND member_id = $2",
-        vec![workspace.id.clone().into(), member_id.into()],
-    )
-    .await?;
     let meta = std::sync::Arc::new(load_in(&txn, db.backend, workspace).await?);
     let store = RecordStore::new(db.clone(), meta.clone());
     let actor = Actor {

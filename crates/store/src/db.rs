@@ -33,6 +33,10 @@ pub struct Db {
     /// Moves whenever something that decides record access changes in this
     /// process (teams, members, shares), so cached grants are rebuilt.
     pub access_epoch: Arc<AtomicU64>,
+    /// Moves whenever a member's access to a workspace ends in this process
+    /// (deactivated, their `workspaceMember` record deleted or destroyed),
+    /// so cached session tokens are checked again.
+    pub sessions_epoch: Arc<AtomicU64>,
     /// A streaming replica for record reads (`--read-database-url`).
     pub replica: Option<Arc<crate::replica::Replica>>,
     /// SQLite: the task that checkpoints the WAL (see `checkpoint_in_background`).
@@ -127,6 +131,7 @@ impl Db {
             backend,
             keyring: None,
             access_epoch: Arc::new(AtomicU64::new(0)),
+            sessions_epoch: Arc::new(AtomicU64::new(0)),
             replica: None,
             _checkpoints: checkpoints,
         })

@@ -24,7 +24,8 @@ mod roles;
 mod shares;
 
 pub use accounts::{
-    Principal, Session, authenticate, create_member, deactivate_member, end_session, login, sign_up,
+    INVITATION_TTL_DAYS, Invitation, Principal, Session, accept_invitation, authenticate,
+    create_member, deactivate_member, end_session, login, sign_up,
 };
 pub use audit::{AuditEntry, audit_log};
 pub use crypto::Keyring;

@@ -95,6 +95,9 @@ impl RecordStore {
                     .await?;
                 HashMap::new()
             };
+            if !restoring {
+                self.end_memberships(txn, obj, ids).await?;
+            }
             let stamp = if restoring { &Value::Null } else { stamp };
             let (sql, columns) = soft_delete_sql(
                 self.layout(),
@@ -139,6 +142,23 @@ impl RecordStore {
             }
             Ok(out)
         })
+    }
+
+    /// A deleted or destroyed `workspaceMember` record ends that member's
+    /// access as deactivation does, in the same transaction: no login into
+    /// the workspace, no session, no pending invitation. Restoring the
+    /// record does not give access back; an admin invites again.
+    async fn end_memberships(
+        &self,
+        txn: &DatabaseTransaction,
+        obj: &ObjectDef,
+        ids: &[String],
+    ) -> Result<(), StoreError> {
+        if obj.name != "workspaceMember" {
+            return Ok(());
+        }
+        crate::accounts::end_access_in(txn, &self.db, &self.meta.workspace.id, ids).await?;
+        Ok(())
     }
 
     /// Children soft-deleted by the parent's cascade come back with it.
@@ -287,6 +307,7 @@ impl RecordStore {
             }
             self.on_delete(txn, counter, actor, obj, ids, None, depth)
                 .await?;
+            self.end_memberships(txn, obj, ids).await?;
             for f in obj
                 .fields
                 .iter()
