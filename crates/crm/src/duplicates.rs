@@ -58,12 +58,19 @@ fn condition(obj: &ObjectDef, name: &str, data: &Map<String, Value>) -> Option<(
                 .get(part)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())?;
-            parts.insert(part.into(), json!({ "ilike": p }));
+            parts.insert(
+                part.into(),
+                json!({ "ilike": rapport_query::escape_like(p) }),
+            );
         }
         return Some((name.to_string(), Value::Object(parts)));
     }
     match v.as_str() {
-        Some(s) if f.field_type.is_textual() => Some((name.to_string(), json!({ "ilike": s }))),
+        // Equal but for case: the caller's `%` and `_` are text, not wildcards.
+        Some(s) if f.field_type.is_textual() => Some((
+            name.to_string(),
+            json!({ "ilike": rapport_query::escape_like(s) }),
+        )),
         _ => Some((name.to_string(), json!({ "eq": v }))),
     }
 }

@@ -14,6 +14,9 @@ pub struct TimelineEntry {
     pub kind: String,
     pub actor: Option<String>,
     pub summary: String,
+    /// The fields (object, field) whose values `summary` shows, so a
+    /// caller that may not see one of them gets a summary without it.
+    pub summary_reads: Vec<(String, String)>,
     pub changes: Value,
     pub related: Option<(String, String)>,
 }
@@ -50,6 +53,10 @@ pub async fn record_timeline(
                     "UPDATED" => format!("changed {}", fields.join(", ")),
                     other => other.to_lowercase(),
                 },
+                summary_reads: fields
+                    .iter()
+                    .map(|f| (object.to_string(), f.clone()))
+                    .collect(),
                 at: h.at,
                 kind: h.action,
                 actor: Some(h.actor),
@@ -82,6 +89,7 @@ pub async fn record_timeline(
                         .and_then(Value::as_str)
                         .map(str::to_string),
                     summary: text(&Value::Object(r.clone()), title),
+                    summary_reads: vec![(attached.to_string(), title.to_string())],
                     changes: Value::Null,
                     related: Some((attached.to_string(), text(&Value::Object(r), "id"))),
                 });
@@ -123,6 +131,10 @@ pub async fn record_timeline(
                     )
                     .trim()
                     .to_string(),
+                    summary_reads: vec![
+                        ("activity".into(), "type".into()),
+                        ("activity".into(), "subject".into()),
+                    ],
                     changes: Value::Null,
                     related: Some(("activity".into(), text(&v, "id"))),
                 });

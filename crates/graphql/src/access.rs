@@ -1,11 +1,11 @@
 //! What the caller may do: their role, and the filters that express the
 //! record scopes (`own`, `team`) of each right.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::{Error, ErrorExtensions};
-use rapport_meta::Catalog;
+use rapport_meta::{Catalog, Computed};
 use rapport_query::Scopes;
 use rapport_store::{FieldRight, Role, Scope, WriteGuard, WriteRule};
 use serde_json::{Value, json};
@@ -19,6 +19,9 @@ pub struct Access {
     pub team_members: Arc<Vec<String>>,
     /// Records shared with the caller or their teams, by object.
     pub shared: Arc<HashMap<String, Shared>>,
+    /// The catalog the role sees (`catalog_view`), when narrower than the
+    /// workspace's: what records returned as JSON may show.
+    pub view: Option<Arc<Catalog>>,
 }
 
 /// Ids of one object's records shared with the caller.
@@ -57,6 +60,7 @@ impl Access {
             member_id: None,
             team_members: Arc::new(Vec::new()),
             shared: Arc::new(HashMap::new()),
+            view: None,
         }
     }
 
@@ -142,16 +146,78 @@ impl Access {
                 }
             }
         }
-        if self.role.fields.is_empty() {
-            return;
+        // What the role's catalog does not have — hidden fields, relations
+        // to hidden objects, computed fields built on hidden or masked
+        // fields — is left out.
+        if self.view.is_some() {
+            record.retain(|key, _| self.shows(object, key));
         }
-        record.retain(|key, _| {
-            let field = key
+    }
+
+    /// Whether the role's catalog has `key` of `object`: a field, a
+    /// relation's `…Id`, or a system field.
+    fn shows(&self, object: &str, key: &str) -> bool {
+        let Some(view) = &self.view else {
+            return true;
+        };
+        if rapport_meta::SYSTEM_FIELDS.contains(&key) {
+            return true;
+        }
+        let Some(o) = view.object(object) else {
+            return false;
+        };
+        o.field(key).is_some()
+            || key
                 .strip_suffix("Id")
-                .filter(|f| self.role.field(object, f) == FieldRight::None)
-                .is_none();
-            field && self.role.field(object, key) != FieldRight::None
-        });
+                .and_then(|f| o.field(f))
+                .is_some_and(|f| f.relation.is_some())
+    }
+
+    /// Whether the role reads `object.field` as it is stored: not hidden,
+    /// not masked.
+    pub fn sees_clear(&self, catalog: &Catalog, object: &str, field: &str) -> bool {
+        let masked = catalog
+            .object(object)
+            .and_then(|o| o.field(field))
+            .is_some_and(|f| f.masked && self.role.masks(object, field));
+        !masked && self.shows(object, field)
+    }
+
+    /// The first key of a record to create (an import's line) that names
+    /// a field the role may not write: hidden, read-only, or a relation to
+    /// an object it cannot read. Such a field is absent from the role's
+    /// create input, so imports refuse it as `create` does.
+    pub fn unwritable<'a>(
+        &self,
+        catalog: &Catalog,
+        object: &str,
+        record: &'a serde_json::Map<String, Value>,
+    ) -> Option<&'a str> {
+        let o = catalog.object(object)?;
+        record.keys().map(String::as_str).find(|key| {
+            let field = o.field(key).or_else(|| {
+                key.strip_suffix("Ids")
+                    .or_else(|| key.strip_suffix("Id"))
+                    .and_then(|base| o.field(base))
+                    .filter(|f| f.relation.is_some())
+            });
+            let Some(f) = field else { return false };
+            let writable_in_view = match &self.view {
+                None => true,
+                Some(view) => view
+                    .object(object)
+                    .and_then(|v| v.field(&f.name))
+                    .is_some_and(|v| !v.read_only),
+            };
+            self.role.field(object, &f.name) != FieldRight::Write || !writable_in_view
+        })
+    }
+
+    /// Leaves in a record to match against (`findDuplicates`) only the
+    /// fields the role sees clear: a match on a hidden or masked field
+    /// would tell its value.
+    pub fn matchable(&self, catalog: &Catalog, object: &str, data: &mut serde_json::Map<String, Value>) {
+        data.retain(|key, _| self.sees_clear(catalog, object, key));
     }
 
     /// The caller's write rights over every object, for business operations.
@@ -271,7 +337,27 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, S
             o
         })
         .collect();
-    // Computed fields built on what is now hidden fail the catalog's checks: drop them.
+    // A computed field that reads a field the role sees only masked would
+    // show it clear (or let filters and orderings guess it): hidden too.
+    let masked: HashSet<(&str, &str)> = catalog
+        .masked_fields()
+        .filter(|(o, f)| role.masks(&o.name, &f.name))
+        .map(|(o, f)| (o.name.as_str(), f.name.as_str()))
+        .collect();
+    if !masked.is_empty() {
+        let reading: Vec<(String, String)> = objects
+            .iter()
+            .flat_map(|o| o.fields.iter().map(move |f| (o, f)))
+            .filter(|(o, f)| reads_masked(catalog, o, f, &masked))
+            .map(|(o, f)| (o.name.clone(), f.name.clone()))
+            .collect();
+        for o in objects.iter_mut() {
+            o.fields
+                .retain(|f| !reading.contains(&(o.name.clone(), f.name.clone())));
+        }
+    }
+    // Computed fields built on what is now hidden fail the catalog's checks
+    // (a formula of a dropped formula too): drop them until none does.
     for _ in 0..64 {
         match Catalog::build(objects.clone()) {
             Ok(view) => return Ok(Some(view)),
@@ -296,6 +382,75 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, S
         }
     }
     Err("the role's view does not settle".into())
+}
+
+/// Whether a computed field reads (through its relations) a field in
+/// `masked`.
+fn reads_masked(
+    catalog: &Catalog,
+    object: &rapport_meta::ObjectDef,
+    field: &rapport_meta::FieldDef,
+    masked: &HashSet<(&str, &str)>,
+) -> bool {
+    match &field.computed {
+        Some(Computed::Formula { expression, .. }) => {
+            let mut paths = Vec::new();
+            rapport_meta::formula_paths(expression, &mut paths);
+            paths.iter().any(|path| {
+                let mut at = Some(object);
+                for segment in path {
+                    let Some(o) = at else { return false };
+                    if masked.contains(&(o.name.as_str(), segment.as_str())) {
+                        return true;
+                    }
+                    at = o
+                        .field(segment)
+                        .and_then(|f| f.relation.as_ref())
+                        .and_then(|r| catalog.object(&r.target));
+                }
+                false
+            })
+        }
+        Some(Computed::Rollup {
+            relation,
+            field: measured,
+            filter,
+            ..
+        }) => {
+            let Some(child) = object
+                .field(relation)
+                .and_then(|f| f.relation.as_ref())
+                .and_then(|r| catalog.object(&r.target))
+            else {
+                return false;
+            };
+            let mut names: Vec<&str> = measured.iter().map(String::as_str).collect();
+            if let Some(filter) = filter {
+                filter_keys(filter, &mut names);
+            }
+            names
+                .iter()
+                .any(|n| masked.contains(&(child.name.as_str(), n)))
+        }
+        _ => false,
+    }
+}
+
+/// Every key of a filter document, at any depth (field names among them).
+fn filter_keys<'a>(filter: &'a Value, out: &mut Vec<&'a str>) {
+    let mut stack = vec![filter];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    out.push(k);
+                    stack.push(v);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
 }
 
 /// `+1 555 010 0199` → `+15*******199`; `ada@example.com` → `a***@example.com`.

@@ -97,6 +97,10 @@ fn import_records() -> (Vec<Type>, Field) {
             let mut rows = Vec::with_capacity(records.len());
             for (i, r) in records.into_iter().enumerate() {
                 match r {
+                    Value::Object(m) if st.access.unwritable(&store.meta.catalog, &object, &m).is_some() => {
+                        let field = st.access.unwritable(&store.meta.catalog, &object, &m).unwrap_or_default();
+                        import.reject_field(i + 1, field, format!("the `{}` role may not write this field", st.access.role.name));
+                    }
                     Value::Object(mut m) => {
                         if let Some(owner) = &st.access.member_id && !m.contains_key("ownerId") {
                             m.insert("ownerId".into(), Value::String(owner.clone()));
@@ -295,11 +299,12 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
         Field::new("findDuplicates", TypeRef::named_nn_list_nn("DuplicateMatch"), |ctx| {
             FieldFuture::new(async move {
                 let object = string_arg(&ctx, "object")?;
-                let data = match ctx.args.try_get("data")?.as_value().clone().into_json()? {
+                let mut data = match ctx.args.try_get("data")?.as_value().clone().into_json()? {
                     Value::Object(m) => m,
                     _ => return Err(crate::errors::store_error(rapport_store::StoreError::bad("data", "expects an object"))),
                 };
                 let st = state(&ctx)?;
+                st.access.matchable(&store(&ctx)?.meta.catalog, &object, &mut data);
                 let tx = begin(&ctx, st).await?;
                 let exclude = data.get("id").and_then(Value::as_str).map(str::to_string);
                 let found = rapport_crm::find_duplicates(&tx, &object, &data, exclude.as_deref()).await.map_err(crm_error)?;
@@ -372,6 +377,12 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                 let list = entries.into_iter().map(|mut e| {
                     if let Value::Object(changes) = &mut e.changes {
                         st.access.redact(&catalog, &object, changes);
+                        if e.kind == "UPDATED" {
+                            let shown: Vec<&str> = changes.keys().map(String::as_str).collect();
+                            e.summary = format!("changed {}", shown.join(", ")).trim_end().to_string();
+                        }
+                    } else if e.summary_reads.iter().any(|(o, f)| !st.access.sees_clear(&catalog, o, f)) {
+                        e.summary = e.kind.to_lowercase();
                     }
                     let (ro, ri) = e.related.map(|(o, i)| (Some(o), Some(i))).unwrap_or((None, None));
                     let v = json!({ "at": e.at, "kind": e.kind, "actor": e.actor, "summary": e.summary,

@@ -11,7 +11,7 @@ mod validate;
 
 pub use catalog::Catalog;
 pub use error::MetaError;
-pub use formula::{BinOp, Expr, ValueType, parse_formula};
+pub use formula::{BinOp, Expr, ValueType, parse_formula, paths as formula_paths};
 pub use model::{
     Composite, Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind,
     SYSTEM_FIELDS, SelectOption,

@@ -461,16 +461,20 @@ impl<'a> FilterCompiler<'a> {
                         .push(if op == "in" { " IN (" } else { " NOT IN (" });
                     sql.params_list(values).push(")");
                 }
+                // A backslash escapes `%` and `_` on both databases (it is
+                // PostgreSQL's default; SQLite has none unless told).
                 "like" => {
                     sql.push(expr).push(" LIKE ").param(enc(v, &opath)?);
+                    sql.push(" ESCAPE '\\'");
                 }
                 "ilike" => match backend {
                     Backend::Postgres => {
                         sql.push(expr).push(" ILIKE ").param(enc(v, &opath)?);
+                        sql.push(" ESCAPE '\\'");
                     }
                     Backend::Sqlite => {
                         sql.push("lower(").push(expr).push(") LIKE lower(");
-                        sql.param(enc(v, &opath)?).push(")");
+                        sql.param(enc(v, &opath)?).push(") ESCAPE '\\'");
                     }
                 },
                 "startsWith" | "endsWith" | "contains" => {
@@ -598,7 +602,8 @@ impl<'a> FilterCompiler<'a> {
     }
 }
 
-pub(crate) fn escape_like(s: &str) -> String {
+/// `s` as a `like`/`ilike` pattern that matches only itself.
+pub fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         if matches!(ch, '%' | '_' | '\\') {

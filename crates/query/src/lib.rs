@@ -28,7 +28,7 @@ pub use embed::{
     record_into,
 };
 pub use error::QueryError;
-pub use filter::compile_filter;
+pub use filter::{compile_filter, escape_like};
 pub use select::{
     ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, missing_id_sql, order_keys,
     records_by_ids_sql,

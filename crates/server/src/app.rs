@@ -39,9 +39,9 @@ pub struct Live {
 }
 
 impl Live {
-    /// The schema a role sees: without the objects it may not read.
-    /// The flag says whether it is the whole catalog's schema.
-    pub fn schema_for(&self, role: &Role) -> Result<(Schema, bool), ServerError> {
+    /// The schema a role sees: without the objects it may not read, and
+    /// the narrower catalog it was built from (`None`: the whole catalog).
+    pub fn schema_for(&self, role: &Role) -> Result<Served, ServerError> {
         let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());
         // Kept with the definition it was built for: a role changed without
         // a metadata change (here or by another process) gets a new schema.
@@ -54,11 +54,11 @@ impl Live {
         let served = match rapport_graphql::catalog_view(&self.meta.catalog, role)
             .map_err(ServerError::Schema)?
         {
-            None => (self.schema.clone(), true),
+            None => (self.schema.clone(), None),
             Some(view) => (
                 rapport_graphql::build_schema(&view, Some(self.store.clone()))
                     .map_err(ServerError::Schema)?,
-                false,
+                Some(Arc::new(view)),
             ),
         };
         cache.insert(role.name.clone(), (role.clone(), served.clone()));
@@ -84,7 +84,9 @@ impl Live {
 }
 
 /// What a role is served: a schema, and whether it is the whole catalog's.
-type Served = (Schema, bool);
+/// A role's schema, and the catalog it was built from when the role sees
+/// less than the whole catalog (`None`: the whole schema).
+type Served = (Schema, Option<Arc<rapport_meta::Catalog>>);
 
 /// Distinct validated queries kept per live schema; the list starts over when full.
 const MAX_VALIDATED: usize = 1000;
@@ -650,11 +652,14 @@ impl App {
             (Some(m), false) => crate::grants::Reach::alone(m),
             (None, _) => crate::grants::Reach::default(),
         };
+        // The role's catalog, for what records returned as JSON may show.
+        let (_, view) = live.schema_for(&role)?;
         Ok(Access {
             role,
             member_id: principal.member_id.clone(),
             team_members: reach.team_members,
             shared: reach.shared,
+            view,
         })
     }
 

@@ -368,8 +368,8 @@ async fn graphql(
     // What this caller may see and do: a store restricted to their record
     // scopes, and the schema of their role.
     let prepared = app.access_for(&principal, &live).await.and_then(|access| {
-        let (schema, whole) = live.schema_for(&access.role)?;
-        Ok((access, schema, whole))
+        let (schema, view) = live.schema_for(&access.role)?;
+        Ok((access, schema, view.is_none()))
     });
     let (access, schema, whole_schema) = match prepared {
         Ok(ok) => ok,
@@ -621,7 +621,23 @@ async fn object_document(
             "internal error",
         );
     };
-    match live.meta.catalog.object(name) {
+    // The document as the caller's role sees the object.
+    let view = match app
+        .role(&principal.workspace_id, &principal.role)
+        .await
+        .and_then(|role| live.schema_for(&role))
+    {
+        Ok((_, view)) => view,
+        Err(e) => {
+            tracing::error!(error = %e, "access unavailable");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
+        }
+    };
+    match view.as_deref().unwrap_or(&live.meta.catalog).object(name) {
         Some(o) => (
             [(header::CONTENT_TYPE, "application/schema+json")],
             serde_json::to_string_pretty(&rapport_meta::export_document(o)).unwrap_or_default(),

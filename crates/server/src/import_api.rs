@@ -88,6 +88,18 @@ pub(crate) async fn import(
                         continue;
                     }
                     match serde_json::from_str::<Value>(&text) {
+                        Ok(Value::Object(m))
+                            if access.unwritable(&live.meta.catalog, &object, &m).is_some() =>
+                        {
+                            let field = access
+                                .unwritable(&live.meta.catalog, &object, &m)
+                                .unwrap_or_default();
+                            import.reject_field(
+                                number,
+                                field,
+                                format!("the `{}` role may not write this field", access.role.name),
+                            );
+                        }
                         Ok(Value::Object(mut m)) => {
                             if let Some(owner) = &access.member_id
                                 && !m.contains_key("ownerId")

@@ -180,13 +180,15 @@ fn field_metadata(
     }
 }
 
-fn object_metadata(meta: &WorkspaceMeta, o: &ObjectDef) -> ObjectMetadata {
+/// `o` as a role sees it; deleted fields are listed to roles that see the
+/// whole catalog.
+fn object_metadata(meta: &WorkspaceMeta, o: &ObjectDef, whole: bool) -> ObjectMetadata {
     let mut fields: Vec<FieldMetadata> = o
         .fields
         .iter()
         .map(|f| field_metadata(meta, o, f, false))
         .collect();
-    if let Some(deleted) = meta.deleted_fields.get(&o.name) {
+    if whole && let Some(deleted) = meta.deleted_fields.get(&o.name) {
         fields.extend(deleted.iter().map(|f| field_metadata(meta, o, f, true)));
     }
     ObjectMetadata {
@@ -243,7 +245,17 @@ pub(crate) async fn role(ctx: &Context<'_>) -> async_graphql::Result<Arc<rapport
         .map_err(server_err)
 }
 
-/// Metadata changes need the admin role.
+/// The caller's workspace and the catalog their role sees: without the
+/// objects and fields it may not read, nor computed fields built on them.
+pub(crate) async fn readable(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<(Arc<crate::app::Live>, Option<Arc<rapport_meta::Catalog>>)> {
+    let live = live(ctx).await?;
+    let role = role(ctx).await?;
+    let (_, view) = live.schema_for(&role).map_err(server_err)?;
+    Ok((live, view))
+}
+
 /// A rename, hide or restore of one field, by an admin, as one metadata change.
 async fn change_field(
     ctx: &Context<'_>,
@@ -290,7 +302,7 @@ async fn describe_after(
     reload(ctx, applied).await?;
     let live = live(ctx).await?;
     let o = live.meta.object(object).map_err(err)?;
-    Ok(object_metadata(&live.meta, o))
+    Ok(object_metadata(&live.meta, o, true))
 }
 
 async fn describe_field_after(
@@ -328,16 +340,13 @@ impl ObjectsQuery {
         ctx: &Context<'_>,
         #[graphql(default = false)] include_system: bool,
     ) -> async_graphql::Result<Vec<ObjectMetadata>> {
-        let live = live(ctx).await?;
-        let role = role(ctx).await?;
-        Ok(live
-            .meta
-            .catalog
+        let (live, view) = readable(ctx).await?;
+        let catalog = view.as_deref().unwrap_or(&live.meta.catalog);
+        Ok(catalog
             .objects()
             .iter()
             .filter(|o| include_system || !o.is_system)
-            .filter(|o| role.rights(&o.name).read != rapport_store::Scope::None)
-            .map(|o| object_metadata(&live.meta, o))
+            .map(|o| object_metadata(&live.meta, o, view.is_none()))
             .collect())
     }
 
@@ -346,14 +355,11 @@ impl ObjectsQuery {
         ctx: &Context<'_>,
         name: String,
     ) -> async_graphql::Result<Option<ObjectMetadata>> {
-        let live = live(ctx).await?;
-        let role = role(ctx).await?;
-        Ok(live
-            .meta
-            .catalog
+        let (live, view) = readable(ctx).await?;
+        let catalog = view.as_deref().unwrap_or(&live.meta.catalog);
+        Ok(catalog
             .object(&name)
-            .filter(|o| role.rights(&o.name).read != rapport_store::Scope::None)
-            .map(|o| object_metadata(&live.meta, o)))
+            .map(|o| object_metadata(&live.meta, o, view.is_none())))
     }
 
     async fn metadata_version(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {

@@ -296,6 +296,11 @@ impl Import<'_> {
         let _ = self.refuse(line, StoreError::bad("", reason));
     }
 
+    /// Refuses a line for one of its fields.
+    pub fn reject_field(&mut self, line: usize, field: &str, reason: impl Into<String>) {
+        let _ = self.refuse(line, StoreError::bad(field, reason));
+    }
+
     fn refuse(&mut self, line: usize, e: StoreError) -> Result<(), StoreError> {
         match e {
             StoreError::BadInput { field, reason } => {

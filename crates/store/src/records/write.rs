@@ -105,7 +105,11 @@ impl RecordStore {
             if let Some(bad) = owners.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
                 return Err(StoreError::bad("ownerId", format!("`{bad}` is not a UUID")));
             }
+            // Whether the member exists is the platform's check, not a read
+            // by the caller: a role that reads only its own records (members
+            // included) still names itself or another member as owner.
             if let Some(missing) = self
+                .unscoped()
                 .first_missing(txn, counter, "workspaceMember", &owners)
                 .await?
             {
