@@ -18,6 +18,7 @@ mod metadata;
 mod modules;
 mod multi_process;
 mod nested;
+mod permission_matrix;
 mod permissions;
 mod relations;
 mod replica;

@@ -216,7 +216,12 @@ impl Access {
     /// Leaves in a record to match against (`findDuplicates`) only the
     /// fields the role sees clear: a match on a hidden or masked field
     /// would tell its value.
-    pub fn matchable(&self, catalog: &Catalog, object: &str, data: &mut serde_json::Map<String, Value>) {
+    pub fn matchable(
+        &self,
+        catalog: &Catalog,
+        object: &str,
+        data: &mut serde_json::Map<String, Value>,
+    ) {
         data.retain(|key, _| self.sees_clear(catalog, object, key));
     }
 
@@ -245,7 +250,9 @@ impl Access {
     /// The filter a write of kind `op` must stay within, or `FORBIDDEN`.
     pub fn write_filter(&self, object: &str, op: &str) -> Result<Option<Value>, Error> {
         let rights = self.role.rights(object);
+        // An object the role may not read is not the role's to write.
         let scope = match op {
+            _ if rights.read == Scope::None => Scope::None,
             "update" | "restore" => rights.update,
             "delete" => rights.delete,
             "destroy" => rights.destroy,
@@ -334,6 +341,15 @@ pub fn catalog_view(catalog: &Catalog, role: &Role) -> Result<Option<Catalog>, S
                 o.title_field = None;
             }
             o.search_fields.retain(|s| kept.contains(s));
+            if let Some(Value::Array(sets)) = o.extra.get_mut("duplicateCriteria") {
+                sets.retain(|set| {
+                    set.as_array().is_some_and(|names| {
+                        names
+                            .iter()
+                            .all(|n| n.as_str().is_some_and(|n| kept.iter().any(|k| k == n)))
+                    })
+                });
+            }
             o
         })
         .collect();

@@ -57,6 +57,8 @@ pub enum Refusal {
         "the query costs {cost}, over the limit of {limit} (a list counts once per record it may return)"
     )]
     TooCostly { cost: u64, limit: u64 },
+    #[error("text may not contain NUL characters")]
+    Nul,
 }
 
 impl Refusal {
@@ -266,6 +268,58 @@ pub fn check_variables(variables: &Variables) -> Result<(), Refusal> {
             return Err(Refusal::InputTooDeep);
         }
         stack.extend(children.map(|c| (c, d + 1)));
+    }
+    Ok(())
+}
+
+/// Refuses NUL characters anywhere in a request's inputs (names, labels,
+/// documents): PostgreSQL cannot store them, so SQLite refuses them too.
+pub fn check_no_nul(doc: &ExecutableDocument, variables: &Variables) -> Result<(), Refusal> {
+    let mut consts: Vec<&ConstValue> = variables.values().collect();
+    while let Some(v) = consts.pop() {
+        match v {
+            ConstValue::String(s) if s.contains('\0') => return Err(Refusal::Nul),
+            ConstValue::List(items) => consts.extend(items),
+            ConstValue::Object(fields) => {
+                if fields.keys().any(|k| k.contains('\0')) {
+                    return Err(Refusal::Nul);
+                }
+                consts.extend(fields.values());
+            }
+            _ => {}
+        }
+    }
+    let mut sets: Vec<&SelectionSet> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set.node)
+        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
+        .collect();
+    let mut values: Vec<&Value> = Vec::new();
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    values.extend(f.node.arguments.iter().map(|(_, v)| &v.node));
+                    sets.push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(i) => sets.push(&i.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    while let Some(v) = values.pop() {
+        match v {
+            Value::String(s) if s.contains('\0') => return Err(Refusal::Nul),
+            Value::List(items) => values.extend(items),
+            Value::Object(fields) => {
+                if fields.keys().any(|k| k.contains('\0')) {
+                    return Err(Refusal::Nul);
+                }
+                values.extend(fields.values());
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -92,8 +92,13 @@ pub fn check_name(path: &str, name: &str) -> Result<(), MetaError> {
             format!("`{name}` must match ^[a-z][a-zA-Z0-9]{{1,62}}$"),
         ));
     }
-    // Field names share filter inputs with `and`/`or`/`not`.
-    if matches!(name, "and" | "or" | "not") {
+    // Field names share filter inputs with `and`/`or`/`not`; PostgreSQL
+    // keeps system columns under the others in every table (refused on
+    // SQLite too, so a workspace moves between the two).
+    if matches!(
+        name,
+        "and" | "or" | "not" | "ctid" | "xmin" | "xmax" | "cmin" | "cmax" | "tableoid" | "oid"
+    ) {
         return Err(MetaError::invalid(
             path,
             format!("`{name}` is a reserved name"),

@@ -535,6 +535,12 @@ async fn metadata(
     if let Err(r) = check_cost(&app, &parsed, metadata_api::registry(), &request) {
         return r.into_response();
     }
+    // Names, labels and documents: NUL is refused on every database.
+    if let Some(parsed) = &parsed
+        && let Err(refusal) = rapport_graphql::limits::check_no_nul(&parsed.doc, &request.variables)
+    {
+        return limit_refusal(&app, refusal).into_response();
+    }
     Metrics::add(&app.metrics.metadata_requests, 1);
     let anonymous = principal.is_none();
     let writer = principal

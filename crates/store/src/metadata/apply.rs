@@ -69,6 +69,17 @@ pub(crate) async fn apply_documents(
                     // Fine: applySchema may install a standard object document.
                 }
                 let full = new_catalog.object(&object.name).expect("built above");
+                let wanted = rapport_query::record_columns(full).len();
+                let limit = max_columns(backend);
+                if wanted > limit {
+                    return Err(StoreError::bad(
+                        "/properties",
+                        format!(
+                            "`{}` would have {wanted} columns; the database allows {limit} per table",
+                            object.name
+                        ),
+                    ));
+                }
                 let object_id = uuid::Uuid::new_v4().to_string();
                 sys_execute(
                     txn,
@@ -98,6 +109,73 @@ pub(crate) async fn apply_documents(
         }
     }
     Ok(steps)
+}
+
+/// Most columns a table may have: PostgreSQL's 1,600, SQLite's default 2,000.
+fn max_columns(backend: rapport_query::Backend) -> usize {
+    match backend {
+        rapport_query::Backend::Postgres => 1600,
+        rapport_query::Backend::Sqlite => 2000,
+    }
+}
+
+/// Refuses a change whose new columns would not fit in the object's table,
+/// saying how many are left. A field added takes its columns; a field whose
+/// storage changes takes them again (its values are copied into new ones).
+/// PostgreSQL counts dropped columns against its limit too, so the table's
+/// columns are counted as the database has them.
+async fn check_column_room(
+    txn: &DatabaseTransaction,
+    meta: &WorkspaceMeta,
+    old: &ObjectDef,
+    old_fields: &[&FieldDef],
+    new: &ObjectDef,
+) -> Result<(), StoreError> {
+    let adding: usize = new
+        .fields
+        .iter()
+        .filter(|f| f.is_stored())
+        .filter(|f| {
+            old_fields
+                .iter()
+                .find(|o| o.name == f.name)
+                .is_none_or(|o| field_columns(o) != field_columns(f))
+        })
+        .map(|f| field_columns(f).len())
+        .sum();
+    if adding == 0 {
+        return Ok(());
+    }
+    let layout = &meta.layout;
+    let backend = layout.backend;
+    let (text, table) = match backend {
+        rapport_query::Backend::Postgres => (
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0",
+            layout.table(&old.name),
+        ),
+        rapport_query::Backend::Sqlite => (
+            "SELECT count(*) FROM pragma_table_info($1)",
+            layout.bare_table(&old.name),
+        ),
+    };
+    let rows = crate::db::sys_query(txn, backend, text, vec![table.into()]).await?;
+    let used = rows
+        .first()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0) as usize;
+    let limit = max_columns(backend);
+    if used + adding > limit {
+        return Err(StoreError::bad(
+            "/properties",
+            format!(
+                "`{}` has {used} of the {limit} columns the database allows per table ({} left); this change needs {adding}",
+                old.name,
+                limit.saturating_sub(used)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn without_generated(o: &ObjectDef) -> ObjectDef {
@@ -142,6 +220,7 @@ async fn update_object(
         steps.push(step("updateObject", &old.name, None, "labels and options"));
     }
     let old_fields: Vec<&FieldDef> = old.fields.iter().filter(|f| !f.generated).collect();
+    check_column_room(txn, meta, old, &old_fields, new).await?;
     for (pos, f) in new.fields.iter().enumerate() {
         match old_fields.iter().find(|o| o.name == f.name) {
             None => {
