@@ -241,3 +241,115 @@ async fn anonymous_sign_up_and_login_have_a_budget_per_client() {
     still_serving(&s).await;
     s.finish().await;
 }
+
+#[tokio::test]
+async fn bad_names_are_bad_input_never_internal() {
+    let s = TestServer::start().await;
+    let create_field = "mutation($n: String!, $s: JSON!) { createField(object: \"company\", name: $n, schema: $s) { name } }";
+    for name in ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"] {
+        let e = s
+            .meta_error(
+                create_field,
+                json!({ "n": name, "s": { "type": "string" } }),
+            )
+            .await;
+        assert_eq!(code(&e), "BAD_USER_INPUT", "{name}: {e}");
+    }
+    // NUL in any name or label, on SQLite as on PostgreSQL.
+    for (query, variables) in [
+        (
+            "mutation($n: String!) { createRole(name: $n, definition: {}) }",
+            json!({ "n": "a\u{0}b" }),
+        ),
+        (
+            "mutation($n: String!) { createApiKey(name: $n) { id } }",
+            json!({ "n": "key\u{0}" }),
+        ),
+        (
+            create_field,
+            json!({ "n": "good", "s": { "type": "string", "title": "La\u{0}bel" } }),
+        ),
+        (
+            "mutation { createApiKey(name: \"lit\\u0000eral\") { id } }",
+            json!({}),
+        ),
+    ] {
+        let e = s.meta_error(query, variables).await;
+        assert_eq!(code(&e), "BAD_USER_INPUT", "{query}: {e}");
+    }
+    let (_, r) = s
+        .post_with(
+            "/metadata",
+            None,
+            json!({ "query": "mutation($w: String!) { signUp(email: \"nul@example.com\", password: \"a long password\", workspaceName: $w) { token } }",
+                    "variables": { "w": "W\u{0}" } }),
+        )
+        .await;
+    assert_eq!(code(&r["errors"][0]), "BAD_USER_INPUT", "{r}");
+
+    // More columns than the database allows: refused, saying how many are left.
+    let postgres = s.db.pg_admin.is_some();
+    let limit = if postgres { 1600 } else { 2000 };
+    // An address takes 8 columns, and an object has at most 500 fields.
+    let wide = |addresses: usize| {
+        let properties: serde_json::Map<String, Value> = (0..addresses)
+            .map(|i| {
+                (
+                    format!("a{i}"),
+                    json!({ "x-rapport-field": { "type": "address" } }),
+                )
+            })
+            .collect();
+        json!({ "type": "object", "x-rapport-object": { "name": "wide", "pluralName": "wides" }, "properties": properties })
+    };
+    let create = "mutation($s: JSON!) { createObject(schema: $s) { name } }";
+    let e = s
+        .meta_error(create, json!({ "s": wide(limit / 8 + 1) }))
+        .await;
+    assert_eq!(code(&e), "BAD_USER_INPUT", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains(&limit.to_string()),
+        "{e}"
+    );
+    s.meta(create, json!({ "s": wide(limit / 8 - 2) })).await;
+    let e = s
+        .meta_error(
+            "mutation($s: JSON!) { updateObject(name: \"wide\", schema: $s) { name } }",
+            json!({ "s": wide(limit / 8 + 1) }),
+        )
+        .await;
+    assert_eq!(code(&e), "BAD_USER_INPUT", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("left"), "{e}");
+    // A document over the meta-schema's limits is named, not echoed back.
+    let over: serde_json::Map<String, Value> = (0..600)
+        .map(|i| (format!("f{i}"), json!({ "type": "integer" })))
+        .collect();
+    let e = s
+        .meta_error(create, json!({ "s": { "type": "object", "x-rapport-object": { "name": "over", "pluralName": "overs" }, "properties": over } }))
+        .await;
+    assert_eq!(code(&e), "BAD_USER_INPUT");
+    assert!(e["message"].as_str().unwrap().len() < 300, "{e}");
+    still_serving(&s).await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn the_request_budget_covers_the_sdl_and_object_documents() {
+    let s = TestServer::start().await;
+    s.app
+        .rate_limit
+        .store(3, std::sync::atomic::Ordering::Relaxed);
+    for path in [
+        "/graphql/schema.graphql",
+        "/metadata/objects/company.json",
+        "/graphql/schema.graphql",
+    ] {
+        let (status, _) = s.get(path, Some(ADMIN_KEY)).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    for path in ["/graphql/schema.graphql", "/metadata/objects/company.json"] {
+        let (status, body) = s.get(path, Some(ADMIN_KEY)).await;
+        assert_eq!(status, 429, "{path}: {body}");
+    }
+    s.finish().await;
+}

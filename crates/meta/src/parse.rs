@@ -84,6 +84,16 @@ const RESERVED_OBJECT_SUFFIXES: &[&str] = &[
     "Event",
 ];
 
+/// A schema error in words. The validator quotes the offending value;
+/// a large one (a document of 500 properties) is named, not echoed.
+pub(crate) fn error_reason(err: &jsonschema::ValidationError<'_>) -> String {
+    let full = err.to_string();
+    if full.len() <= 300 {
+        return full;
+    }
+    err.masked().to_string()
+}
+
 /// Checks an object or field name against the API's naming rule.
 pub fn check_name(path: &str, name: &str) -> Result<(), MetaError> {
     if !NAME_RE.is_match(name) {
@@ -129,7 +139,7 @@ pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
             } else {
                 path
             },
-            err.to_string(),
+            error_reason(&err),
         ));
     }
     let head = &doc["x-rapport-object"];

@@ -99,7 +99,7 @@ impl RecordValidator {
             };
             return Err(InputError {
                 field,
-                reason: err.to_string(),
+                reason: crate::parse::error_reason(&err),
             });
         }
         Ok(())
