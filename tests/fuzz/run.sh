@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes /graphql and /metadata of a fresh server (standard objects and demo
-# data) with schemathesis for a bounded time, and fails on any 5xx, any error
-# without a contract code or with INTERNAL (see hooks.py), or any panic in
-# the server's log.
+# data) with schemathesis for a bounded time, then with hostile documents
+# (hostile.py), and fails on any 5xx, any error without a contract code or
+# with INTERNAL (see hooks.py), a dropped connection, or any panic in the
+# server's log.
 #
 #   tests/fuzz/run.sh                      # SQLite
 #   tests/fuzz/run.sh postgres://…/db      # PostgreSQL, in a fresh database
@@ -31,7 +32,7 @@ if [[ "${1:-}" == postgres* ]]; then
 fi
 
 RAPPORT_DATABASE_URL="$url" RAPPORT_DATA_DIR="$work" RAPPORT_ADMIN_KEY="$key" \
-  RAPPORT_RATE_LIMIT_PER_MINUTE=0 RAPPORT_ENCRYPTION_KEY="$("$root/target/debug/rapport" keys generate)" \
+  RAPPORT_RATE_LIMIT_PER_MINUTE=0 RAPPORT_ANONYMOUS_PER_MINUTE=0 RAPPORT_ENCRYPTION_KEY="$("$root/target/debug/rapport" keys generate)" \
   "$root/target/debug/rapport" serve --demo --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -52,6 +53,12 @@ for endpoint in metadata graphql; do
     grep -A 40 "FAILURES\|ERRORS" "$work/$endpoint.txt" | head -n 120 || true
   fi
 done
+# Documents built to crash or exhaust the server (fragment cycles, doubling
+# fragments, deep nesting, wide aliases), with and without a token; fails on
+# a dropped connection, a 5xx or INTERNAL, or a server that stops answering.
+echo "-- hostile documents on /graphql and /metadata"
+python3 "$root/tests/fuzz/hostile.py" "http://127.0.0.1:$port" "$key" \
+  --count "${HOSTILE_COUNT:-300}" --seconds "$seconds" || status=1
 if grep -n "panicked" "$work/server.log"; then
   echo "FAIL: the server panicked" >&2
   status=1

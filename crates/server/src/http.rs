@@ -148,11 +148,14 @@ fn limit_refusal(app: &App, refusal: rapport_graphql::limits::Refusal) -> Refusa
 /// when the query parses.
 fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Parsed), Refusal> {
     let mut request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
-            format!("not a GraphQL request: {e}"),
-        )
+        // The JSON reader stops at 128 levels, before the input depth is
+        // checked: the same refusal, in the same words.
+        let message = if e.to_string().starts_with("recursion limit exceeded") {
+            rapport_graphql::limits::Refusal::InputTooDeep.to_string()
+        } else {
+            format!("not a GraphQL request: {e}")
+        };
+        Refusal::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
     })?;
     if request.query.trim().is_empty() {
         return Err(Refusal::new(
