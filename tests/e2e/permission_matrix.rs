@@ -21,6 +21,14 @@ const SCORE: i64 = 313_131;
 const AMOUNT: i64 = 987_654;
 
 fn vault() -> Value {
+    let mut doc = vault_base();
+    for (name, property, _, _) in typed_fields() {
+        doc["properties"][name] = property;
+    }
+    doc
+}
+
+fn vault_base() -> Value {
     json!({
         "type": "object",
         "x-rapport-object": { "name": "vault", "pluralName": "vaults", "titleField": "label",
@@ -39,6 +47,154 @@ fn vault() -> Value {
             "labelUpper": { "readOnly": true, "x-rapport-field": { "type": "formula", "expression": "upper(label)", "resultType": "text" } }
         }
     })
+}
+
+/// One hidden field of every stored type, with a value whose text must
+/// never reach the role.
+fn typed_fields() -> Vec<(&'static str, Value, Value, &'static str)> {
+    vec![
+        (
+            "hLong",
+            json!({ "x-rapport-field": { "type": "longText" } }),
+            json!("LEAK-LONG"),
+            "LEAK-LONG",
+        ),
+        (
+            "hRich",
+            json!({ "x-rapport-field": { "type": "richText" } }),
+            json!("LEAK-RICH"),
+            "LEAK-RICH",
+        ),
+        (
+            "hEmail",
+            json!({ "type": "string", "format": "email" }),
+            json!("leak-mail@leak.example"),
+            "leak-mail",
+        ),
+        (
+            "hUrl",
+            json!({ "type": "string", "format": "uri" }),
+            json!("https://leak.example/x"),
+            "leak.example/x",
+        ),
+        (
+            "hNumber",
+            json!({ "type": "number" }),
+            json!(271828.5),
+            "271828",
+        ),
+        (
+            "hPercent",
+            json!({ "x-rapport-field": { "type": "percent" } }),
+            json!(77.125),
+            "77.125",
+        ),
+        (
+            "hDecimal",
+            json!({ "x-rapport-field": { "type": "decimal" } }),
+            json!("161803.39"),
+            "161803",
+        ),
+        (
+            "hMoney",
+            json!({ "x-rapport-field": { "type": "currency" } }),
+            json!({ "amount": "141421.35", "currencyCode": "CHF" }),
+            "141421",
+        ),
+        ("hFlag", json!({ "type": "boolean" }), json!(true), "hFlag"),
+        (
+            "hDay",
+            json!({ "type": "string", "format": "date" }),
+            json!("1911-11-11"),
+            "1911-11-11",
+        ),
+        (
+            "hMoment",
+            json!({ "type": "string", "format": "date-time" }),
+            json!("1922-02-22T02:22:00Z"),
+            "1922-02-22",
+        ),
+        (
+            "hChoice",
+            json!({ "type": "string", "enum": ["LEAKY", "DRY"] }),
+            json!("LEAKY"),
+            "LEAKY",
+        ),
+        (
+            "hChoices",
+            json!({ "type": "array", "items": { "enum": ["SPILL", "DRIP"] } }),
+            json!(["SPILL"]),
+            "SPILL",
+        ),
+        (
+            "hRating",
+            json!({ "x-rapport-field": { "type": "rating", "max": 10 } }),
+            json!(9),
+            "hRating",
+        ),
+        (
+            "hJson",
+            json!({ "x-rapport-field": { "type": "json" } }),
+            json!({ "leak": "LEAK-JSON" }),
+            "LEAK-JSON",
+        ),
+        (
+            "hPlace",
+            json!({ "x-rapport-field": { "type": "address" } }),
+            json!({ "city": "Leaksville" }),
+            "Leaksville",
+        ),
+        (
+            "hPerson",
+            json!({ "x-rapport-field": { "type": "fullName" } }),
+            json!({ "firstName": "Leakina" }),
+            "Leakina",
+        ),
+        (
+            "hCompany",
+            json!({ "x-rapport-field": { "type": "relation", "kind": "manyToOne", "target": "company", "inverse": "hiddenVaults" } }),
+            Value::Null,
+            "hiddenVaults",
+        ),
+    ]
+}
+
+/// How a probe names a field of this type: its selection, a filter on it
+/// and an ordering by it (`None` where the type offers none).
+fn shapes(f: &str, ty: &str) -> (String, Option<String>, Option<String>) {
+    match ty {
+        "currency" => (
+            format!("{f} {{ amount }}"),
+            Some(format!("{{ {f}: {{ amount: {{ isNull: false }} }} }}")),
+            Some(format!("{{ {f}: {{ amount: ASC }} }}")),
+        ),
+        "address" => (
+            format!("{f} {{ city }}"),
+            Some(format!("{{ {f}: {{ city: {{ isNull: false }} }} }}")),
+            None,
+        ),
+        "fullName" => (
+            format!("{f} {{ firstName }}"),
+            Some(format!("{{ {f}: {{ firstName: {{ isNull: false }} }} }}")),
+            None,
+        ),
+        "relation" => (
+            format!("{f} {{ id }} {f}Id"),
+            Some(format!("{{ {f}Id: {{ isNull: false }} }}")),
+            Some(format!("{{ {f}: {{ name: ASC }} }}")),
+        ),
+        "multiSelect" => (
+            f.to_string(),
+            Some(format!("{{ {f}: {{ isEmpty: false }} }}")),
+            None,
+        ),
+        "json" => (f.to_string(), None, None),
+        _ => (
+            f.to_string(),
+            Some(format!("{{ {f}: {{ isNull: false }} }}")),
+            Some(format!("{{ {f}: ASC }}")),
+        ),
+    }
 }
 
 fn deposit() -> Value {
@@ -62,11 +218,15 @@ fn closed() -> Value {
 }
 
 fn role() -> Value {
-    json!({
+    let mut role = json!({
         "default": { "read": "all", "create": true, "update": "all", "delete": "all", "destroy": "none" },
         "objects": { "closedBox": { "read": "none" } },
         "fields": { "vault.secret": "none", "vault.score": "none", "vault.note": "read", "deposit.amount": "none" }
-    })
+    });
+    for (name, _, _, _) in typed_fields() {
+        role["fields"][format!("vault.{name}")] = json!("none");
+    }
+    role
 }
 
 /// A field the role may not see clear, and why.
@@ -75,6 +235,8 @@ struct Denied {
     object: String,
     plural: String,
     field: String,
+    /// The field's type as the metadata API names it.
+    ty: String,
     /// Masked fields show (masked); the others do not show at all.
     masked: bool,
 }
@@ -98,6 +260,7 @@ fn denied_fields(objects: &[Value], role: &Value) -> Vec<Denied> {
                     object: name.into(),
                     plural: plural(o),
                     field: field.into(),
+                    ty: f["type"].as_str().unwrap().to_string(),
                     masked,
                 });
             }
@@ -138,6 +301,7 @@ fn denied_fields(objects: &[Value], role: &Value) -> Vec<Denied> {
                         object: name.into(),
                         plural: plural(o),
                         field: field.clone(),
+                        ty: x["type"].as_str().unwrap().to_string(),
                         masked: false,
                     });
                 }
@@ -177,8 +341,12 @@ impl Probe<'_> {
     }
 
     /// A read the role's schema must refuse (the name is unknown to it).
+    /// The refusal names what was asked, so it is not searched for secrets.
     async fn refused(&mut self, route: &str, query: &str) {
-        let r = self.post("/graphql", query, json!({})).await;
+        let (_, r) = self
+            .s
+            .post_with("/graphql", Some(&self.token), json!({ "query": query }))
+            .await;
         let e = &r["errors"][0];
         assert_eq!(
             code(e),
@@ -204,11 +372,25 @@ async fn every_route_obeys_every_rule_of_the_role() {
         json!({ "d": role() }),
     )
     .await;
+    let company = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Leakcorp\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .clone();
+    let mut first = json!({ "label": "Vault A", "secret": SECRET, "phone": PHONE, "note": "n1", "score": SCORE });
+    for (name, _, value, _) in typed_fields() {
+        match value {
+            Value::Null => first[format!("{name}Id")] = company.clone(),
+            value => first[name] = value,
+        }
+    }
     let v = s
         .gql(
             "mutation($d: [VaultCreateInput!]!) { createVaults(data: $d) { id } }",
             json!({ "d": [
-                { "label": "Vault A", "secret": SECRET, "phone": PHONE, "note": "n1", "score": SCORE },
+                first,
                 { "label": "Vault A", "secret": SECRET, "phone": PHONE, "note": "n2", "score": SCORE }
             ] }),
         )
@@ -248,7 +430,10 @@ async fn every_route_obeys_every_rule_of_the_role() {
         "doubleScore",
         "scoreAgain",
         "depositTotal",
-    ] {
+    ]
+    .into_iter()
+    .chain(typed_fields().into_iter().map(|(name, _, _, _)| name))
+    {
         assert!(
             names.contains(&expected),
             "{expected} not denied: {names:?}"
@@ -265,12 +450,24 @@ async fn every_route_obeys_every_rule_of_the_role() {
 
     for d in &denied {
         let (pl, f) = (&d.plural, &d.field);
-        // The admin reads it: the refusals below are the role's, not the field type's.
+        let (select, filter, order) = shapes(f, &d.ty);
+        // The admin reads, filters and orders by it: the refusals below are
+        // the role's, not the field type's.
+        let arguments: Vec<String> = [
+            filter.as_ref().map(|x| format!("filter: {x}")),
+            order.as_ref().map(|x| format!("orderBy: {x}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let arguments = if arguments.is_empty() {
+            String::new()
+        } else {
+            format!("({})", arguments.join(", "))
+        };
         let admin = s
             .gql_raw(
-                &format!(
-                    "{{ {pl}(filter: {{ {f}: {{ isNull: false }} }}) {{ nodes {{ {f} }} }} }}"
-                ),
+                &format!("{{ {pl}{arguments} {{ nodes {{ {select} }} }} }}"),
                 json!({}),
             )
             .await;
@@ -282,7 +479,7 @@ async fn every_route_obeys_every_rule_of_the_role() {
             let r = p
                 .post(
                     "/graphql",
-                    &format!("{{ {pl} {{ nodes {{ {f} }} }} }}"),
+                    &format!("{{ {pl} {{ nodes {{ {select} }} }} }}"),
                     json!({}),
                 )
                 .await;
@@ -291,30 +488,51 @@ async fn every_route_obeys_every_rule_of_the_role() {
                 assert!(shown.contains('*'), "{pl}.{f} shows masked, got {shown}");
             }
         } else {
-            p.refused("selection", &format!("{{ {pl} {{ nodes {{ id {f} }} }} }}"))
-                .await;
+            p.refused(
+                "selection",
+                &format!("{{ {pl} {{ nodes {{ id {select} }} }} }}"),
+            )
+            .await;
             p.refused(
                 "aggregate",
-                &format!("{{ {pl}Aggregate {{ max {{ {f} }} countDistinct {{ {f} }} }} }}"),
+                &format!("{{ {pl}Aggregate {{ max {{ {f} }} }} }}"),
+            )
+            .await;
+            p.refused(
+                "distinct count",
+                &format!("{{ {pl}Aggregate {{ countDistinct {{ {f} }} }} }}"),
             )
             .await;
         }
-        p.refused(
-            "filter",
-            &format!("{{ {pl}(filter: {{ {f}: {{ isNull: false }} }}) {{ totalCount }} }}"),
-        )
-        .await;
-        if d.object == "vault" {
-            p.refused("parent filter", &format!("{{ deposits(filter: {{ vault: {{ {f}: {{ isNull: false }} }} }}) {{ totalCount }} }}")).await;
+        if let Some(filter) = &filter {
+            p.refused(
+                "filter",
+                &format!("{{ {pl}(filter: {filter}) {{ totalCount }} }}"),
+            )
+            .await;
+            if d.object == "vault" {
+                p.refused(
+                    "parent filter",
+                    &format!("{{ deposits(filter: {{ vault: {filter} }}) {{ totalCount }} }}"),
+                )
+                .await;
+            }
         }
-        p.refused(
-            "order",
-            &format!("{{ {pl}(orderBy: {{ {f}: ASC }}) {{ totalCount }} }}"),
-        )
-        .await;
+        if let Some(order) = &order {
+            p.refused(
+                "order",
+                &format!("{{ {pl}(orderBy: {order}) {{ totalCount }} }}"),
+            )
+            .await;
+        }
+        let key = if d.ty == "relation" {
+            format!("{f}Id")
+        } else {
+            f.clone()
+        };
         p.refused(
             "group-by",
-            &format!("{{ {pl}GroupBy(by: [{f}]) {{ count }} }}"),
+            &format!("{{ {pl}GroupBy(by: [{key}]) {{ count }} }}"),
         )
         .await;
         // Writes name it as the role's input never has it.
@@ -540,15 +758,12 @@ async fn every_route_obeys_every_rule_of_the_role() {
 
     // Nothing the role was answered holds a secret value.
     let doubled = (SCORE * 2).to_string();
+    let (score, amount) = (SCORE.to_string(), AMOUNT.to_string());
+    let mut secrets = vec![SECRET, PHONE, &score, &doubled, &amount, "BOXSECRET77"];
+    let typed = typed_fields();
+    secrets.extend(typed.iter().map(|(_, _, _, leak)| *leak));
     for answer in &p.seen {
-        for secret in [
-            SECRET,
-            PHONE,
-            &SCORE.to_string(),
-            &doubled,
-            &AMOUNT.to_string(),
-            "BOXSECRET77",
-        ] {
+        for secret in &secrets {
             assert!(!answer.contains(secret), "`{secret}` leaked: {answer}");
         }
     }
