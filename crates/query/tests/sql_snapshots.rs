@@ -45,7 +45,7 @@ fn root_connection_with_parent_filter_and_order() {
     assert_eq!(
         pg.sql.text,
         format!(
-            r#"SELECT {SYSTEM}, t0."email", t0."companyId", (SELECT o1."name" FROM "ws_default"."company" o1 WHERE o1."id" = t0."companyId" AND o1."deletedAt" IS NULL) AS "__k0", t0."id" AS "__k1" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL AND ((t0."email" ILIKE $1) AND EXISTS (SELECT 1 FROM "ws_default"."company" f1 WHERE f1."id" = t0."companyId" AND f1."deletedAt" IS NULL AND ((f1."name" = $2)))) ORDER BY (SELECT o1."name" FROM "ws_default"."company" o1 WHERE o1."id" = t0."companyId" AND o1."deletedAt" IS NULL) DESC NULLS FIRST, t0."id" ASC NULLS LAST LIMIT 11"#
+            r#"SELECT {SYSTEM}, t0."email", t0."companyId", (SELECT o1."name" FROM "ws_default"."company" o1 WHERE o1."id" = t0."companyId" AND o1."deletedAt" IS NULL) AS "__k0", t0."id" AS "__k1" FROM "ws_default"."person" t0 WHERE t0."deletedAt" IS NULL AND ((t0."email" ILIKE $1 ESCAPE '\') AND EXISTS (SELECT 1 FROM "ws_default"."company" f1 WHERE f1."id" = t0."companyId" AND f1."deletedAt" IS NULL AND ((f1."name" = $2)))) ORDER BY (SELECT o1."name" FROM "ws_default"."company" o1 WHERE o1."id" = t0."companyId" AND o1."deletedAt" IS NULL) DESC NULLS FIRST, t0."id" ASC NULLS LAST LIMIT 11"#
         )
     );
     let sqlite =
