@@ -334,10 +334,11 @@ pub fn document_cost(
     registry: &Registry,
     operation_name: Option<&str>,
     variables: &Variables,
-) -> u64 {
+) -> Cost {
     let costing = Costing {
         registry,
         variables,
+        used_variables: std::cell::Cell::new(false),
     };
     // Fragments cost the same at every spread (their type is their own),
     // so each is costed once, dependencies first.
@@ -357,7 +358,9 @@ pub fn document_cost(
             None => ops.values().next(),
         },
     };
-    let Some(op) = op else { return 0 };
+    let Some(op) = op else {
+        return Cost::default();
+    };
     let root = match op.node.ty {
         async_graphql::parser::types::OperationType::Query => registry.query_type.as_str(),
         async_graphql::parser::types::OperationType::Mutation => {
@@ -367,12 +370,25 @@ pub fn document_cost(
             registry.subscription_type.as_deref().unwrap_or_default()
         }
     };
-    costing.set(&op.node.selection_set.node, root, false, &fragment_cost)
+    let value = costing.set(&op.node.selection_set.node, root, false, &fragment_cost);
+    Cost {
+        value,
+        uses_variables: costing.used_variables.get(),
+    }
+}
+
+/// A document's cost, and whether a variable (a page size) went into it:
+/// one that did not costs the same on every request of the same schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub value: u64,
+    pub uses_variables: bool,
 }
 
 struct Costing<'a> {
     registry: &'a Registry,
     variables: &'a Variables,
+    used_variables: std::cell::Cell<bool>,
 }
 
 impl Costing<'_> {
@@ -454,10 +470,13 @@ impl Costing<'_> {
             };
             let given = f.get_argument(arg).and_then(|v| match &v.node {
                 Value::Number(n) => n.as_u64(),
-                Value::Variable(var) => match self.variables.get(var) {
-                    Some(ConstValue::Number(n)) => n.as_u64(),
-                    _ => None,
-                },
+                Value::Variable(var) => {
+                    self.used_variables.set(true);
+                    match self.variables.get(var) {
+                        Some(ConstValue::Number(n)) => n.as_u64(),
+                        _ => None,
+                    }
+                }
                 _ => None,
             });
             let n = given

@@ -25,6 +25,9 @@ pub struct Live {
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
     validated: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Costs of query texts whose cost no variable shapes
+    /// (`rapport_graphql::limits::document_cost` on the whole schema).
+    costs: std::sync::Mutex<HashMap<String, u64>>,
     /// Statements of validated reads, written once per document.
     pub(crate) statements: rapport_graphql::direct::Statements,
     /// The catalog its schema was built from (shared with the schema cache).
@@ -74,6 +77,45 @@ impl Live {
             .contains(query)
     }
 
+    /// A document's cost on this schema, worked out once per query text
+    /// when no variable shapes it. The whole schema's types cost every
+    /// document a role may run (a name outside a role's view fails its
+    /// validation anyway).
+    pub(crate) fn cost(
+        &self,
+        query: &str,
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &async_graphql::Variables,
+    ) -> u64 {
+        let key = |q: &str| match operation_name {
+            Some(op) => format!("{op}\n{q}"),
+            None => q.to_string(),
+        };
+        if let Some(cost) = self
+            .costs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key(query))
+        {
+            return *cost;
+        }
+        let cost = rapport_graphql::limits::document_cost(
+            doc,
+            self.schema.registry(),
+            operation_name,
+            variables,
+        );
+        if !cost.uses_variables {
+            let mut known = self.costs.lock().unwrap_or_else(|e| e.into_inner());
+            if known.len() >= MAX_VALIDATED {
+                known.clear();
+            }
+            known.insert(key(query), cost.value);
+        }
+        cost.value
+    }
+
     pub(crate) fn mark_validated(&self, query: &str) {
         let mut known = self.validated.lock().unwrap_or_else(|e| e.into_inner());
         if known.len() >= MAX_VALIDATED {
@@ -83,7 +125,6 @@ impl Live {
     }
 }
 
-/// What a role is served: a schema, and whether it is the whole catalog's.
 /// A role's schema, and the catalog it was built from when the role sees
 /// less than the whole catalog (`None`: the whole schema).
 type Served = (Schema, Option<Arc<rapport_meta::Catalog>>);
@@ -288,6 +329,7 @@ async fn build_live(
         fingerprint,
         role_schemas: std::sync::Mutex::new(HashMap::new()),
         validated: Default::default(),
+        costs: Default::default(),
         statements: Default::default(),
         last_used: std::sync::atomic::AtomicU64::new(0),
         read_floor,

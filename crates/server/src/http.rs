@@ -180,23 +180,9 @@ fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Par
     Ok((request, Some(parsed)))
 }
 
-/// Refuses a document that costs more than the limit on the schema that
-/// would run it (lists weighted by their pages, fragments at every spread).
-fn check_cost(
-    app: &App,
-    parsed: &Parsed,
-    registry: &async_graphql::registry::Registry,
-    request: &async_graphql::Request,
-) -> Result<(), Refusal> {
-    let Some(parsed) = parsed else {
-        return Ok(());
-    };
-    let cost = rapport_graphql::limits::document_cost(
-        &parsed.doc,
-        registry,
-        request.operation_name.as_deref(),
-        &request.variables,
-    );
+/// Refuses a document that costs more than the limit (lists weighted by
+/// their pages, fragments at every spread).
+fn check_cost(app: &App, cost: u64) -> Result<(), Refusal> {
     let limit = app.max_query_cost.load(Ordering::Relaxed);
     if cost > limit {
         return Err(limit_refusal(
@@ -385,7 +371,15 @@ async fn graphql(
             );
         }
     };
-    if let Err(r) = check_cost(&app, &parsed, schema.registry(), &request) {
+    let cost = parsed.as_ref().map_or(0, |p| {
+        live.cost(
+            &request.query,
+            &p.doc,
+            request.operation_name.as_deref(),
+            &request.variables,
+        )
+    });
+    if let Err(r) = check_cost(&app, cost) {
         return r.into_response();
     }
     let scopes = access.read_scopes(&live.meta.catalog);
@@ -535,7 +529,16 @@ async fn metadata(
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = check_cost(&app, &parsed, metadata_api::registry(), &request) {
+    let cost = parsed.as_ref().map_or(0, |p| {
+        rapport_graphql::limits::document_cost(
+            &p.doc,
+            metadata_api::registry(),
+            request.operation_name.as_deref(),
+            &request.variables,
+        )
+        .value
+    });
+    if let Err(r) = check_cost(&app, cost) {
         return r.into_response();
     }
     // Names, labels and documents: NUL is refused on every database.
