@@ -577,32 +577,46 @@ async fn authenticate_admitted(app: &App, headers: &HeaderMap) -> Result<Princip
     Ok(principal)
 }
 
-async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response::Response {
-    let principal = match authenticate_admitted(&app, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let Ok(live) = app.live_for(&principal.workspace_id).await else {
-        return error_response(
+/// An admitted caller's workspace and what their role is served there: its
+/// schema, and its narrower catalog (`None`: the whole one).
+async fn served(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<
+    (
+        Arc<crate::app::Live>,
+        async_graphql::dynamic::Schema,
+        Option<Arc<rapport_meta::Catalog>>,
+    ),
+    axum::response::Response,
+> {
+    let principal = authenticate_admitted(app, headers)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let internal = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "access unavailable");
+        error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",
             "internal error",
-        );
+        )
     };
-    let schema = match app
-        .access_for(&principal, &live)
+    let live = app
+        .live_for(&principal.workspace_id)
         .await
-        .and_then(|a| live.schema_for(&a.role))
-    {
-        Ok((schema, _)) => schema,
-        Err(e) => {
-            tracing::error!(error = %e, "access unavailable");
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "internal error",
-            );
-        }
+        .map_err(|e| internal(&e))?;
+    let (schema, view) = app
+        .role(&principal.workspace_id, &principal.role)
+        .await
+        .and_then(|role| live.schema_for(&role))
+        .map_err(|e| internal(&e))?;
+    Ok((live, schema, view))
+}
+
+async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response::Response {
+    let schema = match served(&app, &headers).await {
+        Ok((_, schema, _)) => schema,
+        Err(r) => return r,
     };
     // Written when asked (tools fetch it now and then): a big schema's SDL
     // takes tens of milliseconds, which no metadata change should pay.
@@ -621,33 +635,11 @@ async fn object_document(
     headers: HeaderMap,
     Path(file): Path<String>,
 ) -> axum::response::Response {
-    let principal = match authenticate_admitted(&app, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
     let name = file.strip_suffix(".json").unwrap_or(&file);
-    let Ok(live) = app.live_for(&principal.workspace_id).await else {
-        return error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "internal error",
-        );
-    };
     // The document as the caller's role sees the object.
-    let view = match app
-        .role(&principal.workspace_id, &principal.role)
-        .await
-        .and_then(|role| live.schema_for(&role))
-    {
-        Ok((_, view)) => view,
-        Err(e) => {
-            tracing::error!(error = %e, "access unavailable");
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "internal error",
-            );
-        }
+    let (live, view) = match served(&app, &headers).await {
+        Ok((live, _, view)) => (live, view),
+        Err(r) => return r,
     };
     match view.as_deref().unwrap_or(&live.meta.catalog).object(name) {
         Some(o) => (

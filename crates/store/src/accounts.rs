@@ -143,27 +143,17 @@ pub async fn sign_up(
     let email = email.trim().to_lowercase();
     check_sign_up(&email, password, workspace_name)?;
     let txn = db.begin_write().await?;
-    let taken = sys_query(
-        &txn,
-        db.backend,
-        "SELECT id, password_hash FROM rapport_user WHERE email = $1",
-        vec![email.clone().into()],
-    )
-    .await?;
     // An existing account signs up for another workspace with its own
     // password; anything else is answered as a failed login is, so the
     // answer does not say whether the email has an account.
-    let existing_user = match taken.first() {
-        Some(row) => {
-            let stored: String = row.try_get_by_index(1)?;
-            if !password_matches(password, &stored) {
-                return Err(StoreError::Unauthenticated(
-                    "wrong email or password".into(),
-                ));
-            }
-            Some(row.try_get_by_index::<String>(0)?)
+    let existing_user = match account(&txn, db, &email, password).await? {
+        Account::Owned(id) => Some(id),
+        Account::NotOwned => {
+            return Err(StoreError::Unauthenticated(
+                "wrong email or password".into(),
+            ));
         }
-        None => None,
+        Account::None => None,
     };
     let workspace = create_workspace_in(&txn, db, workspace_name.trim(), standard).await?;
     let meta = std::sync::Arc::new(load_in(&txn, db.backend, &workspace).await?);
@@ -349,6 +339,38 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The account of an email, as `password` proves it.
+enum Account {
+    None,
+    /// The password is the account's: its id.
+    Owned(String),
+    NotOwned,
+}
+
+async fn account(
+    txn: &impl sea_orm::ConnectionTrait,
+    db: &Db,
+    email: &str,
+    password: &str,
+) -> Result<Account, StoreError> {
+    let rows = sys_query(
+        txn,
+        db.backend,
+        "SELECT id, password_hash FROM rapport_user WHERE email = $1",
+        vec![email.into()],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(Account::None);
+    };
+    let stored: String = row.try_get_by_index(1)?;
+    Ok(if password_matches(password, &stored) {
+        Account::Owned(row.try_get_by_index(0)?)
+    } else {
+        Account::NotOwned
+    })
+}
+
 /// Makes an account for `email` (not taken: the caller checked).
 async fn new_user(
     txn: &impl sea_orm::ConnectionTrait,
@@ -532,24 +554,14 @@ pub async fn accept_invitation(
     let member_id: String = row.try_get_by_index(2)?;
     let email: String = row.try_get_by_index(3)?;
     let role: String = row.try_get_by_index(4)?;
-    let users = sys_query(
-        &txn,
-        db.backend,
-        "SELECT id, password_hash FROM rapport_user WHERE email = $1",
-        vec![email.clone().into()],
-    )
-    .await?;
-    let user_id = match users.first() {
-        Some(u) => {
-            let stored: String = u.try_get_by_index(1)?;
-            if !password_matches(password, &stored) {
-                return Err(StoreError::Unauthenticated(
-                    "the password is not this account's: an existing account joins with its own password".into(),
-                ));
-            }
-            u.try_get_by_index::<String>(0)?
+    let user_id = match account(&txn, db, &email, password).await? {
+        Account::Owned(id) => id,
+        Account::NotOwned => {
+            return Err(StoreError::Unauthenticated(
+                "the password is not this account's: an existing account joins with its own password".into(),
+            ));
         }
-        None => {
+        Account::None => {
             check_password(password)?;
             new_user(&txn, db, &email, password).await?
         }
