@@ -26,7 +26,7 @@ pub struct Usage {
     /// Minor page faults of the database's processes (or SQLite's
     /// threads): a PostgreSQL backend whose C library gives its heap back
     /// after every statement faults the pages in again on the next one
-    /// (docs/performance.md, eleventh session).
+    /// (docs/performance.md, "Decisions that hold").
     pub database_faults: f64,
 }
 

@@ -190,7 +190,7 @@ fn list(
     // aggregate's own `ORDER BY` sorts it again (PostgreSQL 15), and that
     // second sort's memory, per list and per request, was enough to make
     // some backends give their heap back after every statement
-    // (docs/performance.md, eleventh session).
+    // (docs/performance.md, "Decisions that hold").
     s.sql.push(match parent {
         None => "SELECT ",
         Some(_) => "array_to_json(ARRAY(SELECT json_build_array(",
