@@ -131,29 +131,103 @@ async fn a_metadata_change_reaches_the_other_process() {
     db.drop_database().await;
 }
 
-/// A new workspace prints its admin key once and keeps it in a 0600 file.
-#[tokio::test]
-async fn first_start_creates_a_private_admin_key() {
+/// Starts `rapport serve` without `RAPPORT_ADMIN_KEY` and reads the first
+/// line it prints: (the process, that line).
+fn serve_printing(database_url: &str, data_dir: &std::path::Path) -> (Process, String) {
     use std::io::{BufRead, BufReader};
-    let db = TestDb::new().await;
-    let dir = std::env::temp_dir().join(format!("rapport-key-{}", uuid::Uuid::new_v4().simple()));
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(["--database-url", &db.url, "--data-dir"])
-        .arg(&dir)
+        .args(["--database-url", database_url, "--data-dir"])
+        .arg(data_dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env_remove("RAPPORT_ADMIN_KEY")
         .env("RAPPORT_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start rapport");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
+    // A start that issues no key prints nothing: read with a deadline.
+    let reader = std::thread::spawn(move || {
+        let _ = out.read_line(&mut line);
+        line
+    });
+    let started = Instant::now();
+    while !reader.is_finished() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let line = if reader.is_finished() {
+        reader.join().unwrap()
+    } else {
+        String::new()
+    };
+    let p = Process {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    (p, line)
+}
+
+async fn answers(base: &str, key: &str) -> serde_json::Value {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(key)
+            .json(&json!({ "query": "{ companies { totalCount } }" }))
+            .send()
+            .await
+        {
+            return r.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Keys are never lost: a database gets its admin key on its first start
+/// whichever command made it, printed once and kept in a 0600 file of its
+/// own; another database never overwrites it; `keys create-admin` is the
+/// way back in.
+#[tokio::test]
+async fn admin_keys_belong_to_their_database_and_are_never_lost() {
+    let db = TestDb::new().await;
+    let other = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("rapport-key-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The database is made by `schema apply`, not by `serve`.
+    let file = dir.join("vehicle.json");
+    std::fs::write(&file, vehicle_document().to_string()).unwrap();
+    let made = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database-url", &db.url, "--data-dir"])
+        .arg(&dir)
+        .args(["schema", "apply", file.to_str().unwrap()])
+        .env("RAPPORT_LOG", "warn")
+        .output()
         .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let (p, line) = serve_printing(&db.url, &dir);
     let printed = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(printed.starts_with("rk_"), "{line}");
-    let path = dir.join("admin-api-key");
+    assert!(
+        printed.starts_with("rk_"),
+        "the first start prints the key: {line}"
+    );
+    let path = line
+        .split("also in ")
+        .nth(1)
+        .and_then(|rest| rest.split("): ").next())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("names its file: {line}"));
+    assert!(path.starts_with(&dir), "{}", path.display());
     assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), printed);
     #[cfg(unix)]
     {
@@ -163,32 +237,57 @@ async fn first_start_creates_a_private_admin_key() {
             0o600
         );
     }
-    let p = Process {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    let answer = loop {
-        let r = client
-            .post(format!("{}/graphql", p.base))
-            .bearer_auth(&printed)
-            .json(&json!({ "query": "{ companies { totalCount } }" }))
-            .send()
-            .await;
-        if let Ok(r) = r {
-            break r.json::<serde_json::Value>().await.unwrap();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not answer"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(answer["data"]["companies"]["totalCount"], 0, "{answer}");
+    assert_eq!(
+        answers(&p.base, &printed).await["data"]["companies"]["totalCount"],
+        0
+    );
+    drop(p);
+
+    // The next start issues nothing; another database gets a file of its own.
+    let (p, line) = serve_printing(&db.url, &dir);
+    assert!(
+        !line.contains("rk_"),
+        "a second start prints no key: {line}"
+    );
+    drop(p);
+    let (p, line) = serve_printing(&other.url, &dir);
+    let second = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(second.starts_with("rk_"), "{line}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().trim(),
+        printed,
+        "never overwritten"
+    );
+    drop(p);
+
+    // Locked out: the command line makes a new admin key.
+    let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database-url", &db.url, "--data-dir"])
+        .arg(&dir)
+        .args(["keys", "create-admin"])
+        .env("RAPPORT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recovered = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(recovered.starts_with("rk_") && recovered != printed);
+    let (p, _) = serve_printing(&db.url, &dir);
+    let r = answers(&p.base, &recovered).await;
+    assert_eq!(r["data"]["companies"]["totalCount"], 0, "{r}");
     drop(p);
     let _ = std::fs::remove_dir_all(dir);
     db.drop_database().await;
+    other.drop_database().await;
 }
 
 /// `rapport schema export` and `schema apply [--dry-run]`: metadata as code.

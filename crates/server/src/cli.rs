@@ -51,7 +51,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         scale: u32,
     },
-    /// Keys for `encryptedText` fields (see docs/security.md, "Encryption").
+    /// Admin API keys, and keys for `encryptedText` fields
+    /// (docs/security.md).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -84,8 +85,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Print a new random key (base64 of 32 bytes).
+    /// Print a new random encryption key (base64 of 32 bytes).
     Generate,
+    /// Make a new admin API key and print it once: the way back in for
+    /// someone with access to the server's machine and database.
+    CreateAdmin {
+        /// The workspace (its id); the default workspace if not given.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// A name for the key, listed by `apiKeys`.
+        #[arg(long, default_value = "admin (command line)")]
+        name: String,
+    },
     /// Re-seal every encrypted value of every workspace under the first key,
     /// after which older keys can leave the keyring.
     Reseal,
@@ -146,7 +157,8 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             read_database_url,
         } => {
             let (app, created) = App::open_replicated(&url, read_database_url.as_deref()).await?;
-            serve(app, created, &cli.data_dir, *listen, *demo).await
+            let key_file = admin_key_file(&cli, &url);
+            serve(app, created, &key_file, *listen, *demo).await
         }
         Command::Schema { command } => schema(&url, command).await,
         Command::Import {
@@ -199,6 +211,32 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Keys {
+            command: KeysCommand::CreateAdmin { workspace, name },
+        } => {
+            let (app, _) = App::open(&url).await?;
+            let workspace = match workspace {
+                Some(id) => rapport_store::list_workspaces(&app.db)
+                    .await?
+                    .into_iter()
+                    .find(|w| w.id == *id)
+                    .ok_or_else(|| ServerError::Usage(format!("no workspace with id {id}")))?,
+                None => app.workspace.clone(),
+            };
+            let (_, secret) = rapport_store::issue_api_key(
+                &app.db,
+                &cli_actor("keys create-admin"),
+                &workspace.id,
+                name,
+                "admin",
+            )
+            .await?;
+            println!(
+                "Admin API key for workspace {} ({}), shown once: {secret}",
+                workspace.name, workspace.id
+            );
+            Ok(())
+        }
+        Command::Keys {
             command: KeysCommand::Reseal,
         } => {
             let (app, _) = App::open(&url).await?;
@@ -234,11 +272,11 @@ pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
 async fn serve(
     app: Arc<App>,
     created: bool,
-    data_dir: &Path,
+    key_file: &Path,
     listen: SocketAddr,
     demo: bool,
 ) -> Result<(), ServerError> {
-    ensure_admin_key(&app, data_dir, created).await?;
+    ensure_admin_key(&app, key_file).await?;
     if demo && created {
         crate::demo::load(&app, 1).await?;
     }
@@ -256,13 +294,52 @@ async fn serve(
     Ok(())
 }
 
-/// `RAPPORT_ADMIN_KEY` if set; otherwise a new key on a new workspace, shown
-/// once and written to the data directory (mode 0600).
-async fn ensure_admin_key(
-    app: &Arc<App>,
-    data_dir: &Path,
-    created: bool,
-) -> Result<(), ServerError> {
+/// Where the admin key of the database at `url` is kept: `admin-api-key`
+/// in the data directory for the default SQLite file, and a file named
+/// after any other database beside it, so starting against another
+/// database never overwrites a key.
+fn admin_key_file(cli: &Cli, url: &str) -> PathBuf {
+    if cli.database_url.is_none() {
+        return cli.data_dir.join("admin-api-key");
+    }
+    use sha2::Digest;
+    // The database's name, and a digest of its address without the password.
+    let address = url::Url::parse(url)
+        .map(|mut u| {
+            let _ = u.set_password(None);
+            u.to_string()
+        })
+        .unwrap_or_else(|_| url.to_string());
+    let name: String = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let digest: String = sha2::Sha256::digest(address.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    cli.data_dir.join(format!("admin-api-key-{name}-{digest}"))
+}
+
+/// `RAPPORT_ADMIN_KEY` if set; otherwise, the first time a database is
+/// served (whichever command made it), a new admin key for its default
+/// workspace, printed once and written to `key_file` (mode 0600), which
+/// is never overwritten.
+async fn ensure_admin_key(app: &Arc<App>, key_file: &Path) -> Result<(), ServerError> {
     if let Ok(secret) = std::env::var("RAPPORT_ADMIN_KEY") {
         if secret.len() < 16 {
             return Err(ServerError::Usage(
@@ -273,17 +350,31 @@ async fn ensure_admin_key(
             .await?;
         return Ok(());
     }
-    if !created {
+    // The first start's key is named `admin`; once issued (revoked or
+    // not), it is never issued again.
+    let issued = rapport_store::list_api_keys(&app.db, &app.workspace.id)
+        .await?
+        .iter()
+        .any(|k| k.name == "admin");
+    if issued {
         return Ok(());
     }
     let secret =
         rapport_store::create_api_key(&app.db, &app.workspace.id, "admin", "admin", None).await?;
-    std::fs::create_dir_all(data_dir)?;
-    let path = data_dir.join("admin-api-key");
-    write_private(&path, &secret)?;
+    if let Some(dir) = key_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    if key_file.exists() {
+        println!(
+            "Admin API key (shown once; {} already exists and is left as it is): {secret}",
+            key_file.display()
+        );
+        return Ok(());
+    }
+    write_private(key_file, &secret)?;
     println!(
         "Admin API key (shown once, also in {}): {secret}",
-        path.display()
+        key_file.display()
     );
     Ok(())
 }
