@@ -342,3 +342,34 @@ async fn schema_export_and_apply_from_the_command_line() {
     let _ = std::fs::remove_dir_all(dir);
     db.drop_database().await;
 }
+
+/// `rapport demo` on a workspace that has the demo adds to it, as README
+/// says: the same teams, members and products, more of everything else.
+#[tokio::test]
+async fn demo_adds_to_a_workspace_that_has_it() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("rapport-demo-{}", uuid::Uuid::new_v4().simple()));
+    let rapport = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .args(["--database-url", &db.url, "--data-dir"])
+            .arg(&dir)
+            .args(args)
+            .env("RAPPORT_LOG", "warn")
+            .output()
+            .expect("run rapport");
+        assert!(
+            out.status.success(),
+            "rapport {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    rapport(&["demo"]);
+    rapport(&["demo", "--scale", "2"]);
+    let companies = rapport(&["export", "company"]).lines().count();
+    let members = rapport(&["export", "workspaceMember"]).lines().count();
+    let products = rapport(&["export", "product"]).lines().count();
+    assert_eq!((companies, members, products), (60, 6, 5));
+    let _ = std::fs::remove_dir_all(dir);
+    db.drop_database().await;
+}

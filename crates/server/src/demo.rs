@@ -119,6 +119,27 @@ fn day(offset: u64) -> String {
     (base + chrono::Days::new(offset)).to_string()
 }
 
+/// Records of `object` whose `field` is one of `values`, in their order:
+/// what an earlier demo load made, for a later one to reuse.
+async fn existing(
+    store: &RecordStore,
+    counter: &StatementCounter,
+    actor: &Actor,
+    object: &str,
+    field: &str,
+    values: &[String],
+) -> Result<Option<Vec<Record>>, ServerError> {
+    let tx = store.begin(counter, actor).await?;
+    let found = tx
+        .find(object, json!({ field: { "in": values } }), 500)
+        .await?;
+    let ordered: Vec<Record> = values
+        .iter()
+        .filter_map(|v| found.iter().find(|r| r[field] == v.as_str()).cloned())
+        .collect();
+    Ok((ordered.len() == values.len()).then_some(ordered))
+}
+
 async fn create(
     store: &RecordStore,
     counter: &StatementCounter,
@@ -146,35 +167,67 @@ pub async fn load(app: &App, scale: u32) -> Result<(), ServerError> {
     let mut r = Seq(42);
     let scale = scale.max(1) as usize;
 
-    let teams = create(
-        store,
-        &counter,
-        &actor,
-        "team",
-        vec![
-            json!({ "name": "Sales EMEA" }),
-            json!({ "name": "Sales Americas" }),
-            json!({ "name": "Customer care" }),
-        ],
-    )
-    .await?;
-    let team_ids = ids(&teams);
-    let members = create(
-        store,
-        &counter,
-        &actor,
-        "workspaceMember",
-        (0..6)
-            .map(|i| {
-                json!({ "name": { "firstName": FIRST[i], "lastName": LAST[i] },
-                        "email": format!("{}@rapport.example", FIRST[i].to_lowercase()),
-                        "role": if i == 0 { "ADMIN" } else if i < 3 { "MANAGER" } else { "MEMBER" },
-                        "teamId": team_ids[i % team_ids.len()] })
-            })
-            .collect(),
-    )
-    .await?;
-    let member_ids = ids(&members);
+    // A workspace that has the demo already gets more of it: the same
+    // teams, members and products, and new records whose unique values
+    // (domains, emails) carry the load's number.
+    let emails: Vec<String> = (0..6)
+        .map(|i| format!("{}@rapport.example", FIRST[i].to_lowercase()))
+        .collect();
+    let team_names: Vec<String> = ["Sales EMEA", "Sales Americas", "Customer care"]
+        .map(String::from)
+        .to_vec();
+    let earlier = existing(store, &counter, &actor, "workspaceMember", "email", &emails).await?;
+    let (team_ids, member_ids, tag) = match earlier {
+        Some(members) => {
+            let teams = existing(store, &counter, &actor, "team", "name", &team_names)
+                .await?
+                .unwrap_or_default();
+            let companies = store
+                .count(
+                    &counter,
+                    "company",
+                    &rapport_graphql::ConnectionArgs::default(),
+                )
+                .await?;
+            (
+                ids(&teams),
+                ids(&members),
+                format!("-{}", companies / 20 + 1),
+            )
+        }
+        None => {
+            let teams = create(
+                store,
+                &counter,
+                &actor,
+                "team",
+                team_names.iter().map(|n| json!({ "name": n })).collect(),
+            )
+            .await?;
+            let team_ids = ids(&teams);
+            let members = create(
+                store,
+                &counter,
+                &actor,
+                "workspaceMember",
+                (0..6)
+                    .map(|i| {
+                        json!({ "name": { "firstName": FIRST[i], "lastName": LAST[i] },
+                                "email": emails[i],
+                                "role": if i == 0 { "ADMIN" } else if i < 3 { "MANAGER" } else { "MEMBER" },
+                                "teamId": team_ids[i % team_ids.len()] })
+                    })
+                    .collect(),
+            )
+            .await?;
+            (team_ids, ids(&members), String::new())
+        }
+    };
+    if team_ids.len() < 3 {
+        return Err(ServerError::Usage(
+            "the demo's teams were renamed or removed; load the demo into a fresh workspace".into(),
+        ));
+    }
 
     let n_companies = 20 * scale;
     let companies = create(
@@ -187,7 +240,7 @@ pub async fn load(app: &App, scale: u32) -> Result<(), ServerError> {
                 let name = format!("{} {}", PREFIX[i % PREFIX.len()], SUFFIX[(i / PREFIX.len() + i) % SUFFIX.len()]);
                 let suffix = if i >= PREFIX.len() { format!("-{}", i / PREFIX.len()) } else { String::new() };
                 json!({ "name": format!("{name}{}", if suffix.is_empty() { String::new() } else { format!(" {}", i / PREFIX.len() + 1) }),
-                        "domain": format!("{}{suffix}.example", name.to_lowercase().replace(' ', "-")),
+                        "domain": format!("{}{suffix}{tag}.example", name.to_lowercase().replace(' ', "-")),
                         "industry": INDUSTRIES[i % INDUSTRIES.len()], "employees": 10 + r.below(5000),
                         "annualRevenue": { "amount": format!("{}", (1 + r.below(200)) * 100_000), "currencyCode": "EUR" },
                         "lifecycleStage": (["PROSPECT", "CUSTOMER", "CUSTOMER", "PARTNER", "CHURNED"][i % 5]),
@@ -209,7 +262,7 @@ pub async fn load(app: &App, scale: u32) -> Result<(), ServerError> {
             .map(|i| {
                 let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len() + i * 7) % LAST.len()]);
                 json!({ "name": { "firstName": first, "lastName": last },
-                        "email": format!("{}.{}.{i}@customer.example", first.to_lowercase(), last.to_lowercase()),
+                        "email": format!("{}.{}.{i}{tag}@customer.example", first.to_lowercase(), last.to_lowercase()),
                         "jobTitle": TITLES[i % TITLES.len()], "companyId": company_ids[i / 3],
                         "emailOptOut": i % 11 == 0, "ownerId": member_ids[i % 4 + 1] })
             })
@@ -243,7 +296,7 @@ pub async fn load(app: &App, scale: u32) -> Result<(), ServerError> {
             .map(|i| {
                 json!({ "name": { "firstName": FIRST[(i + 3) % FIRST.len()], "lastName": LAST[(i + 5) % LAST.len()] },
                         "companyName": format!("{} Prospect {i}", PREFIX[(i * 3) % PREFIX.len()]),
-                        "email": format!("lead{i}@prospect.example"), "status": LEAD_STATUS[i % LEAD_STATUS.len()],
+                        "email": format!("lead{i}{tag}@prospect.example"), "status": LEAD_STATUS[i % LEAD_STATUS.len()],
                         "source": SOURCES[i % SOURCES.len()], "score": r.below(100),
                         "rating": (["HOT", "WARM", "COLD"][i % 3]), "campaignId": campaign_ids[i % campaign_ids.len()],
                         "ownerId": member_ids[i % 4 + 1] })
@@ -272,19 +325,23 @@ pub async fn load(app: &App, scale: u32) -> Result<(), ServerError> {
     .await?;
     let deal_ids = ids(&deals);
 
-    let products = create(
-        store,
-        &counter,
-        &actor,
-        "product",
-        ["Platform licence", "Premium support", "Onboarding", "Scanner X1", "Spare battery"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| json!({ "name": n, "sku": format!("SKU-{:03}", i + 1), "family": (["SOFTWARE", "SERVICE", "SERVICE", "HARDWARE", "SPARE_PART"][i]),
-                                  "unitPrice": { "amount": (["1200", "300", "2500", "899", "49"][i]), "currencyCode": "EUR" } }))
-            .collect(),
-    )
-    .await?;
+    let skus: Vec<String> = (1..=5).map(|i| format!("SKU-{i:03}")).collect();
+    let products = match existing(store, &counter, &actor, "product", "sku", &skus).await? {
+        Some(products) => products,
+        None => create(
+            store,
+            &counter,
+            &actor,
+            "product",
+            ["Platform licence", "Premium support", "Onboarding", "Scanner X1", "Spare battery"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| json!({ "name": n, "sku": skus[i], "family": (["SOFTWARE", "SERVICE", "SERVICE", "HARDWARE", "SPARE_PART"][i]),
+                                      "unitPrice": { "amount": (["1200", "300", "2500", "899", "49"][i]), "currencyCode": "EUR" } }))
+                .collect(),
+        )
+        .await?,
+    };
     let product_ids = ids(&products);
 
     let quotes = create(
