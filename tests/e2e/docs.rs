@@ -88,3 +88,24 @@ async fn module_examples_run() {
     assert!(ran >= 12, "only {ran} examples found");
     s.finish().await;
 }
+
+/// README.md and `docs/` stand alone: no path leads outside the repository.
+#[test]
+fn docs_point_only_inside_the_repository() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut pages = vec![std::path::PathBuf::from(root).join("README.md")];
+    for entry in std::fs::read_dir(std::path::Path::new(root).join("docs")).expect("docs/") {
+        pages.push(entry.expect("a docs entry").path());
+    }
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("a page");
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("../") && !line.contains("shared/spec"),
+                "{}:{}: points outside the repository: {line}",
+                page.display(),
+                n + 1
+            );
+        }
+    }
+}
