@@ -112,10 +112,25 @@ impl TestServer {
         .await
     }
 
+    /// A server whose HTTP edge is set up with `options` (CORS).
+    pub async fn start_http(options: rapport_server::HttpOptions) -> TestServer {
+        let db = TestDb::new().await;
+        Self::start_edge(db, &rapport_server::standard_documents(), None, &options).await
+    }
+
     async fn start_full(
         db: TestDb,
         standard: &[Value],
         keyring: Option<std::sync::Arc<rapport_store::Keyring>>,
+    ) -> TestServer {
+        Self::start_edge(db, standard, keyring, &Default::default()).await
+    }
+
+    async fn start_edge(
+        db: TestDb,
+        standard: &[Value],
+        keyring: Option<std::sync::Arc<rapport_store::Keyring>>,
+        options: &rapport_server::HttpOptions,
     ) -> TestServer {
         let (app, _) = rapport_server::App::open_with_keys(&db.url, standard, keyring)
             .await
@@ -133,7 +148,7 @@ impl TestServer {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = rapport_server::router(app.clone());
+        let router = rapport_server::router_with(app.clone(), options);
         tokio::spawn(async move {
             axum::serve(
                 listener,

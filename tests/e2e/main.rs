@@ -11,6 +11,7 @@ mod concurrency;
 mod custom_object;
 mod direct_reads;
 mod docs;
+mod edge;
 mod encryption;
 mod errors;
 mod hostile;

@@ -28,16 +28,40 @@ struct Cli {
         global = true
     )]
     data_dir: PathBuf,
+    /// How log lines are written to standard error: `text` (coloured on a
+    /// terminal only) or `json` (one object a line). What is logged is set
+    /// by `RAPPORT_LOG` or `RUST_LOG` (a filter such as `info,sqlx=warn`).
+    #[arg(
+        long,
+        env = "RAPPORT_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serve the GraphQL and metadata APIs.
     Serve {
+        /// The address to listen on: `HOST:PORT`, a host name or an IP
+        /// address (`localhost:4000`, `0.0.0.0:4000`).
         #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:4000")]
-        listen: SocketAddr,
+        listen: String,
+        /// An origin a browser app may call the APIs from
+        /// (`https://app.example.com`); repeat it or separate with commas.
+        /// None by default: no cross-origin calls.
+        #[arg(long, env = "RAPPORT_CORS_ORIGIN", value_delimiter = ',')]
+        cors_origin: Vec<String>,
         /// Fill a new workspace with demo records.
         #[arg(long)]
         demo: bool,
@@ -131,13 +155,7 @@ fn database_url(cli: &Cli) -> Result<String, ServerError> {
 /// Entry point of the binary.
 pub fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -148,17 +166,35 @@ pub fn main() {
     }
 }
 
+/// `RAPPORT_LOG`, else `RUST_LOG`, else `info,sqlx=warn`; colour only on a
+/// terminal.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), ServerError> {
     let url = database_url(&cli)?;
     match &cli.command {
         Command::Serve {
             listen,
+            cors_origin,
             demo,
             read_database_url,
         } => {
+            let options = http_options(cors_origin)?;
             let (app, created) = App::open_replicated(&url, read_database_url.as_deref()).await?;
             let key_file = admin_key_file(&cli, &url);
-            serve(app, created, &key_file, *listen, *demo).await
+            serve(app, created, &key_file, listen, *demo, &options).await
         }
         Command::Schema { command } => schema(&url, command).await,
         Command::Import {
@@ -269,29 +305,69 @@ pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
     Ok(total)
 }
 
+fn http_options(cors_origins: &[String]) -> Result<crate::HttpOptions, ServerError> {
+    let cors_origins = cors_origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            axum::http::HeaderValue::from_str(o.trim_end_matches('/'))
+                .map_err(|_| ServerError::Usage(format!("--cors-origin `{o}` is not an origin")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(crate::HttpOptions { cors_origins })
+}
+
 async fn serve(
     app: Arc<App>,
     created: bool,
     key_file: &Path,
-    listen: SocketAddr,
+    listen: &str,
     demo: bool,
+    options: &crate::HttpOptions,
 ) -> Result<(), ServerError> {
     ensure_admin_key(&app, key_file).await?;
     if demo && created {
         crate::demo::load(&app, 1).await?;
     }
     app.spawn_poller();
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "rapport serving /graphql and /metadata");
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| ServerError::Usage(format!("cannot listen on {listen}: {e}")))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "rapport serving http://{address}/ (GraphiQL at /graphql and /metadata)");
     axum::serve(
         listener,
-        crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        crate::http::router_with(app, options).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal())
     .await?;
+    tracing::info!("stopped: every request in flight was answered");
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what service managers send): stop accepting, finish
+/// the requests in flight, then exit.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
 }
 
 /// Where the admin key of the database at `url` is kept: `admin-api-key`

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use rapport_graphql::{RecordLoader, RequestState};
 use rapport_store::{Principal, StatementCounter};
@@ -22,28 +22,61 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::metadata_api;
 use crate::metrics::Metrics;
+use crate::web::{self, HttpOptions};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The routes with the default edge: no cross-origin calls.
 pub fn router(app: Arc<App>) -> Router {
+    router_with(app, &HttpOptions::default())
+}
+
+pub fn router_with(app: Arc<App>, options: &HttpOptions) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/graphql", post(graphql).get(graphiql))
+    let graphql_routes = Router::new()
+        .route("/graphql", post(graphql).get(graphql_get))
+        .route("/metadata", post(metadata).get(web::graphiql_metadata))
+        .layer(axum::middleware::from_fn(web::graphql_media_type));
+    let assets = Router::new()
+        .route("/graphql/assets/{file}", get(web::asset))
+        .layer(tower_http::compression::CompressionLayer::new());
+    let mut router = Router::new()
+        .route("/", get(web::home))
+        .route("/docs/{page}", get(web::doc_page))
         .route("/graphql/schema.graphql", get(sdl))
-        .route("/graphql/assets/{file}", get(asset))
-        .route("/metadata", post(metadata))
         .route("/import/{object}", post(crate::import_api::import))
         .route("/metadata/objects/{file}", get(object_document))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .merge(graphql_routes)
+        .merge(assets)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    if let Some(cors) = web::cors(options) {
+        router = router.layer(cors);
+    }
+    router
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
+                        request_id = %id, operation = tracing::field::Empty)
+                })
+                // One line per request at info: status and time, in the
+                // request's span (method, path, request id, operation).
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(app)
 }
@@ -312,11 +345,32 @@ fn set_code(e: &mut GqlServerError, code: &str) {
 }
 
 fn json_response(response: &Response, statements: Option<u64>) -> axum::response::Response {
-    let body = serde_json::to_string(response).unwrap_or_else(|_| "{}".into());
+    let body = response_json(response);
     match statements {
         Some(n) => body_response(body, n),
         None => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
     }
+}
+
+/// The response as JSON. A request that failed before execution (it did
+/// not parse or validate) has no `data` entry, as the GraphQL
+/// specification says; one that ran and whose root was nulled by a field
+/// error has `"data": null`.
+fn response_json(response: &Response) -> String {
+    let before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if !before_execution {
+        return serde_json::to_string(response).unwrap_or_else(|_| "{}".into());
+    }
+    #[derive(serde::Serialize)]
+    struct RequestErrors<'a> {
+        errors: &'a [GqlServerError],
+    }
+    serde_json::to_string(&RequestErrors {
+        errors: &response.errors,
+    })
+    .unwrap_or_else(|_| "{}".into())
 }
 
 /// A JSON body with the count of SQL statements it took.
@@ -333,6 +387,67 @@ fn body_response(body: String, statements: u64) -> axum::response::Response {
     res
 }
 
+/// `GET /graphql`: with `?query=…`, a query per GraphQL over HTTP (never a
+/// mutation: 405); without, GraphiQL.
+async fn graphql_get(
+    State(app): State<Arc<App>>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    let Some(query) = params.get("query") else {
+        return web::graphiql_data().await.into_response();
+    };
+    let variables = match params
+        .get("variables")
+        .map(|v| serde_json::from_str::<serde_json::Value>(v))
+    {
+        None => serde_json::Value::Null,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            return Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                format!("`variables` is not JSON: {e}"),
+            )
+            .into_response();
+        }
+    };
+    let body = Bytes::from(
+        serde_json::json!({ "query": query, "variables": variables,
+                            "operationName": params.get("operationName") })
+        .to_string(),
+    );
+    if let Ok((mut request, Some(_))) = parse_request(&app, &body)
+        && is_mutation(&mut request)
+    {
+        let mut res = Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "a mutation is sent with POST",
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return res;
+    }
+    graphql(State(app), headers, body).await
+}
+
+/// The operation a request runs, for the request's log line.
+fn record_operation(request: &async_graphql::Request, parsed: &Parsed) {
+    use async_graphql::parser::types::DocumentOperations;
+    let name = request
+        .operation_name
+        .clone()
+        .or_else(|| match &parsed.as_ref()?.doc.operations {
+            DocumentOperations::Single(_) => None,
+            DocumentOperations::Multiple(ops) => ops.keys().next().map(|n| n.to_string()),
+        });
+    if let Some(name) = name {
+        tracing::Span::current().record("operation", name.as_str());
+    }
+}
+
 async fn graphql(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -342,6 +457,7 @@ async fn graphql(
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
+    record_operation(&request, &parsed);
     Metrics::add(&app.metrics.graphql_requests, 1);
     let live = match app.live_for(&principal.workspace_id).await {
         Ok(l) => l,
@@ -529,6 +645,7 @@ async fn metadata(
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
+    record_operation(&request, &parsed);
     let cost = parsed.as_ref().map_or(0, |p| {
         rapport_graphql::limits::document_cost(
             &p.doc,
@@ -676,40 +793,4 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         app.metrics
             .render(app.live().meta.version, app.schemas.builds()),
     )
-}
-
-const GRAPHIQL_HTML: &str = include_str!("../assets/graphiql.html");
-
-async fn graphiql() -> Html<&'static str> {
-    Html(GRAPHIQL_HTML)
-}
-
-async fn asset(Path(file): Path<String>) -> axum::response::Response {
-    let (body, ty): (&'static [u8], &str) = match file.as_str() {
-        "graphiql.min.js" => (
-            include_bytes!("../assets/graphiql/graphiql.min.js"),
-            "text/javascript",
-        ),
-        "graphiql.min.css" => (
-            include_bytes!("../assets/graphiql/graphiql.min.css"),
-            "text/css",
-        ),
-        "react.production.min.js" => (
-            include_bytes!("../assets/graphiql/react.production.min.js"),
-            "text/javascript",
-        ),
-        "react-dom.production.min.js" => (
-            include_bytes!("../assets/graphiql/react-dom.production.min.js"),
-            "text/javascript",
-        ),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    (
-        [
-            (header::CONTENT_TYPE, ty),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        body,
-    )
-        .into_response()
 }

@@ -14,10 +14,12 @@ mod metrics;
 mod parsed;
 mod standard;
 mod transfer;
+mod web;
 
 pub use app::{App, POLL_INTERVAL};
 pub use cli::{main, reseal_all};
 pub use demo::load as load_demo;
 pub use error::ServerError;
-pub use http::router;
+pub use http::{router, router_with};
 pub use standard::standard_documents;
+pub use web::HttpOptions;
