@@ -271,3 +271,137 @@ async fn a_log_line_per_request_and_a_graceful_shutdown() {
     let _ = std::fs::remove_dir_all(dir);
     db.drop_database().await;
 }
+
+#[tokio::test]
+async fn graphql_as_the_specification_says() {
+    let s = TestServer::start().await;
+    // A failed non-null root field nulls `data`, and its error has a path.
+    let r = s
+        .gql_raw(
+            "mutation { a: createCompany(data: { name: \"A\" }) { id } b: updateCompany(id: \"00000000-0000-4000-8000-000000000000\", data: { name: \"x\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["data"], Value::Null, "{r}");
+    assert_eq!(r["errors"][0]["path"], json!(["b"]), "{r}");
+    assert_eq!(code(&r["errors"][0]), "NOT_FOUND");
+    let r = s
+        .gql_raw(
+            "{ companies { totalCount } dup: findDuplicates(object: \"nope\", data: {}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        r.as_object().unwrap().contains_key("data") && r["data"].is_null(),
+        "{r}"
+    );
+    assert_eq!(r["errors"][0]["path"], json!(["dup"]), "{r}");
+    // A request that cannot run has no `data` at all.
+    let r = s.gql_raw("{ companies { noSuchField } }", json!({})).await;
+    assert!(!r.as_object().unwrap().contains_key("data"), "{r}");
+
+    // Required fields are non-null when creating, not when updating.
+    let (_, sdl) = s.get("/graphql/schema.graphql", Some(ADMIN_KEY)).await;
+    let input = |name: &str| {
+        sdl.split(&format!("input {name} {{"))
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .unwrap_or_else(|| panic!("no input {name}"))
+            .to_string()
+    };
+    assert!(input("CompanyCreateInput").contains("\tname: String!\n"));
+    assert!(input("CompanyUpdateInput").contains("\tname: String\n"));
+    let e = s
+        .gql_error(
+            "mutation($d: CompanyCreateInput!) { createCompany(data: $d) { id } }",
+            json!({ "d": {} }),
+        )
+        .await;
+    assert_eq!(
+        (code(&e), e["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("name")),
+        "{e}"
+    );
+
+    // Groups of a select come in the order of its options: a pipeline by stage.
+    s.gql(
+        "mutation { createOpportunities(data: [{ name: \"w\", stage: WON }, { name: \"n\", stage: NEW }, { name: \"l\", stage: LOST }]) { id } }",
+        json!({}),
+    )
+    .await;
+    let groups = s
+        .gql(
+            "{ opportunitiesGroupBy(by: [stage]) { key { stage } } }",
+            json!({}),
+        )
+        .await;
+    let stages: Vec<&str> = groups["opportunitiesGroupBy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"]["stage"].as_str().unwrap())
+        .collect();
+    let options = s
+        .meta(
+            "{ object(name: \"opportunity\") { fields { name options } } }",
+            json!({}),
+        )
+        .await;
+    let order: Vec<String> = options["object"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "stage")
+        .unwrap()["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap().to_string())
+        .filter(|v| stages.contains(&v.as_str()))
+        .collect();
+    assert_eq!(stages, order, "groups follow the options' order");
+    assert_ne!(
+        stages,
+        {
+            let mut a = stages.clone();
+            a.sort();
+            a
+        },
+        "not alphabetical"
+    );
+
+    // Labels made from names read as words.
+    let made = s
+        .create_object(json!({
+            "type": "object",
+            "x-rapport-object": { "name": "supportTicket", "pluralName": "supportTickets" },
+            "properties": {
+                "firstResponseAt": { "type": "string", "format": "date-time" },
+                "level": { "type": "string", "enum": ["LOW_PRIORITY", "HIGH"] }
+            }
+        }))
+        .await;
+    assert_eq!(made["createObject"]["name"], "supportTicket");
+    let o = s
+        .meta("{ object(name: \"supportTicket\") { label labelPlural fields { name label options } } }", json!({}))
+        .await;
+    assert_eq!(
+        (
+            o["object"]["label"].as_str(),
+            o["object"]["labelPlural"].as_str()
+        ),
+        (Some("Support ticket"), Some("Support tickets"))
+    );
+    let field = |n: &str| {
+        o["object"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(field("firstResponseAt")["label"], "First response at");
+    assert_eq!(field("level")["options"][0]["label"], "Low priority");
+    s.finish().await;
+}

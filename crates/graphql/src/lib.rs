@@ -20,7 +20,7 @@ use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
 pub use access::{Access, Shared, catalog_view};
-pub use errors::{ApiError, store_error};
+pub use errors::{ApiError, FieldErrorPaths, null_failed_roots, store_error};
 pub use limits::MAX_DEPTH;
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
@@ -70,7 +70,8 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
         .register(query)
         .register(mutation)
         .limit_depth(SCHEMA_DEPTH_BACKSTOP)
-        .limit_complexity(SCHEMA_COMPLEXITY_BACKSTOP);
+        .limit_complexity(SCHEMA_COMPLEXITY_BACKSTOP)
+        .extension(FieldErrorPaths);
     for t in builder_types {
         builder = builder.register(t);
     }

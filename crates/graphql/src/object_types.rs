@@ -322,8 +322,15 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
                 vec![(f.name.clone(), ty)]
             }
         };
+        // A required field without a default is non-null when creating, so
+        // typed clients catch its absence; updates leave fields out freely.
+        let needed = f.required && f.default.is_none();
         for (name, ty) in inputs {
-            create = create.field(InputValue::new(&name, ty.clone()));
+            let create_ty = match (&ty, needed) {
+                (TypeRef::Named(n), true) => TypeRef::NonNull(Box::new(TypeRef::Named(n.clone()))),
+                _ => ty.clone(),
+            };
+            create = create.field(InputValue::new(&name, create_ty));
             update = update.field(InputValue::new(&name, ty));
         }
     }

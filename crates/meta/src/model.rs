@@ -340,3 +340,55 @@ pub(crate) fn pascal(name: &str) -> String {
         None => String::new(),
     }
 }
+
+/// A label read as words from a name: `annualRevenue` → `Annual revenue`,
+/// `supportCases` → `Support cases`, `CLOSED_WON` → `Closed won`, `mrr2` →
+/// `Mrr 2`. Runs of capitals stay one word (`apiURL` → `Api url`).
+pub(crate) fn words(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev: Option<char> = None;
+    for c in name.chars() {
+        let boundary = match prev {
+            None => false,
+            Some(p) => {
+                c == '_'
+                    || (c.is_ascii_uppercase() && p.is_ascii_lowercase())
+                    || (c.is_ascii_digit() && !p.is_ascii_digit() && p != '_')
+                    || (c.is_ascii_alphabetic() && p.is_ascii_digit())
+            }
+        };
+        if c == '_' {
+            if !out.ends_with(' ') && !out.is_empty() {
+                out.push(' ');
+            }
+        } else {
+            if boundary && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out.extend(c.to_lowercase());
+        }
+        prev = Some(c);
+    }
+    let out = out.trim().to_string();
+    let mut chars = out.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => out,
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::words;
+
+    #[test]
+    fn names_read_as_words() {
+        assert_eq!(words("annualRevenue"), "Annual revenue");
+        assert_eq!(words("supportCases"), "Support cases");
+        assert_eq!(words("CLOSED_WON"), "Closed won");
+        assert_eq!(words("NEW"), "New");
+        assert_eq!(words("mrr2"), "Mrr 2");
+        assert_eq!(words("apiURL"), "Api url");
+        assert_eq!(words("x"), "X");
+    }
+}

@@ -9,7 +9,7 @@ use crate::error::MetaError;
 use crate::formula::parse_formula;
 use crate::model::{
     Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS,
-    SelectOption, pascal,
+    SelectOption, words,
 };
 
 const META_SCHEMA: &str = include_str!("../../../schema/meta/object.schema.json");
@@ -163,11 +163,11 @@ pub fn parse_document(doc: &Value) -> Result<ObjectDef, MetaError> {
         .as_str()
         .or(doc["title"].as_str())
         .map(str::to_string)
-        .unwrap_or_else(|| pascal(&name));
+        .unwrap_or_else(|| words(&name));
     let label_plural = head["labelPlural"]
         .as_str()
         .map(str::to_string)
-        .unwrap_or_else(|| pascal(&plural_name));
+        .unwrap_or_else(|| words(&plural_name));
     let required: Vec<&str> = doc["required"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -323,7 +323,7 @@ pub fn parse_field_property(
             .get("title")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .unwrap_or_else(|| pascal(name)),
+            .unwrap_or_else(|| words(name)),
         description: prop
             .get("description")
             .and_then(Value::as_str)
@@ -543,7 +543,10 @@ fn parse_options(
                 ));
             }
             options.push(SelectOption {
-                label: o["label"].as_str().unwrap_or(&value).to_string(),
+                label: o["label"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| words(&value)),
                 value,
                 raw: o.clone(),
             });
@@ -552,10 +555,11 @@ fn parse_options(
     // Values listed in `enum` but not in `options` get a label from their value.
     for v in &enum_values {
         if !options.iter().any(|o| &o.value == v) {
+            let label = words(v);
             options.push(SelectOption {
                 value: v.clone(),
-                label: v.clone(),
-                raw: json!({ "value": v, "label": v }),
+                raw: json!({ "value": v, "label": label }),
+                label,
             });
         }
     }

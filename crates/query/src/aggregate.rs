@@ -162,6 +162,9 @@ pub fn group_by_sql(
     let pg = layout.backend == Backend::Postgres;
     let mut sql = Sql::new(layout.backend);
     let mut key_cols = Vec::new();
+    // How each key orders its groups: a select's in its options' order (a
+    // pipeline's stages as the admin laid them out), the rest by value.
+    let mut orderings = Vec::new();
     sql.push("SELECT ");
     for (i, name) in q.by.iter().enumerate() {
         let path = format!("by[{i}]");
@@ -187,6 +190,21 @@ pub fn group_by_sql(
             Scalar::Date | Scalar::DateTime => date_bucket(&e, col.scalar, &q.granularity, pg)?,
             _ => e,
         };
+        let select = object
+            .field(name)
+            .filter(|f| f.field_type == FieldType::Select && !f.options.is_empty());
+        orderings.push(match select {
+            Some(f) => {
+                let whens: String = f
+                    .options
+                    .iter()
+                    .enumerate()
+                    .map(|(n, o)| format!(" WHEN '{}' THEN {n}", o.value.replace('\'', "''")))
+                    .collect();
+                format!("CASE {expr}{whens} END ASC NULLS LAST")
+            }
+            None => format!("{} ASC NULLS LAST", i + 1),
+        });
         if i > 0 {
             sql.push(", ");
         }
@@ -220,11 +238,7 @@ pub fn group_by_sql(
     let positions: Vec<String> = (1..=q.by.len()).map(|i| i.to_string()).collect();
     sql.push(" GROUP BY ").push(&positions.join(", "));
     // Groups come in key order, the null group last, on both backends.
-    let order: Vec<String> = positions
-        .iter()
-        .map(|p| format!("{p} ASC NULLS LAST"))
-        .collect();
-    sql.push(" ORDER BY ").push(&order.join(", "));
+    sql.push(" ORDER BY ").push(&orderings.join(", "));
     sql.push(&format!(" LIMIT {}", q.first));
     Ok((sql, key_cols, scalars))
 }

@@ -327,6 +327,7 @@ fn finish(mut response: Response) -> Response {
         let code = if e.message.contains("nested too deep") || e.message.contains("too complex") {
             "QUERY_TOO_COMPLEX"
         } else if e.path.is_empty() {
+            name_the_field(e);
             "BAD_USER_INPUT"
         } else {
             tracing::error!(error = %e.message, "unexpected resolver error");
@@ -336,6 +337,29 @@ fn finish(mut response: Response) -> Response {
         set_code(e, code);
     }
     response
+}
+
+/// A validation error about an input object's field (`field "plate" of type
+/// "String!" is required but not provided`) names it in `extensions.field`,
+/// as the API's own input errors do.
+fn name_the_field(e: &mut GqlServerError) {
+    let Some(field) = e
+        .message
+        .split_once("field \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(name, _)| name.to_string())
+    else {
+        return;
+    };
+    let reason = if e.message.contains("is required but not provided") {
+        "is required".to_string()
+    } else {
+        e.message.clone()
+    };
+    let mut ext = e.extensions.take().unwrap_or_default();
+    ext.set("field", field);
+    ext.set("reason", reason);
+    e.extensions = Some(ext);
 }
 
 fn set_code(e: &mut GqlServerError, code: &str) {
@@ -570,7 +594,17 @@ async fn graphql(
         .data(store)
         .data(loader);
     let principal_id = principal.id.clone();
-    let response = finish(schema.execute(request).await);
+    let operation_name = request.operation_name.clone();
+    let mut response = schema.execute(request).await;
+    if let Some(parsed) = &parsed {
+        rapport_graphql::null_failed_roots(
+            &mut response,
+            schema.registry(),
+            &parsed.doc,
+            operation_name.as_deref(),
+        );
+    }
+    let response = finish(response);
     let written = match writes {
         true => app.wrote(&principal_id).await,
         false => None,
