@@ -496,7 +496,7 @@ async fn admin_defines_vehicle_and_frontend_uses_it() {
         e["message"]
             .as_str()
             .unwrap()
-            .contains("1 of 1 records would not convert"),
+            .contains("1 of 1 records of `vehicle` would not convert its `contactEmail`"),
         "{e}"
     );
     let d = s

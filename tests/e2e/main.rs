@@ -6,6 +6,7 @@
 mod harness;
 
 mod accounts;
+mod cli;
 mod computed;
 mod concurrency;
 mod custom_object;

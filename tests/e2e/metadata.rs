@@ -302,7 +302,7 @@ async fn standard_objects_take_new_fields_labels_and_options_but_keep_their_fiel
         e["message"]
             .as_str()
             .unwrap()
-            .contains("1 of 1 records would not convert"),
+            .contains("1 of 1 records of `company` would not convert its `industry`"),
         "{e}"
     );
     // A custom field on a standard object.

@@ -70,8 +70,10 @@ enum Command {
         #[arg(long, env = "RAPPORT_READ_DATABASE_URL")]
         read_database_url: Option<String>,
     },
-    /// Fill the workspace with demo records (deterministic; scale multiplies them).
+    /// Fill the workspace with demo records (deterministic; scale multiplies
+    /// them). On a workspace that has the demo, adds to it.
     Demo {
+        /// How many times the base demo (20 companies, 60 people, 40 deals, …).
         #[arg(long, default_value_t = 1)]
         scale: u32,
     },
@@ -84,7 +86,9 @@ enum Command {
     /// Import records from CSV (header row of field names, `name.firstName`
     /// for parts) or JSON Lines, validated, in one transaction.
     Import {
+        /// The object the records are of (`company`, `person`, …).
         object: String,
+        /// The file to read.
         file: PathBuf,
         /// By default from the file's extension (.csv, else JSON Lines).
         #[arg(long, value_enum)]
@@ -93,15 +97,30 @@ enum Command {
         /// invalid line means nothing is imported).
         #[arg(long)]
         skip_invalid: bool,
+        /// Leave out columns (or JSON keys) that are not fields of the object
+        /// (default: name them and import nothing).
+        #[arg(long)]
+        ignore_unknown: bool,
+        /// The workspace (its id); the default workspace if not given.
+        #[arg(long)]
+        workspace: Option<String>,
     },
     /// Write every record of an object to stdout.
     Export {
+        /// The object whose records are written.
         object: String,
+        /// `jsonl` (one record a line) or `csv`.
         #[arg(long, value_enum, default_value = "jsonl")]
         format: crate::transfer::Format,
+        /// The workspace (its id); the default workspace if not given.
+        #[arg(long)]
+        workspace: Option<String>,
     },
     /// Metadata as code.
     Schema {
+        /// The workspace (its id); the default workspace if not given.
+        #[arg(long, global = true)]
+        workspace: Option<String>,
         #[command(subcommand)]
         command: SchemaCommand,
     },
@@ -130,12 +149,15 @@ enum KeysCommand {
 enum SchemaCommand {
     /// Print object documents (all, or one with --object).
     Export {
+        /// Only this object's document.
         #[arg(long)]
         object: Option<String>,
     },
     /// Make the workspace match the documents in the files (each a document or a list).
     Apply {
+        /// Files of object documents (JSON: one document or a list).
         files: Vec<PathBuf>,
+        /// Print what would change, and change nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -192,28 +214,48 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             read_database_url,
         } => {
             let options = http_options(cors_origin)?;
-            let (app, created) = App::open_replicated(&url, read_database_url.as_deref()).await?;
+            let (app, created) = App::open_replicated(&url, read_database_url.as_deref())
+                .await
+                .map_err(|e| match e {
+                    ServerError::Store(rapport_store::StoreError::Database(db)) => {
+                        ServerError::Usage(format!(
+                            "cannot open the database at {}: {db}",
+                            without_password(&url)
+                        ))
+                    }
+                    other => other,
+                })?;
             let key_file = admin_key_file(&cli, &url);
             serve(app, created, &key_file, listen, *demo, &options).await
         }
-        Command::Schema { command } => schema(&url, command).await,
+        Command::Schema { workspace, command } => schema(&url, workspace.as_deref(), command).await,
         Command::Import {
             object,
             file,
             format,
             skip_invalid,
+            ignore_unknown,
+            workspace,
         } => {
-            let (app, _) = App::open(&url).await?;
-            let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+            let opened = std::fs::File::open(file)
+                .map_err(|e| ServerError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
+            let (app, _) = open(&url).await?;
             let format = format.unwrap_or_else(|| crate::transfer::Format::of_path(file));
-            let live = app.live();
+            let live = live_of(&app, workspace.as_deref()).await?;
             let report = crate::transfer::import(
                 &live.store,
                 &cli_actor("import"),
                 object,
-                reader,
-                format,
-                *skip_invalid,
+                crate::transfer::Input {
+                    reader: std::io::BufReader::new(opened),
+                    size,
+                },
+                crate::transfer::ImportOptions {
+                    format,
+                    skip_invalid: *skip_invalid,
+                    ignore_unknown: *ignore_unknown,
+                },
             )
             .await?;
             for e in &report.errors {
@@ -232,9 +274,13 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             );
             Ok(())
         }
-        Command::Export { object, format } => {
-            let (app, _) = App::open(&url).await?;
-            let live = app.live();
+        Command::Export {
+            object,
+            format,
+            workspace,
+        } => {
+            let (app, _) = open(&url).await?;
+            let live = live_of(&app, workspace.as_deref()).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             crate::transfer::export(&live.store, object, *format, &mut out).await?;
@@ -249,7 +295,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
         Command::Keys {
             command: KeysCommand::CreateAdmin { workspace, name },
         } => {
-            let (app, _) = App::open(&url).await?;
+            let (app, _) = open(&url).await?;
             let workspace = match workspace {
                 Some(id) => rapport_store::list_workspaces(&app.db)
                     .await?
@@ -275,16 +321,51 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
         Command::Keys {
             command: KeysCommand::Reseal,
         } => {
-            let (app, _) = App::open(&url).await?;
+            let (app, _) = open(&url).await?;
             let resealed = reseal_all(&app).await?;
             println!("{resealed} value(s) re-sealed under the first key");
             Ok(())
         }
         Command::Demo { scale } => {
-            let (app, _) = App::open(&url).await?;
+            let (app, _) = open(&url).await?;
             crate::demo::load(&app, *scale).await
         }
     }
+}
+
+/// Opens the database for a command, saying which one when it cannot.
+async fn open(url: &str) -> Result<(Arc<App>, bool), ServerError> {
+    App::open(url).await.map_err(|e| match e {
+        ServerError::Store(rapport_store::StoreError::Database(db)) => ServerError::Usage(format!(
+            "cannot open the database at {}: {db}",
+            without_password(url)
+        )),
+        other => other,
+    })
+}
+
+fn without_password(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|mut u| {
+            let _ = u.set_password(None);
+            u.to_string()
+        })
+        .unwrap_or_else(|_| url.to_string())
+}
+
+/// A workspace's live schema: the one named, or the default.
+async fn live_of(app: &App, workspace: Option<&str>) -> Result<Arc<crate::app::Live>, ServerError> {
+    let Some(id) = workspace else {
+        return Ok(app.live());
+    };
+    let known = rapport_store::list_workspaces(&app.db)
+        .await?
+        .iter()
+        .any(|w| w.id == id);
+    if !known {
+        return Err(ServerError::Usage(format!("no workspace with id {id}")));
+    }
+    app.live_for(id).await
 }
 
 fn cli_actor(what: &str) -> rapport_store::Actor {
@@ -469,9 +550,13 @@ fn write_private(path: &Path, secret: &str) -> Result<(), ServerError> {
     Ok(())
 }
 
-async fn schema(url: &str, command: &SchemaCommand) -> Result<(), ServerError> {
-    let (app, _) = App::open(url).await?;
-    let live = app.live();
+async fn schema(
+    url: &str,
+    workspace: Option<&str>,
+    command: &SchemaCommand,
+) -> Result<(), ServerError> {
+    let (app, _) = open(url).await?;
+    let live = live_of(&app, workspace).await?;
     match command {
         SchemaCommand::Export { object } => {
             let docs: Vec<Value> = live

@@ -3,7 +3,6 @@
 //! Lines (one GraphQL-shaped record per line).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Instant;
 
 use rapport_meta::{FieldType, ObjectDef, RelationKind};
 use rapport_store::{Actor, ImportReport, Record, RecordStore, StatementCounter};
@@ -81,9 +80,36 @@ fn cell(object: &ObjectDef, column: &str, text: &str) -> Option<(String, Option<
     Some((key, part, value))
 }
 
+/// Whether a column (or JSON key) names something of the object: a field
+/// or a part of one, a relation's `…Id`/`…Object`/`…Ids`, or a system field.
+fn known_column(object: &ObjectDef, column: &str) -> bool {
+    let key = column.split('.').next().unwrap_or(column);
+    if rapport_meta::SYSTEM_FIELDS.contains(&key) || object.field(key).is_some() {
+        return true;
+    }
+    ["Ids", "Id", "Object"].iter().any(|suffix| {
+        key.strip_suffix(suffix)
+            .and_then(|base| object.field(base))
+            .is_some_and(|f| f.relation.is_some())
+    })
+}
+
+fn unknown_error(object: &ObjectDef, what: &str, unknown: &[String]) -> ServerError {
+    let names: Vec<String> = unknown.iter().map(|u| format!("`{u}`")).collect();
+    ServerError::Usage(format!(
+        "{what}: {} not a field of `{}`; nothing imported (--ignore-unknown leaves {} out)",
+        names.join(", "),
+        object.name,
+        if unknown.len() == 1 { "it" } else { "them" }
+    ))
+}
+
 fn csv_record(object: &ObjectDef, header: &[String], row: &csv::StringRecord) -> Record {
     let mut record = Map::new();
     for (column, text) in header.iter().zip(row.iter()) {
+        if column.is_empty() {
+            continue;
+        }
         let Some((key, part, value)) = cell(object, column, text) else {
             continue;
         };
@@ -104,72 +130,113 @@ fn csv_record(object: &ObjectDef, header: &[String], row: &csv::StringRecord) ->
     record
 }
 
-fn progress(done: usize, started: Instant, last: bool) {
-    if !std::io::stderr().is_terminal() && !last {
-        return;
+/// A file to import and its size in bytes, for the progress bar.
+pub struct Input<R> {
+    pub reader: R,
+    pub size: u64,
+}
+
+pub struct ImportOptions {
+    pub format: Format,
+    /// Import the valid lines and report the others.
+    pub skip_invalid: bool,
+    /// Leave out columns and keys that name nothing of the object.
+    pub ignore_unknown: bool,
+}
+
+/// A progress bar over the bytes read, with a total and a rate, drawn only
+/// on a terminal.
+fn progress_bar(size: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
     }
-    let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-6);
-    let bar = "#".repeat(((done / CHUNK) % 30) + 1);
-    eprint!("\r{bar:<30} {done} lines, {rate:.0} lines/s");
-    if last {
-        eprintln!();
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    ) {
+        bar.set_style(style);
     }
+    bar
 }
 
 /// Imports a file into an object in one transaction.
-pub async fn import(
+pub async fn import<R: std::io::Read>(
     store: &RecordStore,
     actor: &Actor,
     object: &str,
-    input: impl BufRead,
-    format: Format,
-    skip_invalid: bool,
+    input: Input<R>,
+    options: ImportOptions,
 ) -> Result<ImportReport, ServerError> {
     let obj = store.object(object)?.clone();
     let counter = StatementCounter::default();
     let mut import = store
-        .begin_import(&counter, actor, object, skip_invalid)
+        .begin_import(&counter, actor, object, options.skip_invalid)
         .await?;
-    let started = Instant::now();
+    let bar = progress_bar(input.size);
+    let reader = std::io::BufReader::new(bar.wrap_read(input.reader));
     let mut chunk: Vec<(usize, Record)> = Vec::with_capacity(CHUNK);
-    let mut lines = 0usize;
-    match format {
+    match options.format {
         Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-            let header: Vec<String> = reader
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+            let mut header: Vec<String> = reader
                 .headers()
                 .map_err(|e| ServerError::Usage(format!("line 1: {e}")))?
                 .iter()
                 .map(|h| h.trim().to_string())
                 .collect();
+            let unknown: Vec<String> = header
+                .iter()
+                .filter(|c| !c.is_empty() && !known_column(&obj, c))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                if !options.ignore_unknown {
+                    return Err(unknown_error(&obj, "the header", &unknown));
+                }
+                // A column without a name is left out.
+                for c in header.iter_mut().filter(|c| unknown.contains(c)) {
+                    c.clear();
+                }
+            }
             for (i, row) in reader.records().enumerate() {
                 // Line 1 is the header.
                 let line = i + 2;
                 let row = row.map_err(|e| ServerError::Usage(format!("line {line}: {e}")))?;
                 chunk.push((line, csv_record(&obj, &header, &row)));
-                lines = line;
                 if chunk.len() == CHUNK {
                     import.push(std::mem::take(&mut chunk)).await?;
-                    progress(i + 1, started, false);
+                    bar.set_message(format!("{line} lines"));
                 }
             }
         }
         Format::Jsonl => {
-            for (i, text) in input.lines().enumerate() {
+            for (i, text) in reader.lines().enumerate() {
                 let line = i + 1;
                 let text = text?;
-                lines = line;
                 if text.trim().is_empty() {
                     continue;
                 }
                 match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Object(record)) => chunk.push((line, record)),
+                    Ok(Value::Object(mut record)) => {
+                        let unknown: Vec<String> = record
+                            .keys()
+                            .filter(|k| !known_column(&obj, k))
+                            .cloned()
+                            .collect();
+                        if !unknown.is_empty() {
+                            if !options.ignore_unknown {
+                                return Err(unknown_error(&obj, &format!("line {line}"), &unknown));
+                            }
+                            record.retain(|k, _| !unknown.contains(k));
+                        }
+                        chunk.push((line, record));
+                    }
                     Ok(_) => import.reject(line, "a line must be a JSON object"),
                     Err(e) => import.reject(line, format!("not JSON: {e}")),
                 }
                 if chunk.len() == CHUNK {
                     import.push(std::mem::take(&mut chunk)).await?;
-                    progress(line, started, false);
+                    bar.set_message(format!("{line} lines"));
                 }
             }
         }
@@ -177,7 +244,7 @@ pub async fn import(
     if !chunk.is_empty() {
         import.push(chunk).await?;
     }
-    progress(lines, started, true);
+    bar.finish_and_clear();
     Ok(import.finish().await?)
 }
 

@@ -49,6 +49,7 @@ pub(crate) fn diff(obj: &ObjectDef, old: Option<&Record>, new: &Record) -> Value
 }
 
 /// A `CREATED` entry of a bulk import, as [`record_creations`] takes it.
+#[derive(Clone)]
 pub(crate) struct Creation {
     pub id: String,
     pub record_id: String,

@@ -88,8 +88,10 @@ pub(crate) async fn convert_column(
         return Err(StoreError::bad(
             format!("/properties/{}", new.name),
             format!(
-                "{failures} of {} records would not convert from {} to {}; fix or clear them first",
+                "{failures} of {} records of `{}` would not convert its `{}` from {} to {}; fix or clear them first",
                 rows.len(),
+                object.name,
+                new.name,
                 old.field_type.as_str(),
                 new.field_type.as_str()
             ),

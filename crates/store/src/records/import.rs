@@ -4,14 +4,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rapport_meta::{ObjectDef, RelationKind};
-use rapport_query::{Scalar, Sql};
+use rapport_query::{Scalar, Sql, field_columns};
 use serde_json::{Value, json};
 
 use crate::audit::diff;
 use crate::bulk_txn::{BulkTxn, push_copy_text};
 use crate::db::{StatementCounter, execute};
 use crate::error::StoreError;
-use crate::metadata::numbered_fields;
+use crate::metadata::{is_unique_violation, numbered_fields};
 use crate::records::{Actor, Record, RecordStore, now_value, unique_conflict};
 
 /// Why one line of an import was refused.
@@ -63,7 +63,14 @@ struct PreparedLine {
     history: crate::audit::Creation,
 }
 
+/// What a slice's write did: lines written, and lines refused for their links.
+struct SliceWritten {
+    imported: u64,
+    refused: Vec<(usize, StoreError)>,
+}
+
 /// A row to insert, its values in the order of the import's columns.
+#[derive(Clone)]
 enum Row {
     /// PostgreSQL: a line of COPY's text format (without its line end).
     Copy(String),
@@ -467,9 +474,72 @@ impl Import<'_> {
             return Ok(()); // nothing will be written; keep collecting errors
         }
         store.touched(obj);
+        let columns: Vec<String> = prepared.columns.into_iter().collect();
+        // A unique value another record holds (or an earlier line of this
+        // import) fails the slice's insert. The slice then goes again without
+        // the lines that hold one, each refused by name; a savepoint keeps
+        // the rest of the import.
+        use sea_orm::ConnectionTrait;
+        self.txn
+            .execute_unprepared("SAVEPOINT import_slice")
+            .await?;
+        let first = self.write_slice(&valid, &columns).await;
+        let written = match first {
+            Err(StoreError::Database(db)) if is_unique_violation(&db) => {
+                self.txn
+                    .execute_unprepared("ROLLBACK TO SAVEPOINT import_slice")
+                    .await?;
+                let taken = self.lines_holding_taken_values(&valid).await?;
+                if taken.is_empty() {
+                    return Err(unique_conflict(StoreError::Database(db), obj));
+                }
+                let mut kept = Vec::with_capacity(valid.len());
+                for p in valid {
+                    match taken.iter().find(|(line, _)| *line == p.line) {
+                        Some((line, field)) => self.refuse(
+                            *line,
+                            StoreError::bad(
+                                field.as_str(),
+                                format!("another {} has the same `{field}`", obj.name),
+                            ),
+                        )?,
+                        None => kept.push(p),
+                    }
+                }
+                if self.refused > 0 && !self.skip_invalid {
+                    self.txn
+                        .execute_unprepared("RELEASE SAVEPOINT import_slice")
+                        .await?;
+                    return Ok(());
+                }
+                self.write_slice(&kept, &columns)
+                    .await
+                    .map_err(|e| unique_conflict(e, obj))?
+            }
+            other => other?,
+        };
+        self.txn
+            .execute_unprepared("RELEASE SAVEPOINT import_slice")
+            .await?;
+        for (line, e) in written.refused {
+            self.refuse(line, e)?;
+        }
+        self.imported += written.imported;
+        Ok(())
+    }
+
+    /// Writes a slice's lines: their auto-numbers drawn, links, rows and
+    /// history entries. Lines whose links fail are left out and returned,
+    /// to be refused once the slice stands.
+    async fn write_slice(
+        &self,
+        valid: &[PreparedLine],
+        columns: &[String],
+    ) -> Result<SliceWritten, StoreError> {
+        let (store, obj) = (self.store, self.obj);
         // COPY reads a row's values in the order of its column list: the
         // prepared columns, then the numbers, as each row gets them.
-        let mut columns: Vec<String> = prepared.columns.into_iter().collect();
+        let mut columns: Vec<String> = columns.to_vec();
         // Numbers are drawn in the transaction, one statement per field for
         // the whole slice, and handed out in line order.
         let mut numbers = Vec::new();
@@ -484,14 +554,9 @@ impl Import<'_> {
             .any(|f| f.relation_kind() == Some(RelationKind::ManyToMany));
         let mut rows: Vec<Row> = Vec::with_capacity(valid.len());
         let mut history = Vec::with_capacity(valid.len());
-        for PreparedLine {
-            line,
-            input,
-            id,
-            mut row,
-            history: entry,
-        } in valid
-        {
+        let mut refused = Vec::new();
+        for p in valid {
+            let mut row = p.row.clone();
             // The row gets its numbers as its last values.
             for (_, drawn) in &mut numbers {
                 let number = drawn
@@ -507,7 +572,7 @@ impl Import<'_> {
                     .execute_unprepared("SAVEPOINT import_links")
                     .await?;
                 match store
-                    .write_links(&self.txn, self.counter, obj, &id, &input)
+                    .write_links(&self.txn, self.counter, obj, &p.id, &p.input)
                     .await
                 {
                     Ok(()) => {
@@ -522,18 +587,16 @@ impl Import<'_> {
                         self.txn
                             .execute_unprepared("RELEASE SAVEPOINT import_links")
                             .await?;
-                        self.refuse(line, e)?;
+                        refused.push((p.line, e));
                         continue;
                     }
                 }
             }
             rows.push(row);
-            history.push(entry);
+            history.push(p.history.clone());
         }
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-        insert_rows(store, &self.txn, self.counter, obj, &columns, rows)
-            .await
-            .map_err(|e| unique_conflict(e, obj))?;
+        insert_rows(store, &self.txn, self.counter, obj, &columns, rows).await?;
         crate::audit::record_creations(
             &self.txn,
             store.db.backend,
@@ -545,8 +608,58 @@ impl Import<'_> {
             self.counter,
         )
         .await?;
-        self.imported += history.len() as u64;
-        Ok(())
+        Ok(SliceWritten {
+            imported: history.len() as u64,
+            refused,
+        })
+    }
+
+    /// The lines of a slice whose unique values another record holds
+    /// (deleted ones included: their values stay taken), or an earlier line
+    /// of the slice: (line, field). Text is compared as the database does.
+    async fn lines_holding_taken_values(
+        &self,
+        valid: &[PreparedLine],
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        let (store, obj) = (self.store, self.obj);
+        let mut out: Vec<(usize, String)> = Vec::new();
+        let unique = obj
+            .stored_fields()
+            .filter(|f| f.unique && f.relation.is_none() && f.field_type.composite().is_none())
+            .map(|f| (f.name.clone(), field_columns(f).remove(0)))
+            .chain(std::iter::once((
+                "id".to_string(),
+                rapport_query::record_columns(obj).remove(0),
+            )));
+        for (field, column) in unique {
+            let text_of = |p: &PreparedLine| -> Option<String> {
+                if field == "id" {
+                    return p.input.contains_key("id").then(|| p.id.clone());
+                }
+                match p.input.get(&field)? {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                }
+            };
+            let values: Vec<String> = valid.iter().filter_map(text_of).collect();
+            if values.is_empty() {
+                continue;
+            }
+            let taken = store
+                .taken_values(&self.txn, self.counter, obj, &column, &values)
+                .await?;
+            let mut seen = std::collections::HashSet::new();
+            for p in valid {
+                let Some(v) = text_of(p) else { continue };
+                if (taken.contains(&v) || !seen.insert(v))
+                    && !out.iter().any(|(line, _)| *line == p.line)
+                {
+                    out.push((p.line, field.clone()));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// PostgreSQL plans from statistics that a bulk load leaves stale until

@@ -306,6 +306,50 @@ impl RecordStore {
 
     /// The first of `ids` that names no live record of `object` the caller
     /// may see.
+    /// Which of `values` a record of `obj` holds in `column`, deleted records
+    /// included (their values stay taken), compared as text. Only asked
+    /// when an insert failed on a unique value, to name the lines at fault.
+    pub(crate) async fn taken_values(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        counter: &StatementCounter,
+        obj: &ObjectDef,
+        column: &rapport_query::Column,
+        values: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let backend = self.db.backend;
+        let mut taken = std::collections::HashSet::new();
+        for chunk in values.chunks(500) {
+            let mut text = rapport_query::Sql::new(backend);
+            match backend {
+                rapport_query::Backend::Postgres => {
+                    text.ident(&column.name).push("::text");
+                }
+                rapport_query::Backend::Sqlite => {
+                    text.push("CAST(").ident(&column.name).push(" AS TEXT)");
+                }
+            }
+            let mut sql = rapport_query::Sql::new(backend);
+            sql.push("SELECT ")
+                .push(&text.text)
+                .push(" FROM ")
+                .push(&self.meta.layout.table(&obj.name))
+                .push(" WHERE ")
+                .push(&text.text)
+                .push(" IN (");
+            sql.params_list(
+                chunk
+                    .iter()
+                    .map(|v| sea_query::Value::String(Some(v.clone()))),
+            )
+            .push(")");
+            for row in query(conn, counter, self.tagged(sql)).await? {
+                taken.insert(row.try_get_by_index::<String>(0)?);
+            }
+        }
+        Ok(taken)
+    }
+
     pub(crate) async fn first_missing(
         &self,
         txn: &impl sea_orm::ConnectionTrait,
