@@ -25,6 +25,7 @@ mod permissions;
 mod relations;
 mod replica;
 mod reused_statements;
+mod sales_team;
 mod sharing;
 mod tenants;
 mod transfer;

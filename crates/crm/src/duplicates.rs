@@ -182,6 +182,19 @@ pub async fn merge_records(
         tx.update(object, keep_id, fill).await?
     };
     tx.soft_delete(object, merge_ids).await?;
+    // The kept record's timeline says what went into it; each merged one's
+    // stays with it (deleted, still readable by those who read deleted records).
+    tx.note(
+        object,
+        keep_id,
+        "MERGED",
+        json!({ "merged": merge_ids, "referencesMoved": moved }),
+    )
+    .await?;
+    for id in merge_ids {
+        tx.note(object, id, "MERGED_INTO", json!({ "into": keep_id }))
+            .await?;
+    }
     let kept = tx.get(object, &id_of(&kept)).await?;
     Ok((kept, moved))
 }

@@ -13,7 +13,7 @@ mod timeline;
 
 pub use duplicates::{DuplicateMatch, find_duplicates, merge_records};
 pub use error::CrmError;
-pub use ownership::{assign_records, transfer_ownership};
+pub use ownership::{Successor, assign_records, transfer_ownership};
 pub use privacy::erase_subject;
 pub use sales::{ConvertLead, Converted, convert_lead, create_order_from_quote};
 pub use timeline::{TimelineEntry, record_timeline};

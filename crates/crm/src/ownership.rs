@@ -6,6 +6,7 @@ use rapport_store::{Record, Tx};
 use serde_json::{Map, Value, json};
 
 use crate::error::CrmError;
+use crate::id_of;
 
 /// Relation fields of an object that point at `target` (`team`, `assignee`…).
 fn relations_to<'a>(object: &'a ObjectDef, target: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -86,31 +87,91 @@ fn open_filter(obj: &ObjectDef) -> Value {
         .unwrap_or_else(|| json!({}))
 }
 
+/// Who takes over a departing member's records.
+#[derive(Debug, Clone)]
+pub enum Successor {
+    /// One member.
+    Member(String),
+    /// A team's manager.
+    TeamManager(String),
+    /// A team's active members, in turns (the departing member left out).
+    TeamMembers(String),
+}
+
+/// The members records go to, in turn.
+async fn successors(tx: &Tx<'_>, from: &str, to: &Successor) -> Result<Vec<String>, CrmError> {
+    let active = |m: &Record| m.get("active").and_then(Value::as_bool) != Some(false);
+    match to {
+        Successor::Member(id) => {
+            let target = tx.get("workspaceMember", id).await.map_err(|_| {
+                CrmError::bad("toMemberId", format!("no workspace member with id {id}"))
+            })?;
+            if !active(&target) {
+                return Err(CrmError::bad("toMemberId", "the member is deactivated"));
+            }
+            if id == from {
+                return Err(CrmError::bad("toMemberId", "the same member"));
+            }
+            Ok(vec![id.clone()])
+        }
+        Successor::TeamManager(team) => {
+            let t = tx
+                .get("team", team)
+                .await
+                .map_err(|_| CrmError::bad("toTeamId", format!("no team with id {team}")))?;
+            let manager = t
+                .get("managerId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    CrmError::bad(
+                        "toTeamId",
+                        "the team has no manager; spread across its members instead",
+                    )
+                })?
+                .to_string();
+            Box::pin(successors(tx, from, &Successor::Member(manager))).await
+        }
+        Successor::TeamMembers(team) => {
+            tx.get("team", team)
+                .await
+                .map_err(|_| CrmError::bad("toTeamId", format!("no team with id {team}")))?;
+            // A team's members, up to a page of them, in a stable order.
+            let mut members: Vec<String> = tx
+                .find("workspaceMember", json!({ "teamId": { "eq": team } }), 500)
+                .await?
+                .iter()
+                .filter(|m| active(m) && m["id"] != from)
+                .map(id_of)
+                .collect();
+            members.sort();
+            if members.is_empty() {
+                return Err(CrmError::bad(
+                    "toTeamId",
+                    "the team has no other active member",
+                ));
+            }
+            Ok(members)
+        }
+    }
+}
+
 /// Moves a member's open records — owned by them, or assigned to them
-/// through a relation to `workspaceMember` — to another member. Returns how
-/// many records moved per object.
+/// through a relation to `workspaceMember` — to a member, a team's manager,
+/// or a team's members in turns; every one of them, in the transaction.
+/// Returns how many records moved per object.
 pub async fn transfer_ownership(
     tx: &Tx<'_>,
     from: &str,
-    to: &str,
+    to: &Successor,
     objects: Option<&[String]>,
 ) -> Result<Vec<(String, usize)>, CrmError> {
-    if from == to {
-        return Err(CrmError::bad("toMemberId", "the same member"));
-    }
     tx.get("workspaceMember", from).await.map_err(|_| {
         CrmError::bad(
             "fromMemberId",
             format!("no workspace member with id {from}"),
         )
     })?;
-    let target = tx
-        .get("workspaceMember", to)
-        .await
-        .map_err(|_| CrmError::bad("toMemberId", format!("no workspace member with id {to}")))?;
-    if target.get("active").and_then(Value::as_bool) == Some(false) {
-        return Err(CrmError::bad("toMemberId", "the member is deactivated"));
-    }
+    let heirs = successors(tx, from, to).await?;
     let all: Vec<ObjectDef> = tx
         .catalog()
         .objects()
@@ -129,6 +190,7 @@ pub async fn transfer_ownership(
         ));
     }
     let mut moved = Vec::new();
+    let mut turn = 0usize;
     for obj in all
         .iter()
         .filter(|o| objects.is_none_or(|n| n.contains(&o.name)))
@@ -138,13 +200,21 @@ pub async fn transfer_ownership(
         keys.extend(relations_to(obj, "workspaceMember").map(|f| format!("{f}Id")));
         for key in keys {
             let filter = json!({ "and": [open_filter(obj), { key.clone(): { "eq": from } }] });
-            let ids = tx.find_ids(&obj.name, filter).await?;
-            for id in &ids {
-                let mut data = Map::new();
-                data.insert(key.clone(), json!(to));
-                tx.update(&obj.name, id, data).await?;
+            // Page by page until none is left: each moved record leaves the
+            // filter, so there is no limit on how many a member had.
+            loop {
+                let page = tx.find(&obj.name, filter.clone(), 500).await?;
+                if page.is_empty() {
+                    break;
+                }
+                for record in &page {
+                    let mut data = Map::new();
+                    data.insert(key.clone(), json!(heirs[turn % heirs.len()]));
+                    turn += 1;
+                    tx.update(&obj.name, &id_of(record), data).await?;
+                }
+                count += page.len();
             }
-            count += ids.len();
         }
         if count > 0 {
             moved.push((obj.name.clone(), count));

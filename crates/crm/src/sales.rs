@@ -48,9 +48,14 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
             let name = text(&lead, "companyName").ok_or_else(|| {
                 CrmError::bad("companyId", "the lead has no company name: give companyId")
             })?;
-            // A company of that name already in the CRM is reused, not duplicated.
+            // A company of that name already in the CRM (case aside) is reused,
+            // not duplicated, as duplicate detection matches it.
             let existing = tx
-                .find("company", json!({ "name": { "eq": name } }), 1)
+                .find(
+                    "company",
+                    json!({ "name": { "ilike": rapport_query::escape_like(&name) } }),
+                    1,
+                )
                 .await?;
             match existing.into_iter().next() {
                 Some(c) => c,
@@ -73,7 +78,11 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
         None => {
             let by_email = match text(&lead, "email") {
                 Some(email) => tx
-                    .find("person", json!({ "email": { "eq": email } }), 1)
+                    .find(
+                        "person",
+                        json!({ "email": { "ilike": rapport_query::escape_like(&email) } }),
+                        1,
+                    )
                     .await?
                     .into_iter()
                     .next(),

@@ -37,7 +37,9 @@ pub async fn record_timeline(
     if !(1..=500).contains(&first) {
         return Err(CrmError::bad("first", "between 1 and 500"));
     }
-    tx.get(object, id).await?;
+    // A record in the trash (deleted, or merged into another) keeps its
+    // history readable to whoever may read it.
+    tx.get_with_deleted(object, id).await?;
     let mut out: Vec<TimelineEntry> = tx
         .history(object, id, first)
         .await?
@@ -51,12 +53,20 @@ pub async fn record_timeline(
             TimelineEntry {
                 summary: match h.action.as_str() {
                     "UPDATED" => format!("changed {}", fields.join(", ")),
+                    "MERGED" => format!(
+                        "merged {} record(s) into this one",
+                        h.changes["merged"].as_array().map_or(0, Vec::len)
+                    ),
+                    "MERGED_INTO" => "merged into another record".to_string(),
                     other => other.to_lowercase(),
                 },
-                summary_reads: fields
-                    .iter()
-                    .map(|f| (object.to_string(), f.clone()))
-                    .collect(),
+                summary_reads: match h.action.as_str() {
+                    "UPDATED" => fields
+                        .iter()
+                        .map(|f| (object.to_string(), f.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 at: h.at,
                 kind: h.action,
                 actor: Some(h.actor),

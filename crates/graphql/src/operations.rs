@@ -228,12 +228,25 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                             .get("objects")
                             .filter(|v| !v.is_null())
                             .map(|_| arg_ids(&args, "objects"));
+                        let to = match (opt_str(&args, "toMemberId"), opt_str(&args, "toTeamId")) {
+                            (Some(member), None) => rapport_crm::Successor::Member(member),
+                            (None, Some(team)) if args.get("spread").and_then(Value::as_bool) == Some(true) => {
+                                rapport_crm::Successor::TeamMembers(team)
+                            }
+                            (None, Some(team)) => rapport_crm::Successor::TeamManager(team),
+                            _ => {
+                                return Err(store_error(rapport_store::StoreError::bad(
+                                    "toMemberId",
+                                    "give toMemberId or toTeamId (one of them)",
+                                )));
+                            }
+                        };
                         let st = state(&ctx)?;
                         let tx = begin(&ctx, st).await?;
                         let moved = rapport_crm::transfer_ownership(
                             &tx,
                             &string_arg(&ctx, "fromMemberId")?,
-                            &string_arg(&ctx, "toMemberId")?,
+                            &to,
                             objects.as_deref(),
                         )
                         .await
@@ -249,15 +262,14 @@ pub(crate) fn fields(catalog: &Catalog) -> (Vec<Type>, Vec<Field>, Vec<Field>) {
                     })
                 },
             )
-            .description("Moves a member's open records (owned or assigned) to another member.")
+            .description("Moves all of a member's open records (owned or assigned), in one transaction, to another member (toMemberId), to a team's manager (toTeamId), or across a team's active members in turns (toTeamId with spread: true).")
             .argument(InputValue::new(
                 "fromMemberId",
                 TypeRef::named_nn(TypeRef::ID),
             ))
-            .argument(InputValue::new(
-                "toMemberId",
-                TypeRef::named_nn(TypeRef::ID),
-            ))
+            .argument(InputValue::new("toMemberId", TypeRef::named(TypeRef::ID)))
+            .argument(InputValue::new("toTeamId", TypeRef::named(TypeRef::ID)))
+            .argument(InputValue::new("spread", TypeRef::named(TypeRef::BOOLEAN)).default_value(false))
             .argument(InputValue::new(
                 "objects",
                 TypeRef::named_nn_list(TypeRef::STRING),

@@ -140,6 +140,20 @@ impl Tx<'_> {
         .await
     }
 
+    /// Writes an entry of a record's history that no field change makes
+    /// (a merge: which records went into this one), as this transaction's actor.
+    pub async fn note(
+        &self,
+        object: &str,
+        id: &str,
+        action: &str,
+        changes: Value,
+    ) -> Result<(), StoreError> {
+        self.store
+            .audit(&self.txn, object, id, action, &self.actor, changes)
+            .await
+    }
+
     /// Empties the recorded values of a record's history, keeping that it
     /// changed and when (the right to be forgotten reaches the audit too).
     pub async fn scrub_history(&self, object: &str, id: &str) -> Result<u64, StoreError> {
@@ -158,6 +172,20 @@ impl Tx<'_> {
 
     /// A live record, or `NOT_FOUND`.
     pub async fn get(&self, object: &str, id: &str) -> Result<Record, StoreError> {
+        self.get_where(object, id, false).await
+    }
+
+    /// A record, live or in the trash (soft-deleted), or `NOT_FOUND`.
+    pub async fn get_with_deleted(&self, object: &str, id: &str) -> Result<Record, StoreError> {
+        self.get_where(object, id, true).await
+    }
+
+    async fn get_where(
+        &self,
+        object: &str,
+        id: &str,
+        with_deleted: bool,
+    ) -> Result<Record, StoreError> {
         check_uuid(id)?;
         self.store
             .by_ids_in(
@@ -165,7 +193,7 @@ impl Tx<'_> {
                 self.counter,
                 object,
                 &[id.to_string()],
-                false,
+                with_deleted,
                 None,
                 None,
             )
