@@ -84,7 +84,13 @@ pub struct TestServer {
     pub client: reqwest::Client,
     pub db: TestDb,
     pub app: std::sync::Arc<rapport_server::App>,
+    /// Where attachments' files are kept (at most [`TEST_FILE_BYTES`] each).
+    pub files_dir: PathBuf,
 }
+
+/// Largest attachment a test server keeps: above the 2 MiB of a GraphQL
+/// request, so both limits show.
+pub const TEST_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl TestServer {
     pub async fn start() -> TestServer {
@@ -148,6 +154,19 @@ impl TestServer {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let files_dir =
+            std::env::temp_dir().join(format!("rapport-files-{}", uuid::Uuid::new_v4().simple()));
+        app.set_files(
+            rapport_files::Files::local(
+                &files_dir,
+                TEST_FILE_BYTES,
+                rapport_files::DEFAULT_TYPES
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect(),
+            )
+            .expect("a files directory"),
+        );
         let router = rapport_server::router_with(app.clone(), options);
         tokio::spawn(async move {
             axum::serve(
@@ -162,6 +181,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             db,
             app,
+            files_dir,
         }
     }
 
@@ -171,6 +191,7 @@ impl TestServer {
     }
 
     pub async fn finish(self) {
+        let _ = std::fs::remove_dir_all(&self.files_dir);
         self.db.drop_database().await;
     }
 

@@ -15,6 +15,7 @@ mod docs;
 mod edge;
 mod encryption;
 mod errors;
+mod files;
 mod hostile;
 mod metadata;
 mod modules;

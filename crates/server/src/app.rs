@@ -159,6 +159,9 @@ pub struct App {
     /// in front of the server (`RAPPORT_CLIENT_IP_HEADER`); without it the
     /// connection's peer address counts.
     pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Where attachments' files are kept (`POST /files`); set by `serve`
+    /// (or a test) once.
+    files: std::sync::OnceLock<Arc<rapport_files::Files>>,
     /// Most a query may cost (`rapport_graphql::limits::document_cost`).
     pub max_query_cost: std::sync::atomic::AtomicU64,
     login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
@@ -413,6 +416,7 @@ impl App {
             client_ip_header: std::env::var("RAPPORT_CLIENT_IP_HEADER")
                 .ok()
                 .and_then(|h| axum::http::HeaderName::try_from(h.trim()).ok()),
+            files: std::sync::OnceLock::new(),
             max_query_cost: std::sync::atomic::AtomicU64::new(env_number(
                 "RAPPORT_MAX_QUERY_COST",
                 rapport_graphql::limits::DEFAULT_MAX_COST,
@@ -583,14 +587,47 @@ impl App {
         let app = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(POLL_INTERVAL);
+            let mut ticks = 0u64;
             loop {
                 tick.tick().await;
                 let Some(app) = app.upgrade() else { break };
                 if let Err(e) = app.poll_once().await {
                     tracing::warn!(error = %e, "metadata poll failed");
                 }
+                // Files of destroyed attachments go every other second.
+                ticks += 1;
+                if ticks.is_multiple_of(4)
+                    && let Err(e) = app.remove_orphan_files().await
+                {
+                    tracing::warn!(error = %e, "removing destroyed attachments' files failed");
+                }
             }
         });
+    }
+
+    /// Keeps attachments' files under `files` (once; later calls change nothing).
+    pub fn set_files(&self, files: rapport_files::Files) {
+        let _ = self.files.set(Arc::new(files));
+    }
+
+    pub fn files(&self) -> Option<&Arc<rapport_files::Files>> {
+        self.files.get()
+    }
+
+    /// Removes the files of attachments whose destroy committed.
+    pub async fn remove_orphan_files(&self) -> Result<usize, ServerError> {
+        let Some(files) = self.files() else {
+            return Ok(0);
+        };
+        let orphans = rapport_store::files_to_remove(&self.db, 100).await?;
+        for (workspace, attachment) in &orphans {
+            if let Err(e) = files.delete(workspace, attachment).await {
+                tracing::warn!(error = %e, %attachment, "a destroyed attachment's file stays for now");
+                continue;
+            }
+            rapport_store::file_removed(&self.db, workspace, attachment).await?;
+        }
+        Ok(orphans.len())
     }
 
     async fn poll_once(&self) -> Result<(), ServerError> {

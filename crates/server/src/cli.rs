@@ -214,6 +214,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             read_database_url,
         } => {
             let options = http_options(cors_origin)?;
+            let files = files_setting(&cli.data_dir)?;
             let (app, created) = App::open_replicated(&url, read_database_url.as_deref())
                 .await
                 .map_err(|e| match e {
@@ -226,6 +227,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                     other => other,
                 })?;
             let key_file = admin_key_file(&cli, &url);
+            app.set_files(files);
             serve(app, created, &key_file, listen, *demo, &options).await
         }
         Command::Schema { workspace, command } => schema(&url, workspace.as_deref(), command).await,
@@ -384,6 +386,34 @@ pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
         total += rapport_store::reseal_workspace(&app.db, &meta).await?;
     }
     Ok(total)
+}
+
+/// Where attachments' files go (`RAPPORT_FILES_DIR`, by default `files`
+/// in the data directory), how large one may be (`RAPPORT_FILES_MAX_BYTES`)
+/// and which content types are accepted (`RAPPORT_FILES_TYPES`, comma
+/// separated).
+fn files_setting(data_dir: &Path) -> Result<rapport_files::Files, ServerError> {
+    let dir = std::env::var("RAPPORT_FILES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| data_dir.join("files"));
+    let max = match std::env::var("RAPPORT_FILES_MAX_BYTES") {
+        Ok(v) => v.trim().parse().map_err(|_| {
+            ServerError::Usage(format!("RAPPORT_FILES_MAX_BYTES `{v}` is not a number"))
+        })?,
+        Err(_) => rapport_files::DEFAULT_MAX_BYTES,
+    };
+    let types = match std::env::var("RAPPORT_FILES_TYPES") {
+        Ok(v) => v
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        Err(_) => rapport_files::DEFAULT_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+    };
+    rapport_files::Files::local(&dir, max, types).map_err(|e| ServerError::Usage(e.to_string()))
 }
 
 fn http_options(cors_origins: &[String]) -> Result<crate::HttpOptions, ServerError> {

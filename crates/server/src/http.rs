@@ -38,6 +38,16 @@ pub fn router_with(app: Arc<App>, options: &HttpOptions) -> Router {
         .route("/graphql", post(graphql).get(graphql_get))
         .route("/metadata", post(metadata).get(web::graphiql_metadata))
         .layer(axum::middleware::from_fn(web::graphql_media_type));
+    // A file may be larger than a GraphQL request.
+    let file_limit = app.files().map_or(0, |f| {
+        usize::try_from(f.max_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+    });
+    let files = Router::new()
+        .route("/files", post(crate::files_api::upload))
+        .route("/files/{id}", get(crate::files_api::download))
+        .layer(DefaultBodyLimit::max(file_limit.max(MAX_BODY_BYTES)));
     let assets = Router::new()
         .route("/graphql/assets/{file}", get(web::asset))
         .layer(tower_http::compression::CompressionLayer::new());
@@ -52,6 +62,7 @@ pub fn router_with(app: Arc<App>, options: &HttpOptions) -> Router {
         .route("/metrics", get(metrics))
         .merge(graphql_routes)
         .merge(assets)
+        .merge(files)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     if let Some(cors) = web::cors(options) {
         router = router.layer(cors);

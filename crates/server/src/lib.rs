@@ -6,6 +6,7 @@ mod app;
 mod cli;
 mod demo;
 mod error;
+mod files_api;
 mod grants;
 mod http;
 mod import_api;

@@ -44,7 +44,7 @@ pub use metadata::{
 };
 pub use records::{
     Actor, ChildPage, Import, ImportReport, LineError, Page, Record, RecordStore, Tx, WriteGuard,
-    WriteRule,
+    WriteRule, file_removed, files_to_remove,
 };
 pub use replica::{Lsn, Replica, format_lsn, parse_lsn};
 pub use reseal::reseal_workspace;

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../../migrations/0006_roles.sql")),
     (7, include_str!("../../../migrations/0007_shares.sql")),
     (9, include_str!("../../../migrations/0009_invitations.sql")),
+    (
+        10,
+        include_str!("../../../migrations/0010_file_orphans.sql"),
+    ),
 ];
 
 pub async fn run(db: &Db) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@ use crate::error::StoreError;
 use crate::metadata::{WorkspaceMeta, is_unique_violation};
 
 mod delete;
+pub use delete::{file_removed, files_to_remove};
 mod import;
 mod read;
 mod tx;

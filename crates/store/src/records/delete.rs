@@ -161,6 +161,33 @@ impl RecordStore {
         Ok(())
     }
 
+    /// A destroyed attachment's file is noted for removal in the same
+    /// transaction (`files_to_remove`); a soft-deleted one keeps its file.
+    async fn orphan_files(
+        &self,
+        txn: &DatabaseTransaction,
+        obj: &ObjectDef,
+        ids: &[String],
+    ) -> Result<(), StoreError> {
+        if obj.name != "attachment" {
+            return Ok(());
+        }
+        for id in ids {
+            crate::db::sys_execute(
+                txn,
+                self.db.backend,
+                "INSERT INTO rapport_file_orphan (workspace_id, attachment_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                vec![
+                    self.meta.workspace.id.clone().into(),
+                    id.clone().into(),
+                    chrono::Utc::now().to_rfc3339().into(),
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Children soft-deleted by the parent's cascade come back with it.
     #[allow(clippy::too_many_arguments)]
     async fn restore_cascaded(
@@ -308,6 +335,7 @@ impl RecordStore {
             self.on_delete(txn, counter, actor, obj, ids, None, depth)
                 .await?;
             self.end_memberships(txn, obj, ids).await?;
+            self.orphan_files(txn, obj, ids).await?;
             for f in obj
                 .fields
                 .iter()
@@ -378,4 +406,37 @@ impl RecordStore {
         txn.commit().await?;
         Ok(())
     }
+}
+
+/// Files of destroyed attachments still to remove: (workspace, attachment).
+pub async fn files_to_remove(
+    db: &crate::Db,
+    limit: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    crate::db::sys_query(
+        &db.conn,
+        db.backend,
+        "SELECT workspace_id, attachment_id FROM rapport_file_orphan ORDER BY created_at LIMIT $1",
+        vec![limit.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .collect()
+}
+
+/// Forgets a file once it is removed.
+pub async fn file_removed(
+    db: &crate::Db,
+    workspace: &str,
+    attachment: &str,
+) -> Result<(), StoreError> {
+    crate::db::sys_execute(
+        &db.conn,
+        db.backend,
+        "DELETE FROM rapport_file_orphan WHERE workspace_id = $1 AND attachment_id = $2",
+        vec![workspace.into(), attachment.into()],
+    )
+    .await?;
+    Ok(())
 }

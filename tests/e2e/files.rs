@@ -1,0 +1,266 @@
+//! Attachments hold files: uploaded and downloaded through the API as the
+//! caller, within a size limit and the accepted content types, stored per
+//! workspace and attachment, and removed when the attachment is destroyed.
+
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN_KEY, TEST_FILE_BYTES, TestServer, code};
+
+async fn upload(
+    s: &TestServer,
+    key: &str,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let res = s
+        .client
+        .post(format!("{}/files?{query}", s.base))
+        .bearer_auth(key)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn attachments_hold_files() {
+    let s = TestServer::start().await;
+    let company = s
+        .gql(
+            "mutation { createCompany(data: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await["createCompany"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let related = format!("relatedObject=company&relatedId={company}");
+    let (status, made) = upload(
+        &s,
+        ADMIN_KEY,
+        &format!("fileName=Meeting%20notes.txt&{related}"),
+        "text/plain; charset=utf-8",
+        b"We agreed on a pilot.".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (made["size"].as_i64(), made["contentType"].as_str()),
+        (Some(21), Some("text/plain"))
+    );
+    let listed = s
+        .gql(
+            "query($id: ID!) { company(id: $id) { attachments { nodes { id fileName size } } } }",
+            json!({ "id": company }),
+        )
+        .await;
+    assert_eq!(
+        listed["company"]["attachments"]["nodes"][0]["fileName"],
+        "Meeting notes.txt"
+    );
+
+    let res = s
+        .client
+        .get(format!("{}/files/{id}", s.base))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/plain");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"Meeting notes.txt\"")
+    );
+    assert_eq!(
+        res.bytes().await.unwrap().as_ref(),
+        b"We agreed on a pilot."
+    );
+    let path = s.files_dir.join(&s.app.workspace.id).join(&id);
+    assert!(path.exists(), "kept under its workspace and attachment");
+
+    // Larger than a GraphQL request, within the file limit.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(3 * 1024 * 1024, b' ');
+    let (status, r) = upload(&s, ADMIN_KEY, "fileName=big.pdf", "application/pdf", pdf).await;
+    assert_eq!(status, 201, "{r}");
+    // Over the limit, of a refused type, or not what it says it is.
+    let too_big = vec![b'x'; TEST_FILE_BYTES as usize + 1];
+    let (status, r) = upload(&s, ADMIN_KEY, "fileName=huge.txt", "text/plain", too_big).await;
+    assert_eq!(
+        (status, code(&r["errors"][0])),
+        (413, "BAD_USER_INPUT"),
+        "{r}"
+    );
+    let (status, r) = upload(
+        &s,
+        ADMIN_KEY,
+        "fileName=page.html",
+        "text/html",
+        b"<script>".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&r["errors"][0])),
+        (415, "BAD_USER_INPUT"),
+        "{r}"
+    );
+    let (status, _) = upload(
+        &s,
+        ADMIN_KEY,
+        "fileName=fake.pdf",
+        "application/pdf",
+        b"<html>".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 415);
+    let (status, r) = upload(
+        &s,
+        ADMIN_KEY,
+        "fileName=..%2Fetc%2Fpasswd",
+        "text/plain",
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&r["errors"][0])),
+        (400, "BAD_USER_INPUT"),
+        "{r}"
+    );
+    let (status, _) = upload(
+        &s,
+        ADMIN_KEY,
+        "fileName=a.txt&relatedObject=company&relatedId=7f000000-0000-4000-8000-000000000000",
+        "text/plain",
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 404, "only to a record the caller can read");
+    let res = s
+        .client
+        .post(format!("{}/files?fileName=a.txt", s.base))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // Soft-deleted, the file stays (restorable); destroyed, it goes.
+    s.gql(
+        "mutation($id: ID!) { deleteAttachment(id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    s.app.remove_orphan_files().await.unwrap();
+    assert!(path.exists());
+    s.gql(
+        "mutation($id: ID!) { restoreAttachment(id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    s.gql(
+        "mutation($id: ID!) { destroyAttachment(id: $id) }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert!(s.app.remove_orphan_files().await.unwrap() >= 1);
+    assert!(!path.exists(), "the destroyed attachment's file is removed");
+    let res = s
+        .client
+        .get(format!("{}/files/{id}", s.base))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn files_obey_roles_scopes_and_workspaces() {
+    let s = TestServer::start().await;
+    let (_, made) = upload(
+        &s,
+        ADMIN_KEY,
+        "fileName=secret.txt",
+        "text/plain",
+        b"salary list".to_vec(),
+    )
+    .await;
+    let id = made["id"].as_str().unwrap().to_string();
+    // A role that may not read attachments neither downloads nor uploads.
+    s.meta(
+        "mutation($d: JSON!) { createRole(name: \"noFiles\", definition: $d) }",
+        json!({ "d": { "default": { "read": "all", "create": true, "update": "all", "delete": "none", "destroy": "none" },
+                        "objects": { "attachment": { "read": "none" } } } }),
+    )
+    .await;
+    let closed = s.member_token("closed@x.example", "noFiles").await;
+    let res = s
+        .client
+        .get(format!("{}/files/{id}", s.base))
+        .bearer_auth(&closed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let (status, _) = upload(&s, &closed, "fileName=x.txt", "text/plain", b"x".to_vec()).await;
+    assert_eq!(status, 403);
+    // A rep who reads only their own records does not read the admin's file.
+    s.create_rep_role().await;
+    let rep = s.member_token("rep@x.example", "rep").await;
+    let res = s
+        .client
+        .get(format!("{}/files/{id}", s.base))
+        .bearer_auth(&rep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let (status, own) = upload(
+        &s,
+        &rep,
+        "fileName=mine.txt",
+        "text/plain",
+        b"mine".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{own}");
+    let res = s
+        .client
+        .get(format!("{}/files/{}", s.base, own["id"].as_str().unwrap()))
+        .bearer_auth(&rep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"mine");
+    // Another workspace cannot reach it by its id.
+    let other = s
+        .post_with(
+            "/metadata",
+            None,
+            json!({ "query": "mutation { signUp(email: \"o@other.example\", password: \"a long password\", workspaceName: \"O\") { token } }" }),
+        )
+        .await
+        .1["data"]["signUp"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = s
+        .client
+        .get(format!("{}/files/{id}", s.base))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    s.finish().await;
+}
