@@ -253,3 +253,79 @@ async fn messages_name_the_port_and_the_database() {
     );
     cli.finish().await;
 }
+
+/// Under a member's or key's token the command line has that role's rights:
+/// an import refuses hidden and read-only fields as `create` does, and an
+/// export shows only what the role reads.
+#[tokio::test]
+async fn under_a_key_the_command_line_has_its_roles_rights() {
+    let cli = Cli::new().await;
+    cli.ok(&["import", "company", &cli.file("seed.jsonl", "{\"name\": \"Seed\", \"annualRevenue\": {\"amount\": \"900000\", \"currencyCode\": \"EUR\"}}\n")]);
+    let (app, _) = rapport_server::App::open(&cli.db.url).await.unwrap();
+    let actor = rapport_store::Actor {
+        kind: "system".into(),
+        id: "test".into(),
+        name: "test".into(),
+    };
+    for (name, definition) in [
+        (
+            "analyst",
+            json!({ "default": { "read": "all", "create": true, "update": "all", "delete": "none", "destroy": "none" },
+                            "fields": { "company.annualRevenue": "none", "company.industry": "read" } }),
+        ),
+        (
+            "viewer",
+            json!({ "default": { "read": "all", "create": false, "update": "none", "delete": "none", "destroy": "none" } }),
+        ),
+    ] {
+        rapport_store::save_role(&app.db, &actor, &app.workspace.id, name, &definition, false)
+            .await
+            .unwrap();
+    }
+    let (_, analyst) =
+        rapport_store::issue_api_key(&app.db, &actor, &app.workspace.id, "a", "analyst")
+            .await
+            .unwrap();
+    let (_, viewer) =
+        rapport_store::issue_api_key(&app.db, &actor, &app.workspace.id, "v", "viewer")
+            .await
+            .unwrap();
+    drop(app);
+
+    let hidden = cli.file(
+        "hidden.csv",
+        "name,annualRevenue.amount,annualRevenue.currencyCode\nA,1,EUR\n",
+    );
+    let e = cli.fails(&["import", "company", &hidden, "--key", &analyst]);
+    assert!(
+        e.contains("line 2: annualRevenue") && e.contains("analyst"),
+        "{e}"
+    );
+    let read_only = cli.file("ro.csv", "name,industry\nB,SOFTWARE\n");
+    let e = cli.fails(&["import", "company", &read_only, "--key", &analyst]);
+    assert!(e.contains("line 2: industry"), "{e}");
+    let fine = cli.file("fine.csv", "name\nC\n");
+    assert!(
+        cli.ok(&["import", "company", &fine, "--key", &analyst])
+            .contains("1 record(s) imported")
+    );
+    let e = cli.fails(&["import", "company", &fine, "--key", &viewer]);
+    assert!(e.contains("may not create"), "{e}");
+    let e = cli.fails(&["import", "company", &fine, "--key", "rk_not_a_key"]);
+    assert!(e.contains("--key"), "{e}");
+
+    let as_operator = cli.ok(&["export", "company"]);
+    assert!(as_operator.contains("900000"), "{as_operator}");
+    let as_analyst = cli.ok(&["export", "company", "--key", &analyst]);
+    assert_eq!(as_analyst.lines().count(), 2);
+    assert!(
+        !as_analyst.contains("annualRevenue") && !as_analyst.contains("900000"),
+        "{as_analyst}"
+    );
+    let csv = cli.ok(&["export", "company", "--format", "csv", "--key", &analyst]);
+    assert!(
+        !csv.lines().next().unwrap().contains("annualRevenue"),
+        "{csv}"
+    );
+    cli.finish().await;
+}

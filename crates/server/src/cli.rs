@@ -104,6 +104,10 @@ enum Command {
         /// The workspace (its id); the default workspace if not given.
         #[arg(long)]
         workspace: Option<String>,
+        /// Import as the member or API key this token speaks for: their
+        /// role's rights, in their workspace. Without it, as the operator.
+        #[arg(long, env = "RAPPORT_KEY", hide_env_values = true)]
+        key: Option<String>,
     },
     /// Write every record of an object to stdout.
     Export {
@@ -115,6 +119,10 @@ enum Command {
         /// The workspace (its id); the default workspace if not given.
         #[arg(long)]
         workspace: Option<String>,
+        /// Export as the member or API key this token speaks for: only the
+        /// records and fields their role reads. Without it, as the operator.
+        #[arg(long, env = "RAPPORT_KEY", hide_env_values = true)]
+        key: Option<String>,
     },
     /// Metadata as code.
     Schema {
@@ -238,16 +246,22 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             skip_invalid,
             ignore_unknown,
             workspace,
+            key,
         } => {
             let opened = std::fs::File::open(file)
                 .map_err(|e| ServerError::Usage(format!("cannot read {}: {e}", file.display())))?;
             let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
             let (app, _) = open(&url).await?;
             let format = format.unwrap_or_else(|| crate::transfer::Format::of_path(file));
-            let live = live_of(&app, workspace.as_deref()).await?;
+            let caller = caller(&app, workspace.as_deref(), key.as_deref(), "import").await?;
+            if let Some(access) = &caller.access {
+                access
+                    .write_filter(object, "create")
+                    .map_err(|e| ServerError::Usage(e.message))?;
+            }
             let report = crate::transfer::import(
-                &live.store,
-                &cli_actor("import"),
+                &caller.store,
+                &caller.actor,
                 object,
                 crate::transfer::Input {
                     reader: std::io::BufReader::new(opened),
@@ -255,6 +269,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 },
                 crate::transfer::ImportOptions {
                     format,
+                    access: caller.access.as_ref(),
                     skip_invalid: *skip_invalid,
                     ignore_unknown: *ignore_unknown,
                 },
@@ -280,12 +295,20 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             object,
             format,
             workspace,
+            key,
         } => {
             let (app, _) = open(&url).await?;
-            let live = live_of(&app, workspace.as_deref()).await?;
+            let caller = caller(&app, workspace.as_deref(), key.as_deref(), "export").await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            crate::transfer::export(&live.store, object, *format, &mut out).await?;
+            crate::transfer::export(
+                &caller.store,
+                object,
+                *format,
+                caller.access.as_ref(),
+                &mut out,
+            )
+            .await?;
             Ok(())
         }
         Command::Keys {
@@ -353,6 +376,49 @@ fn without_password(url: &str) -> String {
             u.to_string()
         })
         .unwrap_or_else(|_| url.to_string())
+}
+
+/// Who a command acts as, and the store it reads and writes through.
+struct Caller {
+    store: rapport_store::RecordStore,
+    actor: rapport_store::Actor,
+    /// The member's or key's rights; `None` for the operator.
+    access: Option<rapport_graphql::Access>,
+}
+
+/// The operator in a workspace, or the member or key a token speaks for,
+/// with their role's rights and record scopes in their own workspace.
+async fn caller(
+    app: &App,
+    workspace: Option<&str>,
+    key: Option<&str>,
+    what: &str,
+) -> Result<Caller, ServerError> {
+    let Some(key) = key else {
+        let live = live_of(app, workspace).await?;
+        return Ok(Caller {
+            store: (*live.store).clone(),
+            actor: cli_actor(what),
+            access: None,
+        });
+    };
+    let principal = app
+        .authenticate(key)
+        .await?
+        .ok_or_else(|| ServerError::Usage("--key: unknown, revoked or expired token".into()))?;
+    if workspace.is_some_and(|w| w != principal.workspace_id) {
+        return Err(ServerError::Usage(format!(
+            "--key belongs to workspace {}, not the one --workspace names",
+            principal.workspace_id
+        )));
+    }
+    let live = app.live_for(&principal.workspace_id).await?;
+    let access = app.access_for(&principal, &live).await?;
+    Ok(Caller {
+        store: live.store.scoped(access.read_scopes(&live.meta.catalog)),
+        actor: principal.actor(),
+        access: Some(access),
+    })
 }
 
 /// A workspace's live schema: the one named, or the default.

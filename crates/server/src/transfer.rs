@@ -136,12 +136,42 @@ pub struct Input<R> {
     pub size: u64,
 }
 
-pub struct ImportOptions {
+pub struct ImportOptions<'a> {
     pub format: Format,
+    /// The member or key the import acts as (their role's rights): lines
+    /// naming a field the role may not write are refused, as `create`
+    /// refuses them. `None`: the operator.
+    pub access: Option<&'a rapport_graphql::Access>,
     /// Import the valid lines and report the others.
     pub skip_invalid: bool,
     /// Leave out columns and keys that name nothing of the object.
     pub ignore_unknown: bool,
+}
+
+/// A line as the caller may import it: refused when it names a field their
+/// role may not write, owned by them unless it names an owner.
+fn as_caller(
+    store: &RecordStore,
+    obj: &ObjectDef,
+    options: &ImportOptions<'_>,
+    line: usize,
+    mut record: Record,
+    import: &mut rapport_store::Import<'_>,
+) -> Option<Record> {
+    let Some(access) = options.access else {
+        return Some(record);
+    };
+    if let Some(field) = access.unwritable(&store.meta.catalog, &obj.name, &record) {
+        let reason = format!("the `{}` role may not write this field", access.role.name);
+        import.reject_field(line, field, reason);
+        return None;
+    }
+    if let Some(owner) = &access.member_id
+        && !record.contains_key("ownerId")
+    {
+        record.insert("ownerId".into(), Value::String(owner.clone()));
+    }
+    Some(record)
 }
 
 /// A progress bar over the bytes read, with a total and a rate, drawn only
@@ -165,7 +195,7 @@ pub async fn import<R: std::io::Read>(
     actor: &Actor,
     object: &str,
     input: Input<R>,
-    options: ImportOptions,
+    options: ImportOptions<'_>,
 ) -> Result<ImportReport, ServerError> {
     let obj = store.object(object)?.clone();
     let counter = StatementCounter::default();
@@ -202,7 +232,16 @@ pub async fn import<R: std::io::Read>(
                 // Line 1 is the header.
                 let line = i + 2;
                 let row = row.map_err(|e| ServerError::Usage(format!("line {line}: {e}")))?;
-                chunk.push((line, csv_record(&obj, &header, &row)));
+                if let Some(record) = as_caller(
+                    store,
+                    &obj,
+                    &options,
+                    line,
+                    csv_record(&obj, &header, &row),
+                    &mut import,
+                ) {
+                    chunk.push((line, record));
+                }
                 if chunk.len() == CHUNK {
                     import.push(std::mem::take(&mut chunk)).await?;
                     bar.set_message(format!("{line} lines"));
@@ -229,7 +268,11 @@ pub async fn import<R: std::io::Read>(
                             }
                             record.retain(|k, _| !unknown.contains(k));
                         }
-                        chunk.push((line, record));
+                        if let Some(record) =
+                            as_caller(store, &obj, &options, line, record, &mut import)
+                        {
+                            chunk.push((line, record));
+                        }
                     }
                     Ok(_) => import.reject(line, "a line must be a JSON object"),
                     Err(e) => import.reject(line, format!("not JSON: {e}")),
@@ -253,9 +296,17 @@ pub async fn export(
     store: &RecordStore,
     object: &str,
     format: Format,
+    access: Option<&rapport_graphql::Access>,
     out: &mut impl Write,
 ) -> Result<u64, ServerError> {
-    let obj = store.object(object)?.clone();
+    let mut obj = store.object(object)?.clone();
+    // As the caller's role sees the object: only its columns, masked values masked.
+    if let Some(view) = access.and_then(|a| a.view.as_ref()) {
+        obj = view
+            .object(object)
+            .ok_or_else(|| ServerError::Usage(format!("no object named `{object}`")))?
+            .clone();
+    }
     let counter = StatementCounter::default();
     let columns = csv_columns(&obj);
     if format == Format::Csv {
@@ -271,6 +322,16 @@ pub async fn export(
         };
         let page = store.connection(&counter, object, &q).await?;
         for (record, _) in &page.edges {
+            let shown;
+            let record: &Map<String, Value> = match access {
+                Some(a) => {
+                    let mut redacted = Map::clone(record);
+                    a.redact(&store.meta.catalog, object, &mut redacted);
+                    shown = redacted;
+                    &shown
+                }
+                None => record,
+            };
             match format {
                 Format::Csv => {
                     let row: Vec<String> = columns.iter().map(|c| csv_cell(record, c)).collect();
