@@ -147,15 +147,23 @@ fn serve_printing(database_url: &str, data_dir: &std::path::Path) -> (Process, S
         .expect("start rapport");
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    // A start that issues no key prints nothing: read with a deadline.
+    // A start that issues no key prints nothing. A key is printed before
+    // the server listens, so once it accepts connections, the line that
+    // has not come will not.
     let reader = std::thread::spawn(move || {
         let _ = out.read_line(&mut line);
         line
     });
     let started = Instant::now();
-    while !reader.is_finished() && started.elapsed() < Duration::from_secs(5) {
+    while !reader.is_finished()
+        && std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        && started.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A printed line reaches the pipe before the port opens, but may reach
+    // the reading thread a moment after.
+    std::thread::sleep(Duration::from_millis(200));
     let line = if reader.is_finished() {
         reader.join().unwrap()
     } else {
