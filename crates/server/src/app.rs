@@ -88,15 +88,15 @@ impl Live {
         operation_name: Option<&str>,
         variables: &async_graphql::Variables,
     ) -> u64 {
-        let key = |q: &str| match operation_name {
-            Some(op) => format!("{op}\n{q}"),
-            None => q.to_string(),
-        };
-        if let Some(cost) = self
-            .costs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key(query))
+        // Documents that name an operation (several in one text) are
+        // costed every time; the usual single-operation text is kept.
+        let keep = operation_name.is_none();
+        if keep
+            && let Some(cost) = self
+                .costs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(query)
         {
             return *cost;
         }
@@ -106,12 +106,12 @@ impl Live {
             operation_name,
             variables,
         );
-        if !cost.uses_variables {
+        if keep && !cost.uses_variables {
             let mut known = self.costs.lock().unwrap_or_else(|e| e.into_inner());
             if known.len() >= MAX_VALIDATED {
                 known.clear();
             }
-            known.insert(key(query), cost.value);
+            known.insert(query.to_string(), cost.value);
         }
         cost.value
     }

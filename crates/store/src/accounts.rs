@@ -106,14 +106,15 @@ fn check_sign_up(email: &str, password: &str, workspace_name: &str) -> Result<()
     Ok(())
 }
 
-async fn new_session(
+/// A new session of an account as a member of a workspace.
+async fn open_session(
     conn: &impl sea_orm::ConnectionTrait,
     db: &Db,
     user_id: &str,
-    workspace_id: &str,
-    member_id: &str,
+    workspace: Workspace,
+    member_id: String,
     ttl: chrono::Duration,
-) -> Result<(String, String), StoreError> {
+) -> Result<Session, StoreError> {
     let token = format!(
         "rs_{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -124,10 +125,34 @@ async fn new_session(
         conn,
         db.backend,
         "INSERT INTO rapport_session (id, token_hash, user_id, workspace_id, member_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        vec![uuid::Uuid::now_v7().to_string().into(), hash_token(&token).into(), user_id.into(), workspace_id.into(), member_id.into(), expires.clone().into(), stamp(now()).into()],
+        vec![uuid::Uuid::now_v7().to_string().into(), hash_token(&token).into(), user_id.into(), workspace.id.clone().into(), member_id.clone().into(), expires.clone().into(), stamp(now()).into()],
     )
     .await?;
-    Ok((token, expires))
+    Ok(Session {
+        token,
+        expires_at: expires,
+        workspace,
+        member_id,
+    })
+}
+
+/// The account joins the workspace as its member, with a role.
+async fn add_membership(
+    conn: &impl sea_orm::ConnectionTrait,
+    db: &Db,
+    user_id: &str,
+    workspace_id: &str,
+    member_id: &str,
+    role: &str,
+) -> Result<(), StoreError> {
+    sys_execute(
+        conn,
+        db.backend,
+        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5)",
+        vec![user_id.into(), workspace_id.into(), member_id.into(), role.into(), stamp(now()).into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Creates a workspace with the standard objects, its first member (admin)
@@ -187,22 +212,10 @@ pub async fn sign_up(
         Some(id) => id,
         None => new_user(&txn, db, &email, password).await?,
     };
-    sys_execute(
-        &txn,
-        db.backend,
-        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, 'admin', TRUE, $4)",
-        vec![user_id.clone().into(), workspace.id.clone().into(), member_id.clone().into(), stamp(now()).into()],
-    )
-    .await?;
-    let (token, expires_at) =
-        new_session(&txn, db, &user_id, &workspace.id, &member_id, ttl).await?;
+    add_membership(&txn, db, &user_id, &workspace.id, &member_id, "admin").await?;
+    let session = open_session(&txn, db, &user_id, workspace, member_id, ttl).await?;
     txn.commit().await?;
-    Ok(Session {
-        token,
-        expires_at,
-        workspace,
-        member_id,
-    })
+    Ok(session)
 }
 
 /// Checks a password and opens a session in the member's workspace (the
@@ -257,17 +270,12 @@ pub async fn login(
         }
     }
     let (ws, member_id, name, namespace) = chosen.ok_or_else(denied)?;
-    let (token, expires_at) = new_session(&db.conn, db, &user_id, &ws, &member_id, ttl).await?;
-    Ok(Session {
-        token,
-        expires_at,
-        workspace: Workspace {
-            id: ws,
-            name,
-            namespace,
-        },
-        member_id,
-    })
+    let workspace = Workspace {
+        id: ws,
+        name,
+        namespace,
+    };
+    open_session(&db.conn, db, &user_id, workspace, member_id, ttl).await
 }
 
 /// Who a bearer token speaks for, if anyone: a live session of an active
@@ -566,13 +574,7 @@ pub async fn accept_invitation(
             new_user(&txn, db, &email, password).await?
         }
     };
-    sys_execute(
-        &txn,
-        db.backend,
-        "INSERT INTO rapport_membership (user_id, workspace_id, member_id, role, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5)",
-        vec![user_id.clone().into(), workspace.id.clone().into(), member_id.clone().into(), role.into(), stamp(now()).into()],
-    )
-    .await?;
+    add_membership(&txn, db, &user_id, &workspace.id, &member_id, &role).await?;
     sys_execute(
         &txn,
         db.backend,
@@ -596,15 +598,9 @@ pub async fn accept_invitation(
         json!({ "email": email }),
     )
     .await?;
-    let (token, expires_at) =
-        new_session(&txn, db, &user_id, &workspace.id, &member_id, ttl).await?;
+    let session = open_session(&txn, db, &user_id, workspace, member_id, ttl).await?;
     txn.commit().await?;
-    Ok(Session {
-        token,
-        expires_at,
-        workspace,
-        member_id,
-    })
+    Ok(session)
 }
 
 /// Ends members' access to a workspace inside a transaction: their logins
