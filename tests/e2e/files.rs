@@ -1,10 +1,13 @@
 //! Attachments hold files: uploaded and downloaded through the API as the
 //! caller, within a size limit and the accepted content types, stored per
 //! workspace and attachment, and removed when the attachment is destroyed.
+//! They run on the local disk, or on an S3-compatible store when
+//! `RAPPORT_TEST_FILES_URL` names a bucket (as `.ci/run` does).
 
 use serde_json::{Value, json};
 
-use crate::harness::{ADMIN_KEY, TEST_FILE_BYTES, TestServer, code};
+use crate::harness::{ADMIN_KEY, TEST_FILE_BYTES, TestDb, TestServer, code};
+use crate::multi_process::serve_with_env;
 
 async fn upload(
     s: &TestServer,
@@ -84,8 +87,12 @@ async fn attachments_hold_files() {
         res.bytes().await.unwrap().as_ref(),
         b"We agreed on a pilot."
     );
-    let path = s.files_dir.join(&s.app.workspace.id).join(&id);
-    assert!(path.exists(), "kept under its workspace and attachment");
+    let store = s.app.files().expect("the test server keeps files");
+    let ws = s.app.workspace.id.clone();
+    assert!(
+        store.exists(&ws, &id).await.unwrap(),
+        "kept under its workspace and attachment"
+    );
 
     // Larger than a GraphQL request, within the file limit.
     let mut pdf = b"%PDF-1.7\n".to_vec();
@@ -147,7 +154,7 @@ async fn attachments_hold_files() {
     )
     .await;
     s.app.remove_orphan_files().await.unwrap();
-    assert!(path.exists());
+    assert!(store.exists(&ws, &id).await.unwrap());
     s.gql(
         "mutation($id: ID!) { restoreAttachment(id: $id) { id } }",
         json!({ "id": id }),
@@ -159,7 +166,10 @@ async fn attachments_hold_files() {
     )
     .await;
     assert!(s.app.remove_orphan_files().await.unwrap() >= 1);
-    assert!(!path.exists(), "the destroyed attachment's file is removed");
+    assert!(
+        !store.exists(&ws, &id).await.unwrap(),
+        "the destroyed attachment's file is removed"
+    );
     let res = s
         .client
         .get(format!("{}/files/{id}", s.base))
@@ -250,4 +260,105 @@ async fn files_obey_roles_scopes_and_workspaces() {
         .unwrap();
     assert_eq!(res.status(), 404);
     s.finish().await;
+}
+
+/// `rapport serve` keeps files where it is told: under `RAPPORT_FILES_DIR`,
+/// or in the S3 bucket of `RAPPORT_FILES_URL` (run when
+/// `RAPPORT_TEST_FILES_URL` names a bucket); a store it cannot write to
+/// stops it at its start, with the store named.
+#[tokio::test]
+async fn the_server_keeps_files_where_it_is_told() {
+    let db = TestDb::new().await;
+    let data_dir =
+        std::env::temp_dir().join(format!("rapport-fs-{}", uuid::Uuid::new_v4().simple()));
+    let files_dir = data_dir.join("kept-here");
+    let client = reqwest::Client::new();
+    let upload_to = |base: String, body: &'static [u8]| {
+        let client = client.clone();
+        async move {
+            let res = client
+                .post(format!("{base}/files?fileName=notes.txt"))
+                .bearer_auth(ADMIN_KEY)
+                .header("content-type", "text/plain")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let made: Value = res.json().await.unwrap();
+            let id = made["id"].as_str().unwrap().to_string();
+            let res = client
+                .get(format!("{base}/files/{id}"))
+                .bearer_auth(ADMIN_KEY)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.bytes().await.unwrap().as_ref(), body);
+            id
+        }
+    };
+
+    let server = serve_with_env(
+        &db.url,
+        &[],
+        &data_dir,
+        &[("RAPPORT_FILES_DIR", files_dir.to_str().unwrap())],
+    )
+    .await;
+    let id = upload_to(server.base.clone(), b"on the disk").await;
+    drop(server);
+    let workspace = std::fs::read_dir(&files_dir)
+        .unwrap()
+        .next()
+        .expect("a workspace folder")
+        .unwrap();
+    assert!(workspace.path().join(&id).exists());
+    let workspace = workspace.file_name().into_string().unwrap();
+
+    let start_fails = |location: &str, endpoint: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .args(["--database-url", &db.url, "--data-dir"])
+            .arg(&data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RAPPORT_FILES_URL", location)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("RAPPORT_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{location} should stop the start");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = start_fails("ftp://files.example/x", "http://127.0.0.1:1");
+    assert!(
+        e.contains("`ftp://files.example/x` is not an S3 location"),
+        "{e}"
+    );
+    let e = start_fails("s3://no-such-store", "http://127.0.0.1:1");
+    assert!(e.contains("cannot write to s3://no-such-store"), "{e}");
+
+    if let Ok(bucket) = std::env::var("RAPPORT_TEST_FILES_URL") {
+        let location = format!(
+            "{}/served-{}",
+            bucket.trim_end_matches('/'),
+            uuid::Uuid::new_v4().simple()
+        );
+        let server =
+            serve_with_env(&db.url, &[], &data_dir, &[("RAPPORT_FILES_URL", &location)]).await;
+        let id = upload_to(server.base.clone(), b"in the bucket").await;
+        drop(server);
+        let bucket = rapport_files::Files::s3(&location, 16, vec![])
+            .await
+            .unwrap();
+        assert!(bucket.exists(&workspace, &id).await.unwrap());
+        assert!(
+            !data_dir.join("files").exists(),
+            "nothing on the local disk"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+    db.drop_database().await;
 }

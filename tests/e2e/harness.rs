@@ -84,13 +84,40 @@ pub struct TestServer {
     pub client: reqwest::Client,
     pub db: TestDb,
     pub app: std::sync::Arc<rapport_server::App>,
-    /// Where attachments' files are kept (at most [`TEST_FILE_BYTES`] each).
-    pub files_dir: PathBuf,
+    /// The local directory of attachments' files, removed at the end (none
+    /// when they go to S3).
+    files_dir: Option<PathBuf>,
 }
 
 /// Largest attachment a test server keeps: above the 2 MiB of a GraphQL
 /// request, so both limits show.
 pub const TEST_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Where a test server keeps attachments' files (at most [`TEST_FILE_BYTES`]
+/// each): a fresh prefix of the S3 bucket `RAPPORT_TEST_FILES_URL` names, or
+/// else a fresh local directory, returned for removal.
+async fn test_files() -> (rapport_files::Files, Option<PathBuf>) {
+    let types = rapport_files::DEFAULT_TYPES
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("RAPPORT_TEST_FILES_URL") {
+        Ok(bucket) => {
+            let location = format!("{}/{fresh}", bucket.trim_end_matches('/'));
+            let files = rapport_files::Files::s3(&location, TEST_FILE_BYTES, types)
+                .await
+                .unwrap_or_else(|e| panic!("RAPPORT_TEST_FILES_URL: {e}"));
+            (files, None)
+        }
+        Err(_) => {
+            let dir = std::env::temp_dir().join(format!("rapport-files-{fresh}"));
+            let files = rapport_files::Files::local(&dir, TEST_FILE_BYTES, types)
+                .expect("a files directory");
+            (files, Some(dir))
+        }
+    }
+}
 
 impl TestServer {
     pub async fn start() -> TestServer {
@@ -154,19 +181,8 @@ impl TestServer {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let files_dir =
-            std::env::temp_dir().join(format!("rapport-files-{}", uuid::Uuid::new_v4().simple()));
-        app.set_files(
-            rapport_files::Files::local(
-                &files_dir,
-                TEST_FILE_BYTES,
-                rapport_files::DEFAULT_TYPES
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect(),
-            )
-            .expect("a files directory"),
-        );
+        let (files, files_dir) = test_files().await;
+        app.set_files(files);
         let router = rapport_server::router_with(app.clone(), options);
         tokio::spawn(async move {
             axum::serve(
@@ -191,7 +207,9 @@ impl TestServer {
     }
 
     pub async fn finish(self) {
-        let _ = std::fs::remove_dir_all(&self.files_dir);
+        if let Some(dir) = &self.files_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         self.db.drop_database().await;
     }
 

@@ -35,6 +35,16 @@ async fn spawn(db: &TestDb, data_dir: &std::path::Path) -> Process {
 
 /// `rapport serve` on a free port with the admin key, once it is ready.
 pub async fn serve(database_url: &str, serve_args: &[&str], data_dir: &std::path::Path) -> Process {
+    serve_with_env(database_url, serve_args, data_dir, &[]).await
+}
+
+/// [`serve`] with these environment variables set.
+pub async fn serve_with_env(
+    database_url: &str,
+    serve_args: &[&str],
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Process {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_rapport"))
         .args(["--database-url", database_url, "--data-dir"])
@@ -43,6 +53,7 @@ pub async fn serve(database_url: &str, serve_args: &[&str], data_dir: &std::path
         .args(serve_args)
         .env("RAPPORT_ADMIN_KEY", ADMIN_KEY)
         .env("RAPPORT_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

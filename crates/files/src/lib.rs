@@ -1,15 +1,19 @@
 //! Attachments' files: where their bytes are kept, and which bytes may be
 //! kept. A file is stored under its workspace and its attachment record's
 //! id (`{workspace}/{attachment}`), never under a name a client chose, so
-//! no record can point at another's file. The store is `object_store`'s
-//! local file system; the same interface serves cloud stores.
+//! no record can point at another's file. The store is the local disk by
+//! default, or an S3-compatible bucket (`s3://bucket/prefix`), both through
+//! `object_store`.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, RetryConfig};
 
 /// Largest file accepted by default: 25 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 25 * 1024 * 1024;
@@ -61,17 +65,78 @@ pub struct Files {
 }
 
 impl Files {
+    fn with_store(store: Arc<dyn ObjectStore>, max_bytes: u64, types: Vec<String>) -> Files {
+        Files {
+            store,
+            max_bytes,
+            types: types.into_iter().map(|t| t.to_ascii_lowercase()).collect(),
+        }
+    }
+
     /// Files on the local disk under `dir` (made if missing).
     pub fn local(dir: &Path, max_bytes: u64, types: Vec<String>) -> Result<Files, FileError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| FileError::Setup(format!("cannot make {}: {e}", dir.display())))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(FileError::Storage)?;
-        Ok(Files {
-            store: Arc::new(store),
-            max_bytes,
-            types: types.into_iter().map(|t| t.to_ascii_lowercase()).collect(),
-        })
+        Ok(Files::with_store(Arc::new(store), max_bytes, types))
+    }
+
+    /// Files in an S3-compatible bucket, at `s3://bucket` or under a prefix
+    /// (`s3://bucket/some/prefix`). Credentials, region and endpoint come
+    /// from the standard `AWS_*` variables (`AWS_ENDPOINT_URL` and
+    /// `AWS_ALLOW_HTTP=true` for a store such as MinIO on plain HTTP). The
+    /// bucket must exist: a probe file is written and removed first, so a
+    /// wrong name, endpoint or credential stops the server at its start
+    /// rather than at the first upload.
+    pub async fn s3(
+        location: &str,
+        max_bytes: u64,
+        types: Vec<String>,
+    ) -> Result<Files, FileError> {
+        let usage = || {
+            FileError::Setup(format!(
+                "`{location}` is not an S3 location: write s3://bucket or s3://bucket/prefix"
+            ))
+        };
+        let url = url::Url::parse(location).map_err(|_| usage())?;
+        let bucket = url.host_str().filter(|b| !b.is_empty());
+        let (Some(bucket), "s3") = (bucket, url.scheme()) else {
+            return Err(usage());
+        };
+        // The S3 client's HTTPS needs a process-wide rustls provider; one
+        // installed earlier (by anyone) is kept. ring's is deprecated for
+        // lacking post-quantum key exchange; aws-lc-rs has it but its build
+        // needs cmake, and S3 endpoints take classical X25519.
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // A few quick retries: object_store's default (ten, over minutes)
+        // would hold a misconfigured server's start for minutes.
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(15),
+            ..RetryConfig::default()
+        };
+        let bucket_store = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .build()
+            .map_err(|e| FileError::Setup(format!("{location}: {e}")))?;
+        let prefix = url.path().trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(bucket_store)
+        } else {
+            Arc::new(PrefixStore::new(bucket_store, prefix))
+        };
+        let files = Files::with_store(store, max_bytes, types);
+        let probe = StorePath::from(".rapport-probe");
+        let written = files.store.put(&probe, Bytes::new().into()).await;
+        let removed = match written {
+            Ok(_) => files.store.delete(&probe).await,
+            Err(e) => Err(e),
+        };
+        removed.map_err(|e| FileError::Setup(format!("cannot write to {location}: {e}")))?;
+        Ok(files)
     }
 
     /// The content type to keep a file under, or why it is refused: its
@@ -135,6 +200,15 @@ impl Files {
         match self.store.get(&Self::key(workspace, attachment)).await {
             Ok(found) => Ok(found.bytes().await?),
             Err(object_store::Error::NotFound { .. }) => Err(FileError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the store holds this attachment's file.
+    pub async fn exists(&self, workspace: &str, attachment: &str) -> Result<bool, FileError> {
+        match self.store.head(&Self::key(workspace, attachment)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

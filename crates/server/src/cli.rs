@@ -222,7 +222,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             read_database_url,
         } => {
             let options = http_options(cors_origin)?;
-            let files = files_setting(&cli.data_dir)?;
+            let files = files_setting(&cli.data_dir).await?;
             let (app, created) = App::open_replicated(&url, read_database_url.as_deref())
                 .await
                 .map_err(|e| match e {
@@ -454,14 +454,12 @@ pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
     Ok(total)
 }
 
-/// Where attachments' files go (`RAPPORT_FILES_DIR`, by default `files`
-/// in the data directory), how large one may be (`RAPPORT_FILES_MAX_BYTES`)
-/// and which content types are accepted (`RAPPORT_FILES_TYPES`, comma
-/// separated).
-fn files_setting(data_dir: &Path) -> Result<rapport_files::Files, ServerError> {
-    let dir = std::env::var("RAPPORT_FILES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| data_dir.join("files"));
+/// Where attachments' files go (an S3-compatible bucket at
+/// `RAPPORT_FILES_URL=s3://bucket/prefix`, or else the local directory
+/// `RAPPORT_FILES_DIR`, by default `files` in the data directory), how large
+/// one may be (`RAPPORT_FILES_MAX_BYTES`) and which content types are
+/// accepted (`RAPPORT_FILES_TYPES`, comma separated).
+async fn files_setting(data_dir: &Path) -> Result<rapport_files::Files, ServerError> {
     let max = match std::env::var("RAPPORT_FILES_MAX_BYTES") {
         Ok(v) => v.trim().parse().map_err(|_| {
             ServerError::Usage(format!("RAPPORT_FILES_MAX_BYTES `{v}` is not a number"))
@@ -479,7 +477,16 @@ fn files_setting(data_dir: &Path) -> Result<rapport_files::Files, ServerError> {
             .map(|t| t.to_string())
             .collect(),
     };
-    rapport_files::Files::local(&dir, max, types).map_err(|e| ServerError::Usage(e.to_string()))
+    let files = match std::env::var("RAPPORT_FILES_URL") {
+        Ok(location) => rapport_files::Files::s3(location.trim(), max, types).await,
+        Err(_) => {
+            let dir = std::env::var("RAPPORT_FILES_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| data_dir.join("files"));
+            rapport_files::Files::local(&dir, max, types)
+        }
+    };
+    files.map_err(|e| ServerError::Usage(e.to_string()))
 }
 
 fn http_options(cors_origins: &[String]) -> Result<crate::HttpOptions, ServerError> {
