@@ -16,6 +16,7 @@ mod edge;
 mod encryption;
 mod errors;
 mod files;
+mod history;
 mod hostile;
 mod metadata;
 mod modules;

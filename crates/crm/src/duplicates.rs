@@ -2,7 +2,7 @@
 //! one record with every relation re-pointed.
 
 use rapport_meta::ObjectDef;
-use rapport_store::{Record, Tx};
+use rapport_store::{ChangeKind, Record, RecordChange, Tx};
 use serde_json::{Map, Value, json};
 
 use crate::error::CrmError;
@@ -184,15 +184,16 @@ pub async fn merge_records(
     tx.soft_delete(object, merge_ids).await?;
     // The kept record's timeline says what went into it; each merged one's
     // stays with it (deleted, still readable by those who read deleted records).
-    tx.note(
+    tx.note(RecordChange::new(
         object,
         keep_id,
-        "MERGED",
+        ChangeKind::Merged,
         json!({ "merged": merge_ids, "referencesMoved": moved }),
-    )
+    ))
     .await?;
     for id in merge_ids {
-        tx.note(object, id, "MERGED_INTO", json!({ "into": keep_id }))
+        let into = json!({ "into": keep_id });
+        tx.note(RecordChange::new(object, id, ChangeKind::MergedInto, into))
             .await?;
     }
     let kept = tx.get(object, &id_of(&kept)).await?;

@@ -1,5 +1,6 @@
 //! Lead conversion and quote-to-order.
 
+use rapport_query::WriteOp;
 use rapport_store::{Record, Tx};
 use serde_json::{Value, json};
 
@@ -35,7 +36,7 @@ fn text(r: &Record, k: &str) -> Option<String> {
 /// attachments to the person.
 pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, CrmError> {
     let lead = tx.get("lead", &req.lead_id).await?;
-    tx.ensure_may("lead", "update", &req.lead_id).await?;
+    tx.ensure_may("lead", WriteOp::Update, &req.lead_id).await?;
     if lead.get("status").and_then(Value::as_str) == Some("CONVERTED") {
         return Err(CrmError::Conflict(format!(
             "lead {} is already converted",
@@ -206,7 +207,7 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
 /// order; totals follow from the copied lines.
 pub async fn create_order_from_quote(tx: &Tx<'_>, quote_id: &str) -> Result<Record, CrmError> {
     let quote = tx.get("quote", quote_id).await?;
-    tx.ensure_may("quote", "update", quote_id).await?;
+    tx.ensure_may("quote", WriteOp::Update, quote_id).await?;
     match quote.get("status").and_then(Value::as_str) {
         Some("REJECTED") | Some("EXPIRED") => {
             return Err(CrmError::Conflict(format!(

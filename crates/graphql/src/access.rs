@@ -1,12 +1,13 @@
 //! What the caller may do: their role, and the filters that express the
 //! record scopes (`own`, `team`) of each right.
 
+use crate::errors::ErrorCode;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::{Error, ErrorExtensions};
+use async_graphql::Error;
 use rapport_meta::{Catalog, Computed};
-use rapport_query::Scopes;
+use rapport_query::{Scopes, WriteOp};
 use rapport_store::{FieldRight, Role, Scope, WriteGuard, WriteRule};
 use serde_json::{Value, json};
 
@@ -235,44 +236,38 @@ impl Access {
             return guard;
         }
         for o in catalog.objects() {
-            for op in ["create", "update", "delete"] {
+            for op in [WriteOp::Create, WriteOp::Update, WriteOp::Delete] {
                 let rule = match self.write_filter(&o.name, op) {
                     Ok(None) => continue,
                     Ok(Some(filter)) => WriteRule::Within(filter),
                     Err(e) => WriteRule::Denied(e.message),
                 };
-                guard.rules.insert((o.name.clone(), op.to_string()), rule);
+                guard.rules.insert((o.name.clone(), op), rule);
             }
         }
         guard
     }
 
     /// The filter a write of kind `op` must stay within, or `FORBIDDEN`.
-    pub fn write_filter(&self, object: &str, op: &str) -> Result<Option<Value>, Error> {
+    pub fn write_filter(&self, object: &str, op: WriteOp) -> Result<Option<Value>, Error> {
         let rights = self.role.rights(object);
         // An object the role may not read is not the role's to write.
         let scope = match op {
             _ if rights.read == Scope::None => Scope::None,
-            "update" | "restore" => rights.update,
-            "delete" => rights.delete,
-            "destroy" => rights.destroy,
-            _ => {
-                if rights.create {
-                    Scope::All
-                } else {
-                    Scope::None
-                }
-            }
+            WriteOp::Update | WriteOp::Restore => rights.update,
+            WriteOp::Delete => rights.delete,
+            WriteOp::Destroy => rights.destroy,
+            WriteOp::Create if rights.create => Scope::All,
+            WriteOp::Create => Scope::None,
         };
         if scope == Scope::None {
-            return Err(Error::new(format!(
+            return Err(ErrorCode::Forbidden.error(format!(
                 "the `{}` role may not {op} {object} records",
                 self.role.name
-            ))
-            .extend_with(|_, e| e.set("code", "FORBIDDEN")));
+            )));
         }
         Ok(match op {
-            "update" | "restore" => self.widened(object, scope, true),
+            WriteOp::Update | WriteOp::Restore => self.widened(object, scope, true),
             // Deleting stays with the record scope: a share never grants it.
             _ => self.filter(scope),
         })

@@ -4,6 +4,44 @@ use async_graphql::{Error, ErrorExtensions};
 use rapport_store::StoreError;
 use thiserror::Error as ThisError;
 
+/// The contract's error codes, sent as `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUserInput,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    RateLimited,
+    QueryTooComplex,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// A GraphQL error with this code.
+    pub fn error(self, message: impl Into<String>) -> Error {
+        Error::new(message).extend_with(move |_, e| e.set("code", self.as_str()))
+    }
+
+    /// Whether a GraphQL error carries this code.
+    pub fn marks(self, extensions: Option<&async_graphql::ErrorExtensionValues>) -> bool {
+        extensions.and_then(|x| x.get("code")) == Some(&async_graphql::Value::from(self.as_str()))
+    }
+}
+
 #[derive(Debug, ThisError)]
 pub enum ApiError {
     #[error("{0}")]
@@ -32,7 +70,7 @@ impl ErrorExtensions for ApiError {
 
 fn bad_input(field: &str, reason: &str) -> Error {
     Error::new(format!("{field}: {reason}")).extend_with(|_, e| {
-        e.set("code", "BAD_USER_INPUT");
+        e.set("code", ErrorCode::BadUserInput.as_str());
         e.set("field", field);
         e.set("reason", reason);
     })
@@ -44,22 +82,19 @@ pub fn store_error(e: StoreError) -> Error {
 }
 
 fn store_error_ref(e: &StoreError) -> Error {
-    let coded = |code: &'static str, message: String| {
-        Error::new(message).extend_with(move |_, e| e.set("code", code))
-    };
     match e {
         StoreError::BadInput { field, reason } => bad_input(field, reason),
-        StoreError::NotFound(m) => coded("NOT_FOUND", m.clone()),
-        StoreError::Conflict(m) => coded("CONFLICT", m.clone()),
-        StoreError::Forbidden(m) => coded("FORBIDDEN", m.clone()),
-        StoreError::Unauthenticated(m) => coded("UNAUTHENTICATED", m.clone()),
+        StoreError::NotFound(m) => ErrorCode::NotFound.error(m),
+        StoreError::Conflict(m) => ErrorCode::Conflict.error(m),
+        StoreError::Forbidden(m) => ErrorCode::Forbidden.error(m),
+        StoreError::Unauthenticated(m) => ErrorCode::Unauthenticated.error(m),
         StoreError::Database(db) => {
             tracing::error!(error = %db, "database error");
-            coded("INTERNAL", "internal error".into())
+            ErrorCode::Internal.error("internal error")
         }
         StoreError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
-            coded("INTERNAL", "internal error".into())
+            ErrorCode::Internal.error("internal error")
         }
     }
 }
@@ -70,7 +105,7 @@ pub fn crm_error(e: rapport_crm::CrmError) -> Error {
     match e {
         CrmError::Store(s) => store_error(s),
         CrmError::BadInput { field, reason } => bad_input(&field, &reason),
-        CrmError::Conflict(m) => Error::new(m).extend_with(|_, e| e.set("code", "CONFLICT")),
+        CrmError::Conflict(m) => ErrorCode::Conflict.error(m),
         CrmError::Unavailable(m) => bad_input("object", &m),
     }
 }

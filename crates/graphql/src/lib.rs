@@ -20,10 +20,11 @@ use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
 pub use access::{Access, Shared, catalog_view};
-pub use errors::{ApiError, FieldErrorPaths, null_failed_roots, store_error};
+pub use errors::{ApiError, ErrorCode, FieldErrorPaths, null_failed_roots, store_error};
 pub use limits::MAX_DEPTH;
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
+pub use rapport_query::WriteOp;
 pub use resolve::RequestState;
 
 /// A backstop only: the depth limit that counts is [`MAX_DEPTH`], checked

@@ -13,6 +13,7 @@
 //! - The cost counts the document as executed: each fragment at every
 //!   spread, and a list's selection once per record it may return.
 
+use crate::errors::ErrorCode;
 use std::collections::HashMap;
 
 use async_graphql::Variables;
@@ -63,10 +64,10 @@ pub enum Refusal {
 
 impl Refusal {
     /// The contract's code for this refusal.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::TooDeep | Refusal::TooCostly { .. } => "QUERY_TOO_COMPLEX",
-            _ => "BAD_USER_INPUT",
+            Refusal::TooDeep | Refusal::TooCostly { .. } => ErrorCode::QueryTooComplex,
+            _ => ErrorCode::BadUserInput,
         }
     }
 }

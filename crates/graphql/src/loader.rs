@@ -2,6 +2,7 @@
 //! relation: many-to-one parents by id, child lists per parent page.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -23,9 +24,32 @@ pub enum LoadKey {
     Children {
         parent: Arc<str>,
         field: Arc<str>,
-        args: Arc<str>,
+        args: ListArgs,
         parent_id: String,
     },
+}
+
+/// A child list's query, worked out once per field occurrence of a request.
+/// Keys batch by `identity`, the arguments' and shown fields' canonical
+/// text; the query is carried as built, never read back from that text.
+#[derive(Clone, Debug)]
+pub struct ListArgs {
+    pub identity: Arc<str>,
+    pub query: Arc<ConnectionQuery>,
+}
+
+impl PartialEq for ListArgs {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity == other.identity
+    }
+}
+
+impl Eq for ListArgs {}
+
+impl Hash for ListArgs {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.identity.hash(state);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -34,7 +58,7 @@ pub enum Loaded {
     Children(Arc<ChildPage>),
 }
 
-type ListKey = (Arc<str>, Arc<str>, Arc<str>);
+type ListKey = (Arc<str>, Arc<str>, ListArgs);
 
 pub struct RecordLoader {
     pub store: Arc<RecordStore>,
@@ -44,13 +68,8 @@ pub struct RecordLoader {
 /// Look-ups batched together: one object, the same fields shown.
 type RecordBatch = (Arc<str>, Arc<[String]>, Arc<[String]>);
 
-/// Where the GraphQL layer tells the loader which computed fields a page
-/// shows (never a GraphQL argument: names starting with `__` are reserved).
-pub(crate) const COMPUTED_KEY: &str = "__computed";
-/// Likewise for the stored values a page shows.
-pub(crate) const STORED_KEY: &str = "__stored";
-
-/// Child-list arguments travel in the key as JSON so equal arguments batch together.
+/// A list's query from its GraphQL arguments (as JSON); what its pages show
+/// is set by the caller.
 pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
     let s = |k: &str| args.get(k).and_then(|v| v.as_str()).map(str::to_string);
     ConnectionQuery {
@@ -65,18 +84,10 @@ pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
         after: s("after"),
         last: args.get("last").and_then(|v| v.as_i64()),
         before: s("before"),
-        computed: strings(args.get(COMPUTED_KEY)),
-        stored: strings(args.get(STORED_KEY)),
+        computed: None,
+        stored: None,
         ends_only: false,
     }
-}
-
-fn strings(v: Option<&serde_json::Value>) -> Option<Vec<String>> {
-    v.and_then(|v| v.as_array()).map(|a| {
-        a.iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    })
 }
 
 impl Loader<LoadKey> for RecordLoader {
@@ -140,10 +151,9 @@ impl Loader<LoadKey> for RecordLoader {
         let children = lists
             .into_iter()
             .map(|((parent, field, args), parent_ids)| async move {
-                let q = query_from_args(&serde_json::from_str(&args).unwrap_or_default());
                 let mut pages = self
                     .store
-                    .children(&self.counter, &parent, &field, &parent_ids, &q)
+                    .children(&self.counter, &parent, &field, &parent_ids, &args.query)
                     .await
                     .map_err(store_error)?;
                 Ok::<_, async_graphql::Error>(

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
 };
-use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
+use async_graphql::{Error, Value as GqlValue};
 use rapport_meta::ObjectDef;
-use rapport_query::ConnectionQuery;
+use rapport_query::{ConnectionQuery, WriteOp};
 use rapport_store::Record;
 use serde_json::{Value, json};
 
-use crate::errors::store_error;
+use crate::errors::{ErrorCode, store_error};
 use crate::object_types::type_name;
 use crate::resolve::{args_json, data_arg, node_value, state, store, string_arg};
 
@@ -93,7 +93,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
             let n = n.clone();
             FieldFuture::new(async move {
                 let id = string_arg(&ctx, "id")?;
-                check_write(&ctx, &n, "update", &id).await?;
+                check_write(&ctx, &n, WriteOp::Update, &id).await?;
                 let data = data_arg(&ctx, "data")?;
                 let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
                 let r = store(&ctx)?
@@ -130,7 +130,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                    let filter = narrowed(&ctx, &n, "update", filter)?;
+                    let filter = narrowed(&ctx, &n, WriteOp::Update, filter)?;
                     let data = data_arg(&ctx, "data")?;
                     let rs = store(&ctx)?
                         .update_many(
@@ -158,14 +158,15 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
         )),
     );
 
-    for (verb, restoring) in [("delete", false), ("restore", true)] {
+    for op in [WriteOp::Delete, WriteOp::Restore] {
         let n = name.clone();
+        let restoring = op == WriteOp::Restore;
         out.push(
-            Field::new(format!("{verb}{t}"), TypeRef::named_nn(&t), move |ctx| {
+            Field::new(format!("{op}{t}"), TypeRef::named_nn(&t), move |ctx| {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let id = string_arg(&ctx, "id")?;
-                    check_write(&ctx, &n, verb, &id).await?;
+                    check_write(&ctx, &n, op, &id).await?;
                     let st = state(&ctx)?;
                     let store = store(&ctx)?;
                     let mut rs = store
@@ -205,7 +206,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                    let filter = narrowed(&ctx, &n, "delete", filter)?;
+                    let filter = narrowed(&ctx, &n, WriteOp::Delete, filter)?;
                     let rs = store(&ctx)?
                         .soft_delete(
                             &state(&ctx)?.counter,
@@ -238,7 +239,7 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let id = string_arg(&ctx, "id")?;
-                    check_write(&ctx, &n, "destroy", &id).await?;
+                    check_write(&ctx, &n, WriteOp::Destroy, &id).await?;
                     store(&ctx)?
                         .destroy(&state(&ctx)?.counter, &state(&ctx)?.actor, &n, &id)
                         .await
@@ -260,7 +261,7 @@ fn owned_by_caller(
     mut data: Record,
 ) -> Result<Record, Error> {
     let st = state(ctx)?;
-    st.access.write_filter(object, "create")?;
+    st.access.write_filter(object, WriteOp::Create)?;
     if let Some(m) = &st.access.member_id
         && !data.contains_key("ownerId")
     {
@@ -273,7 +274,7 @@ fn owned_by_caller(
 fn narrowed(
     ctx: &ResolverContext<'_>,
     object: &str,
-    op: &str,
+    op: WriteOp,
     filter: Value,
 ) -> Result<Value, Error> {
     Ok(match state(ctx)?.access.write_filter(object, op)? {
@@ -287,7 +288,7 @@ fn narrowed(
 async fn check_write(
     ctx: &ResolverContext<'_>,
     object: &str,
-    op: &str,
+    op: WriteOp,
     id: &str,
 ) -> Result<(), Error> {
     let st = state(ctx)?;
@@ -314,11 +315,10 @@ async fn check_write(
         return Ok(()); // the store answers NOT_FOUND
     }
     if count(json!({ "and": [{ "id": { "eq": id } }, scope] })).await? == 0 {
-        return Err(Error::new(format!(
+        return Err(ErrorCode::Forbidden.error(format!(
             "this {object} is outside what the `{}` role may {op}",
             st.access.role.name
-        ))
-        .extend_with(|_, e| e.set("code", "FORBIDDEN")));
+        )));
     }
     Ok(())
 }

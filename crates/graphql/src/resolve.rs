@@ -14,7 +14,7 @@ use rapport_store::{Actor, Page, Record, RecordStore, StatementCounter};
 use serde_json::{Map, Value, json};
 
 use crate::errors::{ApiError, store_error};
-use crate::loader::{LoadKey, Loaded, RecordLoader, query_from_args};
+use crate::loader::{ListArgs, LoadKey, Loaded, RecordLoader, query_from_args};
 use crate::object_types::{aggregate_type, scalar_type, type_name};
 
 /// Per-request data: who calls, and the statement counter.
@@ -23,7 +23,7 @@ pub struct RequestState {
     pub actor: Actor,
     pub access: crate::access::Access,
     /// Child-list keys by field occurrence (line, column, object).
-    pub list_keys: std::sync::Mutex<std::collections::HashMap<ListOccurrence, Arc<str>>>,
+    pub list_keys: std::sync::Mutex<std::collections::HashMap<ListOccurrence, ListArgs>>,
 }
 
 pub type ListOccurrence = (usize, usize, Arc<str>);
@@ -341,10 +341,10 @@ fn shown_in_page(ctx: &ResolverContext<'_>, object: &str) -> Option<Shown> {
     }))
 }
 
-/// A child list's arguments and what its page shows, as the loader's key
-/// text. Every parent of a level asks for the same field occurrence of the
-/// query, so it is worked out once per request and occurrence.
-fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<Arc<str>, Error> {
+/// A child list's query and what its page shows, as the loader's key. Every
+/// parent of a level asks for the same field occurrence of the query, so it
+/// is worked out once per request and occurrence.
+fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<ListArgs, Error> {
     let occurrence = (ctx.item.pos.line, ctx.item.pos.column, target.clone());
     let known = &state(ctx)?.list_keys;
     if let Some(args) = known
@@ -354,12 +354,21 @@ fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<Arc<str
     {
         return Ok(args.clone());
     }
-    let mut args = args_json(ctx)?;
-    if let Some(shown) = shown_in_page(ctx, target) {
-        args.insert(crate::loader::COMPUTED_KEY.into(), shown.computed.into());
-        args.insert(crate::loader::STORED_KEY.into(), shown.stored.into());
+    let args = Value::Object(args_json(ctx)?);
+    let mut query = query_from_args(&args);
+    let shown = shown_in_page(ctx, target);
+    let identity = match &shown {
+        Some(s) => serde_json::json!([args, s.computed, s.stored]),
+        None => serde_json::json!([args]),
+    };
+    if let Some(shown) = shown {
+        query.computed = Some(shown.computed);
+        query.stored = Some(shown.stored);
     }
-    let args: Arc<str> = Arc::from(Value::Object(args).to_string());
+    let args = ListArgs {
+        identity: Arc::from(identity.to_string()),
+        query: Arc::new(query),
+    };
     known
         .lock()
         .unwrap_or_else(|e| e.into_inner())

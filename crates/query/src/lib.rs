@@ -35,4 +35,4 @@ pub use select::{
 };
 pub use sql::{Backend, Layout, Scopes, Sql};
 pub use values::{encode, normalize_datetime};
-pub use write::{WriteSet, delete_sql, insert_sql, soft_delete_sql, update_sql};
+pub use write::{WriteOp, WriteSet, delete_sql, insert_sql, soft_delete_sql, update_sql};

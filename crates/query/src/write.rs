@@ -7,6 +7,38 @@ use crate::columns::{Column, Scalar, record_columns};
 use crate::sql::{Layout, Sql};
 use crate::values::encode;
 
+/// What a write does to a record: each is a distinct right of a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteOp {
+    Create,
+    Update,
+    /// Taking a record out of the trash; the `update` right governs it.
+    Restore,
+    /// Moving a record to the trash.
+    Delete,
+    /// Removing a record for good.
+    Destroy,
+}
+
+impl WriteOp {
+    /// The verb, as messages and role documents say it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            WriteOp::Create => "create",
+            WriteOp::Update => "update",
+            WriteOp::Restore => "restore",
+            WriteOp::Delete => "delete",
+            WriteOp::Destroy => "destroy",
+        }
+    }
+}
+
+impl std::fmt::Display for WriteOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.verb())
+    }
+}
+
 /// Column values to write, already encoded.
 #[derive(Debug, Default, Clone)]
 pub struct WriteSet {

@@ -2,6 +2,7 @@
 //! roles and the audit log.
 
 use async_graphql::{Context, ErrorExtensions, Json, Object, SimpleObject};
+use rapport_graphql::ErrorCode;
 use serde_json::Value;
 
 use crate::metadata_api::{app, err, live, principal, require_admin};
@@ -179,7 +180,7 @@ impl AccessMutation {
             return Err(
                 async_graphql::Error::new("too many failed logins; try again later").extend_with(
                     |_, e| {
-                        e.set("code", "RATE_LIMITED");
+                        e.set("code", ErrorCode::RateLimited.as_str());
                         e.set("retryAfter", secs);
                     },
                 ),

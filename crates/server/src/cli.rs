@@ -256,7 +256,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let caller = caller(&app, workspace.as_deref(), key.as_deref(), "import").await?;
             if let Some(access) = &caller.access {
                 access
-                    .write_filter(object, "create")
+                    .write_filter(object, rapport_graphql::WriteOp::Create)
                     .map_err(|e| ServerError::Usage(e.message))?;
             }
             let report = crate::transfer::import(

@@ -3,6 +3,7 @@
 //! record (with the caller's rights, on a related record they can read),
 //! and a download reads that record through the caller's record scopes.
 
+use rapport_graphql::ErrorCode;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -28,16 +29,16 @@ pub(crate) struct UploadParams {
 
 fn store_refusal(e: StoreError) -> Refusal {
     let (status, code) = match &e {
-        StoreError::BadInput { .. } => (StatusCode::BAD_REQUEST, "BAD_USER_INPUT"),
-        StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-        StoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
-        StoreError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
-        StoreError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+        StoreError::BadInput { .. } => (StatusCode::BAD_REQUEST, ErrorCode::BadUserInput),
+        StoreError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+        StoreError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+        StoreError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+        StoreError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
         StoreError::Database(_) | StoreError::Internal(_) => {
             tracing::error!(error = %e, "file request failed");
             return Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "internal error",
             );
         }
@@ -49,20 +50,20 @@ fn file_refusal(e: FileError) -> Refusal {
     match e {
         FileError::TooLarge { .. } => Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "BAD_USER_INPUT",
+            ErrorCode::BadUserInput,
             e.to_string(),
         ),
         FileError::TypeRefused(_) | FileError::ContentMismatch(_) => Refusal::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_USER_INPUT",
+            ErrorCode::BadUserInput,
             e.to_string(),
         ),
-        FileError::NotFound => Refusal::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no file"),
+        FileError::NotFound => Refusal::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no file"),
         FileError::Storage(_) | FileError::Setup(_) => {
             tracing::error!(error = %e, "file storage failed");
             Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "internal error",
             )
         }
@@ -74,7 +75,7 @@ fn file_name(given: Option<String>) -> Result<String, Refusal> {
     let bad = |reason: &str| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
+            ErrorCode::BadUserInput,
             format!("fileName: {reason}"),
         )
     };
@@ -97,7 +98,7 @@ fn file_name(given: Option<String>) -> Result<String, Refusal> {
 fn unavailable() -> Response {
     Refusal::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "INTERNAL",
+        ErrorCode::Internal,
         "this server keeps no files",
     )
     .into_response()
@@ -129,14 +130,14 @@ async fn upload_file(
     let Some(files) = app.files() else {
         return Err(Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "INTERNAL",
+            ErrorCode::Internal,
             "this server keeps no files",
         ));
     };
     let (principal, live, access) = accept_caller(app, headers).await?;
     access
-        .write_filter("attachment", "create")
-        .map_err(|e| Refusal::new(StatusCode::FORBIDDEN, "FORBIDDEN", e.message))?;
+        .write_filter("attachment", rapport_graphql::WriteOp::Create)
+        .map_err(|e| Refusal::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.message))?;
     let name = file_name(params.file_name)?;
     let declared = headers
         .get(header::CONTENT_TYPE)
@@ -162,7 +163,7 @@ async fn upload_file(
         _ => {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
+                ErrorCode::BadUserInput,
                 "relatedObject and relatedId go together",
             ));
         }

@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use rapport_graphql::{RecordLoader, RequestState};
+use rapport_graphql::{ErrorCode, RecordLoader, RequestState};
 use rapport_store::{Principal, StatementCounter};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -92,9 +92,8 @@ pub fn router_with(app: Arc<App>, options: &HttpOptions) -> Router {
         .with_state(app)
 }
 
-fn error_response(status: StatusCode, code: &str, message: &str) -> axum::response::Response {
-    let body =
-        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> axum::response::Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -106,17 +105,13 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> axum::respon
 /// A request refused before GraphQL runs.
 pub(crate) struct Refusal {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     retry_after: Option<u64>,
 }
 
 impl Refusal {
-    pub(crate) fn new(
-        status: StatusCode,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Refusal {
+    pub(crate) fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Refusal {
         Refusal {
             status,
             code,
@@ -132,7 +127,7 @@ impl IntoResponse for Refusal {
             return error_response(self.status, self.code, &self.message);
         };
         let body = serde_json::json!({ "errors": [{ "message": self.message,
-            "extensions": { "code": self.code, "retryAfter": secs } }] });
+            "extensions": { "code": self.code.as_str(), "retryAfter": secs } }] });
         (
             self.status,
             [
@@ -159,7 +154,11 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refus
     let token = bearer(headers);
     let refuse = |message: &str| {
         Metrics::add(&app.metrics.unauthenticated, 1);
-        Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+        Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            message,
+        )
     };
     let Some(token) = token else {
         return Err(refuse("send `Authorization: Bearer <token>`"));
@@ -171,7 +170,7 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refus
             tracing::error!(error = %e, "authentication failed");
             Err(Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "internal error",
             ))
         }
@@ -199,12 +198,12 @@ fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Par
         } else {
             format!("not a GraphQL request: {e}")
         };
-        Refusal::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
+        Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
     })?;
     if request.query.trim().is_empty() {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
+            ErrorCode::BadUserInput,
             "the request has no `query`",
         ));
     }
@@ -274,7 +273,7 @@ pub(crate) async fn accept_caller(
         tracing::error!(error = %e, "caller's workspace unavailable");
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             "internal error",
         )
     };
@@ -295,7 +294,7 @@ fn admit(app: &App, principal: &Principal) -> Result<(), Refusal> {
         Metrics::add(&app.metrics.rate_limited, 1);
         Refusal {
             status: StatusCode::TOO_MANY_REQUESTS,
-            code: "RATE_LIMITED",
+            code: ErrorCode::RateLimited,
             message: "too many requests".into(),
             retry_after: Some(retry_after),
         }
@@ -336,14 +335,14 @@ fn finish(mut response: Response) -> Response {
             continue;
         }
         let code = if e.message.contains("nested too deep") || e.message.contains("too complex") {
-            "QUERY_TOO_COMPLEX"
+            ErrorCode::QueryTooComplex
         } else if e.path.is_empty() {
             name_the_field(e);
-            "BAD_USER_INPUT"
+            ErrorCode::BadUserInput
         } else {
             tracing::error!(error = %e.message, "unexpected resolver error");
             e.message = "internal error".into();
-            "INTERNAL"
+            ErrorCode::Internal
         };
         set_code(e, code);
     }
@@ -373,9 +372,9 @@ fn name_the_field(e: &mut GqlServerError) {
     e.extensions = Some(ext);
 }
 
-fn set_code(e: &mut GqlServerError, code: &str) {
+fn set_code(e: &mut GqlServerError, code: ErrorCode) {
     let mut ext = e.extensions.take().unwrap_or_default();
-    ext.set("code", code);
+    ext.set("code", code.as_str());
     e.extensions = Some(ext);
 }
 
@@ -441,7 +440,7 @@ async fn graphql_get(
         Some(Err(e)) => {
             return Refusal::new(
                 StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
+                ErrorCode::BadUserInput,
                 format!("`variables` is not JSON: {e}"),
             )
             .into_response();
@@ -457,7 +456,7 @@ async fn graphql_get(
     {
         let mut res = Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_USER_INPUT",
+            ErrorCode::BadUserInput,
             "a mutation is sent with POST",
         )
         .into_response();
@@ -500,7 +499,7 @@ async fn graphql(
             tracing::error!(error = %e, "workspace schema unavailable");
             return error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "internal error",
             );
         }
@@ -517,7 +516,7 @@ async fn graphql(
             tracing::error!(error = %e, "access unavailable");
             return error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "internal error",
             );
         }
@@ -668,7 +667,7 @@ async fn metadata(
                 Metrics::add(&app.metrics.rate_limited, 1);
                 return Refusal {
                     status: StatusCode::TOO_MANY_REQUESTS,
-                    code: "RATE_LIMITED",
+                    code: ErrorCode::RateLimited,
                     message: "too many requests without a token from this address".into(),
                     retry_after: Some(secs),
                 }
@@ -720,10 +719,10 @@ async fn metadata(
         Some(id) => app.wrote(&id).await,
         None => None,
     };
-    let refused = response.errors.iter().any(|e| {
-        e.extensions.as_ref().and_then(|x| x.get("code"))
-            == Some(&async_graphql::Value::from("UNAUTHENTICATED"))
-    });
+    let refused = response
+        .errors
+        .iter()
+        .any(|e| ErrorCode::Unauthenticated.marks(e.extensions.as_ref()));
     let mut res = with_write_lsn(json_response(&response, None), written);
     if anonymous && refused {
         Metrics::add(&app.metrics.unauthenticated, 1);
@@ -759,7 +758,7 @@ async fn served(
         tracing::error!(error = %e, "access unavailable");
         error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             "internal error",
         )
     };
@@ -785,7 +784,7 @@ async fn sdl(State(app): State<Arc<App>>, headers: HeaderMap) -> axum::response:
     let Ok(sdl) = tokio::task::spawn_blocking(move || schema.sdl()).await else {
         return error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             "internal error",
         );
     };
@@ -811,7 +810,7 @@ async fn object_document(
             .into_response(),
         None => error_response(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            ErrorCode::NotFound,
             &format!("no object named `{name}`"),
         ),
     }

@@ -4,6 +4,7 @@
 //! report (`{"imported": N, "refused": N, "errors": [...]}`), all in one
 //! transaction as `importRecords`.
 
+use rapport_graphql::ErrorCode;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -41,13 +42,14 @@ pub(crate) async fn import(
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
-    if let Err(e) = access.write_filter(&object, "create") {
-        return Refusal::new(StatusCode::FORBIDDEN, "FORBIDDEN", e.message).into_response();
+    if let Err(e) = access.write_filter(&object, rapport_graphql::WriteOp::Create) {
+        return Refusal::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.message)
+            .into_response();
     }
     if live.meta.catalog.object(&object).is_none() {
         return Refusal::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            ErrorCode::NotFound,
             format!("no object named `{object}`"),
         )
         .into_response();

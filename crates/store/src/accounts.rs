@@ -506,15 +506,17 @@ pub async fn create_member(
         ],
     )
     .await?;
-    crate::audit::record_change(
+    crate::audit::admin_entry(
         &txn,
         db.backend,
-        &workspace.id,
-        "_access",
-        &member_id,
-        "MEMBER_INVITED",
         by,
-        json!({ "email": email, "role": role }),
+        crate::audit::AdminEntry {
+            workspace_id: &workspace.id,
+            object: "_access",
+            subject: &member_id,
+            action: "MEMBER_INVITED",
+            detail: json!({ "email": email, "role": role }),
+        },
     )
     .await?;
     txn.commit().await?;
@@ -587,15 +589,17 @@ pub async fn accept_invitation(
         id: member_id.clone(),
         name: email.clone(),
     };
-    crate::audit::record_change(
+    crate::audit::admin_entry(
         &txn,
         db.backend,
-        &workspace.id,
-        "_access",
-        &member_id,
-        "MEMBER_JOINED",
         &by,
-        json!({ "email": email }),
+        crate::audit::AdminEntry {
+            workspace_id: &workspace.id,
+            object: "_access",
+            subject: &member_id,
+            action: "MEMBER_JOINED",
+            detail: json!({ "email": email }),
+        },
     )
     .await?;
     let session = open_session(&txn, db, &user_id, workspace, member_id, ttl).await?;
@@ -676,15 +680,17 @@ pub async fn deactivate_member(
             "",
         )
         .await?;
-    crate::audit::record_change(
+    crate::audit::admin_entry(
         &txn,
         db.backend,
-        &workspace.id,
-        "_access",
-        member_id,
-        "MEMBER_DEACTIVATED",
         by,
-        json!({}),
+        crate::audit::AdminEntry {
+            workspace_id: &workspace.id,
+            object: "_access",
+            subject: member_id,
+            action: "MEMBER_DEACTIVATED",
+            detail: json!({}),
+        },
     )
     .await?;
     txn.commit().await?;

@@ -119,15 +119,17 @@ pub async fn issue_api_key(
             [id.clone().into(), workspace_id.into(), name.trim().into(), hash(&secret).into(), role.into(), chrono::Utc::now().to_rfc3339().into()],
         ))
         .await?;
-    crate::audit::record_change(
+    crate::audit::admin_entry(
         &txn,
         db.backend,
-        workspace_id,
-        "_access",
-        &id,
-        "KEY_CREATED",
         actor,
-        serde_json::json!({ "name": name.trim(), "role": role }),
+        crate::audit::AdminEntry {
+            workspace_id,
+            object: "_access",
+            subject: &id,
+            action: "KEY_CREATED",
+            detail: serde_json::json!({ "name": name.trim(), "role": role }),
+        },
     )
     .await?;
     txn.commit().await?;
@@ -153,15 +155,17 @@ pub async fn revoke_api_key(
     if done == 0 {
         return Err(StoreError::NotFound(format!("no active API key {id}")));
     }
-    crate::audit::record_change(
+    crate::audit::admin_entry(
         &txn,
         db.backend,
-        workspace_id,
-        "_access",
-        id,
-        "KEY_REVOKED",
         actor,
-        serde_json::json!({}),
+        crate::audit::AdminEntry {
+            workspace_id,
+            object: "_access",
+            subject: id,
+            action: "KEY_REVOKED",
+            detail: serde_json::json!({}),
+        },
     )
     .await?;
     txn.commit().await?;

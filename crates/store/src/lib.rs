@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod backend_heap;
 mod bulk_txn;
+mod change;
 mod convert;
 mod crypto;
 mod db;
@@ -28,6 +29,7 @@ pub use accounts::{
     create_member, deactivate_member, end_session, login, sign_up,
 };
 pub use audit::{AuditEntry, audit_log};
+pub use change::{ChangeKind, RecordChange};
 pub use crypto::Keyring;
 pub use db::{Db, StatementCounter};
 pub use decode::{Cell, Rows};

@@ -580,15 +580,17 @@ impl WorkspaceMeta {
         }
         for st in &steps {
             let detail = serde_json::json!({ "field": st.field, "detail": st.detail });
-            crate::audit::record_change(
+            crate::audit::admin_entry(
                 &txn,
                 db.backend,
-                &self.workspace.id,
-                "_metadata",
-                &st.object,
-                &st.action,
                 actor,
-                detail,
+                crate::audit::AdminEntry {
+                    workspace_id: &self.workspace.id,
+                    object: "_metadata",
+                    subject: &st.object,
+                    action: &st.action,
+                    detail,
+                },
             )
             .await?;
         }

@@ -12,6 +12,7 @@ use rapport_query::{
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Map, Value};
 
+use crate::change::RecordChange;
 use crate::db::{Db, StatementCounter, query};
 use crate::decode::record;
 use crate::error::StoreError;
@@ -266,24 +267,20 @@ impl RecordStore {
             .ok_or_else(|| StoreError::Internal(format!("no id for field {}", f.name)))
     }
 
-    /// Appends to a record's history in the caller's transaction.
-    pub(crate) async fn audit(
+    /// Writes the history of these changes in the caller's transaction.
+    pub(crate) async fn changed<C: std::borrow::Borrow<RecordChange>>(
         &self,
         conn: &impl ConnectionTrait,
-        object: &str,
-        record_id: &str,
-        action: &str,
+        counter: &StatementCounter,
         actor: &Actor,
-        changes: Value,
+        changes: &[C],
     ) -> Result<(), StoreError> {
-        crate::audit::record_change(
+        crate::change::write_history(
             conn,
             self.db.backend,
             &self.meta.workspace.id,
-            object,
-            record_id,
-            action,
             actor,
+            counter,
             changes,
         )
         .await

@@ -270,15 +270,17 @@ pub async fn save_role(
     } else {
         "ROLE_CREATED"
     };
-    crate::audit::record_change(
+    crate::audit::admin_entry(
         &txn,
         db.backend,
-        workspace_id,
-        "_access",
-        name,
-        action,
         actor,
-        definition.clone(),
+        crate::audit::AdminEntry {
+            workspace_id,
+            object: "_access",
+            subject: name,
+            action,
+            detail: definition.clone(),
+        },
     )
     .await?;
     txn.commit().await?;

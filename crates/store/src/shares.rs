@@ -2,8 +2,10 @@
 //! sub-teams: a share widens the record scope of the role, never its object
 //! rights (a role that may not read an object reads no shared record of it).
 
+use rapport_query::WriteOp;
 use serde_json::{Value, json};
 
+use crate::change::{ChangeKind, RecordChange};
 use crate::db::{Db, sys_execute, sys_query};
 use crate::error::StoreError;
 use crate::records::{Tx, check_uuid, now_value};
@@ -103,16 +105,13 @@ impl Tx<'_> {
         self.store.db.access_changed();
         let mut detail = grantee.describe();
         detail["access"] = json!(access.as_str());
-        self.store
-            .audit(
-                &self.txn,
-                object,
-                id,
-                "SHARED",
-                &self.actor,
-                json!({ "sharedWith": detail }),
-            )
-            .await?;
+        self.note(RecordChange::new(
+            object,
+            id,
+            ChangeKind::Shared,
+            json!({ "sharedWith": detail }),
+        ))
+        .await?;
         Ok(Share {
             object: object.into(),
             record_id: id.into(),
@@ -134,16 +133,13 @@ impl Tx<'_> {
         let n = self.delete_share(object, id, grantee).await?;
         if n > 0 {
             self.store.db.access_changed();
-            self.store
-                .audit(
-                    &self.txn,
-                    object,
-                    id,
-                    "UNSHARED",
-                    &self.actor,
-                    json!({ "sharedWith": grantee.describe() }),
-                )
-                .await?;
+            self.note(RecordChange::new(
+                object,
+                id,
+                ChangeKind::Unshared,
+                json!({ "sharedWith": grantee.describe() }),
+            ))
+            .await?;
         }
         Ok(n > 0)
     }
@@ -209,7 +205,7 @@ impl Tx<'_> {
     async fn shareable(&self, object: &str, id: &str, grantee: &Grantee) -> Result<(), StoreError> {
         check_uuid(id)?;
         self.get(object, id).await?;
-        self.check(object, "update", json!({ "id": { "eq": id } }))
+        self.check(object, WriteOp::Update, json!({ "id": { "eq": id } }))
             .await?;
         let (target, gid) = match grantee {
             Grantee::Member(m) => ("workspaceMember", m),

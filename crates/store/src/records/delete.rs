@@ -9,6 +9,7 @@ use rapport_query::{
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
+use crate::change::{ChangeKind, RecordChange};
 use crate::db::{StatementCounter, execute, query};
 use crate::error::StoreError;
 use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
@@ -109,25 +110,19 @@ impl RecordStore {
             );
             let rows = query(txn, counter, self.tagged(sql)).await?;
             let mut out = Vec::with_capacity(rows.len());
-            let action = if restoring { "RESTORED" } else { "DELETED" };
+            let kind = if restoring {
+                ChangeKind::Restored
+            } else {
+                ChangeKind::Deleted
+            };
+            let mut changes = Vec::with_capacity(rows.len());
             for row in &rows {
                 let r = self.decode(obj, row, &columns)?;
-                let id = r
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                self.audit(
-                    txn,
-                    &obj.name,
-                    &id,
-                    action,
-                    actor,
-                    Value::Object(Default::default()),
-                )
-                .await?;
+                let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
+                changes.push(RecordChange::bare(&obj.name, id, kind));
                 out.push(r);
             }
+            self.changed(txn, counter, actor, &changes).await?;
             if restoring {
                 let mut by_stamp: HashMap<String, Vec<String>> = HashMap::new();
                 for (id, at) in deleted_at {
@@ -287,29 +282,29 @@ impl RecordStore {
                     let before = all
                         .by_ids_in(txn, counter, &child.name, &child_ids, true, Some(&[]), None)
                         .await?;
+                    let mut changes = Vec::with_capacity(child_ids.len());
                     for id in &child_ids {
                         let (sql, _) = update_sql(self.layout(), child, id, &set, None);
                         query(txn, counter, self.tagged(sql)).await?;
                         // The child changed: its history says so.
-                        let mut changes = serde_json::Map::new();
+                        let mut fields = serde_json::Map::new();
                         for c in field_columns(f) {
                             let old = before
                                 .get(id)
                                 .and_then(|r| r.get(&c.key))
                                 .cloned()
                                 .unwrap_or(Value::Null);
-                            changes.insert(c.key, serde_json::json!([old, Value::Null]));
+                            fields.insert(c.key, serde_json::json!([old, Value::Null]));
                         }
-                        self.audit(
-                            txn,
+                        let fields = Value::Object(fields);
+                        changes.push(RecordChange::new(
                             &child.name,
                             id,
-                            "UPDATED",
-                            actor,
-                            Value::Object(changes),
-                        )
-                        .await?;
+                            ChangeKind::Updated,
+                            fields,
+                        ));
                     }
+                    self.changed(txn, counter, actor, &changes).await?;
                 }
                 // A soft delete keeps links, so a restore brings them back.
                 OnDelete::SetNull => {}
@@ -368,17 +363,11 @@ impl RecordStore {
                 self.tagged(delete_sql(self.layout(), obj, ids)),
             )
             .await?;
-            for id in ids {
-                self.audit(
-                    txn,
-                    &obj.name,
-                    id,
-                    "DESTROYED",
-                    actor,
-                    Value::Object(Default::default()),
-                )
-                .await?;
-            }
+            let changes: Vec<RecordChange> = ids
+                .iter()
+                .map(|id| RecordChange::bare(&obj.name, id, ChangeKind::Destroyed))
+                .collect();
+            self.changed(txn, counter, actor, &changes).await?;
             Ok(())
         })
     }

@@ -7,8 +7,8 @@ use rapport_meta::{ObjectDef, RelationKind};
 use rapport_query::{Scalar, Sql, field_columns};
 use serde_json::{Value, json};
 
-use crate::audit::diff;
 use crate::bulk_txn::{BulkTxn, push_copy_text};
+use crate::change::RecordChange;
 use crate::db::{StatementCounter, execute};
 use crate::error::StoreError;
 use crate::metadata::{is_unique_violation, numbered_fields};
@@ -60,7 +60,7 @@ struct PreparedLine {
     /// The row as `insert_rows` takes it.
     row: Row,
     /// Its history entry.
-    history: crate::audit::Creation,
+    history: RecordChange,
 }
 
 /// What a slice's write did: lines written, and lines refused for their links.
@@ -394,8 +394,9 @@ impl Import<'_> {
                     None => uuid::Uuid::now_v7().to_string(),
                 };
                 // As a create's history: the values as stored, not as sent.
-                let changes = diff(obj, None, &stored_record(&columns, &set)?).to_string();
-                let history = crate::audit::Creation::new(&id, changes);
+                let mut stored = stored_record(&columns, &set)?;
+                stored.insert("id".into(), Value::String(id.clone()));
+                let history = RecordChange::between(obj, None, &stored);
                 // The system columns, bound as a create binds them.
                 set.values
                     .retain(|(column, _)| !numbered.contains(&column.as_str()));
@@ -593,21 +594,13 @@ impl Import<'_> {
                 }
             }
             rows.push(row);
-            history.push(p.history.clone());
+            history.push(&p.history);
         }
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
         insert_rows(store, &self.txn, self.counter, obj, &columns, rows).await?;
-        crate::audit::record_creations(
-            &self.txn,
-            store.db.backend,
-            &store.meta.workspace.id,
-            &obj.name,
-            &self.actor,
-            self.now.as_str().unwrap_or_default(),
-            &history,
-            self.counter,
-        )
-        .await?;
+        store
+            .changed(&self.txn, self.counter, &self.actor, &history)
+            .await?;
         Ok(SliceWritten {
             imported: history.len() as u64,
             refused,

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use rapport_meta::{Catalog, ObjectDef, RelationKind};
-use rapport_query::{ConnectionQuery, Layout, Scalar, Sql, connection_sql};
+use rapport_query::{ConnectionQuery, Layout, Scalar, Sql, WriteOp, connection_sql};
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
+use crate::change::{ChangeKind, RecordChange};
 use crate::db::{StatementCounter, execute, query};
 use crate::decode::value_at;
 use crate::error::StoreError;
@@ -31,10 +32,10 @@ pub enum WriteRule {
 }
 
 /// The caller's write rights, checked by every write a business operation
-/// makes: `(object, "create" | "update" | "delete")` → rule; absent: allowed.
+/// makes: `(object, operation)` → rule; absent: allowed.
 #[derive(Debug, Clone, Default)]
 pub struct WriteGuard {
-    pub rules: HashMap<(String, String), WriteRule>,
+    pub rules: HashMap<(String, WriteOp), WriteRule>,
     /// The member new records belong to when the operation names no owner.
     pub owner: Option<String>,
 }
@@ -67,13 +68,13 @@ impl Tx<'_> {
     pub(crate) async fn check(
         &self,
         object: &str,
-        op: &str,
+        op: WriteOp,
         filter: Value,
     ) -> Result<(), StoreError> {
         let Some(rule) = self
             .guard
             .as_ref()
-            .and_then(|g| g.rules.get(&(object.to_string(), op.to_string())))
+            .and_then(|g| g.rules.get(&(object.to_string(), op)))
         else {
             return Ok(());
         };
@@ -81,7 +82,7 @@ impl Tx<'_> {
             WriteRule::Denied(reason) => return Err(StoreError::Forbidden(reason.clone())),
             WriteRule::Within(scope) => scope,
         };
-        if op == "create" {
+        if op == WriteOp::Create {
             return Ok(());
         }
         let count = |filter: Value| {
@@ -107,9 +108,9 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// `FORBIDDEN` unless the caller may `op` (`update`, `delete`) the record:
-    /// for operations that check before they start writing.
-    pub async fn ensure_may(&self, object: &str, op: &str, id: &str) -> Result<(), StoreError> {
+    /// `FORBIDDEN` unless the caller may `op` the record: for operations
+    /// that check before they start writing.
+    pub async fn ensure_may(&self, object: &str, op: WriteOp, id: &str) -> Result<(), StoreError> {
         self.check(object, op, serde_json::json!({ "id": { "eq": id } }))
             .await
     }
@@ -140,17 +141,11 @@ impl Tx<'_> {
         .await
     }
 
-    /// Writes an entry of a record's history that no field change makes
-    /// (a merge: which records went into this one), as this transaction's actor.
-    pub async fn note(
-        &self,
-        object: &str,
-        id: &str,
-        action: &str,
-        changes: Value,
-    ) -> Result<(), StoreError> {
+    /// Writes the history of a change no field value makes (a merge: which
+    /// records went into this one), as this transaction's actor.
+    pub async fn note(&self, change: RecordChange) -> Result<(), StoreError> {
         self.store
-            .audit(&self.txn, object, id, action, &self.actor, changes)
+            .changed(&self.txn, self.counter, &self.actor, &[change])
             .await
     }
 
@@ -246,7 +241,7 @@ impl Tx<'_> {
 
     pub async fn create(&self, object: &str, mut input: Record) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
-        self.check(object, "create", Value::Null).await?;
+        self.check(object, WriteOp::Create, Value::Null).await?;
         if let Some(owner) = self.guard.as_ref().and_then(|g| g.owner.as_ref())
             && !input.contains_key("ownerId")
         {
@@ -269,8 +264,12 @@ impl Tx<'_> {
     ) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
-        self.check(object, "update", serde_json::json!({ "id": { "eq": id } }))
-            .await?;
+        self.check(
+            object,
+            WriteOp::Update,
+            serde_json::json!({ "id": { "eq": id } }),
+        )
+        .await?;
         self.store
             .check_references(&self.txn, self.counter, obj, std::slice::from_ref(&input))
             .await?;
@@ -302,8 +301,12 @@ impl Tx<'_> {
         ids: &[String],
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
-        self.check(object, "delete", serde_json::json!({ "id": { "in": ids } }))
-            .await?;
+        self.check(
+            object,
+            WriteOp::Delete,
+            serde_json::json!({ "id": { "in": ids } }),
+        )
+        .await?;
         self.store
             .soft_delete_in(
                 &self.txn,
@@ -343,7 +346,7 @@ impl Tx<'_> {
             if f.relation_kind() == Some(RelationKind::Polymorphic) {
                 pointing[format!("{}Object", f.name)] = serde_json::json!({ "eq": object });
             }
-            self.check(&child.name, "update", pointing).await?;
+            self.check(&child.name, WriteOp::Update, pointing).await?;
             // Which children move, and from where, for their history.
             let fk = format!("{}Id", f.name);
             let mut which = Sql::new(store.db.backend);
@@ -393,20 +396,20 @@ impl Tx<'_> {
                     .param(sea_query::Value::String(Some(object.to_string())));
             }
             moved += execute(&self.txn, self.counter, sql).await?;
+            let mut changes = Vec::with_capacity(moving.len());
             for row in &moving {
                 let id = value_at(row, 0, Scalar::Uuid, store.db.backend)?;
                 let old = value_at(row, 1, Scalar::Uuid, store.db.backend)?;
-                store
-                    .audit(
-                        &self.txn,
-                        &child.name,
-                        id.as_str().unwrap_or_default(),
-                        "UPDATED",
-                        &self.actor,
-                        serde_json::json!({ fk.clone(): [old, to] }),
-                    )
-                    .await?;
+                changes.push(RecordChange::new(
+                    &child.name,
+                    id.as_str().unwrap_or_default(),
+                    ChangeKind::Updated,
+                    serde_json::json!({ fk.clone(): [old, to] }),
+                ));
             }
+            store
+                .changed(&self.txn, self.counter, &self.actor, &changes)
+                .await?;
         }
         let obj = self.object(object)?;
         for f in obj

@@ -7,7 +7,7 @@ use rapport_query::{ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sq
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 
-use crate::audit::diff;
+use crate::change::RecordChange;
 use crate::db::{StatementCounter, query};
 use crate::error::StoreError;
 use crate::metadata::numbered_fields;
@@ -225,6 +225,7 @@ impl RecordStore {
         self.check_references(txn, counter, obj, inputs).await?;
         let now = now_value();
         let mut out = Vec::with_capacity(inputs.len());
+        let mut changes = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
             let path = if inputs.len() > 1 {
                 format!("data[{i}].")
@@ -290,17 +291,10 @@ impl RecordStore {
             let created = self.decode(obj, row, &columns)?;
             let id = created["id"].as_str().unwrap_or_default().to_string();
             self.write_links(txn, counter, obj, &id, input).await?;
-            self.audit(
-                txn,
-                &obj.name,
-                &id,
-                "CREATED",
-                actor,
-                diff(obj, None, &created),
-            )
-            .await?;
+            changes.push(RecordChange::between(obj, None, &created));
             out.push(created);
         }
+        self.changed(txn, counter, actor, &changes).await?;
         self.with_computed(txn, counter, obj, out).await
     }
 
@@ -415,15 +409,8 @@ impl RecordStore {
         let row = rows.first().ok_or_else(|| stale(&Value::Null))?;
         self.write_links(txn, counter, obj, id, input).await?;
         let after = self.decode(obj, row, &columns)?;
-        self.audit(
-            txn,
-            &obj.name,
-            id,
-            "UPDATED",
-            actor,
-            diff(obj, Some(&before), &after),
-        )
-        .await?;
+        let change = RecordChange::between(obj, Some(&before), &after);
+        self.changed(txn, counter, actor, &[change]).await?;
         Ok(after)
     }
 
