@@ -19,150 +19,167 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
     let t = object.type_name();
     let plural_t = type_name(&object.plural_name);
     let name: Arc<str> = Arc::from(object.name.as_str());
-    let mut out = Vec::new();
+    let mut out = vec![
+        create_one(&name, &t),
+        create_many(&name, &t, &plural_t),
+        update_one(&name, &t),
+        update_many(&name, &t, &plural_t),
+    ];
+    out.extend(delete_and_restore(&name, &t));
+    out.push(delete_many(&name, &t, &plural_t));
+    out.push(destroy_one(&name, &t));
+    out
+}
 
+/// `createX(data)`: one record, owned by the caller unless it names an owner.
+fn create_one(name: &Arc<str>, t: &str) -> Field {
     let n = name.clone();
-    out.push(
-        Field::new(format!("create{t}"), TypeRef::named_nn(&t), move |ctx| {
+    Field::new(format!("create{t}"), TypeRef::named_nn(t), move |ctx| {
+        let n = n.clone();
+        FieldFuture::new(async move {
+            let data = owned_by_caller(&ctx, &n, data_arg(&ctx, "data")?)?;
+            let st = state(&ctx)?;
+            let mut created = store(&ctx)?
+                .create(&st.counter, &st.actor, &n, &[data], None)
+                .await
+                .map_err(store_error)?;
+            Ok(created.pop().map(|r| node_value(r)))
+        })
+    })
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(format!("{t}CreateInput")),
+    ))
+}
+
+/// `createXs(data, upsertOn)`: many records in one transaction, or upserted on the keys named.
+fn create_many(name: &Arc<str>, t: &str, plural_t: &str) -> Field {
+    let n = name.clone();
+    Field::new(
+        format!("create{plural_t}"),
+        TypeRef::named_nn_list_nn(t),
+        move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let data = owned_by_caller(&ctx, &n, data_arg(&ctx, "data")?)?;
+                let args = args_json(&ctx)?;
+                let data: Vec<Record> = args
+                    .get("data")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
+                    .unwrap_or_default();
+                let upsert: Option<Vec<String>> =
+                    args.get("upsertOn").and_then(Value::as_array).map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    });
+                let data = data
+                    .into_iter()
+                    .map(|d| owned_by_caller(&ctx, &n, d))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let st = state(&ctx)?;
-                let mut created = store(&ctx)?
-                    .create(&st.counter, &st.actor, &n, &[data], None)
+                let created = store(&ctx)?
+                    .create(&st.counter, &st.actor, &n, &data, upsert.as_deref())
                     .await
                     .map_err(store_error)?;
-                Ok(created.pop().map(|r| node_value(r)))
+                Ok(Some(FieldValue::list(
+                    created.into_iter().map(|r| node_value(r)),
+                )))
             })
+        },
+    )
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn_list_nn(format!("{t}CreateInput")),
+    ))
+    .argument(InputValue::new(
+        "upsertOn",
+        TypeRef::named_nn_list(TypeRef::STRING),
+    ))
+}
+
+/// `updateX(id, data, expectedVersion)`: one record, within the role's update scope.
+fn update_one(name: &Arc<str>, t: &str) -> Field {
+    let n = name.clone();
+    Field::new(format!("update{t}"), TypeRef::named_nn(t), move |ctx| {
+        let n = n.clone();
+        FieldFuture::new(async move {
+            let id = string_arg(&ctx, "id")?;
+            check_write(&ctx, &n, WriteOp::Update, &id).await?;
+            let data = data_arg(&ctx, "data")?;
+            let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
+            let r = store(&ctx)?
+                .update(
+                    &state(&ctx)?.counter,
+                    &state(&ctx)?.actor,
+                    &n,
+                    &id,
+                    &data,
+                    expected,
+                )
+                .await
+                .map_err(store_error)?;
+            Ok(Some(node_value(r)))
         })
-        .argument(InputValue::new(
-            "data",
-            TypeRef::named_nn(format!("{t}CreateInput")),
-        )),
-    );
+    })
+    .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(format!("{t}UpdateInput")),
+    ))
+    .argument(InputValue::new(
+        "expectedVersion",
+        TypeRef::named(TypeRef::INT),
+    ))
+}
 
+/// `updateXs(filter, data)`: every record the filter selects that the role may update.
+fn update_many(name: &Arc<str>, t: &str, plural_t: &str) -> Field {
     let n = name.clone();
-    out.push(
-        Field::new(
-            format!("create{plural_t}"),
-            TypeRef::named_nn_list_nn(&t),
-            move |ctx| {
-                let n = n.clone();
-                FieldFuture::new(async move {
-                    let args = args_json(&ctx)?;
-                    let data: Vec<Record> = args
-                        .get("data")
-                        .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
-                        .unwrap_or_default();
-                    let upsert: Option<Vec<String>> =
-                        args.get("upsertOn").and_then(Value::as_array).map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_string)
-                                .collect()
-                        });
-                    let data = data
-                        .into_iter()
-                        .map(|d| owned_by_caller(&ctx, &n, d))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let st = state(&ctx)?;
-                    let created = store(&ctx)?
-                        .create(&st.counter, &st.actor, &n, &data, upsert.as_deref())
-                        .await
-                        .map_err(store_error)?;
-                    Ok(Some(FieldValue::list(
-                        created.into_iter().map(|r| node_value(r)),
-                    )))
-                })
-            },
-        )
-        .argument(InputValue::new(
-            "data",
-            TypeRef::named_nn_list_nn(format!("{t}CreateInput")),
-        ))
-        .argument(InputValue::new(
-            "upsertOn",
-            TypeRef::named_nn_list(TypeRef::STRING),
-        )),
-    );
-
-    let n = name.clone();
-    out.push(
-        Field::new(format!("update{t}"), TypeRef::named_nn(&t), move |ctx| {
+    Field::new(
+        format!("update{plural_t}"),
+        TypeRef::named_nn_list_nn(t),
+        move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let id = string_arg(&ctx, "id")?;
-                check_write(&ctx, &n, WriteOp::Update, &id).await?;
+                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                let filter = narrowed(&ctx, &n, WriteOp::Update, filter)?;
                 let data = data_arg(&ctx, "data")?;
-                let expected = ctx.args.get("expectedVersion").and_then(|v| v.i64().ok());
-                let r = store(&ctx)?
-                    .update(
+                let rs = store(&ctx)?
+                    .update_many(
                         &state(&ctx)?.counter,
                         &state(&ctx)?.actor,
                         &n,
-                        &id,
+                        &filter,
                         &data,
-                        expected,
                     )
                     .await
                     .map_err(store_error)?;
-                Ok(Some(node_value(r)))
+                Ok(Some(FieldValue::list(
+                    rs.into_iter().map(|r| node_value(r)),
+                )))
             })
-        })
-        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
-        .argument(InputValue::new(
-            "data",
-            TypeRef::named_nn(format!("{t}UpdateInput")),
-        ))
-        .argument(InputValue::new(
-            "expectedVersion",
-            TypeRef::named(TypeRef::INT),
-        )),
-    );
+        },
+    )
+    .argument(InputValue::new(
+        "filter",
+        TypeRef::named_nn(format!("{t}Filter")),
+    ))
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(format!("{t}UpdateInput")),
+    ))
+}
 
-    let n = name.clone();
-    out.push(
-        Field::new(
-            format!("update{plural_t}"),
-            TypeRef::named_nn_list_nn(&t),
-            move |ctx| {
-                let n = n.clone();
-                FieldFuture::new(async move {
-                    let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                    let filter = narrowed(&ctx, &n, WriteOp::Update, filter)?;
-                    let data = data_arg(&ctx, "data")?;
-                    let rs = store(&ctx)?
-                        .update_many(
-                            &state(&ctx)?.counter,
-                            &state(&ctx)?.actor,
-                            &n,
-                            &filter,
-                            &data,
-                        )
-                        .await
-                        .map_err(store_error)?;
-                    Ok(Some(FieldValue::list(
-                        rs.into_iter().map(|r| node_value(r)),
-                    )))
-                })
-            },
-        )
-        .argument(InputValue::new(
-            "filter",
-            TypeRef::named_nn(format!("{t}Filter")),
-        ))
-        .argument(InputValue::new(
-            "data",
-            TypeRef::named_nn(format!("{t}UpdateInput")),
-        )),
-    );
-
+/// `deleteX(id)` and `restoreX(id)`: to the trash and back.
+fn delete_and_restore(name: &Arc<str>, t: &str) -> Vec<Field> {
+    let mut out = Vec::new();
     for op in [WriteOp::Delete, WriteOp::Restore] {
         let n = name.clone();
         let restoring = op == WriteOp::Restore;
         out.push(
-            Field::new(format!("{op}{t}"), TypeRef::named_nn(&t), move |ctx| {
+            Field::new(format!("{op}{t}"), TypeRef::named_nn(t), move |ctx| {
                 let n = n.clone();
                 FieldFuture::new(async move {
                     let id = string_arg(&ctx, "id")?;
@@ -196,61 +213,63 @@ pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
             .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
         );
     }
-
-    let n = name.clone();
-    out.push(
-        Field::new(
-            format!("delete{plural_t}"),
-            TypeRef::named_nn_list_nn(&t),
-            move |ctx| {
-                let n = n.clone();
-                FieldFuture::new(async move {
-                    let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                    let filter = narrowed(&ctx, &n, WriteOp::Delete, filter)?;
-                    let rs = store(&ctx)?
-                        .soft_delete(
-                            &state(&ctx)?.counter,
-                            &state(&ctx)?.actor,
-                            &n,
-                            None,
-                            Some(&filter),
-                            false,
-                        )
-                        .await
-                        .map_err(store_error)?;
-                    Ok(Some(FieldValue::list(
-                        rs.into_iter().map(|r| node_value(r)),
-                    )))
-                })
-            },
-        )
-        .argument(InputValue::new(
-            "filter",
-            TypeRef::named_nn(format!("{t}Filter")),
-        )),
-    );
-
-    let n = name.clone();
-    out.push(
-        Field::new(
-            format!("destroy{t}"),
-            TypeRef::named_nn(TypeRef::ID),
-            move |ctx| {
-                let n = n.clone();
-                FieldFuture::new(async move {
-                    let id = string_arg(&ctx, "id")?;
-                    check_write(&ctx, &n, WriteOp::Destroy, &id).await?;
-                    store(&ctx)?
-                        .destroy(&state(&ctx)?.counter, &state(&ctx)?.actor, &n, &id)
-                        .await
-                        .map_err(store_error)?;
-                    Ok(Some(FieldValue::value(GqlValue::String(id))))
-                })
-            },
-        )
-        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
-    );
     out
+}
+
+/// `deleteXs(filter)`: every record the filter selects that the role may delete.
+fn delete_many(name: &Arc<str>, t: &str, plural_t: &str) -> Field {
+    let n = name.clone();
+    Field::new(
+        format!("delete{plural_t}"),
+        TypeRef::named_nn_list_nn(t),
+        move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+                let filter = narrowed(&ctx, &n, WriteOp::Delete, filter)?;
+                let rs = store(&ctx)?
+                    .soft_delete(
+                        &state(&ctx)?.counter,
+                        &state(&ctx)?.actor,
+                        &n,
+                        None,
+                        Some(&filter),
+                        false,
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(Some(FieldValue::list(
+                    rs.into_iter().map(|r| node_value(r)),
+                )))
+            })
+        },
+    )
+    .argument(InputValue::new(
+        "filter",
+        TypeRef::named_nn(format!("{t}Filter")),
+    ))
+}
+
+/// `destroyX(id)`: removed for good.
+fn destroy_one(name: &Arc<str>, t: &str) -> Field {
+    let n = name.clone();
+    Field::new(
+        format!("destroy{t}"),
+        TypeRef::named_nn(TypeRef::ID),
+        move |ctx| {
+            let n = n.clone();
+            FieldFuture::new(async move {
+                let id = string_arg(&ctx, "id")?;
+                check_write(&ctx, &n, WriteOp::Destroy, &id).await?;
+                store(&ctx)?
+                    .destroy(&state(&ctx)?.counter, &state(&ctx)?.actor, &n, &id)
+                    .await
+                    .map_err(store_error)?;
+                Ok(Some(FieldValue::value(GqlValue::String(id))))
+            })
+        },
+    )
+    .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
 }
 
 /// A new record belongs to the member who creates it unless they say otherwise;

@@ -107,9 +107,19 @@ pub(crate) fn group_fields(object: &ObjectDef) -> Vec<(String, String)> {
 pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     let t = object.type_name();
     let mut types: Vec<Type> = Vec::new();
+    node_type(catalog, object, &t, &mut types);
+    select_enums(object, &mut types);
+    connection_types(&t, &mut types);
+    filter_and_order(object, &t, &mut types);
+    write_inputs(object, &t, &mut types);
+    aggregate_types(object, &t, &mut types);
+    group_types(object, &t, &mut types);
+    Generated { types }
+}
 
-    // Node.
-    let mut node = Object::new(&t).description(
+/// The record type: system fields, then each field as the catalog shapes it.
+fn node_type(catalog: &Catalog, object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
+    let mut node = Object::new(t).description(
         object
             .description
             .clone()
@@ -125,8 +135,10 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         }
     }
     types.push(node.into());
+}
 
-    // Enums of select fields, with their filters.
+/// Enums of select fields, with their filters.
+fn select_enums(object: &ObjectDef, types: &mut Vec<Type>) {
     for f in object
         .fields
         .iter()
@@ -170,24 +182,49 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
             );
         }
     }
+}
 
-    // Connection and edge.
+/// Connection and edge.
+fn connection_types(t: &str, types: &mut Vec<Type>) {
     types.push(
         Object::new(format!("{t}Edge"))
             .field(resolve::edge_cursor())
-            .field(resolve::edge_node(&t))
+            .field(resolve::edge_node(t))
             .into(),
     );
     types.push(
         Object::new(format!("{t}Connection"))
-            .field(resolve::connection_edges(&t))
-            .field(resolve::connection_nodes(&t))
+            .field(resolve::connection_edges(t))
+            .field(resolve::connection_nodes(t))
             .field(resolve::connection_page_info())
             .field(resolve::connection_total())
             .into(),
     );
+}
 
-    // Filter and ordering.
+/// Filter and ordering inputs; a list filter (`some`, `none`, `every`) for relations to it.
+fn filter_and_order(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
+    types.push(record_filter(object, t).into());
+    types.push(record_order(object, t).into());
+    types.push(
+        InputObject::new(format!("{t}ListFilter"))
+            .field(InputValue::new(
+                "some",
+                TypeRef::named(format!("{t}Filter")),
+            ))
+            .field(InputValue::new(
+                "none",
+                TypeRef::named(format!("{t}Filter")),
+            ))
+            .field(InputValue::new(
+                "every",
+                TypeRef::named(format!("{t}Filter")),
+            ))
+            .into(),
+    );
+}
+
+fn record_filter(object: &ObjectDef, t: &str) -> InputObject {
     let mut filter = InputObject::new(format!("{t}Filter"))
         .field(InputValue::new(
             "and",
@@ -213,10 +250,6 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         ))
         .field(InputValue::new("version", TypeRef::named("IntFilter")))
         .field(InputValue::new("ownerId", TypeRef::named("IDFilter")));
-    let mut order = InputObject::new(format!("{t}OrderBy"));
-    for sys in ["id", "createdAt", "updatedAt", "deletedAt", "version"] {
-        order = order.field(InputValue::new(sys, TypeRef::named("OrderDirection")));
-    }
     for f in &object.fields {
         match f.relation.as_ref().map(|r| (r.kind, r.target.clone())) {
             Some((RelationKind::ManyToOne, target)) => {
@@ -228,15 +261,6 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
                     .field(InputValue::new(
                         format!("{}Id", f.name),
                         TypeRef::named("IDFilter"),
-                    ));
-                order = order
-                    .field(InputValue::new(
-                        &f.name,
-                        TypeRef::named(format!("{}OrderBy", type_name(&target))),
-                    ))
-                    .field(InputValue::new(
-                        format!("{}Id", f.name),
-                        TypeRef::named("OrderDirection"),
                     ));
             }
             Some((RelationKind::Polymorphic, _)) => {
@@ -261,42 +285,51 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
                 if let Some(ft) = filter_type(object, f) {
                     filter = filter.field(InputValue::new(&f.name, TypeRef::named(ft)));
                 }
-                match f.field_type {
-                    FieldType::Json | FieldType::MultiSelect => {}
-                    FieldType::Currency | FieldType::Address | FieldType::FullName => {
-                        order = order.field(InputValue::new(
-                            &f.name,
-                            TypeRef::named(format!("{}OrderBy", scalar_type(object, f))),
-                        ));
-                    }
-                    _ => {
-                        order =
-                            order.field(InputValue::new(&f.name, TypeRef::named("OrderDirection")))
-                    }
-                }
             }
         }
     }
-    types.push(filter.into());
-    types.push(order.into());
-    types.push(
-        InputObject::new(format!("{t}ListFilter"))
-            .field(InputValue::new(
-                "some",
-                TypeRef::named(format!("{t}Filter")),
-            ))
-            .field(InputValue::new(
-                "none",
-                TypeRef::named(format!("{t}Filter")),
-            ))
-            .field(InputValue::new(
-                "every",
-                TypeRef::named(format!("{t}Filter")),
-            ))
-            .into(),
-    );
+    filter
+}
 
-    // Inputs.
+fn record_order(object: &ObjectDef, t: &str) -> InputObject {
+    let mut order = InputObject::new(format!("{t}OrderBy"));
+    for sys in ["id", "createdAt", "updatedAt", "deletedAt", "version"] {
+        order = order.field(InputValue::new(sys, TypeRef::named("OrderDirection")));
+    }
+    for f in &object.fields {
+        match f.relation.as_ref().map(|r| (r.kind, r.target.clone())) {
+            Some((RelationKind::ManyToOne, target)) => {
+                order = order
+                    .field(InputValue::new(
+                        &f.name,
+                        TypeRef::named(format!("{}OrderBy", type_name(&target))),
+                    ))
+                    .field(InputValue::new(
+                        format!("{}Id", f.name),
+                        TypeRef::named("OrderDirection"),
+                    ));
+            }
+            Some(_) => {}
+            None if !f.filterable => {}
+            None => match f.field_type {
+                FieldType::Json | FieldType::MultiSelect => {}
+                FieldType::Currency | FieldType::Address | FieldType::FullName => {
+                    order = order.field(InputValue::new(
+                        &f.name,
+                        TypeRef::named(format!("{}OrderBy", scalar_type(object, f))),
+                    ));
+                }
+                _ => {
+                    order = order.field(InputValue::new(&f.name, TypeRef::named("OrderDirection")))
+                }
+            },
+        }
+    }
+    order
+}
+
+/// Create and update inputs: a required field without a default is non-null when creating.
+fn write_inputs(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
     let mut create = InputObject::new(format!("{t}CreateInput"))
         .field(InputValue::new("ownerId", TypeRef::named(TypeRef::ID)));
     let mut update = InputObject::new(format!("{t}UpdateInput"))
@@ -354,8 +387,10 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     }
     types.push(create.into());
     types.push(update.into());
+}
 
-    // Aggregates.
+/// Aggregates: count, distinct counts, and the functions some field takes.
+fn aggregate_types(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
     let mut aggregate = Object::new(format!("{t}Aggregate"))
         .field(json_member("count", TypeRef::named_nn(TypeRef::INT)));
     for function in ["sum", "avg", "min", "max"] {
@@ -381,8 +416,10 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
     types.push(d.into());
     aggregate = aggregate.field(json_member("countDistinct", TypeRef::named_nn(&distinct)));
     types.push(aggregate.into());
+}
 
-    // Group by.
+/// Group-by: the groupable fields, a group's key and its aggregates.
+fn group_types(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
     let groupable = group_fields(object);
     types.push(
         Enum::new(format!("{t}GroupField"))
@@ -411,5 +448,4 @@ pub(crate) fn for_object(catalog: &Catalog, object: &ObjectDef) -> Generated {
         }
     }
     types.push(group.into());
-    Generated { types }
 }
