@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use crate::columns::{Column, Scalar, field_columns, system_column};
 use crate::computed::{computed_value, virtual_scalar};
 use crate::error::QueryError;
-use crate::select::{ALIAS, MAX_PAGE, from_where, relation_id_column};
+use crate::select::{ALIAS, MAX_PAGE, Rows, from_where, relation_id_column};
 use crate::sql::{Backend, Layout, Sql};
 
 /// One requested aggregate: `sum` of `amount`, `count` (no field), …
@@ -130,7 +130,12 @@ pub fn aggregate_sql(
         sql.push("COUNT(*)");
         scalars.push(Scalar::Int);
     }
-    from_where(&mut sql, catalog, layout, object, filter, search, false)?;
+    let rows = Rows {
+        filter,
+        search,
+        with_deleted: false,
+    };
+    from_where(&mut sql, catalog, layout, object, rows)?;
     Ok((sql, scalars))
 }
 
@@ -226,15 +231,11 @@ pub fn group_by_sql(
         sql.push(", ").push(&e);
         scalars.push(s);
     }
-    from_where(
-        &mut sql,
-        catalog,
-        layout,
-        object,
-        q.filter.as_ref(),
-        None,
-        false,
-    )?;
+    let rows = Rows {
+        filter: q.filter.as_ref(),
+        ..Rows::default()
+    };
+    from_where(&mut sql, catalog, layout, object, rows)?;
     let positions: Vec<String> = (1..=q.by.len()).map(|i| i.to_string()).collect();
     sql.push(" GROUP BY ").push(&positions.join(", "));
     // Groups come in key order, the null group last, on both backends.

@@ -11,8 +11,8 @@ use crate::columns::{Column, Scalar};
 use crate::error::QueryError;
 use crate::filter::push_scope;
 use crate::select::{
-    ALIAS, ChildLink, ConnectionQuery, OrderKey, SelectPlan, cursor_values, keyset, order_clause,
-    order_keys, page_size, read_list, select_columns, where_conditions,
+    ALIAS, ChildLink, ConnectionQuery, OrderKey, Rows, SelectPlan, cursor_values, keyset,
+    order_clause, order_keys, page_size, read_list, select_columns, where_conditions,
 };
 use crate::sql::{Backend, Layout, Sql};
 use crate::values::encode;
@@ -93,16 +93,7 @@ pub fn page_into(
     )?;
     sql.push("SELECT ");
     select_columns(sql, &read, &keys);
-    source(
-        sql,
-        catalog,
-        layout,
-        object,
-        q.filter.as_ref(),
-        q.search.as_deref(),
-        q.with_deleted,
-        parent,
-    )?;
+    source(sql, catalog, layout, object, Rows::of(q), parent)?;
     let exprs: Vec<String> = keys.iter().map(|k| k.expr.clone()).collect();
     if let Some(values) = cursor_values(q, backward, keys.len())? {
         keyset(sql, &keys, &exprs, &values)?;
@@ -127,16 +118,12 @@ pub fn count_sql(
 ) -> Result<Sql, QueryError> {
     let mut sql = Sql::new(layout.backend);
     sql.push("SELECT COUNT(*)");
-    source(
-        &mut sql,
-        catalog,
-        layout,
-        object,
+    let rows = Rows {
         filter,
         search,
         with_deleted,
-        None,
-    )?;
+    };
+    source(&mut sql, catalog, layout, object, rows, None)?;
     Ok(sql)
 }
 
@@ -151,16 +138,7 @@ pub fn count_into(
     parent: Option<&ParentRow>,
 ) -> Result<(), QueryError> {
     sql.push("SELECT COUNT(*)");
-    source(
-        sql,
-        catalog,
-        layout,
-        object,
-        q.filter.as_ref(),
-        q.search.as_deref(),
-        q.with_deleted,
-        parent,
-    )
+    source(sql, catalog, layout, object, Rows::of(q), parent)
 }
 
 /// Writes the look-up of one live record, reading its `stored` values;
@@ -197,15 +175,12 @@ pub fn record_into(
 }
 
 /// `FROM … WHERE …` of a list, restricted to one parent's rows when given.
-#[allow(clippy::too_many_arguments)]
 fn source(
     sql: &mut Sql,
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
-    filter: Option<&Json>,
-    search: Option<&str>,
-    with_deleted: bool,
+    rows: Rows<'_>,
     parent: Option<&ParentRow>,
 ) -> Result<(), QueryError> {
     sql.push(" FROM ")
@@ -225,7 +200,7 @@ fn source(
         sql.push(" JOIN ").push(table).push(" j ON j.");
         sql.ident(child_column).push(" = ").col(ALIAS, "id");
     }
-    where_conditions(sql, catalog, layout, object, filter, search, with_deleted)?;
+    where_conditions(sql, catalog, layout, object, rows)?;
     let Some(parent) = parent else {
         return Ok(());
     };

@@ -102,9 +102,12 @@ pub fn order_keys(
             return Err(QueryError::bad(&path, "set exactly one field per element"));
         }
         let (name, dir) = entries[0];
-        keys.push(order_key(
-            catalog, layout, object, ALIAS, name, dir, &path, 0,
-        )?);
+        let item = OrderItem {
+            name,
+            dir,
+            path: &path,
+        };
+        keys.push(order_key(catalog, layout, object, ALIAS, item, 0)?);
     }
     keys.push(OrderKey {
         expr: format!("{ALIAS}.\"id\""),
@@ -115,17 +118,24 @@ pub fn order_keys(
     Ok(keys)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One element of `orderBy`: a field, its direction (or, for a relation or
+/// a composite, the element one level down), and where it stands.
+#[derive(Clone, Copy)]
+struct OrderItem<'a> {
+    name: &'a str,
+    dir: &'a Json,
+    path: &'a str,
+}
+
 fn order_key(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
     alias: &str,
-    name: &str,
-    dir: &Json,
-    path: &str,
+    item: OrderItem<'_>,
     depth: usize,
 ) -> Result<OrderKey, QueryError> {
+    let OrderItem { name, dir, path } = item;
     let column_key = |col: &Column, dir: &Json| -> Result<OrderKey, QueryError> {
         let (desc, nulls_first) = direction(dir, path)?;
         let sqlite_decimal = layout.backend == Backend::Sqlite && col.scalar == Scalar::Decimal;
@@ -190,16 +200,12 @@ fn order_key(
             return Err(QueryError::bad(path, "set exactly one parent field"));
         }
         let p = format!("o{}", depth + 1);
-        let inner = order_key(
-            catalog,
-            layout,
-            parent,
-            &p,
-            entries[0].0,
-            entries[0].1,
+        let item = OrderItem {
+            name: entries[0].0,
+            dir: entries[0].1,
             path,
-            depth + 1,
-        )?;
+        };
+        let inner = order_key(catalog, layout, parent, &p, item, depth + 1)?;
         let mut scope = Sql::inline(layout.backend);
         push_scope(&mut scope, catalog, layout, parent, &p)?;
         return Ok(OrderKey {
@@ -277,16 +283,38 @@ pub(crate) fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> 
     }
 }
 
+/// Which rows of an object a statement reads: those the filter and the
+/// search select, live ones unless deleted ones are asked for too.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Rows<'a> {
+    pub filter: Option<&'a Json>,
+    pub search: Option<&'a str>,
+    pub with_deleted: bool,
+}
+
+impl<'a> Rows<'a> {
+    pub(crate) fn of(q: &'a ConnectionQuery) -> Self {
+        Rows {
+            filter: q.filter.as_ref(),
+            search: q.search.as_deref(),
+            with_deleted: q.with_deleted,
+        }
+    }
+}
+
 /// `deletedAt`, filter and search conditions on alias `t0`.
 pub(crate) fn where_conditions(
     sql: &mut Sql,
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
-    filter: Option<&Json>,
-    search: Option<&str>,
-    with_deleted: bool,
+    rows: Rows<'_>,
 ) -> Result<(), QueryError> {
+    let Rows {
+        filter,
+        search,
+        with_deleted,
+    } = rows;
     sql.push(" WHERE ");
     if with_deleted {
         sql.push("1=1");
@@ -310,15 +338,13 @@ pub(crate) fn from_where(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
-    filter: Option<&Json>,
-    search: Option<&str>,
-    with_deleted: bool,
+    rows: Rows<'_>,
 ) -> Result<(), QueryError> {
     sql.push(" FROM ")
         .push(&layout.table(&object.name))
         .push(" ")
         .push(ALIAS);
-    where_conditions(sql, catalog, layout, object, filter, search, with_deleted)
+    where_conditions(sql, catalog, layout, object, rows)
 }
 
 /// Every word must appear in one of the searchable text fields.
@@ -757,15 +783,7 @@ pub fn children_sql(
         sql.push(" JOIN ").push(table).push(" j ON j.");
         sql.ident(child_column).push(" = ").col(ALIAS, "id");
     }
-    where_conditions(
-        &mut sql,
-        catalog,
-        layout,
-        child,
-        q.filter.as_ref(),
-        q.search.as_deref(),
-        q.with_deleted,
-    )?;
+    where_conditions(&mut sql, catalog, layout, child, Rows::of(q))?;
     if let ChildLink::Polymorphic {
         object_column,
         parent_object,

@@ -562,10 +562,12 @@ async fn graphql(
             &store,
             &counter,
             &live.statements,
-            &request.query,
-            &parsed.doc,
-            request.operation_name.as_deref(),
-            &request.variables,
+            rapport_graphql::direct::Read {
+                query: &request.query,
+                doc: &parsed.doc,
+                operation_name: request.operation_name.as_deref(),
+                variables: &request.variables,
+            },
             app.one_statement_reads.load(Ordering::Relaxed),
         )
         .await

@@ -10,7 +10,7 @@ use crate::StatementCounter;
 use crate::db::{Db, sys_execute, sys_query};
 use crate::error::StoreError;
 use crate::metadata::{Workspace, create_workspace_in, load_in};
-use crate::records::{Actor, RecordStore};
+use crate::records::{Actor, RecordStore, Writing};
 
 /// Who a request acts for: a member (session) or an API key, in one workspace.
 #[derive(Debug, Clone)]
@@ -192,9 +192,11 @@ pub async fn sign_up(
     let member_object = meta.object("workspaceMember")?;
     let member = store
         .create_in(
-            &txn,
-            &StatementCounter::default(),
-            &actor,
+            Writing {
+                txn: &txn,
+                counter: &StatementCounter::default(),
+                actor: &actor,
+            },
             member_object,
             &[
                 json!({ "name": { "firstName": local }, "email": email, "role": "ADMIN" })
@@ -471,9 +473,11 @@ pub async fn create_member(
     let input = json!({ "name": { "firstName": first_name.trim() }, "email": email, "role": if role == "admin" { "ADMIN" } else { "MEMBER" } });
     let member = store
         .create_in(
-            &txn,
-            &StatementCounter::default(),
-            &actor,
+            Writing {
+                txn: &txn,
+                counter: &StatementCounter::default(),
+                actor: &actor,
+            },
             meta.object("workspaceMember")?,
             &[input.as_object().cloned().unwrap_or_default()],
             None,
@@ -668,9 +672,11 @@ pub async fn deactivate_member(
     };
     store
         .update_in(
-            &txn,
-            &StatementCounter::default(),
-            &actor,
+            Writing {
+                txn: &txn,
+                counter: &StatementCounter::default(),
+                actor: &actor,
+            },
             meta.object("workspaceMember")?,
             member_id,
             json!({ "active": false })

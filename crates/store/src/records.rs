@@ -22,6 +22,7 @@ mod delete;
 pub use delete::{file_removed, files_to_remove};
 mod import;
 mod read;
+use read::ByIds;
 mod tx;
 mod write;
 
@@ -76,6 +77,15 @@ pub struct RecordStore {
 
 pub(crate) fn now_value() -> Value {
     Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// A write in progress: the transaction it runs in, the statement counter
+/// and who makes it. The record writes below the public methods take one.
+#[derive(Clone, Copy)]
+pub(crate) struct Writing<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub counter: &'a StatementCounter,
+    pub actor: &'a Actor,
 }
 
 impl RecordStore {
@@ -321,7 +331,7 @@ impl RecordStore {
             .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
         let fresh = self
-            .by_ids_in(conn, counter, &obj.name, &ids, true, None, None)
+            .by_ids_in(conn, counter, &obj.name, &ids, ByIds::WITH_DELETED)
             .await?;
         for r in records.iter_mut() {
             let id = r

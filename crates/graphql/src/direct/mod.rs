@@ -41,21 +41,32 @@ pub struct Answer {
     pub reused: bool,
 }
 
+/// A read request: its text, parsed document, operation and variables.
+#[derive(Clone, Copy)]
+pub struct Read<'a> {
+    pub query: &'a str,
+    pub doc: &'a ExecutableDocument,
+    pub operation_name: Option<&'a str>,
+    pub variables: &'a Variables,
+}
+
 /// The response of a plain read, or `None` when the full executor must
 /// answer (see the module documentation). `one_statement` lets the
 /// database build the response where it can, with the plans and
 /// statements kept for `query` in `statements` (the live schema's).
-#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     store: &RecordStore,
     counter: &StatementCounter,
     statements: &Statements,
-    query: &str,
-    doc: &ExecutableDocument,
-    operation_name: Option<&str>,
-    variables: &Variables,
+    read: Read<'_>,
     one_statement: bool,
 ) -> Option<Answer> {
+    let Read {
+        query,
+        doc,
+        operation_name,
+        variables,
+    } = read;
     let op = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), None) => op,
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,

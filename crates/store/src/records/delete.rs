@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::change::{ChangeKind, RecordChange};
 use crate::db::{StatementCounter, execute, query};
 use crate::error::StoreError;
-use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
+use crate::records::read::ByIds;
+use crate::records::{Actor, Record, RecordStore, Writing, check_uuid, now_value};
 
 impl RecordStore {
     /// Soft delete (or restore) by ids or by filter, cascading per `onDelete`.
@@ -33,7 +34,7 @@ impl RecordStore {
                     check_uuid(id)?;
                 }
                 let found = self
-                    .by_ids_in(&txn, counter, object, &ids, true, None, None)
+                    .by_ids_in(&txn, counter, object, &ids, ByIds::WITH_DELETED)
                     .await?;
                 if let Some(missing) = ids.iter().find(|id| !found.contains_key(*id)) {
                     return Err(StoreError::NotFound(format!(
@@ -53,19 +54,27 @@ impl RecordStore {
             (None, None) => Vec::new(),
         };
         let out = self
-            .soft_delete_in(&txn, counter, actor, obj, &ids, restoring, &now_value(), 0)
+            .soft_delete_in(
+                Writing {
+                    txn: &txn,
+                    counter,
+                    actor,
+                },
+                obj,
+                &ids,
+                restoring,
+                &now_value(),
+                0,
+            )
             .await?;
         let out = self.with_computed(&txn, counter, obj, out).await?;
         txn.commit().await?;
         Ok(out)
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn soft_delete_in<'a>(
         &'a self,
-        txn: &'a DatabaseTransaction,
-        counter: &'a StatementCounter,
-        actor: &'a Actor,
+        w: Writing<'a>,
         obj: &'a ObjectDef,
         ids: &'a [String],
         restoring: bool,
@@ -75,6 +84,11 @@ impl RecordStore {
         Box<dyn std::future::Future<Output = Result<Vec<Record>, StoreError>> + Send + 'a>,
     > {
         Box::pin(async move {
+            let Writing {
+                txn,
+                counter,
+                actor,
+            } = w;
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
@@ -86,14 +100,13 @@ impl RecordStore {
             // A cascade stamps children with their parent's `deletedAt`, so a
             // restore brings back exactly what went with it.
             let deleted_at: HashMap<String, Value> = if restoring {
-                self.by_ids_in(txn, counter, &obj.name, ids, true, None, None)
+                self.by_ids_in(txn, counter, &obj.name, ids, ByIds::WITH_DELETED)
                     .await?
                     .into_iter()
                     .map(|(id, r)| (id, r.get("deletedAt").cloned().unwrap_or(Value::Null)))
                     .collect()
             } else {
-                self.on_delete(txn, counter, actor, obj, ids, Some(stamp), depth)
-                    .await?;
+                self.on_delete(w, obj, ids, Some(stamp), depth).await?;
                 HashMap::new()
             };
             if !restoring {
@@ -131,8 +144,7 @@ impl RecordStore {
                     }
                 }
                 for (at, ids) in by_stamp {
-                    self.restore_cascaded(txn, counter, actor, obj, &ids, &at, depth)
-                        .await?;
+                    self.restore_cascaded(w, obj, &ids, &at, depth).await?;
                 }
             }
             Ok(out)
@@ -184,17 +196,15 @@ impl RecordStore {
     }
 
     /// Children soft-deleted by the parent's cascade come back with it.
-    #[allow(clippy::too_many_arguments)]
     async fn restore_cascaded(
         &self,
-        txn: &DatabaseTransaction,
-        counter: &StatementCounter,
-        actor: &Actor,
+        w: Writing<'_>,
         obj: &ObjectDef,
         ids: &[String],
         deleted_at: &str,
         depth: usize,
     ) -> Result<(), StoreError> {
+        let Writing { txn, counter, .. } = w;
         // The platform acts on every record here, whatever the caller may see.
         let all = self.unscoped();
         for (child, f) in self.meta.catalog.relations_to(&obj.name) {
@@ -204,34 +214,27 @@ impl RecordStore {
             }
             let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "eq": deleted_at } });
             let child_ids = all.matching_ids(txn, counter, child, &filter, true).await?;
-            all.soft_delete_in(
-                txn,
-                counter,
-                actor,
-                child,
-                &child_ids,
-                true,
-                &Value::Null,
-                depth + 1,
-            )
-            .await?;
+            all.soft_delete_in(w, child, &child_ids, true, &Value::Null, depth + 1)
+                .await?;
         }
         Ok(())
     }
 
     /// Applies `onDelete` of every relation pointing at the records.
     /// `soft_delete` carries the parent's stamp; `None` means a destroy.
-    #[allow(clippy::too_many_arguments)]
     async fn on_delete(
         &self,
-        txn: &DatabaseTransaction,
-        counter: &StatementCounter,
-        actor: &Actor,
+        w: Writing<'_>,
         obj: &ObjectDef,
         ids: &[String],
         soft_delete: Option<&Value>,
         depth: usize,
     ) -> Result<(), StoreError> {
+        let Writing {
+            txn,
+            counter,
+            actor,
+        } = w;
         // The platform acts on every record here, whatever the caller may see.
         let all = self.unscoped();
         let destroying = soft_delete.is_none();
@@ -257,22 +260,12 @@ impl RecordStore {
                     )));
                 }
                 OnDelete::Cascade if destroying => {
-                    all.destroy_in(txn, counter, actor, child, &child_ids, depth + 1)
-                        .await?
+                    all.destroy_in(w, child, &child_ids, depth + 1).await?
                 }
                 OnDelete::Cascade => {
                     let stamp = soft_delete.unwrap_or(&Value::Null);
-                    all.soft_delete_in(
-                        txn,
-                        counter,
-                        actor,
-                        child,
-                        &child_ids,
-                        false,
-                        stamp,
-                        depth + 1,
-                    )
-                    .await?;
+                    all.soft_delete_in(w, child, &child_ids, false, stamp, depth + 1)
+                        .await?;
                 }
                 OnDelete::SetNull if destroying => {
                     let mut set = WriteSet::default();
@@ -280,7 +273,17 @@ impl RecordStore {
                         set.set(c.name.clone(), self.encode(c.scalar, &Value::Null, &c.key)?);
                     }
                     let before = all
-                        .by_ids_in(txn, counter, &child.name, &child_ids, true, Some(&[]), None)
+                        .by_ids_in(
+                            txn,
+                            counter,
+                            &child.name,
+                            &child_ids,
+                            ByIds {
+                                with_deleted: true,
+                                computed: Some(&[]),
+                                ..Default::default()
+                            },
+                        )
                         .await?;
                     let mut changes = Vec::with_capacity(child_ids.len());
                     for id in &child_ids {
@@ -315,20 +318,22 @@ impl RecordStore {
 
     fn destroy_in<'a>(
         &'a self,
-        txn: &'a DatabaseTransaction,
-        counter: &'a StatementCounter,
-        actor: &'a Actor,
+        w: Writing<'a>,
         obj: &'a ObjectDef,
         ids: &'a [String],
         depth: usize,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>
     {
         Box::pin(async move {
+            let Writing {
+                txn,
+                counter,
+                actor,
+            } = w;
             if depth > 8 {
                 return Err(StoreError::Conflict("cascade deeper than 8 levels".into()));
             }
-            self.on_delete(txn, counter, actor, obj, ids, None, depth)
-                .await?;
+            self.on_delete(w, obj, ids, None, depth).await?;
             self.end_memberships(txn, obj, ids).await?;
             self.orphan_files(txn, obj, ids).await?;
             for f in obj
@@ -385,13 +390,28 @@ impl RecordStore {
         self.touched(obj);
         let txn = self.db.begin_write().await?;
         let found = self
-            .by_ids_in(&txn, counter, object, &[id.to_string()], true, None, None)
+            .by_ids_in(
+                &txn,
+                counter,
+                object,
+                &[id.to_string()],
+                ByIds::WITH_DELETED,
+            )
             .await?;
         if !found.contains_key(id) {
             return Err(StoreError::NotFound(format!("no {object} with id {id}")));
         }
-        self.destroy_in(&txn, counter, actor, obj, &[id.to_string()], 0)
-            .await?;
+        self.destroy_in(
+            Writing {
+                txn: &txn,
+                counter,
+                actor,
+            },
+            obj,
+            &[id.to_string()],
+            0,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }

@@ -143,7 +143,7 @@ impl RecordStore {
         object: &str,
         ids: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
-        self.routed(|c| self.by_ids_in(c, counter, object, ids, false, None, None))
+        self.routed(|c| self.by_ids_in(c, counter, object, ids, ByIds::default()))
             .await
     }
 
@@ -158,22 +158,34 @@ impl RecordStore {
         stored: &[String],
     ) -> Result<HashMap<String, Record>, StoreError> {
         self.routed(|c| {
-            self.by_ids_in(c, counter, object, ids, false, Some(computed), Some(stored))
+            self.by_ids_in(
+                c,
+                counter,
+                object,
+                ids,
+                ByIds {
+                    computed: Some(computed),
+                    stored: Some(stored),
+                    ..Default::default()
+                },
+            )
         })
         .await
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn by_ids_in(
         &self,
         conn: &impl ConnectionTrait,
         counter: &StatementCounter,
         object: &str,
         ids: &[String],
-        with_deleted: bool,
-        computed: Option<&[String]>,
-        stored: Option<&[String]>,
+        reading: ByIds<'_>,
     ) -> Result<HashMap<String, Record>, StoreError> {
+        let ByIds {
+            with_deleted,
+            computed,
+            stored,
+        } = reading;
         let obj = self.object(object)?;
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
@@ -331,4 +343,24 @@ fn with_cursors(rows: Vec<KeyedRecord>, ends_only: bool) -> Vec<(Arc<Record>, St
             (Arc::new(record), cursor)
         })
         .collect()
+}
+
+/// Which records [`RecordStore::by_ids_in`] reads, and which of their values.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ByIds<'a> {
+    /// Deleted records too.
+    pub with_deleted: bool,
+    /// The computed fields to compute (all when `None`).
+    pub computed: Option<&'a [String]>,
+    /// The stored values to read (all when `None`).
+    pub stored: Option<&'a [String]>,
+}
+
+impl ByIds<'_> {
+    /// Every value of live and deleted records.
+    pub(crate) const WITH_DELETED: ByIds<'static> = ByIds {
+        with_deleted: true,
+        computed: None,
+        stored: None,
+    };
 }

@@ -12,7 +12,8 @@ use crate::change::{ChangeKind, RecordChange};
 use crate::db::{StatementCounter, execute, query};
 use crate::decode::value_at;
 use crate::error::StoreError;
-use crate::records::{Actor, Record, RecordStore, check_uuid, now_value};
+use crate::records::read::ByIds;
+use crate::records::{Actor, Record, RecordStore, Writing, check_uuid, now_value};
 
 pub struct Tx<'a> {
     pub(crate) store: &'a RecordStore,
@@ -115,6 +116,14 @@ impl Tx<'_> {
             .await
     }
 
+    fn writing(&self) -> Writing<'_> {
+        Writing {
+            txn: &self.txn,
+            counter: self.counter,
+            actor: &self.actor,
+        }
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.store.meta.catalog
     }
@@ -188,9 +197,10 @@ impl Tx<'_> {
                 self.counter,
                 object,
                 &[id.to_string()],
-                with_deleted,
-                None,
-                None,
+                ByIds {
+                    with_deleted,
+                    ..Default::default()
+                },
             )
             .await?
             .remove(id)
@@ -204,7 +214,7 @@ impl Tx<'_> {
         }
         let mut found = self
             .store
-            .by_ids_in(&self.txn, self.counter, object, ids, false, None, None)
+            .by_ids_in(&self.txn, self.counter, object, ids, ByIds::default())
             .await?;
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
@@ -249,7 +259,7 @@ impl Tx<'_> {
         }
         let mut created = self
             .store
-            .create_in(&self.txn, self.counter, &self.actor, obj, &[input], None)
+            .create_in(self.writing(), obj, &[input], None)
             .await?;
         created
             .pop()
@@ -275,16 +285,7 @@ impl Tx<'_> {
             .await?;
         let r = self
             .store
-            .update_in(
-                &self.txn,
-                self.counter,
-                &self.actor,
-                obj,
-                id,
-                &input,
-                None,
-                "",
-            )
+            .update_in(self.writing(), obj, id, &input, None, "")
             .await?;
         let mut r = self
             .store
@@ -308,16 +309,7 @@ impl Tx<'_> {
         )
         .await?;
         self.store
-            .soft_delete_in(
-                &self.txn,
-                self.counter,
-                &self.actor,
-                obj,
-                ids,
-                false,
-                &now_value(),
-                0,
-            )
+            .soft_delete_in(self.writing(), obj, ids, false, &now_value(), 0)
             .await
     }
 

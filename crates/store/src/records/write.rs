@@ -4,15 +4,15 @@ use std::collections::HashMap;
 
 use rapport_meta::{FieldType, ObjectDef, RecordValidator, RelationKind};
 use rapport_query::{ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql};
-use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value};
 
 use crate::change::RecordChange;
 use crate::db::{StatementCounter, query};
 use crate::error::StoreError;
 use crate::metadata::numbered_fields;
+use crate::records::read::ByIds;
 use crate::records::{
-    Actor, MAX_BATCH, Record, RecordStore, check_uuid, now_value, unique_conflict,
+    Actor, MAX_BATCH, Record, RecordStore, Writing, check_uuid, now_value, unique_conflict,
 };
 
 impl RecordStore {
@@ -204,7 +204,16 @@ impl RecordStore {
         }
         let txn = self.db.begin_write().await?;
         let out = self
-            .create_in(&txn, counter, actor, obj, inputs, upsert_on)
+            .create_in(
+                Writing {
+                    txn: &txn,
+                    counter,
+                    actor,
+                },
+                obj,
+                inputs,
+                upsert_on,
+            )
             .await?;
         txn.commit().await?;
         Ok(out)
@@ -214,13 +223,16 @@ impl RecordStore {
     /// checked, auto-numbers taken, links written, computed fields read back).
     pub(crate) async fn create_in(
         &self,
-        txn: &DatabaseTransaction,
-        counter: &StatementCounter,
-        actor: &Actor,
+        w: Writing<'_>,
         obj: &ObjectDef,
         inputs: &[Record],
         upsert_on: Option<&[String]>,
     ) -> Result<Vec<Record>, StoreError> {
+        let Writing {
+            txn,
+            counter,
+            actor,
+        } = w;
         self.touched(obj);
         self.check_references(txn, counter, obj, inputs).await?;
         let now = now_value();
@@ -254,10 +266,7 @@ impl RecordStore {
                 if let Some(row) = rows.first() {
                     let existing = self.decode(obj, row, &plan.columns)?;
                     let id = existing["id"].as_str().unwrap_or_default().to_string();
-                    out.push(
-                        self.update_in(txn, counter, actor, obj, &id, input, None, &path)
-                            .await?,
-                    );
+                    out.push(self.update_in(w, obj, &id, input, None, &path).await?);
                     continue;
                 }
             }
@@ -367,21 +376,29 @@ impl RecordStore {
             .transpose()?)
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn update_in(
         &self,
-        txn: &DatabaseTransaction,
-        counter: &StatementCounter,
-        actor: &Actor,
+        w: Writing<'_>,
         obj: &ObjectDef,
         id: &str,
         input: &Record,
         expected_version: Option<i64>,
         path: &str,
     ) -> Result<Record, StoreError> {
+        let Writing {
+            txn,
+            counter,
+            actor,
+        } = w;
         self.touched(obj);
         let before = self
-            .by_ids_in(txn, counter, &obj.name, &[id.to_string()], true, None, None)
+            .by_ids_in(
+                txn,
+                counter,
+                &obj.name,
+                &[id.to_string()],
+                ByIds::WITH_DELETED,
+            )
             .await?
             .remove(id)
             .ok_or_else(|| StoreError::NotFound(format!("no {} with id {id}", obj.name)))?;
@@ -429,7 +446,18 @@ impl RecordStore {
         self.check_references(&txn, counter, obj, std::slice::from_ref(input))
             .await?;
         let r = self
-            .update_in(&txn, counter, actor, obj, id, input, expected_version, "")
+            .update_in(
+                Writing {
+                    txn: &txn,
+                    counter,
+                    actor,
+                },
+                obj,
+                id,
+                input,
+                expected_version,
+                "",
+            )
             .await?;
         let mut r = self.with_computed(&txn, counter, obj, vec![r]).await?;
         txn.commit().await?;
@@ -453,8 +481,19 @@ impl RecordStore {
         let mut out = Vec::with_capacity(ids.len());
         for id in &ids {
             out.push(
-                self.update_in(&txn, counter, actor, obj, id, input, None, "")
-                    .await?,
+                self.update_in(
+                    Writing {
+                        txn: &txn,
+                        counter,
+                        actor,
+                    },
+                    obj,
+                    id,
+                    input,
+                    None,
+                    "",
+                )
+                .await?,
             );
         }
         let out = self.with_computed(&txn, counter, obj, out).await?;
