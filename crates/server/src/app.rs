@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use async_graphql::dynamic::Schema;
 use rapport_graphql::Access;
 use rapport_store::{Db, Lsn, Principal, RecordStore, Role, Scope, Workspace, WorkspaceMeta};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::Mutex;
 
+use crate::cache::Cache;
 use crate::error::ServerError;
 use crate::metrics::Metrics;
 use crate::standard::standard_documents;
@@ -21,13 +22,13 @@ pub struct Live {
     pub store: Arc<RecordStore>,
     pub schema: Schema,
     /// Schemas of roles that may not read some objects, built on first use.
-    role_schemas: std::sync::Mutex<HashMap<String, (Role, Served)>>,
+    role_schemas: Cache<String, (Role, Served)>,
     /// Query texts that ran on the whole schema without errors: validated,
     /// so they may take the direct read path (`rapport_graphql::direct`).
-    validated: std::sync::Mutex<std::collections::HashSet<String>>,
+    validated: Cache<String, ()>,
     /// Costs of query texts whose cost no variable shapes
     /// (`rapport_graphql::limits::document_cost` on the whole schema).
-    costs: std::sync::Mutex<HashMap<String, u64>>,
+    costs: Cache<String, u64>,
     /// Statements of validated reads, written once per document.
     pub(crate) statements: rapport_graphql::direct::Statements,
     /// The catalog its schema was built from (shared with the schema cache).
@@ -45,14 +46,13 @@ impl Live {
     /// The schema a role sees: without the objects it may not read, and
     /// the narrower catalog it was built from (`None`: the whole catalog).
     pub fn schema_for(&self, role: &Role) -> Result<Served, ServerError> {
-        let mut cache = self.role_schemas.lock().unwrap_or_else(|e| e.into_inner());
         // Kept with the definition it was built for: a role changed without
         // a metadata change (here or by another process) gets a new schema.
         // Looked up first: working out a role's view walks the whole catalog.
-        if let Some((built_for, served)) = cache.get(&role.name)
-            && built_for == role
+        if let Some((built_for, served)) = self.role_schemas.get(&role.name)
+            && built_for == *role
         {
-            return Ok(served.clone());
+            return Ok(served);
         }
         let served = match rapport_graphql::catalog_view(&self.meta.catalog, role)
             .map_err(ServerError::Schema)?
@@ -64,17 +64,15 @@ impl Live {
                 Some(Arc::new(view)),
             ),
         };
-        cache.insert(role.name.clone(), (role.clone(), served.clone()));
+        self.role_schemas
+            .insert(role.name.clone(), (role.clone(), served.clone()));
         Ok(served)
     }
 
     /// Whether this query text has run through the full executor without
     /// errors on this schema, so it may be read directly.
     pub(crate) fn is_validated(&self, query: &str) -> bool {
-        self.validated
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(query)
+        self.validated.contains(query)
     }
 
     /// A document's cost on this schema, worked out once per query text
@@ -91,14 +89,8 @@ impl Live {
         // Documents that name an operation (several in one text) are
         // costed every time; the usual single-operation text is kept.
         let keep = operation_name.is_none();
-        if keep
-            && let Some(cost) = self
-                .costs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(query)
-        {
-            return *cost;
+        if keep && let Some(cost) = self.costs.get(query) {
+            return cost;
         }
         let cost = rapport_graphql::limits::document_cost(
             doc,
@@ -107,21 +99,13 @@ impl Live {
             variables,
         );
         if keep && !cost.uses_variables {
-            let mut known = self.costs.lock().unwrap_or_else(|e| e.into_inner());
-            if known.len() >= MAX_VALIDATED {
-                known.clear();
-            }
-            known.insert(query.to_string(), cost.value);
+            self.costs.insert(query.to_string(), cost.value);
         }
         cost.value
     }
 
     pub(crate) fn mark_validated(&self, query: &str) {
-        let mut known = self.validated.lock().unwrap_or_else(|e| e.into_inner());
-        if known.len() >= MAX_VALIDATED {
-            known.clear();
-        }
-        known.insert(query.to_string());
+        self.validated.insert(query.to_string(), ());
     }
 }
 
@@ -131,6 +115,10 @@ type Served = (Schema, Option<Arc<rapport_meta::Catalog>>);
 
 /// Distinct validated queries kept per live schema; the list starts over when full.
 const MAX_VALIDATED: usize = 1000;
+/// Role schemas kept per live schema.
+const MAX_ROLE_SCHEMAS: usize = 1000;
+/// Callers (tokens, addresses, emails, roles) a process remembers at once.
+const MAX_CALLERS: usize = 100_000;
 
 /// (workspace id, role name)
 type RoleKey = (String, String);
@@ -145,16 +133,16 @@ pub struct App {
     /// Verified tokens by secret, so a request does not hit the database to authenticate.
     /// Each with when it was checked and the store's `sessions_epoch` then:
     /// a member whose access ended in this process is checked again at once.
-    tokens: RwLock<HashMap<String, (Principal, Instant, u64)>>,
+    tokens: Cache<String, (Principal, u64)>,
     reload_lock: Mutex<()>,
     pub session_ttl: chrono::Duration,
     /// Requests per minute per token; 0 means no limit.
     pub rate_limit: std::sync::atomic::AtomicU32,
-    windows: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    windows: Cache<String, u32>,
     /// Requests per minute per client address without a token (`signUp`,
     /// `login`); 0 means no limit.
     pub anonymous_limit: std::sync::atomic::AtomicU32,
-    anonymous_windows: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    anonymous_windows: Cache<String, u32>,
     /// The request header that names the client's address, set by a proxy
     /// in front of the server (`RAPPORT_CLIENT_IP_HEADER`); without it the
     /// connection's peer address counts.
@@ -164,9 +152,9 @@ pub struct App {
     files: std::sync::OnceLock<Arc<rapport_files::Files>>,
     /// Most a query may cost (`rapport_graphql::limits::document_cost`).
     pub max_query_cost: std::sync::atomic::AtomicU64,
-    login_failures: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    login_failures: Cache<String, u32>,
     /// Roles by (workspace, name), so a request does not read its role from the database.
-    roles: std::sync::Mutex<HashMap<RoleKey, (Arc<Role>, Instant)>>,
+    roles: Cache<RoleKey, Arc<Role>>,
     /// Most workspace schemas kept loaded; the least recently used beyond it
     /// are dropped and rebuilt on their next request.
     pub max_loaded: std::sync::atomic::AtomicUsize,
@@ -177,7 +165,7 @@ pub struct App {
     pub(crate) schemas: Arc<SchemaCache>,
     /// Where the primary's log stood after each caller's last write, until
     /// the read replica has replayed it (read-your-writes).
-    written: std::sync::Mutex<HashMap<String, Lsn>>,
+    written: Cache<String, Lsn>,
     /// Parsed GraphQL documents by query text.
     pub(crate) parsed: crate::parsed::ParsedQueries,
     /// Whether validated plain reads skip the field-by-field executor
@@ -200,28 +188,17 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A budget of `limit` per minute for `key`; the seconds until it resets
 /// when it is spent.
-fn spend(
-    windows: &std::sync::Mutex<HashMap<String, (Instant, u32)>>,
-    key: &str,
-    limit: u32,
-) -> Result<(), u64> {
+fn spend(windows: &Cache<String, u32>, key: &str, limit: u32) -> Result<(), u64> {
     if limit == 0 {
         return Ok(());
     }
-    let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner());
-    let now = Instant::now();
-    if windows.len() > 100_000 {
-        windows.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
-    }
-    let slot = windows.entry(key.to_string()).or_insert((now, 0));
-    if now.duration_since(slot.0) >= RATE_WINDOW {
-        *slot = (now, 0);
-    }
-    if slot.1 >= limit {
-        return Err((RATE_WINDOW - now.duration_since(slot.0)).as_secs().max(1));
-    }
-    slot.1 += 1;
-    Ok(())
+    windows.update(key.to_string(), |spent, since| {
+        if *spent >= limit {
+            return Err(RATE_WINDOW.saturating_sub(since.elapsed()).as_secs().max(1));
+        }
+        *spent += 1;
+        Ok(())
+    })
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -330,9 +307,9 @@ async fn build_live(
         store,
         schema,
         fingerprint,
-        role_schemas: std::sync::Mutex::new(HashMap::new()),
-        validated: Default::default(),
-        costs: Default::default(),
+        role_schemas: Cache::new(MAX_ROLE_SCHEMAS),
+        validated: Cache::new(MAX_VALIDATED),
+        costs: Cache::new(MAX_VALIDATED),
         statements: Default::default(),
         last_used: std::sync::atomic::AtomicU64::new(0),
         read_floor,
@@ -398,7 +375,7 @@ impl App {
             lives: std::sync::RwLock::new(HashMap::from([(workspace.id.clone(), Arc::new(live))])),
             workspace,
             metrics: Metrics::default(),
-            tokens: RwLock::new(HashMap::new()),
+            tokens: Cache::expiring(MAX_CALLERS, TOKEN_CACHE_TTL),
             reload_lock: Mutex::new(()),
             session_ttl: chrono::Duration::hours(hours),
             rate_limit: std::sync::atomic::AtomicU32::new(
@@ -407,12 +384,12 @@ impl App {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(1200),
             ),
-            windows: std::sync::Mutex::new(HashMap::new()),
+            windows: Cache::expiring(MAX_CALLERS, RATE_WINDOW),
             anonymous_limit: std::sync::atomic::AtomicU32::new(env_number(
                 "RAPPORT_ANONYMOUS_PER_MINUTE",
                 30,
             )),
-            anonymous_windows: std::sync::Mutex::new(HashMap::new()),
+            anonymous_windows: Cache::expiring(MAX_CALLERS, RATE_WINDOW),
             client_ip_header: std::env::var("RAPPORT_CLIENT_IP_HEADER")
                 .ok()
                 .and_then(|h| axum::http::HeaderName::try_from(h.trim()).ok()),
@@ -421,8 +398,8 @@ impl App {
                 "RAPPORT_MAX_QUERY_COST",
                 rapport_graphql::limits::DEFAULT_MAX_COST,
             )),
-            login_failures: std::sync::Mutex::new(HashMap::new()),
-            roles: std::sync::Mutex::new(HashMap::new()),
+            login_failures: Cache::expiring(MAX_CALLERS, LOGIN_WINDOW),
+            roles: Cache::expiring(MAX_CALLERS, TOKEN_CACHE_TTL),
             grants: crate::grants::GrantCache::default(),
             schemas,
             max_loaded: std::sync::atomic::AtomicUsize::new(
@@ -432,7 +409,8 @@ impl App {
                     .unwrap_or(64),
             ),
             started: Instant::now(),
-            written: std::sync::Mutex::new(HashMap::new()),
+            // Bounded by `wrote`, which forgets callers the replica caught up with.
+            written: Cache::new(usize::MAX),
             parsed: Default::default(),
             direct_reads: std::sync::atomic::AtomicBool::new(
                 std::env::var("RAPPORT_DIRECT_READS").map_or(true, |v| v != "off"),
@@ -645,18 +623,14 @@ impl App {
             .db
             .sessions_epoch
             .load(std::sync::atomic::Ordering::Relaxed);
-        if let Some((p, at, seen)) = self.tokens.read().await.get(secret)
-            && at.elapsed() < TOKEN_CACHE_TTL
-            && (*seen == epoch || p.member_id.is_none())
+        if let Some((p, seen)) = self.tokens.get(secret)
+            && (seen == epoch || p.member_id.is_none())
         {
-            return Ok(Some(p.clone()));
+            return Ok(Some(p));
         }
         let found = rapport_store::authenticate(&self.db, secret).await?;
         if let Some(p) = &found {
-            self.tokens
-                .write()
-                .await
-                .insert(secret.to_string(), (p.clone(), Instant::now(), epoch));
+            self.tokens.insert(secret.to_string(), (p.clone(), epoch));
         }
         Ok(found)
     }
@@ -680,32 +654,24 @@ impl App {
 
     /// Seconds to wait before `email` may try to log in again, if it must.
     pub fn login_pause(&self, email: &str) -> Option<u64> {
-        let failures = self
+        let (n, start) = self
             .login_failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let (start, n) = failures.get(&email.trim().to_lowercase())?;
-        let elapsed = start.elapsed();
-        (*n >= LOGIN_ATTEMPTS && elapsed < LOGIN_WINDOW)
-            .then(|| (LOGIN_WINDOW - elapsed).as_secs().max(1))
+            .get_dated(&email.trim().to_lowercase())?;
+        (n >= LOGIN_ATTEMPTS).then(|| {
+            LOGIN_WINDOW
+                .saturating_sub(start.elapsed())
+                .as_secs()
+                .max(1)
+        })
     }
 
     pub fn login_result(&self, email: &str, ok: bool) {
-        let mut failures = self
-            .login_failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
         let key = email.trim().to_lowercase();
         if ok {
-            failures.remove(&key);
+            self.login_failures.remove(&key);
             return;
         }
-        let now = Instant::now();
-        let slot = failures.entry(key).or_insert((now, 0));
-        if now.duration_since(slot.0) >= LOGIN_WINDOW {
-            *slot = (now, 0);
-        }
-        slot.1 += 1;
+        self.login_failures.update(key, |failed, _| *failed += 1);
     }
 
     /// The caller's role and the members their `team` scope covers.
@@ -746,30 +712,19 @@ impl App {
     /// in this process is seen at once, in others within that time).
     pub async fn role(&self, workspace_id: &str, name: &str) -> Result<Arc<Role>, ServerError> {
         let key = (workspace_id.to_string(), name.to_string());
-        if let Some((role, at)) = self
-            .roles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            && at.elapsed() < TOKEN_CACHE_TTL
-        {
-            return Ok(role.clone());
+        if let Some(role) = self.roles.get(&key) {
+            return Ok(role);
         }
         let role = rapport_store::find_role(&self.db, workspace_id, name)
             .await?
             .ok_or_else(|| ServerError::Usage(format!("role `{name}` is gone")))?;
         let role = Arc::new(role);
-        self.roles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (role.clone(), Instant::now()));
+        self.roles.insert(key, role.clone());
         Ok(role)
     }
 
     pub fn forget_role(&self, workspace_id: &str, name: &str) {
         self.roles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .remove(&(workspace_id.to_string(), name.to_string()));
     }
 
@@ -791,22 +746,14 @@ impl App {
             .db
             .replica_serves(own.max(live.read_floor).max(seen))
             .await;
-        if serves && own > 0 {
-            let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-            if written.get(principal_id) == Some(&own) {
-                written.remove(principal_id);
-            }
+        if serves && own > 0 && self.written.get(principal_id) == Some(own) {
+            self.written.remove(principal_id);
         }
         serves
     }
 
     fn written_lsn(&self, principal_id: &str) -> Lsn {
-        self.written
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(principal_id)
-            .copied()
-            .unwrap_or(0)
+        self.written.get(principal_id).unwrap_or(0)
     }
 
     /// Notes where the primary's log stands after a caller wrote, so their
@@ -817,25 +764,21 @@ impl App {
         match self.db.primary_lsn().await {
             // The position now is past every earlier write of the caller too.
             Ok(lsn) => {
-                let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-                if written.len() > 10_000
+                if self.written.len() > 10_000
                     && let Some(replica) = &self.db.replica
                 {
                     // Callers who wrote and never read again.
                     let replayed = replica.replayed();
-                    written.retain(|_, l| *l > replayed);
+                    self.written.retain(|_, l| *l > replayed);
                 }
-                written.insert(principal_id.to_string(), lsn);
+                self.written.insert(principal_id.to_string(), lsn);
                 Some(lsn)
             }
             // Without the position, the caller's reads stay on the primary
             // until it can be read again.
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the primary's log position");
-                self.written
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(principal_id.to_string(), Lsn::MAX);
+                self.written.insert(principal_id.to_string(), Lsn::MAX);
                 None
             }
         }
@@ -843,11 +786,11 @@ impl App {
 
     /// Drops a cached token (logout, revocation) in this process at once.
     pub async fn forget_token(&self, secret: &str) {
-        self.tokens.write().await.remove(secret);
+        self.tokens.remove(secret);
     }
 
     /// Drops every cached token of an API key or member (revocation, deactivation).
     pub async fn forget_principal(&self, id: &str) {
-        self.tokens.write().await.retain(|_, (p, _, _)| p.id != id);
+        self.tokens.retain(|_, (p, _)| p.id != id);
     }
 }

@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use rapport_graphql::{ConnectionArgs, Shared};
 use rapport_store::{Db, RecordStore, StatementCounter};
 use serde_json::{Value, json};
 
 use crate::app::TOKEN_CACHE_TTL;
+use crate::cache::Cache;
 use crate::error::ServerError;
 
 #[derive(Debug, Clone, Default)]
@@ -33,9 +33,17 @@ impl Reach {
 
 type MemberKey = (String, String);
 
-#[derive(Default)]
 pub(crate) struct GrantCache {
-    entries: std::sync::Mutex<HashMap<MemberKey, (Reach, Instant, u64)>>,
+    /// Each member's reach, with the access epoch it was built at.
+    entries: Cache<MemberKey, (Reach, u64)>,
+}
+
+impl Default for GrantCache {
+    fn default() -> Self {
+        GrantCache {
+            entries: Cache::expiring(10_000, TOKEN_CACHE_TTL),
+        }
+    }
 }
 
 impl GrantCache {
@@ -49,15 +57,10 @@ impl GrantCache {
         let key = (workspace_id.to_string(), member_id.to_string());
         // Read before building: a change during the build leaves it stale-marked.
         let epoch = db.access_epoch.load(Ordering::Relaxed);
-        if let Some((reach, at, seen)) = self
-            .entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            && *seen == epoch
-            && at.elapsed() < TOKEN_CACHE_TTL
+        if let Some((reach, seen)) = self.entries.get(&key)
+            && seen == epoch
         {
-            return Ok(reach.clone());
+            return Ok(reach);
         }
         let (team_members, teams_above) = team_reach(store, member_id).await?;
         let grants = rapport_store::grants_for(db, workspace_id, member_id, &teams_above).await?;
@@ -65,11 +68,7 @@ impl GrantCache {
             team_members: Arc::new(team_members),
             shared: Arc::new(Shared::by_object(grants)),
         };
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() > 10_000 {
-            entries.retain(|_, (_, at, _)| at.elapsed() < TOKEN_CACHE_TTL);
-        }
-        entries.insert(key, (reach.clone(), Instant::now(), epoch));
+        self.entries.insert(key, (reach.clone(), epoch));
         Ok(reach)
     }
 }

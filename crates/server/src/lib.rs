@@ -3,6 +3,7 @@
 
 mod access_api;
 mod app;
+mod cache;
 mod cli;
 mod demo;
 mod error;

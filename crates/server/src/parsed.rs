@@ -3,11 +3,12 @@
 //! about a fifth of a small request's CPU. The checks that need no schema
 //! (`rapport_graphql::limits::check_shape`) are kept with the document.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::parser::types::ExecutableDocument;
 use rapport_graphql::limits::{self, Refusal};
+
+use crate::cache::Cache;
 
 /// Longer queries are parsed every time rather than kept.
 const MAX_CACHED_QUERY: usize = 16 * 1024;
@@ -21,15 +22,20 @@ pub(crate) struct Parsed {
     pub shape: Result<usize, Refusal>,
 }
 
-#[derive(Default)]
-pub(crate) struct ParsedQueries(Mutex<HashMap<String, Arc<Parsed>>>);
+pub(crate) struct ParsedQueries(Cache<String, Arc<Parsed>>);
+
+impl Default for ParsedQueries {
+    fn default() -> Self {
+        ParsedQueries(Cache::new(MAX_CACHED))
+    }
+}
 
 impl ParsedQueries {
     /// The parsed query; `Ok(None)` when it does not parse (execution then
     /// reports the syntax error), `Err` when its text nests too deep to parse.
     pub fn get(&self, query: &str) -> Result<Option<Arc<Parsed>>, Refusal> {
-        if let Some(hit) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(query) {
-            return Ok(Some(hit.clone()));
+        if let Some(hit) = self.0.get(query) {
+            return Ok(Some(hit));
         }
         limits::check_text(query)?;
         let Ok(doc) = async_graphql::parser::parse_query(query) else {
@@ -40,11 +46,7 @@ impl ParsedQueries {
             doc,
         });
         if query.len() <= MAX_CACHED_QUERY {
-            let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-            cache.insert(query.to_string(), parsed.clone());
+            self.0.insert(query.to_string(), parsed.clone());
         }
         Ok(Some(parsed))
     }
