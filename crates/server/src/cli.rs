@@ -422,7 +422,10 @@ async fn caller(
 }
 
 /// A workspace's live schema: the one named, or the default.
-async fn live_of(app: &App, workspace: Option<&str>) -> Result<Arc<crate::app::Live>, ServerError> {
+async fn live_of(
+    app: &App,
+    workspace: Option<&str>,
+) -> Result<Arc<crate::live::Live>, ServerError> {
     let Some(id) = workspace else {
         return Ok(app.live());
     };

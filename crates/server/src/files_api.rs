@@ -14,8 +14,8 @@ use rapport_files::FileError;
 use rapport_store::{StatementCounter, StoreError};
 use serde_json::{Value, json};
 
+use crate::admission::{Refusal, accept_caller};
 use crate::app::App;
-use crate::http::{Refusal, accept_caller};
 
 #[derive(serde::Deserialize)]
 pub(crate) struct UploadParams {

@@ -1,5 +1,6 @@
-//! Routes and the HTTP edge: authentication, limits, request ids, and the one
-//! place GraphQL errors get their contract codes.
+//! Routes and the GraphQL handlers: request ids, the one place GraphQL
+//! errors get their contract codes, and the responses. Whether a request may
+//! run at all (token, budget, limits) is `admission.rs`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,10 +16,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use rapport_graphql::{ErrorCode, RecordLoader, RequestState};
-use rapport_store::{Principal, StatementCounter};
+use rapport_store::StatementCounter;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::admission::{
+    Parsed, Refusal, accept, admit, authenticate, authenticate_admitted, bearer, check_cost,
+    client_address, error_response, limit_refusal, parse_request,
+};
 use crate::app::App;
 use crate::metadata_api;
 use crate::metrics::Metrics;
@@ -90,215 +95,6 @@ pub fn router_with(app: Arc<App>, options: &HttpOptions) -> Router {
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(app)
-}
-
-fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> axum::response::Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// A request refused before GraphQL runs.
-pub(crate) struct Refusal {
-    status: StatusCode,
-    code: ErrorCode,
-    message: String,
-    retry_after: Option<u64>,
-}
-
-impl Refusal {
-    pub(crate) fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Refusal {
-        Refusal {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> axum::response::Response {
-        let Some(secs) = self.retry_after else {
-            return error_response(self.status, self.code, &self.message);
-        };
-        let body = serde_json::json!({ "errors": [{ "message": self.message,
-            "extensions": { "code": self.code.as_str(), "retryAfter": secs } }] });
-        (
-            self.status,
-            [
-                (header::CONTENT_TYPE, "application/json".to_string()),
-                (header::RETRY_AFTER, secs.to_string()),
-            ],
-            body.to_string(),
-        )
-            .into_response()
-    }
-}
-
-/// The key behind `Authorization: Bearer …`, or the response refusing the request.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Refusal> {
-    let token = bearer(headers);
-    let refuse = |message: &str| {
-        Metrics::add(&app.metrics.unauthenticated, 1);
-        Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthenticated,
-            message,
-        )
-    };
-    let Some(token) = token else {
-        return Err(refuse("send `Authorization: Bearer <token>`"));
-    };
-    match app.authenticate(token).await {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => Err(refuse("unknown or revoked token")),
-        Err(e) => {
-            tracing::error!(error = %e, "authentication failed");
-            Err(Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "internal error",
-            ))
-        }
-    }
-}
-
-type Parsed = Option<Arc<crate::parsed::Parsed>>;
-
-/// A document refused by the limits, as the answer to its request.
-fn limit_refusal(app: &App, refusal: rapport_graphql::limits::Refusal) -> Refusal {
-    Metrics::add(&app.metrics.refused_documents, 1);
-    Refusal::new(StatusCode::OK, refusal.code(), refusal.to_string())
-}
-
-/// Parses a GraphQL POST body (`application/json`), refusing garbage with a
-/// code, and applies the limits that need no schema (text nesting, input
-/// depth, fragment cycles, data depth). The parsed document comes back too
-/// when the query parses.
-fn parse_request(app: &App, body: &Bytes) -> Result<(async_graphql::Request, Parsed), Refusal> {
-    let mut request = serde_json::from_slice::<async_graphql::Request>(body).map_err(|e| {
-        // The JSON reader stops at 128 levels, before the input depth is
-        // checked: the same refusal, in the same words.
-        let message = if e.to_string().starts_with("recursion limit exceeded") {
-            rapport_graphql::limits::Refusal::InputTooDeep.to_string()
-        } else {
-            format!("not a GraphQL request: {e}")
-        };
-        Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
-    })?;
-    if request.query.trim().is_empty() {
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput,
-            "the request has no `query`",
-        ));
-    }
-    rapport_graphql::limits::check_variables(&request.variables)
-        .map_err(|r| limit_refusal(app, r))?;
-    let Some(parsed) = app
-        .parsed
-        .get(&request.query)
-        .map_err(|r| limit_refusal(app, r))?
-    else {
-        return Ok((request, None));
-    };
-    if let Err(refusal) = &parsed.shape {
-        return Err(limit_refusal(app, refusal.clone()));
-    }
-    request.set_parsed_query(parsed.doc.clone());
-    Ok((request, Some(parsed)))
-}
-
-/// Refuses a document that costs more than the limit (lists weighted by
-/// their pages, fragments at every spread).
-fn check_cost(app: &App, cost: u64) -> Result<(), Refusal> {
-    let limit = app.max_query_cost.load(Ordering::Relaxed);
-    if cost > limit {
-        return Err(limit_refusal(
-            app,
-            rapport_graphql::limits::Refusal::TooCostly { cost, limit },
-        ));
-    }
-    Ok(())
-}
-
-/// The caller's key and its GraphQL request, or why neither is acceptable.
-async fn accept(
-    app: &App,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(Principal, async_graphql::Request, Parsed), Refusal> {
-    let principal = authenticate(app, headers).await?;
-    admit(app, &principal)?;
-    let (request, parsed) = parse_request(app, body)?;
-    Ok((principal, request, parsed))
-}
-
-/// Who an anonymous request comes from: the address a trusted proxy names
-/// (`RAPPORT_CLIENT_IP_HEADER`), or the connection's peer.
-fn client_address(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    if let Some(name) = &app.client_ip_header
-        && let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
-    {
-        // A proxy appends the address it saw last.
-        return v.rsplit(',').next().unwrap_or(v).trim().to_string();
-    }
-    peer.map(|p| p.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// An authenticated, admitted caller of the data API: their workspace's live
-/// schema and what they may do in it.
-pub(crate) async fn accept_caller(
-    app: &App,
-    headers: &HeaderMap,
-) -> Result<(Principal, Arc<crate::app::Live>, rapport_graphql::Access), Refusal> {
-    let principal = authenticate(app, headers).await?;
-    admit(app, &principal)?;
-    let internal = |e: &dyn std::fmt::Display| {
-        tracing::error!(error = %e, "caller's workspace unavailable");
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "internal error",
-        )
-    };
-    let live = app
-        .live_for(&principal.workspace_id)
-        .await
-        .map_err(|e| internal(&e))?;
-    let access = app
-        .access_for(&principal, &live)
-        .await
-        .map_err(|e| internal(&e))?;
-    Ok((principal, live, access))
-}
-
-/// The caller's request budget: `RATE_LIMITED` with `retryAfter` when spent.
-fn admit(app: &App, principal: &Principal) -> Result<(), Refusal> {
-    app.admit(&principal.id).map_err(|retry_after| {
-        Metrics::add(&app.metrics.rate_limited, 1);
-        Refusal {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: ErrorCode::RateLimited,
-            message: "too many requests".into(),
-            retry_after: Some(retry_after),
-        }
-    })
 }
 
 /// Whether the operation a request runs is a mutation (an unparsable
@@ -667,12 +463,10 @@ async fn metadata(
             let client = client_address(&app, &headers, peer.map(|p| p.0.0));
             if let Err(secs) = app.admit_anonymous(&client) {
                 Metrics::add(&app.metrics.rate_limited, 1);
-                return Refusal {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    code: ErrorCode::RateLimited,
-                    message: "too many requests without a token from this address".into(),
-                    retry_after: Some(secs),
-                }
+                return Refusal::rate_limited(
+                    "too many requests without a token from this address",
+                    secs,
+                )
                 .into_response();
             }
             None
@@ -733,13 +527,6 @@ async fn metadata(
     res
 }
 
-/// An authenticated caller within their request budget.
-async fn authenticate_admitted(app: &App, headers: &HeaderMap) -> Result<Principal, Refusal> {
-    let principal = authenticate(app, headers).await?;
-    admit(app, &principal)?;
-    Ok(principal)
-}
-
 /// An admitted caller's workspace and what their role is served there: its
 /// schema, and its narrower catalog (`None`: the whole one).
 async fn served(
@@ -747,7 +534,7 @@ async fn served(
     headers: &HeaderMap,
 ) -> Result<
     (
-        Arc<crate::app::Live>,
+        Arc<crate::live::Live>,
         async_graphql::dynamic::Schema,
         Option<Arc<rapport_meta::Catalog>>,
     ),

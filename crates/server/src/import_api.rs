@@ -16,8 +16,8 @@ use futures_util::StreamExt;
 use rapport_store::{Record, StatementCounter};
 use serde_json::{Value, json};
 
+use crate::admission::{Refusal, accept_caller};
 use crate::app::App;
-use crate::http::{Refusal, accept_caller};
 
 const CHUNK: usize = 5000;
 

@@ -2,6 +2,7 @@
 //! the live per-workspace GraphQL schema and the command line.
 
 mod access_api;
+mod admission;
 mod app;
 mod cache;
 mod cli;
@@ -11,6 +12,7 @@ mod files_api;
 mod grants;
 mod http;
 mod import_api;
+mod live;
 mod metadata_api;
 mod metrics;
 mod parsed;

@@ -222,7 +222,7 @@ pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Prin
 }
 
 /// The caller's workspace as served now.
-pub(crate) async fn live(ctx: &Context<'_>) -> async_graphql::Result<Arc<crate::app::Live>> {
+pub(crate) async fn live(ctx: &Context<'_>) -> async_graphql::Result<Arc<crate::live::Live>> {
     let ws = principal(ctx)?.workspace_id.clone();
     app(ctx)?.live_for(&ws).await.map_err(server_err)
 }
@@ -249,7 +249,7 @@ pub(crate) async fn role(ctx: &Context<'_>) -> async_graphql::Result<Arc<rapport
 /// objects and fields it may not read, nor computed fields built on them.
 pub(crate) async fn readable(
     ctx: &Context<'_>,
-) -> async_graphql::Result<(Arc<crate::app::Live>, Option<Arc<rapport_meta::Catalog>>)> {
+) -> async_graphql::Result<(Arc<crate::live::Live>, Option<Arc<rapport_meta::Catalog>>)> {
     let live = live(ctx).await?;
     let role = role(ctx).await?;
     let (_, view) = live.schema_for(&role).map_err(server_err)?;
