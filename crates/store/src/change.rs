@@ -57,11 +57,13 @@ pub struct RecordChange {
     pub object: String,
     pub record_id: String,
     pub kind: ChangeKind,
-    /// `{ field: [old, new] }` for the fields that changed (a creation's:
-    /// `[null, value]` for each value set), encrypted values told as
-    /// changed but not shown; for a change no field tells (a share, a
-    /// merge), what it is about (`{ "sharedWith": … }`, `{ "merged": […] }`).
-    pub changes: Value,
+    /// As JSON text: `{ field: [old, new] }` for the fields that changed (a
+    /// creation's: `[null, value]` for each value set), encrypted values
+    /// told as changed but not shown; for a change no field tells (a share,
+    /// a merge), what it is about (`{ "sharedWith": … }`, `{ "merged": […] }`).
+    /// Written out when the change is made, so an import does it on the
+    /// blocking pool, ahead of its writes.
+    pub changes: String,
 }
 
 impl RecordChange {
@@ -70,7 +72,7 @@ impl RecordChange {
             object: object.to_string(),
             record_id: record_id.to_string(),
             kind,
-            changes,
+            changes: changes.to_string(),
         }
     }
 
@@ -172,7 +174,7 @@ pub(crate) async fn write_history<C: Borrow<RecordChange>>(
                     array(chunk.iter().map(|c| c.object.clone().into()).collect()),
                     array(chunk.iter().map(|c| c.record_id.clone().into()).collect()),
                     array(chunk.iter().map(|c| c.kind.as_str().into()).collect()),
-                    array(chunk.iter().map(|c| c.changes.to_string().into()).collect()),
+                    array(chunk.iter().map(|c| c.changes.clone().into()).collect()),
                 ]);
                 format!(
                     "{columns} SELECT x.id, $1, x.object, x.record_id, x.action, $2, $3, x.changes \
@@ -195,7 +197,7 @@ pub(crate) async fn write_history<C: Borrow<RecordChange>>(
                         c.object.clone().into(),
                         c.record_id.clone().into(),
                         c.kind.as_str().into(),
-                        c.changes.to_string().into(),
+                        c.changes.clone().into(),
                     ]);
                 }
                 text.push(')');

@@ -1,0 +1,311 @@
+//! The SQL compiled for every statement shape and filter operator, per
+//! database, as golden files: `tests/golden/<case>/request.json` says what
+//! is compiled (and `role.json`, if present, the caller's record scopes);
+//! `postgres.sql` and `sqlite.sql` hold the statement, pretty-printed, and
+//! its parameters. The catalog is the standard objects (`schema/objects`)
+//! and `tests/golden/vehicle.json`, which has a field of every type.
+//!
+//! A change here is a change in what requests send to the database: read the
+//! diff as such. `RAPPORT_UPDATE_SNAPSHOTS=1 cargo test -p rapport-query
+//! --test golden` rewrites the files.
+
+use std::path::{Path, PathBuf};
+
+use rapport_meta::{Catalog, parse_document};
+use rapport_query::{
+    AggregateRequest, Backend, ChildLink, ConnectionQuery, GroupByQuery, Layout, Scopes, Sql,
+    aggregate_sql, children_sql, connection_sql, count_sql, encode_cursor, group_by_sql,
+    records_by_ids_sql,
+};
+use serde_json::Value;
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn catalog() -> Catalog {
+    let standard = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/objects");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&standard)
+        .expect("schema/objects")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    files.push(golden_dir().join("vehicle.json"));
+    files.sort();
+    let objects = files
+        .iter()
+        .map(|path| {
+            let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            parse_document(&doc).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+        })
+        .collect();
+    Catalog::build(objects).expect("the golden catalog builds")
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array().map(|a| {
+        a.iter()
+            .map(|s| s.as_str().expect("a string").to_string())
+            .collect()
+    })
+}
+
+/// A list's query from the request's `query` member (the API's argument
+/// names; `afterKeys` and `beforeKeys` are a cursor's values).
+fn connection_query(q: &Value) -> ConnectionQuery {
+    let text = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_string);
+    let cursor = |k: &str| {
+        q.get(k)
+            .and_then(Value::as_array)
+            .map(|keys| encode_cursor(keys))
+    };
+    ConnectionQuery {
+        filter: q.get("filter").cloned(),
+        order_by: q.get("orderBy").cloned(),
+        search: text("search"),
+        with_deleted: q.get("withDeleted").and_then(Value::as_bool) == Some(true),
+        first: q.get("first").and_then(Value::as_i64),
+        after: cursor("afterKeys"),
+        last: q.get("last").and_then(Value::as_i64),
+        before: cursor("beforeKeys"),
+        computed: q.get("computed").and_then(strings),
+        stored: q.get("stored").and_then(strings),
+        ends_only: false,
+    }
+}
+
+fn aggregates(v: &Value) -> Vec<AggregateRequest> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| AggregateRequest {
+            function: a["function"].as_str().expect("a function").to_string(),
+            field: a.get("field").and_then(Value::as_str).map(str::to_string),
+        })
+        .collect()
+}
+
+fn scopes(role: &Value) -> Scopes {
+    Scopes {
+        objects: role
+            .get("objects")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        default: role.get("default").cloned().filter(|v| !v.is_null()),
+        unsearchable: role
+            .get("unsearchable")
+            .and_then(strings)
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The statement a request compiles to on one database, or its refusal.
+fn compile(catalog: &Catalog, layout: &Layout, request: &Value) -> Result<Sql, String> {
+    let object = request["object"].as_str().expect("object");
+    let obj = catalog.object(object).expect("a known object");
+    let q = &request["query"];
+    let refused = |e: rapport_query::QueryError| format!("{e:?}");
+    match request["statement"].as_str().expect("statement") {
+        "connection" => connection_sql(catalog, layout, obj, &connection_query(q))
+            .map(|p| p.sql)
+            .map_err(refused),
+        "children" => {
+            let field = obj
+                .field(request["field"].as_str().expect("field"))
+                .expect("a list field");
+            let (link, child) = ChildLink::of(catalog, layout, obj, field).expect("a list");
+            let parents = strings(&request["parentIds"]).expect("parentIds");
+            let child = catalog.object(&child).expect("the child object");
+            children_sql(
+                catalog,
+                layout,
+                child,
+                &link,
+                &parents,
+                &connection_query(q),
+            )
+            .map(|p| p.sql)
+            .map_err(refused)
+        }
+        "count" => {
+            let cq = connection_query(q);
+            count_sql(
+                catalog,
+                layout,
+                obj,
+                cq.filter.as_ref(),
+                cq.search.as_deref(),
+                cq.with_deleted,
+            )
+            .map_err(refused)
+        }
+        "aggregate" => {
+            let cq = connection_query(q);
+            aggregate_sql(
+                catalog,
+                layout,
+                obj,
+                cq.filter.as_ref(),
+                cq.search.as_deref(),
+                &aggregates(&request["aggregates"]),
+            )
+            .map(|(sql, _)| sql)
+            .map_err(refused)
+        }
+        "groupBy" => {
+            let g = GroupByQuery {
+                by: strings(&request["by"]).expect("by"),
+                filter: q.get("filter").cloned(),
+                granularity: request["granularity"].as_str().unwrap_or("DAY").to_string(),
+                first: request["first"].as_i64().unwrap_or(100),
+                aggregates: aggregates(&request["aggregates"]),
+            };
+            group_by_sql(catalog, layout, obj, &g)
+                .map(|(sql, _, _)| sql)
+                .map_err(refused)
+        }
+        "byIds" => records_by_ids_sql(
+            catalog,
+            layout,
+            obj,
+            &strings(&request["ids"]).expect("ids"),
+            request["withDeleted"].as_bool() == Some(true),
+            q.get("computed").and_then(strings).as_deref(),
+            q.get("stored").and_then(strings).as_deref(),
+        )
+        .map(|(sql, _)| sql)
+        .map_err(refused),
+        other => panic!("unknown statement `{other}`"),
+    }
+}
+
+/// Breaks a statement into lines: before each clause and condition, and
+/// into an indented block for each sub-query. Quoted text is left whole.
+fn pretty(text: &str) -> String {
+    const BREAKS: &[&str] = &[
+        " FROM ",
+        " WHERE ",
+        " AND ",
+        " OR ",
+        " ORDER BY ",
+        " GROUP BY ",
+        " LIMIT ",
+        " LEFT JOIN ",
+        " JOIN ",
+        " UNION ALL ",
+    ];
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    let indent = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    while i < text.len() {
+        let c = text[i..].chars().next().expect("a char");
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            i += c.len_utf8();
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' if text[i + 1..].starts_with("SELECT ") => {
+                depth += 1;
+                out.push('(');
+                indent(&mut out, depth);
+                i += 1;
+                continue;
+            }
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ' ' => {
+                if let Some(b) = BREAKS.iter().find(|b| text[i..].starts_with(**b)) {
+                    indent(&mut out, depth);
+                    out.push_str(&b[1..]);
+                    i += b.len();
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+fn rendered(result: Result<Sql, String>) -> String {
+    match result {
+        Ok(sql) => {
+            let mut out = pretty(&sql.text);
+            out.push('\n');
+            for (i, p) in sql.params.iter().enumerate() {
+                out.push_str(&format!("-- ${} = {p:?}\n", i + 1));
+            }
+            out
+        }
+        Err(refusal) => format!("-- refused: {refusal}\n"),
+    }
+}
+
+#[test]
+fn statements_match_their_golden_files() {
+    let catalog = catalog();
+    let update = std::env::var_os("RAPPORT_UPDATE_SNAPSHOTS").is_some();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "the golden cases are missing");
+    let mut differ = Vec::new();
+    for case in &cases {
+        let read = |name: &str| -> Option<Value> {
+            let text = std::fs::read_to_string(case.join(name)).ok()?;
+            Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")))
+        };
+        let request =
+            read("request.json").unwrap_or_else(|| panic!("{}: no request.json", case.display()));
+        let role = read("role.json");
+        for (backend, file) in [
+            (Backend::Postgres, "postgres.sql"),
+            (Backend::Sqlite, "sqlite.sql"),
+        ] {
+            let mut layout = Layout::new(backend, "ws_golden");
+            if let Some(role) = &role {
+                layout = layout.scoped(scopes(role));
+            }
+            let got = rendered(compile(&catalog, &layout, &request));
+            let path = case.join(file);
+            if update {
+                std::fs::write(&path, &got).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(got.as_str()) {
+                differ.push(format!("{}:\n{got}", path.display()));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "SQL differs from its golden file (RAPPORT_UPDATE_SNAPSHOTS=1 rewrites them):\n\n{}",
+        differ.join("\n")
+    );
+}
+
+#[test]
+fn pretty_printing_keeps_quoted_text_whole() {
+    let text = r#"SELECT t0."a AND b" FROM "x" t0 WHERE t0."n" = ' AND ' AND t0."id" IN (SELECT 1 FROM y)"#;
+    let printed = pretty(text);
+    assert_eq!(
+        printed,
+        "SELECT t0.\"a AND b\"\nFROM \"x\" t0\nWHERE t0.\"n\" = ' AND '\nAND t0.\"id\" IN (\n  SELECT 1\n  FROM y)"
+    );
+}

@@ -1,0 +1,15 @@
+SELECT t0."id", t0."name", CAST(round(CAST((
+        SELECT COALESCE(SUM(CAST(c1."amount__amount" AS REAL)), 0)
+        FROM "ws_golden__opportunity" c1
+        WHERE c1."companyId" = t0."id"
+        AND c1."deletedAt" IS NULL
+        AND ((c1."stage" NOT IN ('WON', 'LOST')))) AS REAL), 10) AS TEXT), CAST(round(CAST((
+        SELECT COALESCE(SUM(CAST(c1."amount__amount" AS REAL)), 0)
+        FROM "ws_golden__opportunity" c1
+        WHERE c1."companyId" = t0."id"
+        AND c1."deletedAt" IS NULL
+        AND ((c1."stage" = 'WON'))) AS REAL), 10) AS TEXT), t0."id" AS "__k0"
+FROM "ws_golden__company" t0
+WHERE t0."deletedAt" IS NULL
+ORDER BY t0."id" ASC NULLS LAST
+LIMIT 11

@@ -1,0 +1,1 @@
+-- refused: BadInput { field: "filter.company.name.startsWith", reason: "expects a string" }

@@ -1,0 +1,1 @@
+-- refused: BadInput { field: "filter.electric.gt", reason: "operator does not apply to this field" }

@@ -1,0 +1,1 @@
+-- refused: BadInput { field: "first", reason: "at most 500 records per page" }

@@ -1,0 +1,1 @@
+-- refused: BadInput { field: "filter.nosuch", reason: "`company` has no field `nosuch`" }
