@@ -233,6 +233,11 @@ async fn formulas_are_checked_when_defined() {
         e["message"].as_str().unwrap().contains("cannot take `sum`"),
         "{e}"
     );
+    let e = field_error(&s, "company", "bad", json!({ "x-rapport-field": { "type": "rollup", "relation": "people", "function": "median", "field": "jobTitle" } })).await;
+    assert_eq!(
+        e["extensions"]["field"], "/properties/bad/x-rapport-field/function",
+        "{e}"
+    );
 
     // Cycles between computed fields are refused.
     field(&s, "opportunity", "first", formula("1", "number")).await;

@@ -2,7 +2,7 @@
 //! filter, ordering, inputs, aggregates and groups.
 
 use async_graphql::dynamic::{Enum, EnumItem, InputObject, InputValue, Object, Type, TypeRef};
-use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
+use rapport_meta::{AggregateFn, Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 
 use crate::resolve;
 use crate::shared_types::{ENUM_OPS, json_member};
@@ -60,8 +60,16 @@ fn filter_type(object: &ObjectDef, f: &FieldDef) -> Option<String> {
     })
 }
 
+/// The aggregates whose output type follows the field's.
+const FIELD_AGGREGATES: [AggregateFn; 4] = [
+    AggregateFn::Sum,
+    AggregateFn::Avg,
+    AggregateFn::Min,
+    AggregateFn::Max,
+];
+
 /// Output type of `sum`/`avg`/`min`/`max` over a field, if it has one.
-pub(crate) fn aggregate_type(f: &FieldDef, function: &str) -> Option<&'static str> {
+pub(crate) fn aggregate_type(f: &FieldDef, function: AggregateFn) -> Option<&'static str> {
     let numeric = match f.value_type() {
         FieldType::Integer | FieldType::Rating => Some(TypeRef::INT),
         FieldType::Number | FieldType::Percent => Some(TypeRef::FLOAT),
@@ -69,8 +77,8 @@ pub(crate) fn aggregate_type(f: &FieldDef, function: &str) -> Option<&'static st
         _ => None,
     };
     match function {
-        "sum" => numeric,
-        "avg" => numeric.map(|t| if t == TypeRef::INT { TypeRef::FLOAT } else { t }),
+        AggregateFn::Sum => numeric,
+        AggregateFn::Avg => numeric.map(|t| if t == TypeRef::INT { TypeRef::FLOAT } else { t }),
         _ => numeric.or(match f.value_type() {
             FieldType::Date => Some("Date"),
             FieldType::DateTime => Some("DateTime"),
@@ -393,8 +401,8 @@ fn write_inputs(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
 fn aggregate_types(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
     let mut aggregate = Object::new(format!("{t}Aggregate"))
         .field(json_member("count", TypeRef::named_nn(TypeRef::INT)));
-    for function in ["sum", "avg", "min", "max"] {
-        let sub = format!("{t}Aggregate{}", type_name(function));
+    for function in FIELD_AGGREGATES {
+        let sub = format!("{t}Aggregate{}", type_name(function.name()));
         let mut o = Object::new(&sub);
         let mut any = false;
         for f in object.fields.iter() {
@@ -405,7 +413,7 @@ fn aggregate_types(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
         }
         if any {
             types.push(o.into());
-            aggregate = aggregate.field(json_member(function, TypeRef::named_nn(&sub)));
+            aggregate = aggregate.field(json_member(function.name(), TypeRef::named_nn(&sub)));
         }
     }
     let distinct = format!("{t}AggregateCountDistinct");
@@ -437,14 +445,14 @@ fn group_types(object: &ObjectDef, t: &str, types: &mut Vec<Type>) {
             TypeRef::named_nn(format!("{t}GroupKey")),
         ))
         .field(json_member("count", TypeRef::named_nn(TypeRef::INT)));
-    for function in ["sum", "avg", "min", "max"] {
-        let sub = format!("{t}Aggregate{}", type_name(function));
+    for function in FIELD_AGGREGATES {
+        let sub = format!("{t}Aggregate{}", type_name(function.name()));
         if object
             .fields
             .iter()
             .any(|f| aggregate_type(f, function).is_some())
         {
-            group = group.field(json_member(function, TypeRef::named_nn(&sub)));
+            group = group.field(json_member(function.name(), TypeRef::named_nn(&sub)));
         }
     }
     types.push(group.into());

@@ -8,7 +8,7 @@ use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
 };
 use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
-use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
+use rapport_meta::{AggregateFn, Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 use rapport_query::{AggregateRequest, ConnectionQuery, GroupByQuery};
 use rapport_store::{Actor, Page, Record, RecordStore, StatementCounter};
 use serde_json::{Map, Value, json};
@@ -684,16 +684,19 @@ fn aggregate_requests(ctx: &ResolverContext<'_>) -> Vec<AggregateRequest> {
     for sel in ctx.ctx.field().selection_set() {
         match sel.name() {
             "count" => out.push(AggregateRequest {
-                function: "count".into(),
+                function: AggregateFn::Count,
                 field: None,
             }),
-            function @ ("sum" | "avg" | "min" | "max" | "countDistinct") => {
+            name => {
+                let Some(function) = AggregateFn::parse(name) else {
+                    continue;
+                };
                 for sub in sel.selection_set() {
                     if sub.name() == "__typename" {
                         continue;
                     }
                     let r = AggregateRequest {
-                        function: function.into(),
+                        function,
                         field: Some(sub.name().to_string()),
                     };
                     if !out.contains(&r) {
@@ -701,7 +704,6 @@ fn aggregate_requests(ctx: &ResolverContext<'_>) -> Vec<AggregateRequest> {
                     }
                 }
             }
-            _ => {}
         }
     }
     out.dedup();
@@ -715,8 +717,11 @@ fn aggregates_json(
     values: &[Value],
 ) -> Map<String, Value> {
     let mut out = Map::new();
-    for f in ["sum", "avg", "min", "max", "countDistinct"] {
-        out.insert(f.into(), json!({}));
+    for f in AggregateFn::ALL
+        .into_iter()
+        .filter(|f| *f != AggregateFn::Count)
+    {
+        out.insert(f.name().into(), json!({}));
     }
     for (r, v) in requests.iter().zip(values) {
         match &r.field {
@@ -726,14 +731,14 @@ fn aggregates_json(
             Some(field) => {
                 let is_decimal = object
                     .field(field)
-                    .and_then(|f| aggregate_type(f, &r.function))
+                    .and_then(|f| aggregate_type(f, r.function))
                     == Some("Decimal");
                 let v = match v {
                     Value::Number(n) if is_decimal => Value::String(decimal_text(n)),
-                    Value::Null if r.function == "countDistinct" => json!(0),
+                    Value::Null if r.function == AggregateFn::CountDistinct => json!(0),
                     other => other.clone(),
                 };
-                out[r.function.as_str()][field.as_str()] = v;
+                out[r.function.name()][field.as_str()] = v;
             }
         }
     }

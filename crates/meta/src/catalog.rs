@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use crate::error::MetaError;
 use crate::formula::{self, ValueType};
-use crate::model::{Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind};
+use crate::model::{
+    AggregateFn, Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -385,17 +387,17 @@ fn check_computed(
                             );
                             let ordered =
                                 numeric || matches!(vt, FieldType::Date | FieldType::DateTime);
-                            match function.as_str() {
-                                "sum" if numeric => vt,
-                                "avg" if numeric => {
+                            match function {
+                                AggregateFn::Sum if numeric => vt,
+                                AggregateFn::Avg if numeric => {
                                     if vt == FieldType::Decimal {
                                         FieldType::Decimal
                                     } else {
                                         FieldType::Number
                                     }
                                 }
-                                "min" | "max" if ordered => vt,
-                                "count" => FieldType::Integer,
+                                AggregateFn::Min | AggregateFn::Max if ordered => vt,
+                                AggregateFn::Count => FieldType::Integer,
                                 _ => {
                                     return Err(MetaError::invalid(
                                         format!("{xp}/field"),

@@ -13,8 +13,8 @@ pub use catalog::Catalog;
 pub use error::MetaError;
 pub use formula::{BinOp, Expr, ValueType, parse_formula, paths as formula_paths};
 pub use model::{
-    Composite, Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind,
-    SYSTEM_FIELDS, SelectOption,
+    AggregateFn, Composite, Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation,
+    RelationKind, SYSTEM_FIELDS, SelectOption,
 };
 pub use parse::{check_name, export_document, parse_document, parse_field_property};
 pub use validate::{InputError, RecordValidator};

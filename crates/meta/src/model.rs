@@ -218,6 +218,53 @@ pub struct SelectOption {
     pub raw: Value,
 }
 
+/// An aggregate over records: a rollup's, and the API's `…Aggregate` and
+/// `…GroupBy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggregateFn {
+    /// How many records (no field).
+    Count,
+    /// How many distinct values of a field.
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl AggregateFn {
+    pub const ALL: [AggregateFn; 6] = [
+        AggregateFn::Count,
+        AggregateFn::CountDistinct,
+        AggregateFn::Sum,
+        AggregateFn::Avg,
+        AggregateFn::Min,
+        AggregateFn::Max,
+    ];
+
+    /// As documents and the API name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregateFn::Count => "count",
+            AggregateFn::CountDistinct => "countDistinct",
+            AggregateFn::Sum => "sum",
+            AggregateFn::Avg => "avg",
+            AggregateFn::Min => "min",
+            AggregateFn::Max => "max",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<AggregateFn> {
+        AggregateFn::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for AggregateFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How a computed field gets its value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Computed {
@@ -227,7 +274,7 @@ pub enum Computed {
     /// An aggregate over a list relation, also evaluated in SQL on read.
     Rollup {
         relation: String,
-        function: String,
+        function: AggregateFn,
         field: Option<String>,
         filter: Option<Value>,
         result: FieldType,

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use crate::error::MetaError;
 use crate::formula::parse_formula;
 use crate::model::{
-    Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind, SYSTEM_FIELDS,
-    SelectOption, words,
+    AggregateFn, Computed, FieldDef, FieldType, ObjectDef, OnDelete, Relation, RelationKind,
+    SYSTEM_FIELDS, SelectOption, words,
 };
 
 const META_SCHEMA: &str = include_str!("../../../schema/meta/object.schema.json");
@@ -438,8 +438,14 @@ fn parse_computed(
             let function = text("function").ok_or_else(|| {
                 MetaError::invalid(format!("{xp}/function"), "a rollup needs `function`")
             })?;
+            let function = AggregateFn::parse(&function).ok_or_else(|| {
+                MetaError::invalid(
+                    format!("{xp}/function"),
+                    format!("`{function}` is not count, countDistinct, sum, avg, min or max"),
+                )
+            })?;
             let field = text("field");
-            if function != "count" && field.is_none() {
+            if function != AggregateFn::Count && field.is_none() {
                 return Err(MetaError::invalid(
                     format!("{xp}/field"),
                     format!("`{function}` needs `field`"),

@@ -1,6 +1,6 @@
 //! Aggregates and group-by over the filtered records of one object.
 
-use rapport_meta::{Catalog, FieldType, ObjectDef};
+use rapport_meta::{AggregateFn, Catalog, FieldType, ObjectDef};
 use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns, system_column};
@@ -12,7 +12,7 @@ use crate::sql::{Backend, Layout, Sql};
 /// One requested aggregate: `sum` of `amount`, `count` (no field), …
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateRequest {
-    pub function: String,
+    pub function: AggregateFn,
     pub field: Option<String>,
 }
 
@@ -69,22 +69,28 @@ fn aggregate_expr(
             e.to_string()
         }
     };
-    Ok(match req.function.as_str() {
-        "countDistinct" => (format!("COUNT(DISTINCT {e})"), Scalar::Int),
-        "sum" | "avg" if !numeric => return Err(QueryError::bad(&path, "not a numeric field")),
-        "sum" => match (col.scalar, pg) {
+    Ok(match req.function {
+        AggregateFn::CountDistinct => (format!("COUNT(DISTINCT {e})"), Scalar::Int),
+        AggregateFn::Sum | AggregateFn::Avg if !numeric => {
+            return Err(QueryError::bad(&path, "not a numeric field"));
+        }
+        AggregateFn::Sum => match (col.scalar, pg) {
             (Scalar::Int, true) => (format!("SUM({e})::bigint"), Scalar::Int),
             (Scalar::Decimal, true) => (format!("SUM({e})"), Scalar::Decimal),
             (Scalar::Decimal, false) => (format!("SUM({})", num(&e)), Scalar::Float),
             (s, _) => (format!("SUM({e})"), s),
         },
-        "avg" => match (col.scalar, pg) {
+        AggregateFn::Avg => match (col.scalar, pg) {
             (Scalar::Decimal, true) => (format!("AVG({e})"), Scalar::Decimal),
             (_, true) => (format!("AVG({e})::float8"), Scalar::Float),
             (_, false) => (format!("AVG({})", num(&e)), Scalar::Float),
         },
-        "min" | "max" => {
-            let f = if req.function == "min" { "MIN" } else { "MAX" };
+        AggregateFn::Min | AggregateFn::Max => {
+            let f = if req.function == AggregateFn::Min {
+                "MIN"
+            } else {
+                "MAX"
+            };
             if matches!(col.scalar, Scalar::Json | Scalar::Bool) {
                 return Err(QueryError::bad(
                     &path,
@@ -97,12 +103,7 @@ fn aggregate_expr(
                 (format!("{f}({e})"), col.scalar)
             }
         }
-        other => {
-            return Err(QueryError::bad(
-                &path,
-                format!("unknown aggregate `{other}`"),
-            ));
-        }
+        AggregateFn::Count => return Err(QueryError::bad(&path, "count takes no field")),
     })
 }
 

@@ -3,7 +3,9 @@
 //! values are inlined as literals so an expression is plain text that can be
 //! reused wherever a column could stand.
 
-use rapport_meta::{BinOp, Catalog, Computed, Expr, FieldDef, FieldType, ObjectDef, RelationKind};
+use rapport_meta::{
+    AggregateFn, BinOp, Catalog, Computed, Expr, FieldDef, FieldType, ObjectDef, RelationKind,
+};
 use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns};
@@ -239,12 +241,13 @@ impl Ctx<'_> {
             }
             None => String::new(),
         };
-        let agg = match function.as_str() {
-            "count" => "COUNT(*)".to_string(),
-            "sum" => format!("COALESCE(SUM({value}), 0)"),
-            "avg" => format!("AVG({value})"),
-            "min" => format!("MIN({value})"),
-            _ => format!("MAX({value})"),
+        let agg = match function {
+            AggregateFn::Count => "COUNT(*)".to_string(),
+            AggregateFn::CountDistinct => format!("COUNT(DISTINCT {value})"),
+            AggregateFn::Sum => format!("COALESCE(SUM({value}), 0)"),
+            AggregateFn::Avg => format!("AVG({value})"),
+            AggregateFn::Min => format!("MIN({value})"),
+            AggregateFn::Max => format!("MAX({value})"),
         };
         let mut out = format!("(SELECT {agg} FROM {} {c}", self.layout.table(&child.name));
         match &link {

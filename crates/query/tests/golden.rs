@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rapport_meta::{Catalog, parse_document};
+use rapport_meta::{AggregateFn, Catalog, parse_document};
 use rapport_query::{
     AggregateRequest, Backend, ChildLink, ConnectionQuery, GroupByQuery, Layout, Scopes, Sql,
     aggregate_sql, children_sql, connection_sql, count_sql, encode_cursor, group_by_sql,
@@ -79,7 +79,8 @@ fn aggregates(v: &Value) -> Vec<AggregateRequest> {
         .into_iter()
         .flatten()
         .map(|a| AggregateRequest {
-            function: a["function"].as_str().expect("a function").to_string(),
+            function: AggregateFn::parse(a["function"].as_str().expect("a function"))
+                .expect("an aggregate function"),
             field: a.get("field").and_then(Value::as_str).map(str::to_string),
         })
         .collect()
