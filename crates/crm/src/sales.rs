@@ -45,95 +45,16 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
     }
     let company = match &req.company_id {
         Some(id) => tx.get("company", id).await?,
-        None => {
-            let name = text(&lead, "companyName").ok_or_else(|| {
-                CrmError::bad("companyId", "the lead has no company name: give companyId")
-            })?;
-            // A company of that name already in the CRM (case aside) is reused,
-            // not duplicated, as duplicate detection matches it.
-            let existing = tx
-                .find(
-                    "company",
-                    json!({ "name": { "ilike": rapport_query::escape_like(&name) } }),
-                    1,
-                )
-                .await?;
-            match existing.into_iter().next() {
-                Some(c) => c,
-                None => {
-                    tx.create(
-                        "company",
-                        input(&[
-                            ("name", json!(name)),
-                            ("source", lead.get("source").cloned().unwrap_or(Value::Null)),
-                        ]),
-                    )
-                    .await?
-                }
-            }
-        }
+        None => company_of_lead(tx, &lead).await?,
     };
     let company_id = id_of(&company);
     let person = match &req.person_id {
         Some(id) => tx.get("person", id).await?,
-        None => {
-            let by_email = match text(&lead, "email") {
-                Some(email) => tx
-                    .find(
-                        "person",
-                        json!({ "email": { "ilike": rapport_query::escape_like(&email) } }),
-                        1,
-                    )
-                    .await?
-                    .into_iter()
-                    .next(),
-                None => None,
-            };
-            match by_email {
-                Some(p) => p,
-                None => {
-                    tx.create(
-                        "person",
-                        input(&[
-                            ("name", lead.get("name").cloned().unwrap_or(Value::Null)),
-                            ("email", lead.get("email").cloned().unwrap_or(Value::Null)),
-                            ("phone", lead.get("phone").cloned().unwrap_or(Value::Null)),
-                            (
-                                "jobTitle",
-                                lead.get("jobTitle").cloned().unwrap_or(Value::Null),
-                            ),
-                            ("source", lead.get("source").cloned().unwrap_or(Value::Null)),
-                            ("companyId", json!(company_id)),
-                        ]),
-                    )
-                    .await?
-                }
-            }
-        }
+        None => person_of_lead(tx, &lead, &company_id).await?,
     };
     let person_id = id_of(&person);
     let opportunity = if req.create_opportunity {
-        let name = req
-            .opportunity_name
-            .clone()
-            .or_else(|| text(&company, "name").map(|c| format!("{c} — new business")))
-            .unwrap_or_else(|| "New business".into());
-        Some(
-            tx.create(
-                "opportunity",
-                input(&[
-                    ("name", json!(name)),
-                    ("companyId", json!(company_id)),
-                    ("pointOfContactId", json!(person_id)),
-                    (
-                        "campaignId",
-                        lead.get("campaignId").cloned().unwrap_or(Value::Null),
-                    ),
-                    ("source", lead.get("source").cloned().unwrap_or(Value::Null)),
-                ]),
-            )
-            .await?,
-        )
+        Some(opportunity_of_lead(tx, &lead, &req, &company, &person_id).await?)
     } else {
         None
     };
@@ -156,7 +77,105 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
             ]),
         )
         .await?;
-    // The lead's activities follow the person it became.
+    move_lead_activities(tx, &req.lead_id, &person_id, &company_id).await?;
+    Ok(Converted {
+        lead,
+        company,
+        person,
+        opportunity,
+    })
+}
+
+/// The company a lead names: one of that name already in the CRM (case
+/// aside) is reused, not duplicated, as duplicate detection matches it.
+async fn company_of_lead(tx: &Tx<'_>, lead: &Record) -> Result<Record, CrmError> {
+    let name = text(lead, "companyName").ok_or_else(|| {
+        CrmError::bad("companyId", "the lead has no company name: give companyId")
+    })?;
+    let existing = tx
+        .find(
+            "company",
+            json!({ "name": { "ilike": rapport_query::escape_like(&name) } }),
+            1,
+        )
+        .await?;
+    if let Some(company) = existing.into_iter().next() {
+        return Ok(company);
+    }
+    let source = lead.get("source").cloned().unwrap_or(Value::Null);
+    Ok(tx
+        .create(
+            "company",
+            input(&[("name", json!(name)), ("source", source)]),
+        )
+        .await?)
+}
+
+/// The person a lead is: one with its email (case aside) is reused.
+async fn person_of_lead(tx: &Tx<'_>, lead: &Record, company_id: &str) -> Result<Record, CrmError> {
+    if let Some(email) = text(lead, "email") {
+        let found = tx
+            .find(
+                "person",
+                json!({ "email": { "ilike": rapport_query::escape_like(&email) } }),
+                1,
+            )
+            .await?;
+        if let Some(person) = found.into_iter().next() {
+            return Ok(person);
+        }
+    }
+    let copied = |key: &str| lead.get(key).cloned().unwrap_or(Value::Null);
+    Ok(tx
+        .create(
+            "person",
+            input(&[
+                ("name", copied("name")),
+                ("email", copied("email")),
+                ("phone", copied("phone")),
+                ("jobTitle", copied("jobTitle")),
+                ("source", copied("source")),
+                ("companyId", json!(company_id)),
+            ]),
+        )
+        .await?)
+}
+
+async fn opportunity_of_lead(
+    tx: &Tx<'_>,
+    lead: &Record,
+    req: &ConvertLead,
+    company: &Record,
+    person_id: &str,
+) -> Result<Record, CrmError> {
+    let name = req
+        .opportunity_name
+        .clone()
+        .or_else(|| text(company, "name").map(|c| format!("{c} — new business")))
+        .unwrap_or_else(|| "New business".into());
+    let copied = |key: &str| lead.get(key).cloned().unwrap_or(Value::Null);
+    Ok(tx
+        .create(
+            "opportunity",
+            input(&[
+                ("name", json!(name)),
+                ("companyId", json!(id_of(company))),
+                ("pointOfContactId", json!(person_id)),
+                ("campaignId", copied("campaignId")),
+                ("source", copied("source")),
+            ]),
+        )
+        .await?)
+}
+
+/// The lead's tasks, notes and attachments follow the person it became, and
+/// its activities the person and the company.
+async fn move_lead_activities(
+    tx: &Tx<'_>,
+    lead_id: &str,
+    person_id: &str,
+    company_id: &str,
+) -> Result<(), CrmError> {
     for object in ["task", "note", "attachment"] {
         if tx.object(object).is_err() {
             continue;
@@ -164,43 +183,30 @@ pub async fn convert_lead(tx: &Tx<'_>, req: ConvertLead) -> Result<Converted, Cr
         let ids = tx
             .find_ids(
                 object,
-                json!({ "relatedObject": { "eq": "lead" }, "relatedId": { "eq": req.lead_id } }),
+                json!({ "relatedObject": { "eq": "lead" }, "relatedId": { "eq": lead_id } }),
             )
             .await?;
         for id in ids {
-            tx.update(
-                object,
-                &id,
-                input(&[
-                    ("relatedObject", json!("person")),
-                    ("relatedId", json!(person_id)),
-                ]),
-            )
-            .await?;
+            let to_person = input(&[
+                ("relatedObject", json!("person")),
+                ("relatedId", json!(person_id)),
+            ]);
+            tx.update(object, &id, to_person).await?;
         }
     }
     if tx.object("activity").is_ok() {
         for id in tx
-            .find_ids("activity", json!({ "leadId": { "eq": req.lead_id } }))
+            .find_ids("activity", json!({ "leadId": { "eq": lead_id } }))
             .await?
         {
-            tx.update(
-                "activity",
-                &id,
-                input(&[
-                    ("personId", json!(person_id)),
-                    ("companyId", json!(company_id)),
-                ]),
-            )
-            .await?;
+            let moved = input(&[
+                ("personId", json!(person_id)),
+                ("companyId", json!(company_id)),
+            ]);
+            tx.update("activity", &id, moved).await?;
         }
     }
-    Ok(Converted {
-        lead,
-        company,
-        person,
-        opportunity,
-    })
+    Ok(())
 }
 
 /// Copies an accepted or open quote, lines and terms, into a draft sales

@@ -9,6 +9,7 @@ mod loader;
 mod mutation;
 mod object_types;
 mod operations;
+mod query_fields;
 mod resolve;
 mod shared_types;
 mod sharing;
@@ -44,7 +45,7 @@ pub fn build_schema(catalog: &Catalog, store: Option<Arc<RecordStore>>) -> Resul
     for object in catalog.objects() {
         let generated = object_types::for_object(catalog, object);
         builder_types.extend(generated.types);
-        for f in resolve::query_fields(object) {
+        for f in query_fields::query_fields(object) {
             query = query.field(f);
         }
         for f in mutation::mutation_fields(object) {

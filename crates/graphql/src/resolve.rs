@@ -8,14 +8,14 @@ use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
 };
 use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
-use rapport_meta::{AggregateFn, Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
-use rapport_query::{AggregateRequest, ConnectionQuery, GroupByQuery};
+use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
+use rapport_query::ConnectionQuery;
 use rapport_store::{Actor, Page, Record, RecordStore, StatementCounter};
 use serde_json::{Map, Value, json};
 
 use crate::errors::{ApiError, store_error};
 use crate::loader::{ListArgs, LoadKey, Loaded, RecordLoader, query_from_args};
-use crate::object_types::{aggregate_type, scalar_type, type_name};
+use crate::object_types::{scalar_type, type_name};
 
 /// Per-request data: who calls, and the statement counter.
 pub struct RequestState {
@@ -33,11 +33,11 @@ pub(crate) struct Node {
     data: Arc<Record>,
 }
 
-struct Conn {
-    object: Arc<str>,
-    page: Page,
-    total: Option<i64>,
-    query: Option<ConnectionQuery>,
+pub(crate) struct Conn {
+    pub object: Arc<str>,
+    pub page: Page,
+    pub total: Option<i64>,
+    pub query: Option<ConnectionQuery>,
 }
 
 struct Edge {
@@ -59,7 +59,7 @@ fn loader<'a>(ctx: &ResolverContext<'a>) -> Result<&'a DataLoader<RecordLoader>,
 
 /// Scalars convert directly (most values of a page); lists and objects
 /// through serde.
-fn to_gql(v: &Value) -> GqlValue {
+pub(crate) fn to_gql(v: &Value) -> GqlValue {
     match v {
         Value::Null => GqlValue::Null,
         Value::Bool(b) => GqlValue::Boolean(*b),
@@ -146,7 +146,7 @@ pub(crate) fn system_fields(catalog: &Catalog) -> Vec<Field> {
     fields
 }
 
-fn list_args(field: Field, t: &str) -> Field {
+pub(crate) fn list_args(field: Field, t: &str) -> Field {
     field
         .argument(InputValue::new(
             "filter",
@@ -332,7 +332,7 @@ pub(crate) fn shown(obj: &ObjectDef, shows: impl Fn(&str) -> bool) -> Shown {
 
 /// What a connection's selection shows of its records (`nodes { … }` or
 /// `edges { node { … } }`, fragments included).
-fn shown_in_page(ctx: &ResolverContext<'_>, object: &str) -> Option<Shown> {
+pub(crate) fn shown_in_page(ctx: &ResolverContext<'_>, object: &str) -> Option<Shown> {
     let obj = store(ctx).ok()?.meta.catalog.object(object)?;
     let look = ctx.look_ahead();
     let (nodes, edges) = (look.field("nodes"), look.field("edges").field("node"));
@@ -378,7 +378,10 @@ fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<ListArg
 
 /// The computed fields and stored values this field's selection of one
 /// `object` record shows.
-fn shown_here(ctx: &ResolverContext<'_>, object: &str) -> (Arc<[String]>, Arc<[String]>) {
+pub(crate) fn shown_here(
+    ctx: &ResolverContext<'_>,
+    object: &str,
+) -> (Arc<[String]>, Arc<[String]>) {
     let look = ctx.look_ahead();
     let here = store(ctx)
         .ok()
@@ -508,257 +511,4 @@ pub(crate) fn string_arg(ctx: &ResolverContext<'_>, name: &str) -> Result<String
         return Ok(n.to_string());
     }
     Ok(value.string()?.to_string())
-}
-
-pub(crate) fn query_fields(object: &ObjectDef) -> Vec<Field> {
-    let t = object.type_name();
-    let name: Arc<str> = Arc::from(object.name.as_str());
-    let mut out = Vec::new();
-
-    let n = name.clone();
-    out.push(
-        Field::new(&object.name, TypeRef::named(&t), move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let id = string_arg(&ctx, "id")?;
-                if uuid::Uuid::parse_str(&id).is_err() {
-                    return Ok(None);
-                }
-                // A root look-up has nothing to batch with: no loader window.
-                let (computed, stored) = shown_here(&ctx, &n);
-                let mut found = store(&ctx)?
-                    .by_ids_showing(
-                        &state(&ctx)?.counter,
-                        &n,
-                        std::slice::from_ref(&id),
-                        &computed,
-                        &stored,
-                    )
-                    .await
-                    .map_err(store_error)?;
-                Ok(found
-                    .remove(&id)
-                    .map(|r| FieldValue::owned_any(Node { data: Arc::new(r) })))
-            })
-        })
-        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID))),
-    );
-
-    let n = name.clone();
-    let list = Field::new(
-        &object.plural_name,
-        TypeRef::named_nn(format!("{t}Connection")),
-        move |ctx| {
-            let n = n.clone();
-            FieldFuture::new(async move {
-                let mut q = query_from_args(&Value::Object(args_json(&ctx)?));
-                if let Some(shown) = shown_in_page(&ctx, &n) {
-                    q.computed = Some(shown.computed);
-                    q.stored = Some(shown.stored);
-                }
-                let page = store(&ctx)?
-                    .connection(&state(&ctx)?.counter, &n, &q)
-                    .await
-                    .map_err(store_error)?;
-                Ok(Some(FieldValue::owned_any(Conn {
-                    object: n,
-                    page,
-                    total: None,
-                    query: Some(q),
-                })))
-            })
-        },
-    )
-    .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
-    .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)));
-    out.push(list_args(list, &t));
-
-    let n = name.clone();
-    out.push(
-        Field::new(
-            format!("{}Aggregate", object.plural_name),
-            TypeRef::named_nn(format!("{t}Aggregate")),
-            move |ctx| {
-                let n = n.clone();
-                FieldFuture::new(async move {
-                    let args = args_json(&ctx)?;
-                    let requests = aggregate_requests(&ctx);
-                    let store = store(&ctx)?;
-                    let obj = store.object(&n).map_err(store_error)?;
-                    let values = store
-                        .aggregate(
-                            &state(&ctx)?.counter,
-                            &n,
-                            args.get("filter"),
-                            args.get("search").and_then(Value::as_str),
-                            &requests,
-                        )
-                        .await
-                        .map_err(store_error)?;
-                    let mut out = aggregates_json(obj, &requests, &values);
-                    if !out.contains_key("count") {
-                        out.insert("count".into(), json!(0));
-                    }
-                    Ok(Some(FieldValue::value(to_gql(&Value::Object(out)))))
-                })
-            },
-        )
-        .argument(InputValue::new(
-            "filter",
-            TypeRef::named(format!("{t}Filter")),
-        ))
-        .argument(InputValue::new("search", TypeRef::named(TypeRef::STRING))),
-    );
-
-    let n = name.clone();
-    out.push(
-        Field::new(
-            format!("{}GroupBy", object.plural_name),
-            TypeRef::named_nn_list_nn(format!("{t}Group")),
-            move |ctx| {
-                let n = n.clone();
-                FieldFuture::new(async move {
-                    let args = args_json(&ctx)?;
-                    let by: Vec<String> = args
-                        .get("by")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_string)
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let requests: Vec<AggregateRequest> = aggregate_requests(&ctx)
-                        .into_iter()
-                        .filter(|r| r.field.is_some())
-                        .collect();
-                    let q = GroupByQuery {
-                        by: by.clone(),
-                        filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
-                        granularity: args
-                            .get("dateGranularity")
-                            .and_then(Value::as_str)
-                            .unwrap_or("DAY")
-                            .to_string(),
-                        first: args.get("first").and_then(Value::as_i64).unwrap_or(100),
-                        aggregates: requests.clone(),
-                    };
-                    let store = store(&ctx)?;
-                    let obj = store.object(&n).map_err(store_error)?;
-                    let groups = store
-                        .group_by(&state(&ctx)?.counter, &n, &q)
-                        .await
-                        .map_err(store_error)?;
-                    let list = groups.into_iter().map(|(keys, count, aggs)| {
-                        let mut g = aggregates_json(obj, &requests, &aggs);
-                        let key: Map<String, Value> = by.iter().cloned().zip(keys).collect();
-                        g.insert("key".into(), Value::Object(key));
-                        g.insert("count".into(), json!(count));
-                        FieldValue::value(to_gql(&Value::Object(g)))
-                    });
-                    Ok(Some(FieldValue::list(list)))
-                })
-            },
-        )
-        .argument(InputValue::new(
-            "by",
-            TypeRef::named_nn_list_nn(format!("{t}GroupField")),
-        ))
-        .argument(InputValue::new(
-            "filter",
-            TypeRef::named(format!("{t}Filter")),
-        ))
-        .argument(
-            InputValue::new("dateGranularity", TypeRef::named("DateGranularity"))
-                .default_value(GqlValue::Enum(async_graphql::Name::new("DAY"))),
-        )
-        .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)).default_value(100)),
-    );
-    out
-}
-
-/// What the selection asks of `…Aggregate`/`…GroupBy`: `count`, `sum { amount }`, …
-fn aggregate_requests(ctx: &ResolverContext<'_>) -> Vec<AggregateRequest> {
-    let mut out = Vec::new();
-    for sel in ctx.ctx.field().selection_set() {
-        match sel.name() {
-            "count" => out.push(AggregateRequest {
-                function: AggregateFn::Count,
-                field: None,
-            }),
-            name => {
-                let Some(function) = AggregateFn::parse(name) else {
-                    continue;
-                };
-                for sub in sel.selection_set() {
-                    if sub.name() == "__typename" {
-                        continue;
-                    }
-                    let r = AggregateRequest {
-                        function,
-                        field: Some(sub.name().to_string()),
-                    };
-                    if !out.contains(&r) {
-                        out.push(r);
-                    }
-                }
-            }
-        }
-    }
-    out.dedup();
-    out
-}
-
-/// Aggregate values keyed as the GraphQL types expect; decimals as strings.
-fn aggregates_json(
-    object: &ObjectDef,
-    requests: &[AggregateRequest],
-    values: &[Value],
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    for f in AggregateFn::ALL
-        .into_iter()
-        .filter(|f| *f != AggregateFn::Count)
-    {
-        out.insert(f.name().into(), json!({}));
-    }
-    for (r, v) in requests.iter().zip(values) {
-        match &r.field {
-            None => {
-                out.insert("count".into(), v.clone());
-            }
-            Some(field) => {
-                let is_decimal = object
-                    .field(field)
-                    .and_then(|f| aggregate_type(f, r.function))
-                    == Some("Decimal");
-                let v = match v {
-                    Value::Number(n) if is_decimal => Value::String(decimal_text(n)),
-                    Value::Null if r.function == AggregateFn::CountDistinct => json!(0),
-                    other => other.clone(),
-                };
-                out[r.function.name()][field.as_str()] = v;
-            }
-        }
-    }
-    out
-}
-
-fn decimal_text(n: &serde_json::Number) -> String {
-    match n.as_f64() {
-        Some(f) => rust_decimal_text(f),
-        None => n.to_string(),
-    }
-}
-
-fn rust_decimal_text(f: f64) -> String {
-    // SQLite sums decimals in double precision; print without float noise.
-    let s = format!("{f:.10}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" {
-        "0".into()
-    } else {
-        s.to_string()
-    }
 }
