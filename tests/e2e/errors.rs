@@ -149,6 +149,19 @@ async fn bad_record_input_is_refused_with_field_and_reason() {
             json!({ "plate": "AB-1", "price": { "amount": "10", "currencyCode": "euro" } }),
             "price.currencyCode",
         ),
+        // A currency is an amount and its code, both or neither.
+        (
+            json!({ "plate": "AB-1", "price": { "amount": "0.00" } }),
+            "price",
+        ),
+        (
+            json!({ "plate": "AB-1", "price": { "currencyCode": "EUR" } }),
+            "price",
+        ),
+        (
+            json!({ "plate": "AB-1", "price": { "amount": "5", "currencyCode": null } }),
+            "price",
+        ),
         (json!({ "plate": "AB-1", "condition": 9 }), "condition"),
         // PostgreSQL text cannot hold NUL: refused alike on both databases.
         (json!({ "plate": "AB\u{0}1" }), "plate"),

@@ -209,6 +209,9 @@ fn input_schema(f: &FieldDef) -> (String, Value) {
                 json!({"amount": {"type": "string", "pattern": DECIMAL_PATTERN},
                        "currencyCode": {"type": "string", "pattern": "^[A-Z]{3}$"}}),
             );
+            // An amount means nothing without its currency, nor a currency
+            // without an amount: the API answers both parts, non-null.
+            implied("required", json!(["amount", "currencyCode"]));
         }
         FieldType::Address => {
             let parts = composite_part_schemas(Composite::Address);
