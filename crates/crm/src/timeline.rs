@@ -40,7 +40,22 @@ pub async fn record_timeline(
     // A record in the trash (deleted, or merged into another) keeps its
     // history readable to whoever may read it.
     tx.get_with_deleted(object, id).await?;
-    let mut out: Vec<TimelineEntry> = tx
+    let mut out = history_entries(tx, object, id, first).await?;
+    out.extend(attached_entries(tx, object, id, first).await?);
+    out.extend(activity_entries(tx, object, id, first).await?);
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.truncate(first as usize);
+    Ok(out)
+}
+
+/// The record's own history, each change summed up in words.
+async fn history_entries(
+    tx: &Tx<'_>,
+    object: &str,
+    id: &str,
+    first: i64,
+) -> Result<Vec<TimelineEntry>, CrmError> {
+    let out: Vec<TimelineEntry> = tx
         .history(object, id, first)
         .await?
         .into_iter()
@@ -75,7 +90,18 @@ pub async fn record_timeline(
             }
         })
         .collect();
-    // Attached to any record through a polymorphic `related`.
+    Ok(out)
+}
+
+/// Tasks, notes and attachments attached to the record through a
+/// polymorphic `related`.
+async fn attached_entries(
+    tx: &Tx<'_>,
+    object: &str,
+    id: &str,
+    first: i64,
+) -> Result<Vec<TimelineEntry>, CrmError> {
+    let mut out = Vec::new();
     for (attached, kind, title) in [
         ("task", "TASK", "title"),
         ("note", "NOTE", "title"),
@@ -106,7 +132,17 @@ pub async fn record_timeline(
             }
         }
     }
-    // Logged interactions pointing at the record.
+    Ok(out)
+}
+
+/// Logged interactions (activities) pointing at the record.
+async fn activity_entries(
+    tx: &Tx<'_>,
+    object: &str,
+    id: &str,
+    first: i64,
+) -> Result<Vec<TimelineEntry>, CrmError> {
+    let mut out = Vec::new();
     if let Ok(def) = tx.object("activity") {
         let links: Vec<String> = def
             .fields
@@ -151,7 +187,5 @@ pub async fn record_timeline(
             }
         }
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
-    out.truncate(first as usize);
     Ok(out)
 }
