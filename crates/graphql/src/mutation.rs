@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::errors::{ErrorCode, store_error};
 use crate::object_types::type_name;
-use crate::resolve::{args_json, data_arg, node_value, state, store, string_arg};
+use crate::resolve::{args_json, data_arg, node_value, state, store, string_arg, string_list};
 
 pub(crate) fn mutation_fields(object: &ObjectDef) -> Vec<Field> {
     let t = object.type_name();
@@ -67,13 +67,10 @@ fn create_many(name: &Arc<str>, t: &str, plural_t: &str) -> Field {
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
                     .unwrap_or_default();
-                let upsert: Option<Vec<String>> =
-                    args.get("upsertOn").and_then(Value::as_array).map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    });
+                let upsert = args
+                    .get("upsertOn")
+                    .is_some_and(|v| !v.is_null())
+                    .then(|| string_list(&args, "upsertOn"));
                 let data = data
                     .into_iter()
                     .map(|d| owned_by_caller(&ctx, &n, d))

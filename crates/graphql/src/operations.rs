@@ -9,20 +9,8 @@ use rapport_store::Record;
 use serde_json::{Value, json};
 
 use crate::errors::{crm_error, store_error};
-use crate::resolve::{args_json, node_value, state, store, string_arg};
+use crate::resolve::{args_json, node_value, state, store, string_arg, string_list};
 use crate::shared_types::json_member;
-
-fn arg_ids(args: &serde_json::Map<String, Value>, name: &str) -> Vec<String> {
-    args.get(name)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn opt_str(args: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
     args.get(name).and_then(Value::as_str).map(str::to_string)
@@ -233,7 +221,7 @@ fn assign_records() -> Field {
             let done = rapport_crm::assign_records(
                 &tx,
                 &object,
-                &arg_ids(&args, "ids"),
+                &string_list(&args, "ids"),
                 opt_str(&args, "ownerId").as_deref(),
                 opt_str(&args, "teamId").as_deref(),
             )
@@ -275,7 +263,7 @@ fn transfer_ownership() -> Field {
                 let objects = args
                     .get("objects")
                     .filter(|v| !v.is_null())
-                    .map(|_| arg_ids(&args, "objects"));
+                    .map(|_| string_list(&args, "objects"));
                 let to = match (opt_str(&args, "toMemberId"), opt_str(&args, "toTeamId")) {
                     (Some(member), None) => rapport_crm::Successor::Member(member),
                     (None, Some(team)) if args.get("spread").and_then(Value::as_bool) == Some(true) => {
@@ -398,7 +386,7 @@ fn merge_records() -> Field {
             let (object, keep) = (string_arg(&ctx, "object")?, string_arg(&ctx, "keepId")?);
             let st = state(&ctx)?;
             let tx = begin(&ctx, st).await?;
-            let (kept, moved) = rapport_crm::merge_records(&tx, &object, &keep, &arg_ids(&args, "mergeIds")).await.map_err(crm_error)?;
+            let (kept, moved) = rapport_crm::merge_records(&tx, &object, &keep, &string_list(&args, "mergeIds")).await.map_err(crm_error)?;
             tx.commit().await.map_err(store_error)?;
             let mut kept = kept;
             st.access.redact(&store(&ctx)?.meta.catalog, &object, &mut kept);

@@ -16,7 +16,7 @@ use crate::loader::query_from_args;
 use crate::object_types::aggregate_type;
 use crate::resolve::{
     Conn, args_json, list_args, node_value, shown_here, shown_in_page, state, store, string_arg,
-    to_gql,
+    string_list, to_gql,
 };
 
 /// The root query fields of one object.
@@ -139,16 +139,7 @@ fn group_by_field(object: &ObjectDef, name: &Arc<str>, t: &str) -> Field {
             let n = n.clone();
             FieldFuture::new(async move {
                 let args = args_json(&ctx)?;
-                let by: Vec<String> = args
-                    .get("by")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let by = string_list(&args, "by");
                 let requests: Vec<AggregateRequest> = aggregate_requests(&ctx)
                     .into_iter()
                     .filter(|r| r.field.is_some())

@@ -85,6 +85,19 @@ pub(crate) fn args_json(ctx: &ResolverContext<'_>) -> Result<Map<String, Value>,
     Ok(out)
 }
 
+/// A list-of-strings argument (ids, field names); absent or null: empty.
+pub(crate) fn string_list(args: &Map<String, Value>, name: &str) -> Vec<String> {
+    args.get(name)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub(crate) fn node_value(data: Record) -> FieldValue<'static> {
     FieldValue::owned_any(Node {
         data: Arc::new(data),

@@ -48,6 +48,16 @@ impl Refusal {
         }
     }
 
+    /// `INTERNAL`, with no detail; the cause is logged.
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Refusal {
+        tracing::error!(error = %cause, "caller's workspace or access unavailable");
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal error",
+        )
+    }
+
     /// `RATE_LIMITED`, with the seconds until the budget resets.
     pub(crate) fn rate_limited(message: &str, retry_after: u64) -> Refusal {
         Refusal {
@@ -208,24 +218,15 @@ pub(crate) async fn accept_caller(
     app: &App,
     headers: &HeaderMap,
 ) -> Result<(Principal, Arc<crate::live::Live>, rapport_graphql::Access), Refusal> {
-    let principal = authenticate(app, headers).await?;
-    admit(app, &principal)?;
-    let internal = |e: &dyn std::fmt::Display| {
-        tracing::error!(error = %e, "caller's workspace unavailable");
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "internal error",
-        )
-    };
+    let principal = authenticate_admitted(app, headers).await?;
     let live = app
         .live_for(&principal.workspace_id)
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(Refusal::internal)?;
     let access = app
         .access_for(&principal, &live)
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(Refusal::internal)?;
     Ok((principal, live, access))
 }
 

@@ -1,6 +1,7 @@
 //! The one shape of the server's in-process caches: a map shared by
-//! requests, bounded (emptied of stale entries, then of all, when full, so
-//! no caller can grow it without end) and, given a time to live, forgetting
+//! requests, bounded (when full, stale entries go, then the older half, so
+//! no caller can grow it without end and filling it never resets the
+//! budgets it counts for everyone) and, given a time to live, forgetting
 //! entries older than that.
 
 use std::borrow::Borrow;
@@ -42,9 +43,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let (value, at) = entries.get(key)?;
-        self.fresh(*at).then(|| value.clone())
+        self.get_dated(key).map(|(value, _)| value)
     }
 
     /// The value and when its entry was made.
@@ -72,7 +71,9 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
 
     pub(crate) fn insert(&self, key: K, value: V) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        self.make_room(&mut entries);
+        if !entries.contains_key(&key) {
+            self.make_room(&mut entries);
+        }
         entries.insert(key, (value, Instant::now()));
     }
 
@@ -117,9 +118,16 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
             return;
         }
         entries.retain(|_, (_, at)| self.fresh(*at));
-        if entries.len() >= self.capacity {
-            entries.clear();
+        if entries.len() < self.capacity {
+            return;
         }
+        // Full of live entries: the older half goes. Emptying it all would
+        // let whoever fills it (with fresh emails or addresses) reset every
+        // rate window and login pause.
+        let mut made: Vec<Instant> = entries.values().map(|(_, at)| *at).collect();
+        let middle = (made.len() - 1) / 2;
+        let cutoff = *made.select_nth_unstable(middle).1;
+        entries.retain(|_, (_, at)| *at > cutoff);
     }
 }
 
@@ -128,7 +136,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_expire_and_a_full_cache_starts_over() {
+    fn entries_expire_and_a_full_cache_makes_room() {
         let c: Cache<String, u32> = Cache::expiring(2, Duration::from_millis(30));
         c.insert("a".into(), 1);
         assert_eq!(c.get("a"), Some(1));
@@ -143,10 +151,27 @@ mod tests {
         );
         c.insert("d".into(), 4);
         assert_eq!(
-            (c.get("b"), c.get("d")),
-            (None, Some(4)),
-            "full: started over"
+            (c.get("b"), c.get("c"), c.get("d")),
+            (None, Some(3), Some(4)),
+            "full of live entries: the older half went"
         );
+    }
+
+    #[test]
+    fn filling_a_cache_keeps_the_newer_half_of_its_counts() {
+        let c: Cache<String, u32> = Cache::expiring(4, Duration::from_secs(60));
+        for key in ["a", "b", "c", "d"] {
+            c.update(key.to_string(), |n, _| *n += 3);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        c.update("e".to_string(), |n, _| *n += 1);
+        assert_eq!(
+            ["a", "b", "c", "d", "e"].map(|k| c.get(k)),
+            [None, None, Some(3), Some(3), Some(1)]
+        );
+        // Writing a key already held makes no room.
+        c.insert("d".into(), 9);
+        assert_eq!(c.len(), 3);
     }
 
     #[test]

@@ -543,23 +543,16 @@ async fn served(
     let principal = authenticate_admitted(app, headers)
         .await
         .map_err(IntoResponse::into_response)?;
-    let internal = |e: &dyn std::fmt::Display| {
-        tracing::error!(error = %e, "access unavailable");
-        error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "internal error",
-        )
-    };
+    let internal = |e: crate::error::ServerError| Refusal::internal(e).into_response();
     let live = app
         .live_for(&principal.workspace_id)
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(internal)?;
     let (schema, view) = app
         .role(&principal.workspace_id, &principal.role)
         .await
         .and_then(|role| live.schema_for(&role))
-        .map_err(|e| internal(&e))?;
+        .map_err(internal)?;
     Ok((live, schema, view))
 }
 
