@@ -2,6 +2,7 @@
 //! one record with every relation re-pointed.
 
 use rapport_meta::ObjectDef;
+use rapport_query::{Comparison, FieldTest, Filter};
 use rapport_store::{ChangeKind, Record, RecordChange, Tx};
 use serde_json::{Map, Value, json};
 
@@ -41,37 +42,32 @@ fn criteria(obj: &ObjectDef) -> Vec<Vec<String>> {
     }
 }
 
-/// The filter entry that matches `value` of field `name` (text compares
+/// The filter that matches `value` of field `name` (text compares
 /// case-insensitively, a relation by its id, a full name by both parts).
-fn condition(obj: &ObjectDef, name: &str, data: &Map<String, Value>) -> Option<(String, Value)> {
+fn condition(obj: &ObjectDef, name: &str, data: &Map<String, Value>) -> Option<Filter> {
     let f = obj.field(name)?;
     if f.relation.is_some() {
         let key = format!("{name}Id");
         let v = data.get(&key).filter(|v| !v.is_null())?;
-        return Some((key, json!({ "eq": v })));
+        return Some(Filter::eq(key, v.clone()));
     }
     let v = data.get(name).filter(|v| !v.is_null())?;
     if f.field_type == rapport_meta::FieldType::FullName {
-        let mut parts = Map::new();
+        let mut parts = Vec::new();
         for part in ["firstName", "lastName"] {
             let p = v
                 .get(part)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())?;
-            parts.insert(
-                part.into(),
-                json!({ "ilike": rapport_query::escape_like(p) }),
-            );
+            let same = Comparison::ILike(Value::String(rapport_query::escape_like(p)));
+            parts.push((part.to_string(), vec![same]));
         }
-        return Some((name.to_string(), Value::Object(parts)));
+        return Some(Filter::test(name, FieldTest::Parts(parts)));
     }
     match v.as_str() {
         // Equal but for case: the caller's `%` and `_` are text, not wildcards.
-        Some(s) if f.field_type.is_textual() => Some((
-            name.to_string(),
-            json!({ "ilike": rapport_query::escape_like(s) }),
-        )),
-        _ => Some((name.to_string(), json!({ "eq": v }))),
+        Some(s) if f.field_type.is_textual() => Some(Filter::equals_ignoring_case(name, s)),
+        _ => Some(Filter::eq(name, v.clone())),
     }
 }
 
@@ -85,10 +81,10 @@ pub async fn find_duplicates(
     let obj = tx.object(object)?.clone();
     let mut out: Vec<DuplicateMatch> = Vec::new();
     for set in criteria(&obj) {
-        let mut filter = Map::new();
+        let mut filter = Filter::everything();
         let complete = set.iter().all(|name| match condition(&obj, name, data) {
-            Some((k, v)) => {
-                filter.insert(k, v);
+            Some(c) => {
+                filter = std::mem::take(&mut filter).and(c);
                 true
             }
             None => false,
@@ -97,9 +93,9 @@ pub async fn find_duplicates(
             continue;
         }
         if let Some(id) = exclude {
-            filter.insert("id".into(), json!({ "neq": id }));
+            filter = filter.and(Filter::neq("id", id));
         }
-        for r in tx.find(object, Value::Object(filter), 50).await? {
+        for r in tx.find(object, filter, 50).await? {
             match out.iter_mut().find(|m| m.record["id"] == r["id"]) {
                 Some(m) => {
                     for s in &set {

@@ -2,6 +2,7 @@
 //! open records to someone else.
 
 use rapport_meta::{ObjectDef, RelationKind};
+use rapport_query::Filter;
 use rapport_store::{Record, Tx};
 use serde_json::{Map, Value, json};
 
@@ -80,11 +81,12 @@ pub async fn assign_records(
 
 /// What makes a record "open" for an object: `x-rapport-object.openFilter`
 /// in its document, or every live record when it has none.
-fn open_filter(obj: &ObjectDef) -> Value {
-    obj.extra
-        .get("openFilter")
-        .cloned()
-        .unwrap_or_else(|| json!({}))
+fn open_filter(tx: &Tx<'_>, obj: &ObjectDef) -> Result<Filter, CrmError> {
+    match obj.extra.get("openFilter") {
+        Some(document) => Ok(Filter::parse(tx.catalog(), obj, document, "openFilter")
+            .map_err(rapport_store::StoreError::from)?),
+        None => Ok(Filter::everything()),
+    }
 }
 
 /// Who takes over a departing member's records.
@@ -137,7 +139,7 @@ async fn successors(tx: &Tx<'_>, from: &str, to: &Successor) -> Result<Vec<Strin
                 .map_err(|_| CrmError::bad("toTeamId", format!("no team with id {team}")))?;
             // A team's members, up to a page of them, in a stable order.
             let mut members: Vec<String> = tx
-                .find("workspaceMember", json!({ "teamId": { "eq": team } }), 500)
+                .find("workspaceMember", Filter::eq("teamId", team.as_str()), 500)
                 .await?
                 .iter()
                 .filter(|m| active(m) && m["id"] != from)
@@ -199,7 +201,7 @@ pub async fn transfer_ownership(
         let mut keys = vec!["ownerId".to_string()];
         keys.extend(relations_to(obj, "workspaceMember").map(|f| format!("{f}Id")));
         for key in keys {
-            let filter = json!({ "and": [open_filter(obj), { key.clone(): { "eq": from } }] });
+            let filter = Filter::all([open_filter(tx, obj)?, Filter::eq(key.as_str(), from)]);
             // Page by page until none is left: each moved record leaves the
             // filter, so there is no limit on how many a member had.
             loop {

@@ -2,6 +2,7 @@
 //! Rapport stores it, while the records (and so counts and amounts) stay.
 
 use rapport_meta::{FieldType, ObjectDef};
+use rapport_query::Filter;
 use rapport_store::{Record, Tx};
 use serde_json::{Map, Value, json};
 
@@ -48,7 +49,7 @@ pub async fn erase_subject(tx: &Tx<'_>, person_id: &str) -> Result<Record, CrmEr
     erase(tx, "person", person_id).await?;
     if tx.object("lead").is_ok() {
         for lead in tx
-            .find_ids("lead", json!({ "convertedPersonId": { "eq": person_id } }))
+            .find_ids("lead", Filter::eq("convertedPersonId", person_id))
             .await?
         {
             erase(tx, "lead", &lead).await?;

@@ -1,6 +1,6 @@
 //! Lead conversion and quote-to-order.
 
-use rapport_query::WriteOp;
+use rapport_query::{Filter, WriteOp};
 use rapport_store::{Record, Tx};
 use serde_json::{Value, json};
 
@@ -93,11 +93,7 @@ async fn company_of_lead(tx: &Tx<'_>, lead: &Record) -> Result<Record, CrmError>
         CrmError::bad("companyId", "the lead has no company name: give companyId")
     })?;
     let existing = tx
-        .find(
-            "company",
-            json!({ "name": { "ilike": rapport_query::escape_like(&name) } }),
-            1,
-        )
+        .find("company", Filter::equals_ignoring_case("name", &name), 1)
         .await?;
     if let Some(company) = existing.into_iter().next() {
         return Ok(company);
@@ -115,11 +111,7 @@ async fn company_of_lead(tx: &Tx<'_>, lead: &Record) -> Result<Record, CrmError>
 async fn person_of_lead(tx: &Tx<'_>, lead: &Record, company_id: &str) -> Result<Record, CrmError> {
     if let Some(email) = text(lead, "email") {
         let found = tx
-            .find(
-                "person",
-                json!({ "email": { "ilike": rapport_query::escape_like(&email) } }),
-                1,
-            )
+            .find("person", Filter::equals_ignoring_case("email", &email), 1)
             .await?;
         if let Some(person) = found.into_iter().next() {
             return Ok(person);
@@ -183,7 +175,7 @@ async fn move_lead_activities(
         let ids = tx
             .find_ids(
                 object,
-                json!({ "relatedObject": { "eq": "lead" }, "relatedId": { "eq": lead_id } }),
+                Filter::eq("relatedObject", "lead").and(Filter::eq("relatedId", lead_id)),
             )
             .await?;
         for id in ids {
@@ -196,7 +188,7 @@ async fn move_lead_activities(
     }
     if tx.object("activity").is_ok() {
         for id in tx
-            .find_ids("activity", json!({ "leadId": { "eq": lead_id } }))
+            .find_ids("activity", Filter::eq("leadId", lead_id))
             .await?
         {
             let moved = input(&[
@@ -243,11 +235,7 @@ pub async fn create_order_from_quote(tx: &Tx<'_>, quote_id: &str) -> Result<Reco
         .await?;
     let order_id = id_of(&order);
     let lines = tx
-        .find(
-            "quoteLineItem",
-            json!({ "quoteId": { "eq": quote_id } }),
-            500,
-        )
+        .find("quoteLineItem", Filter::eq("quoteId", quote_id), 500)
         .await?;
     for line in &lines {
         let copy = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);

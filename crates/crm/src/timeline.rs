@@ -3,8 +3,9 @@
 //! activities attached to it.
 
 use rapport_meta::RelationKind;
+use rapport_query::Filter;
 use rapport_store::Tx;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::CrmError;
 
@@ -115,7 +116,8 @@ async fn attached_entries(
             .iter()
             .filter(|f| f.relation_kind() == Some(RelationKind::Polymorphic))
         {
-            let filter = json!({ format!("{}Object", f.name): { "eq": object }, format!("{}Id", f.name): { "eq": id } });
+            let filter = Filter::eq(format!("{}Object", f.name), object)
+                .and(Filter::eq(format!("{}Id", f.name), id));
             for r in tx.find(attached, filter, first).await? {
                 out.push(TimelineEntry {
                     at: text(&Value::Object(r.clone()), "createdAt"),
@@ -155,10 +157,7 @@ async fn activity_entries(
             .map(|f| format!("{}Id", f.name))
             .collect();
         for key in links {
-            for r in tx
-                .find("activity", json!({ key: { "eq": id } }), first)
-                .await?
-            {
+            for r in tx.find("activity", Filter::eq(key, id), first).await? {
                 let v = Value::Object(r.clone());
                 let at = Some(text(&v, "occurredAt"))
                     .filter(|s| !s.is_empty())

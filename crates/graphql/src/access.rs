@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_graphql::Error;
 use rapport_meta::{Catalog, Computed};
-use rapport_query::{Scopes, WriteOp};
+use rapport_query::{Filter, Scopes, WriteOp};
 use rapport_store::{FieldRight, Role, Scope, WriteGuard, WriteRule};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -49,10 +49,6 @@ impl Shared {
     }
 }
 
-fn nothing() -> Value {
-    json!({ "id": { "in": [] } })
-}
-
 impl Access {
     /// Unrestricted: every right over every record.
     pub fn full() -> Access {
@@ -67,7 +63,7 @@ impl Access {
 
     /// A scope's filter widened by what is shared (own and team scopes only:
     /// a share never grants what the role lacks on the object).
-    fn widened(&self, object: &str, scope: Scope, write: bool) -> Option<Value> {
+    fn widened(&self, object: &str, scope: Scope, write: bool) -> Option<Filter> {
         let base = self.filter(scope)?;
         if !matches!(scope, Scope::Own | Scope::Team) {
             return Some(base);
@@ -78,21 +74,21 @@ impl Access {
             .map(|s| if write { &s.write } else { &s.read })
             .filter(|ids| !ids.is_empty());
         Some(match ids {
-            Some(ids) => json!({ "or": [base, { "id": { "in": ids } }] }),
+            Some(ids) => Filter::any([base, Filter::one_of("id", ids.iter().cloned())]),
             None => base,
         })
     }
 
     /// The filter records must match under `scope`; `None` when all may.
-    pub fn filter(&self, scope: Scope) -> Option<Value> {
+    pub fn filter(&self, scope: Scope) -> Option<Filter> {
         match scope {
             Scope::All => None,
-            Scope::None => Some(nothing()),
+            Scope::None => Some(Filter::nothing()),
             Scope::Own => Some(match &self.member_id {
-                Some(m) => json!({ "ownerId": { "eq": m } }),
-                None => nothing(),
+                Some(m) => Filter::eq("ownerId", m.as_str()),
+                None => Filter::nothing(),
             }),
-            Scope::Team => Some(json!({ "ownerId": { "in": self.team_members.as_slice() } })),
+            Scope::Team => Some(Filter::one_of("ownerId", self.team_members.iter().cloned())),
         }
     }
 
@@ -249,7 +245,7 @@ impl Access {
     }
 
     /// The filter a write of kind `op` must stay within, or `FORBIDDEN`.
-    pub fn write_filter(&self, object: &str, op: WriteOp) -> Result<Option<Value>, Error> {
+    pub fn write_filter(&self, object: &str, op: WriteOp) -> Result<Option<Filter>, Error> {
         let rights = self.role.rights(object);
         // An object the role may not read is not the role's to write.
         let scope = match op {

@@ -76,6 +76,11 @@ fn bad_input(field: &str, reason: &str) -> Error {
     })
 }
 
+/// A query the input describes but the query layer refuses: `BAD_USER_INPUT`.
+pub fn query_error(e: rapport_query::QueryError) -> Error {
+    store_error(e.into())
+}
+
 /// Maps a storage error to the contract's codes; database details are logged, not sent.
 pub fn store_error(e: StoreError) -> Error {
     store_error_ref(&e)

@@ -2,6 +2,7 @@
 //! workspace's metadata, with resolvers that batch every relation level.
 
 mod access;
+mod arguments;
 pub mod direct;
 mod errors;
 pub mod limits;
@@ -25,7 +26,7 @@ pub use errors::{ApiError, ErrorCode, FieldErrorPaths, null_failed_roots, store_
 pub use limits::MAX_DEPTH;
 pub use loader::RecordLoader;
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
-pub use rapport_query::WriteOp;
+pub use rapport_query::{Filter, WriteOp};
 pub use resolve::RequestState;
 
 /// A backstop only: the depth limit that counts is [`MAX_DEPTH`], checked

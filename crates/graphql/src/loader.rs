@@ -68,28 +68,6 @@ pub struct RecordLoader {
 /// Look-ups batched together: one object, the same fields shown.
 type RecordBatch = (Arc<str>, Arc<[String]>, Arc<[String]>);
 
-/// A list's query from its GraphQL arguments (as JSON); what its pages show
-/// is set by the caller.
-pub(crate) fn query_from_args(args: &serde_json::Value) -> ConnectionQuery {
-    let s = |k: &str| args.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    ConnectionQuery {
-        filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
-        order_by: args.get("orderBy").filter(|v| !v.is_null()).cloned(),
-        search: s("search"),
-        with_deleted: args
-            .get("withDeleted")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false),
-        first: args.get("first").and_then(|v| v.as_i64()),
-        after: s("after"),
-        last: args.get("last").and_then(|v| v.as_i64()),
-        before: s("before"),
-        computed: None,
-        stored: None,
-        ends_only: false,
-    }
-}
-
 impl Loader<LoadKey> for RecordLoader {
     type Value = Loaded;
     type Error = async_graphql::Error;

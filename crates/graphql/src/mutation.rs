@@ -7,11 +7,11 @@ use async_graphql::dynamic::{
 };
 use async_graphql::{Error, Value as GqlValue};
 use rapport_meta::ObjectDef;
-use rapport_query::{ConnectionQuery, WriteOp};
+use rapport_query::{ConnectionQuery, Filter, WriteOp};
 use rapport_store::Record;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::errors::{ErrorCode, store_error};
+use crate::errors::{ErrorCode, query_error, store_error};
 use crate::object_types::type_name;
 use crate::resolve::{args_json, data_arg, node_value, state, store, string_arg, string_list};
 
@@ -140,8 +140,7 @@ fn update_many(name: &Arc<str>, t: &str, plural_t: &str) -> Field {
         move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                let filter = narrowed(&ctx, &n, WriteOp::Update, filter)?;
+                let filter = narrowed(&ctx, &n, WriteOp::Update)?;
                 let data = data_arg(&ctx, "data")?;
                 let rs = store(&ctx)?
                     .update_many(
@@ -222,8 +221,7 @@ fn delete_many(name: &Arc<str>, t: &str, plural_t: &str) -> Field {
         move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let filter = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
-                let filter = narrowed(&ctx, &n, WriteOp::Delete, filter)?;
+                let filter = narrowed(&ctx, &n, WriteOp::Delete)?;
                 let rs = store(&ctx)?
                     .soft_delete(
                         &state(&ctx)?.counter,
@@ -286,15 +284,15 @@ fn owned_by_caller(
     Ok(data)
 }
 
-/// A by-filter write touches only the records the role may write.
-fn narrowed(
-    ctx: &ResolverContext<'_>,
-    object: &str,
-    op: WriteOp,
-    filter: Value,
-) -> Result<Value, Error> {
+/// A by-filter write's `filter` argument, narrowed to the records the role
+/// may write.
+fn narrowed(ctx: &ResolverContext<'_>, object: &str, op: WriteOp) -> Result<Filter, Error> {
+    let input = ctx.args.try_get("filter")?.as_value().clone().into_json()?;
+    let store = store(ctx)?;
+    let obj = store.object(object).map_err(store_error)?;
+    let filter = Filter::parse(&store.meta.catalog, obj, &input, "filter").map_err(query_error)?;
     Ok(match state(ctx)?.access.write_filter(object, op)? {
-        Some(scope) => json!({ "and": [filter, scope] }),
+        Some(scope) => Filter::all([filter, scope]),
         None => filter,
     })
 }
@@ -314,7 +312,7 @@ async fn check_write(
     if uuid::Uuid::parse_str(id).is_err() {
         return Ok(()); // the store answers with the input error
     }
-    let count = |filter: Value| {
+    let count = |filter: Filter| {
         let q = ConnectionQuery {
             filter: Some(filter),
             with_deleted: true,
@@ -327,10 +325,10 @@ async fn check_write(
                 .map_err(store_error)
         }
     };
-    if count(json!({ "id": { "eq": id } })).await? == 0 {
+    if count(Filter::eq("id", id)).await? == 0 {
         return Ok(()); // the store answers NOT_FOUND
     }
-    if count(json!({ "and": [{ "id": { "eq": id } }, scope] })).await? == 0 {
+    if count(Filter::all([Filter::eq("id", id), scope])).await? == 0 {
         return Err(ErrorCode::Forbidden.error(format!(
             "this {object} is outside what the `{}` role may {op}",
             st.access.role.name

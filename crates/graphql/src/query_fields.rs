@@ -11,8 +11,8 @@ use rapport_meta::{AggregateFn, ObjectDef};
 use rapport_query::{AggregateRequest, GroupByQuery};
 use serde_json::{Map, Value, json};
 
-use crate::errors::store_error;
-use crate::loader::query_from_args;
+use crate::arguments::{self, list_query};
+use crate::errors::{query_error, store_error};
 use crate::object_types::aggregate_type;
 use crate::resolve::{
     Conn, args_json, list_args, node_value, shown_here, shown_in_page, state, store, string_arg,
@@ -68,12 +68,15 @@ fn record_list(object: &ObjectDef, name: &Arc<str>, t: &str) -> Field {
         move |ctx| {
             let n = n.clone();
             FieldFuture::new(async move {
-                let mut q = query_from_args(&Value::Object(args_json(&ctx)?));
+                let store = store(&ctx)?;
+                let obj = store.object(&n).map_err(store_error)?;
+                let args = Value::Object(args_json(&ctx)?);
+                let mut q = list_query(&store.meta.catalog, obj, &args).map_err(query_error)?;
                 if let Some(shown) = shown_in_page(&ctx, &n) {
                     q.computed = Some(shown.computed);
                     q.stored = Some(shown.stored);
                 }
-                let page = store(&ctx)?
+                let page = store
                     .connection(&state(&ctx)?.counter, &n, &q)
                     .await
                     .map_err(store_error)?;
@@ -104,11 +107,14 @@ fn aggregate_field(object: &ObjectDef, name: &Arc<str>, t: &str) -> Field {
                 let requests = aggregate_requests(&ctx);
                 let store = store(&ctx)?;
                 let obj = store.object(&n).map_err(store_error)?;
+                let args = Value::Object(args);
+                let filter =
+                    arguments::filter(&store.meta.catalog, obj, &args).map_err(query_error)?;
                 let values = store
                     .aggregate(
                         &state(&ctx)?.counter,
                         &n,
-                        args.get("filter"),
+                        filter.as_ref(),
                         args.get("search").and_then(Value::as_str),
                         &requests,
                     )
@@ -144,9 +150,14 @@ fn group_by_field(object: &ObjectDef, name: &Arc<str>, t: &str) -> Field {
                     .into_iter()
                     .filter(|r| r.field.is_some())
                     .collect();
+                let store = store(&ctx)?;
+                let obj = store.object(&n).map_err(store_error)?;
+                let args = Value::Object(args);
+                let filter =
+                    arguments::filter(&store.meta.catalog, obj, &args).map_err(query_error)?;
                 let q = GroupByQuery {
                     by: by.clone(),
-                    filter: args.get("filter").filter(|v| !v.is_null()).cloned(),
+                    filter,
                     granularity: args
                         .get("dateGranularity")
                         .and_then(Value::as_str)
@@ -155,8 +166,6 @@ fn group_by_field(object: &ObjectDef, name: &Arc<str>, t: &str) -> Field {
                     first: args.get("first").and_then(Value::as_i64).unwrap_or(100),
                     aggregates: requests.clone(),
                 };
-                let store = store(&ctx)?;
-                let obj = store.object(&n).map_err(store_error)?;
                 let groups = store
                     .group_by(&state(&ctx)?.counter, &n, &q)
                     .await

@@ -13,8 +13,9 @@ use rapport_query::ConnectionQuery;
 use rapport_store::{Actor, Page, Record, RecordStore, StatementCounter};
 use serde_json::{Map, Value, json};
 
-use crate::errors::{ApiError, store_error};
-use crate::loader::{ListArgs, LoadKey, Loaded, RecordLoader, query_from_args};
+use crate::arguments::list_query;
+use crate::errors::{ApiError, query_error, store_error};
+use crate::loader::{ListArgs, LoadKey, Loaded, RecordLoader};
 use crate::object_types::{scalar_type, type_name};
 
 /// Per-request data: who calls, and the statement counter.
@@ -368,7 +369,9 @@ fn list_key_args(ctx: &ResolverContext<'_>, target: &Arc<str>) -> Result<ListArg
         return Ok(args.clone());
     }
     let args = Value::Object(args_json(ctx)?);
-    let mut query = query_from_args(&args);
+    let store = store(ctx)?;
+    let object = store.object(target).map_err(store_error)?;
+    let mut query = list_query(&store.meta.catalog, object, &args).map_err(query_error)?;
     let shown = shown_in_page(ctx, target);
     let identity = match &shown {
         Some(s) => serde_json::json!([args, s.computed, s.stored]),

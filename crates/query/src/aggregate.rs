@@ -1,11 +1,11 @@
 //! Aggregates and group-by over the filtered records of one object.
 
 use rapport_meta::{AggregateFn, Catalog, FieldType, ObjectDef};
-use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns, system_column};
 use crate::computed::{computed_value, virtual_scalar};
 use crate::error::QueryError;
+use crate::filter::Filter;
 use crate::select::{ALIAS, MAX_PAGE, Rows, from_where, relation_id_column};
 use crate::sql::{Backend, Layout, Sql};
 
@@ -112,7 +112,7 @@ pub fn aggregate_sql(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
-    filter: Option<&Json>,
+    filter: Option<&Filter>,
     search: Option<&str>,
     requests: &[AggregateRequest],
 ) -> Result<(Sql, Vec<Scalar>), QueryError> {
@@ -143,7 +143,7 @@ pub fn aggregate_sql(
 #[derive(Debug, Clone, Default)]
 pub struct GroupByQuery {
     pub by: Vec<String>,
-    pub filter: Option<Json>,
+    pub filter: Option<Filter>,
     pub granularity: String,
     pub first: i64,
     pub aggregates: Vec<AggregateRequest>,

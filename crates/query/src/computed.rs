@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar, field_columns};
 use crate::error::QueryError;
-use crate::filter::compile_filter_with_prefix;
+use crate::filter::{Filter, compile_filter_with_prefix};
 use crate::select::ChildLink;
 use crate::sql::{Backend, Layout, Sql};
 
@@ -263,17 +263,22 @@ impl Ctx<'_> {
         out.push_str(&format!(" AND {c}.\"deletedAt\" IS NULL"));
         out.push_str(&self.scope(child, &c)?);
         if let Some(filter) = filter.as_ref().filter(|f| !f.is_null()) {
+            // A rollup's filter is part of its field's definition, read
+            // here from the metadata document it is stored in.
             let mut inline = Sql::inline(self.layout.backend);
-            compile_filter_with_prefix(
-                &mut inline,
-                self.catalog,
-                self.layout,
-                child,
-                &c,
-                filter,
-                &format!("r{depth}_"),
-            )
-            .map_err(|e| QueryError::bad(format!("{}.filter", f.name), e.to_string()))?;
+            Filter::parse(self.catalog, child, filter, "filter")
+                .and_then(|filter| {
+                    compile_filter_with_prefix(
+                        &mut inline,
+                        self.catalog,
+                        self.layout,
+                        child,
+                        &c,
+                        &filter,
+                        &format!("r{depth}_"),
+                    )
+                })
+                .map_err(|e| QueryError::bad(format!("{}.filter", f.name), e.to_string()))?;
             out.push_str(" AND ");
             out.push_str(&inline.text);
         }

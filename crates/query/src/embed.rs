@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use crate::columns::{Column, Scalar};
 use crate::error::QueryError;
-use crate::filter::push_scope;
+use crate::filter::{Filter, push_scope};
 use crate::select::{
     ALIAS, ChildLink, ConnectionQuery, OrderKey, Rows, SelectPlan, cursor_values, keyset,
     order_clause, order_keys, page_size, read_list, select_columns, where_conditions,
@@ -80,7 +80,7 @@ pub fn page_into(
             "nested lists page forward only (`first`, `after`)",
         ));
     }
-    let mut keys = order_keys(catalog, layout, object, q.order_by.as_ref())?;
+    let mut keys = order_keys(catalog, layout, object, &q.order_by)?;
     if backward {
         keys = keys.iter().map(OrderKey::reversed).collect();
     }
@@ -112,7 +112,7 @@ pub fn count_sql(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
-    filter: Option<&Json>,
+    filter: Option<&Filter>,
     search: Option<&str>,
     with_deleted: bool,
 ) -> Result<Sql, QueryError> {

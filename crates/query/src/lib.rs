@@ -14,6 +14,7 @@ mod cursor;
 mod embed;
 mod error;
 mod filter;
+mod order;
 mod select;
 mod sql;
 mod values;
@@ -28,7 +29,10 @@ pub use embed::{
     record_into,
 };
 pub use error::QueryError;
-pub use filter::{compile_filter, escape_like};
+pub use filter::{
+    Comparison, Condition, FieldTest, Filter, OptionsTest, Quantifier, compile_filter, escape_like,
+};
+pub use order::{Direction, Order, OrderBy};
 pub use select::{
     ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, missing_id_sql, order_keys,
     records_by_ids_sql,

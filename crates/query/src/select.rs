@@ -8,7 +8,8 @@ use crate::columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, system_colum
 use crate::computed::{computed_select, computed_value, virtual_scalar};
 use crate::cursor::decode_cursor;
 use crate::error::QueryError;
-use crate::filter::{compile_filter, escape_like, push_scope};
+use crate::filter::{Filter, compile_filter, escape_like, push_scope};
+use crate::order::{Direction, Order, OrderBy};
 use crate::sql::{Backend, Layout, Sql};
 use crate::values::encode;
 
@@ -37,8 +38,8 @@ impl OrderKey {
 /// Arguments of a connection field.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionQuery {
-    pub filter: Option<Json>,
-    pub order_by: Option<Json>,
+    pub filter: Option<Filter>,
+    pub order_by: Vec<Order>,
     pub search: Option<String>,
     pub with_deleted: bool,
     pub first: Option<i64>,
@@ -78,36 +79,17 @@ pub struct SelectPlan {
 
 pub(crate) const ALIAS: &str = "t0";
 
-/// Parses `orderBy` into keys; the id always breaks ties.
+/// The ORDER BY keys of `orders`; the id always breaks ties.
 pub fn order_keys(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
-    order_by: Option<&Json>,
+    orders: &[Order],
 ) -> Result<Vec<OrderKey>, QueryError> {
-    let mut keys = Vec::new();
-    let items = match order_by {
-        None | Some(Json::Null) => Vec::new(),
-        Some(Json::Array(a)) => a.clone(),
-        Some(single @ Json::Object(_)) => vec![single.clone()],
-        Some(_) => return Err(QueryError::bad("orderBy", "expects a list")),
-    };
-    for (i, item) in items.iter().enumerate() {
+    let mut keys = Vec::with_capacity(orders.len() + 1);
+    for (i, order) in orders.iter().enumerate() {
         let path = format!("orderBy[{i}]");
-        let entries: Vec<(&String, &Json)> = item
-            .as_object()
-            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
-            .unwrap_or_default();
-        if entries.len() != 1 {
-            return Err(QueryError::bad(&path, "set exactly one field per element"));
-        }
-        let (name, dir) = entries[0];
-        let item = OrderItem {
-            name,
-            dir,
-            path: &path,
-        };
-        keys.push(order_key(catalog, layout, object, ALIAS, item, 0)?);
+        keys.push(order_key(catalog, layout, object, ALIAS, order, &path, 0)?);
     }
     keys.push(OrderKey {
         expr: format!("{ALIAS}.\"id\""),
@@ -118,26 +100,18 @@ pub fn order_keys(
     Ok(keys)
 }
 
-/// One element of `orderBy`: a field, its direction (or, for a relation or
-/// a composite, the element one level down), and where it stands.
-#[derive(Clone, Copy)]
-struct OrderItem<'a> {
-    name: &'a str,
-    dir: &'a Json,
-    path: &'a str,
-}
-
 fn order_key(
     catalog: &Catalog,
     layout: &Layout,
     object: &ObjectDef,
     alias: &str,
-    item: OrderItem<'_>,
+    order: &Order,
+    path: &str,
     depth: usize,
 ) -> Result<OrderKey, QueryError> {
-    let OrderItem { name, dir, path } = item;
-    let column_key = |col: &Column, dir: &Json| -> Result<OrderKey, QueryError> {
-        let (desc, nulls_first) = direction(dir, path)?;
+    let name = order.key.as_str();
+    let column_key = |col: &Column, by: &OrderBy| -> Result<OrderKey, QueryError> {
+        let direction = direction(by, path)?;
         let sqlite_decimal = layout.backend == Backend::Sqlite && col.scalar == Scalar::Decimal;
         Ok(OrderKey {
             expr: if sqlite_decimal {
@@ -150,16 +124,16 @@ fn order_key(
             } else {
                 col.scalar
             },
-            desc,
-            nulls_first,
+            desc: direction.descending(),
+            nulls_first: direction.nulls_first(),
         })
     };
     if let Some(col) = system_column(name) {
-        return column_key(&col, dir);
+        return column_key(&col, &order.by);
     }
     let Some(f) = object.field(name) else {
         if let Some(col) = relation_id_column(object, name) {
-            return column_key(&col, dir);
+            return column_key(&col, &order.by);
         }
         return Err(QueryError::bad(
             path,
@@ -170,7 +144,7 @@ fn order_key(
         return Err(QueryError::bad(path, "this field cannot be ordered by"));
     }
     if f.is_virtual() {
-        let (desc, nulls_first) = direction(dir, path)?;
+        let direction = direction(&order.by, path)?;
         let mut scalar = virtual_scalar(f);
         if layout.backend == Backend::Sqlite && scalar == Scalar::Decimal {
             scalar = Scalar::Float;
@@ -178,8 +152,8 @@ fn order_key(
         return Ok(OrderKey {
             expr: computed_value(catalog, layout, object, f, alias)?,
             scalar,
-            desc,
-            nulls_first,
+            desc: direction.descending(),
+            nulls_first: direction.nulls_first(),
         });
     }
     if let Some(rel) = &f.relation {
@@ -192,20 +166,11 @@ fn order_key(
         let parent = catalog
             .object(&rel.target)
             .ok_or_else(|| QueryError::bad(path, "relation target is not available"))?;
-        let entries: Vec<(&String, &Json)> = dir
-            .as_object()
-            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
-            .unwrap_or_default();
-        if entries.len() != 1 {
+        let OrderBy::Nested(inner) = &order.by else {
             return Err(QueryError::bad(path, "set exactly one parent field"));
-        }
-        let p = format!("o{}", depth + 1);
-        let item = OrderItem {
-            name: entries[0].0,
-            dir: entries[0].1,
-            path,
         };
-        let inner = order_key(catalog, layout, parent, &p, item, depth + 1)?;
+        let p = format!("o{}", depth + 1);
+        let inner = order_key(catalog, layout, parent, &p, inner, path, depth + 1)?;
         let mut scope = Sql::inline(layout.backend);
         push_scope(&mut scope, catalog, layout, parent, &p)?;
         return Ok(OrderKey {
@@ -221,18 +186,14 @@ fn order_key(
     }
     let cols = field_columns(f);
     if f.field_type.composite().is_some() {
-        let entries: Vec<(&String, &Json)> = dir
-            .as_object()
-            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
-            .unwrap_or_default();
-        if entries.len() != 1 {
+        let OrderBy::Nested(part) = &order.by else {
             return Err(QueryError::bad(path, "set exactly one sub-field"));
-        }
+        };
         let col = cols
             .iter()
-            .find(|c| c.part == Some(entries[0].0.as_str()))
-            .ok_or_else(|| QueryError::bad(path, format!("no sub-field `{}`", entries[0].0)))?;
-        return column_key(col, entries[0].1);
+            .find(|c| c.part == Some(part.key.as_str()))
+            .ok_or_else(|| QueryError::bad(path, format!("no sub-field `{}`", part.key)))?;
+        return column_key(col, &part.by);
     }
     if matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) {
         return Err(QueryError::bad(
@@ -240,7 +201,7 @@ fn order_key(
             "json and multi-select fields cannot be ordered",
         ));
     }
-    column_key(&cols[0], dir)
+    column_key(&cols[0], &order.by)
 }
 
 pub(crate) fn relation_id_column(object: &ObjectDef, key: &str) -> Option<Column> {
@@ -252,14 +213,11 @@ pub(crate) fn relation_id_column(object: &ObjectDef, key: &str) -> Option<Column
         .find(|c| c.key == key)
 }
 
-fn direction(dir: &Json, path: &str) -> Result<(bool, bool), QueryError> {
-    Ok(match dir.as_str() {
-        Some("ASC") | Some("ASC_NULLS_LAST") => (false, false),
-        Some("ASC_NULLS_FIRST") => (false, true),
-        Some("DESC") | Some("DESC_NULLS_FIRST") => (true, true),
-        Some("DESC_NULLS_LAST") => (true, false),
-        _ => return Err(QueryError::bad(path, "expects an OrderDirection")),
-    })
+fn direction(by: &OrderBy, path: &str) -> Result<Direction, QueryError> {
+    match by {
+        OrderBy::Direction(d) => Ok(*d),
+        OrderBy::Nested(_) => Err(QueryError::bad(path, "expects an OrderDirection")),
+    }
 }
 
 pub(crate) fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
@@ -287,7 +245,7 @@ pub(crate) fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> 
 /// search select, live ones unless deleted ones are asked for too.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Rows<'a> {
-    pub filter: Option<&'a Json>,
+    pub filter: Option<&'a Filter>,
     pub search: Option<&'a str>,
     pub with_deleted: bool,
 }
@@ -322,7 +280,7 @@ pub(crate) fn where_conditions(
         sql.col(ALIAS, "deletedAt").push(" IS NULL");
     }
     push_scope(sql, catalog, layout, object, ALIAS)?;
-    if let Some(f) = filter.filter(|f| !f.is_null()) {
+    if let Some(f) = filter {
         sql.push(" AND ");
         compile_filter(sql, catalog, layout, object, ALIAS, f)?;
     }
@@ -719,7 +677,7 @@ pub fn children_sql(
         ));
     }
     let (limit, _) = page_size(q)?;
-    let keys = order_keys(catalog, layout, child, q.order_by.as_ref())?;
+    let keys = order_keys(catalog, layout, child, &q.order_by)?;
     let read = read_list(
         catalog,
         layout,

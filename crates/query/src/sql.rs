@@ -1,5 +1,6 @@
 use sea_query::Value;
 
+use crate::filter::Filter;
 use crate::values::datetime_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,25 +203,24 @@ pub struct Layout {
     pub scopes: Option<std::sync::Arc<Scopes>>,
 }
 
-/// Per object, a filter (in the API's filter language) a caller's records
-/// must match; an object absent from `objects` falls back to `default`.
+/// Per object, the filter a caller's records must match (an object not
+/// named is open to the caller).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Scopes {
-    pub objects: std::collections::HashMap<String, serde_json::Value>,
-    pub default: Option<serde_json::Value>,
+    pub objects: std::collections::HashMap<String, Filter>,
     /// `object.field`s the caller may not read clear: search words never
     /// match against them, so their values cannot be probed.
     pub unsearchable: std::collections::HashSet<String>,
 }
 
 impl Scopes {
-    pub fn for_object(&self, object: &str) -> Option<&serde_json::Value> {
-        self.objects.get(object).or(self.default.as_ref())
+    pub fn for_object(&self, object: &str) -> Option<&Filter> {
+        self.objects.get(object)
     }
 
     /// Whether nothing is restricted.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.default.is_none() && self.unsearchable.is_empty()
+        self.objects.is_empty() && self.unsearchable.is_empty()
     }
 }
 
@@ -242,7 +242,7 @@ impl Layout {
     }
 
     /// The scope filter for an object, if the caller is restricted there.
-    pub fn scope(&self, object: &str) -> Option<&serde_json::Value> {
+    pub fn scope(&self, object: &str) -> Option<&Filter> {
         self.scopes.as_ref().and_then(|s| s.for_object(object))
     }
 

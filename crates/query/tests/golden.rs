@@ -11,11 +11,11 @@
 
 use std::path::{Path, PathBuf};
 
-use rapport_meta::{AggregateFn, Catalog, parse_document};
+use rapport_meta::{AggregateFn, Catalog, ObjectDef, parse_document};
 use rapport_query::{
-    AggregateRequest, Backend, ChildLink, ConnectionQuery, GroupByQuery, Layout, Scopes, Sql,
-    aggregate_sql, children_sql, connection_sql, count_sql, encode_cursor, group_by_sql,
-    records_by_ids_sql,
+    AggregateRequest, Backend, ChildLink, ConnectionQuery, Filter, GroupByQuery, Layout, Order,
+    QueryError, Scopes, Sql, aggregate_sql, children_sql, connection_sql, count_sql, encode_cursor,
+    group_by_sql, records_by_ids_sql,
 };
 use serde_json::Value;
 
@@ -52,16 +52,20 @@ fn strings(v: &Value) -> Option<Vec<String>> {
 
 /// A list's query from the request's `query` member (the API's argument
 /// names; `afterKeys` and `beforeKeys` are a cursor's values).
-fn connection_query(q: &Value) -> ConnectionQuery {
+fn connection_query(
+    catalog: &Catalog,
+    object: &ObjectDef,
+    q: &Value,
+) -> Result<ConnectionQuery, QueryError> {
     let text = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_string);
     let cursor = |k: &str| {
         q.get(k)
             .and_then(Value::as_array)
             .map(|keys| encode_cursor(keys))
     };
-    ConnectionQuery {
-        filter: q.get("filter").cloned(),
-        order_by: q.get("orderBy").cloned(),
+    Ok(ConnectionQuery {
+        filter: filter(catalog, object, q)?,
+        order_by: Order::parse_list(q.get("orderBy").unwrap_or(&Value::Null))?,
         search: text("search"),
         with_deleted: q.get("withDeleted").and_then(Value::as_bool) == Some(true),
         first: q.get("first").and_then(Value::as_i64),
@@ -71,7 +75,13 @@ fn connection_query(q: &Value) -> ConnectionQuery {
         computed: q.get("computed").and_then(strings),
         stored: q.get("stored").and_then(strings),
         ends_only: false,
-    }
+    })
+}
+
+fn filter(catalog: &Catalog, object: &ObjectDef, q: &Value) -> Result<Option<Filter>, QueryError> {
+    q.get("filter")
+        .map(|f| Filter::parse(catalog, object, f, "filter"))
+        .transpose()
 }
 
 fn aggregates(v: &Value) -> Vec<AggregateRequest> {
@@ -86,14 +96,22 @@ fn aggregates(v: &Value) -> Vec<AggregateRequest> {
         .collect()
 }
 
-fn scopes(role: &Value) -> Scopes {
+fn scope(catalog: &Catalog, object: &str, filter: &Value) -> Filter {
+    let object = catalog.object(object).expect("a scoped object");
+    Filter::parse(catalog, object, filter, "scope").expect("a valid scope")
+}
+
+fn scopes(catalog: &Catalog, role: &Value) -> Scopes {
     Scopes {
         objects: role
             .get("objects")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), scope(catalog, k, v)))
+                    .collect()
+            })
             .unwrap_or_default(),
-        default: role.get("default").cloned().filter(|v| !v.is_null()),
         unsearchable: role
             .get("unsearchable")
             .and_then(strings)
@@ -108,9 +126,10 @@ fn compile(catalog: &Catalog, layout: &Layout, request: &Value) -> Result<Sql, S
     let object = request["object"].as_str().expect("object");
     let obj = catalog.object(object).expect("a known object");
     let q = &request["query"];
-    let refused = |e: rapport_query::QueryError| format!("{e:?}");
+    let refused = |e: QueryError| format!("{e:?}");
     match request["statement"].as_str().expect("statement") {
-        "connection" => connection_sql(catalog, layout, obj, &connection_query(q))
+        "connection" => connection_query(catalog, obj, q)
+            .and_then(|cq| connection_sql(catalog, layout, obj, &cq))
             .map(|p| p.sql)
             .map_err(refused),
         "children" => {
@@ -120,46 +139,43 @@ fn compile(catalog: &Catalog, layout: &Layout, request: &Value) -> Result<Sql, S
             let (link, child) = ChildLink::of(catalog, layout, obj, field).expect("a list");
             let parents = strings(&request["parentIds"]).expect("parentIds");
             let child = catalog.object(&child).expect("the child object");
-            children_sql(
-                catalog,
-                layout,
-                child,
-                &link,
-                &parents,
-                &connection_query(q),
-            )
-            .map(|p| p.sql)
-            .map_err(refused)
+            connection_query(catalog, child, q)
+                .and_then(|cq| children_sql(catalog, layout, child, &link, &parents, &cq))
+                .map(|p| p.sql)
+                .map_err(refused)
         }
-        "count" => {
-            let cq = connection_query(q);
-            count_sql(
-                catalog,
-                layout,
-                obj,
-                cq.filter.as_ref(),
-                cq.search.as_deref(),
-                cq.with_deleted,
-            )
-            .map_err(refused)
-        }
-        "aggregate" => {
-            let cq = connection_query(q);
-            aggregate_sql(
-                catalog,
-                layout,
-                obj,
-                cq.filter.as_ref(),
-                cq.search.as_deref(),
-                &aggregates(&request["aggregates"]),
-            )
+        "count" => connection_query(catalog, obj, q)
+            .and_then(|cq| {
+                count_sql(
+                    catalog,
+                    layout,
+                    obj,
+                    cq.filter.as_ref(),
+                    cq.search.as_deref(),
+                    cq.with_deleted,
+                )
+            })
+            .map_err(refused),
+        "aggregate" => connection_query(catalog, obj, q)
+            .and_then(|cq| {
+                aggregate_sql(
+                    catalog,
+                    layout,
+                    obj,
+                    cq.filter.as_ref(),
+                    cq.search.as_deref(),
+                    &aggregates(&request["aggregates"]),
+                )
+            })
             .map(|(sql, _)| sql)
-            .map_err(refused)
-        }
+            .map_err(refused),
         "groupBy" => {
             let g = GroupByQuery {
                 by: strings(&request["by"]).expect("by"),
-                filter: q.get("filter").cloned(),
+                filter: match filter(catalog, obj, q) {
+                    Ok(f) => f,
+                    Err(e) => return Err(refused(e)),
+                },
                 granularity: request["granularity"].as_str().unwrap_or("DAY").to_string(),
                 first: request["first"].as_i64().unwrap_or(100),
                 aggregates: aggregates(&request["aggregates"]),
@@ -283,7 +299,7 @@ fn statements_match_their_golden_files() {
         ] {
             let mut layout = Layout::new(backend, "ws_golden");
             if let Some(role) = &role {
-                layout = layout.scoped(scopes(role));
+                layout = layout.scoped(scopes(&catalog, role));
             }
             let got = rendered(compile(&catalog, &layout, &request));
             let path = case.join(file);

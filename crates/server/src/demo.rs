@@ -3,6 +3,7 @@
 //! and orders, cases with SLAs and complaints, campaigns with members, and
 //! the activity around them. Deterministic: the same scale gives the same data.
 
+use rapport_graphql::Filter;
 use rapport_store::{Actor, Record, RecordStore, StatementCounter};
 use serde_json::{Value, json};
 
@@ -131,7 +132,7 @@ async fn existing(
 ) -> Result<Option<Vec<Record>>, ServerError> {
     let tx = store.begin(counter, actor).await?;
     let found = tx
-        .find(object, json!({ field: { "in": values } }), 500)
+        .find(object, Filter::one_of(field, values.iter().cloned()), 500)
         .await?;
     let ordered: Vec<Record> = values
         .iter()

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use rapport_graphql::{ConnectionArgs, Shared};
+use rapport_graphql::{ConnectionArgs, Filter, Shared};
 use rapport_store::{Db, RecordStore, StatementCounter};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::TOKEN_CACHE_TTL;
 use crate::cache::Cache;
@@ -80,7 +80,7 @@ fn ids(page: &rapport_store::Page) -> Vec<String> {
         .collect()
 }
 
-fn first_500(filter: Value) -> ConnectionArgs {
+fn first_500(filter: Filter) -> ConnectionArgs {
     ConnectionArgs {
         filter: Some(filter),
         first: Some(500),
@@ -130,7 +130,7 @@ async fn team_reach(
             .connection(
                 &counter,
                 "team",
-                &first_500(json!({ "parentTeamId": { "in": frontier } })),
+                &first_500(Filter::one_of("parentTeamId", frontier.iter().cloned())),
             )
             .await?;
         frontier = ids(&page)
@@ -143,7 +143,7 @@ async fn team_reach(
         .connection(
             &counter,
             "workspaceMember",
-            &first_500(json!({ "teamId": { "in": teams } })),
+            &first_500(Filter::one_of("teamId", teams.iter().cloned())),
         )
         .await?;
     for m in ids(&page) {

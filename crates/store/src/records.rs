@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use rapport_meta::{FieldType, ObjectDef, RecordValidator};
 use rapport_query::{
-    ConnectionQuery, Layout, Scalar, Sql, connection_sql, count_sql, encode, encode_cursor,
+    ConnectionQuery, Filter, Layout, Scalar, Sql, connection_sql, count_sql, encode, encode_cursor,
     field_columns,
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
@@ -357,7 +357,7 @@ impl RecordStore {
         txn: &DatabaseTransaction,
         counter: &StatementCounter,
         obj: &ObjectDef,
-        filter: &Value,
+        filter: &Filter,
         with_deleted: bool,
     ) -> Result<Vec<String>, StoreError> {
         let sql = count_sql(
@@ -429,4 +429,13 @@ pub(crate) fn unique_conflict(e: StoreError, obj: &ObjectDef) -> StoreError {
         }
         other => other,
     }
+}
+
+/// The records whose relation `f` points at one of `ids` of `object`.
+pub(crate) fn pointing_at(f: &rapport_meta::FieldDef, object: &str, ids: &[String]) -> Filter {
+    let pointing = Filter::one_of(format!("{}Id", f.name), ids.iter().cloned());
+    if f.relation_kind() == Some(rapport_meta::RelationKind::Polymorphic) {
+        return pointing.and(Filter::eq(format!("{}Object", f.name), object));
+    }
+    pointing
 }

@@ -2,7 +2,7 @@
 //! sub-teams: a share widens the record scope of the role, never its object
 //! rights (a role that may not read an object reads no shared record of it).
 
-use rapport_query::WriteOp;
+use rapport_query::{Filter, WriteOp};
 use serde_json::{Value, json};
 
 use crate::change::{ChangeKind, RecordChange};
@@ -205,7 +205,7 @@ impl Tx<'_> {
     async fn shareable(&self, object: &str, id: &str, grantee: &Grantee) -> Result<(), StoreError> {
         check_uuid(id)?;
         self.get(object, id).await?;
-        self.check(object, WriteOp::Update, json!({ "id": { "eq": id } }))
+        self.check(object, WriteOp::Update, Filter::eq("id", id))
             .await?;
         let (target, gid) = match grantee {
             Grantee::Member(m) => ("workspaceMember", m),

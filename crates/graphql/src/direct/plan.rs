@@ -13,7 +13,7 @@ use rapport_meta::{Catalog, FieldType, ObjectDef, RelationKind};
 use rapport_query::ConnectionQuery;
 use serde_json::Value;
 
-use crate::loader::query_from_args;
+use crate::arguments;
 use crate::resolve::shown;
 use crate::shared_types::{ADDRESS_PARTS, CURRENCY_PARTS, FULL_NAME_PARTS};
 
@@ -245,7 +245,7 @@ impl<'c, 'd> Planner<'c, 'd> {
             {
                 let args = self.args(&f.node, ROOT_LIST_ARGS)?;
                 let conn = self.conn_sel(object, &f.node.selection_set.node)?;
-                let query = list_query(args, &conn);
+                let query = list_query(self.catalog, object, args, &conn)?;
                 roots.push((
                     key,
                     Root::List {
@@ -425,7 +425,7 @@ impl<'c, 'd> Planner<'c, 'd> {
                 let target = self.catalog.object(target)?;
                 let args = self.args(f, CHILD_LIST_ARGS)?;
                 let conn = self.conn_sel(target, &f.selection_set.node)?;
-                let query = list_query(args, &conn);
+                let query = list_query(self.catalog, target, args, &conn)?;
                 let slot = self.slot();
                 Some(Item::List {
                     field: def.name.clone(),
@@ -561,9 +561,16 @@ fn members(
     Some(out)
 }
 
-/// A list's query: its arguments, and what its pages show.
-fn list_query(args: serde_json::Map<String, Value>, conn: &ConnSel<'_>) -> Box<ConnectionQuery> {
-    let mut q = query_from_args(&Value::Object(args));
+/// A list's query: its arguments, and what its pages show; `None` (the plan
+/// declines) when the arguments are refused, so the fetch path answers
+/// with the error.
+fn list_query(
+    catalog: &Catalog,
+    object: &ObjectDef,
+    args: serde_json::Map<String, Value>,
+    conn: &ConnSel<'_>,
+) -> Option<Box<ConnectionQuery>> {
+    let mut q = arguments::list_query(catalog, object, &Value::Object(args)).ok()?;
     let mut computed: Vec<String> = Vec::new();
     let mut stored: Vec<String> = Vec::new();
     let mut add = |sel: &RecordSel<'_>| {
@@ -597,7 +604,7 @@ fn list_query(args: serde_json::Map<String, Value>, conn: &ConnSel<'_>) -> Box<C
         ConnItem::Edges(edge) => edge.iter().any(|(_, e)| matches!(e, EdgeItem::Cursor)),
         _ => false,
     });
-    Box::new(q)
+    Some(Box::new(q))
 }
 
 /// Variables the plan takes as they come: scalars it need not coerce.

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use rapport_meta::{ObjectDef, OnDelete, RelationKind};
 use rapport_query::{
-    Layout, Scalar, Sql, WriteSet, delete_sql, field_columns, soft_delete_sql, update_sql,
+    Comparison, Filter, Layout, Scalar, Sql, WriteSet, delete_sql, field_columns, soft_delete_sql,
+    update_sql,
 };
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
@@ -13,7 +14,7 @@ use crate::change::{ChangeKind, RecordChange};
 use crate::db::{StatementCounter, execute, query};
 use crate::error::StoreError;
 use crate::records::read::ByIds;
-use crate::records::{Actor, Record, RecordStore, Writing, check_uuid, now_value};
+use crate::records::{Actor, Record, RecordStore, Writing, check_uuid, now_value, pointing_at};
 
 impl RecordStore {
     /// Soft delete (or restore) by ids or by filter, cascading per `onDelete`.
@@ -23,7 +24,7 @@ impl RecordStore {
         actor: &Actor,
         object: &str,
         ids: Option<Vec<String>>,
-        filter: Option<&Value>,
+        filter: Option<&Filter>,
         restoring: bool,
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
@@ -45,7 +46,10 @@ impl RecordStore {
             }
             (None, Some(f)) => {
                 let f = if restoring {
-                    serde_json::json!({"and": [f, {"deletedAt": {"isNull": false}}]})
+                    Filter::all([
+                        f.clone(),
+                        Filter::compare("deletedAt", Comparison::IsNull(false)),
+                    ])
                 } else {
                     f.clone()
                 };
@@ -212,7 +216,7 @@ impl RecordStore {
             if rel.on_delete != OnDelete::Cascade {
                 continue;
             }
-            let filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids }, "deletedAt": { "eq": deleted_at } });
+            let filter = pointing_at(f, &obj.name, ids).and(Filter::eq("deletedAt", deleted_at));
             let child_ids = all.matching_ids(txn, counter, child, &filter, true).await?;
             all.soft_delete_in(w, child, &child_ids, true, &Value::Null, depth + 1)
                 .await?;
@@ -240,10 +244,7 @@ impl RecordStore {
         let destroying = soft_delete.is_none();
         for (child, f) in self.meta.catalog.relations_to(&obj.name) {
             let rel = f.relation.as_ref().expect("relation");
-            let mut filter = serde_json::json!({ format!("{}Id", f.name): { "in": ids } });
-            if rel.kind == RelationKind::Polymorphic {
-                filter[format!("{}Object", f.name)] = serde_json::json!({ "eq": obj.name });
-            }
+            let filter = pointing_at(f, &obj.name, ids);
             let child_ids = all
                 .matching_ids(txn, counter, child, &filter, destroying)
                 .await?;

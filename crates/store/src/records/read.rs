@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rapport_query::{
-    AggregateRequest, ChildLink, ConnectionQuery, GroupByQuery, Scalar, aggregate_sql,
+    AggregateRequest, ChildLink, ConnectionQuery, Filter, GroupByQuery, Scalar, aggregate_sql,
     children_sql, connection_sql, count_sql, encode_cursor, records_by_ids_sql,
 };
 use sea_orm::ConnectionTrait;
@@ -271,7 +271,7 @@ impl RecordStore {
         &self,
         counter: &StatementCounter,
         object: &str,
-        filter: Option<&Value>,
+        filter: Option<&Filter>,
         search: Option<&str>,
         requests: &[AggregateRequest],
     ) -> Result<Vec<Value>, StoreError> {

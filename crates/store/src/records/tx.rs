@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rapport_meta::{Catalog, ObjectDef, RelationKind};
-use rapport_query::{ConnectionQuery, Layout, Scalar, Sql, WriteOp, connection_sql};
+use rapport_query::{ConnectionQuery, Filter, Layout, Scalar, Sql, WriteOp, connection_sql};
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use crate::db::{StatementCounter, execute, query};
 use crate::decode::value_at;
 use crate::error::StoreError;
 use crate::records::read::ByIds;
-use crate::records::{Actor, Record, RecordStore, Writing, check_uuid, now_value};
+use crate::records::{Actor, Record, RecordStore, Writing, check_uuid, now_value, pointing_at};
 
 pub struct Tx<'a> {
     pub(crate) store: &'a RecordStore,
@@ -29,7 +29,7 @@ pub enum WriteRule {
     /// Not at all; the reason is shown.
     Denied(String),
     /// Only to records matching this filter (the role's record scope).
-    Within(Value),
+    Within(Filter),
 }
 
 /// The caller's write rights, checked by every write a business operation
@@ -70,7 +70,7 @@ impl Tx<'_> {
         &self,
         object: &str,
         op: WriteOp,
-        filter: Value,
+        filter: Filter,
     ) -> Result<(), StoreError> {
         let Some(rule) = self
             .guard
@@ -86,7 +86,7 @@ impl Tx<'_> {
         if op == WriteOp::Create {
             return Ok(());
         }
-        let count = |filter: Value| {
+        let count = |filter: Filter| {
             let q = ConnectionQuery {
                 filter: Some(filter),
                 ..Default::default()
@@ -99,7 +99,7 @@ impl Tx<'_> {
             }
         };
         let all = count(filter.clone()).await?;
-        let allowed = count(serde_json::json!({ "and": [filter, scope] })).await?;
+        let allowed = count(Filter::all([filter, scope.clone()])).await?;
         if allowed < all {
             return Err(StoreError::Forbidden(format!(
                 "{} {object} record(s) are outside what this role may {op}",
@@ -112,8 +112,7 @@ impl Tx<'_> {
     /// `FORBIDDEN` unless the caller may `op` the record: for operations
     /// that check before they start writing.
     pub async fn ensure_may(&self, object: &str, op: WriteOp, id: &str) -> Result<(), StoreError> {
-        self.check(object, op, serde_json::json!({ "id": { "eq": id } }))
-            .await
+        self.check(object, op, Filter::eq("id", id)).await
     }
 
     fn writing(&self) -> Writing<'_> {
@@ -223,7 +222,7 @@ impl Tx<'_> {
     pub async fn find(
         &self,
         object: &str,
-        filter: Value,
+        filter: Filter,
         limit: i64,
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
@@ -242,7 +241,7 @@ impl Tx<'_> {
     }
 
     /// Ids of every live record matching a filter (up to the batch limit).
-    pub async fn find_ids(&self, object: &str, filter: Value) -> Result<Vec<String>, StoreError> {
+    pub async fn find_ids(&self, object: &str, filter: Filter) -> Result<Vec<String>, StoreError> {
         let obj = self.object(object)?;
         self.store
             .matching_ids(&self.txn, self.counter, obj, &filter, false)
@@ -251,7 +250,8 @@ impl Tx<'_> {
 
     pub async fn create(&self, object: &str, mut input: Record) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
-        self.check(object, WriteOp::Create, Value::Null).await?;
+        self.check(object, WriteOp::Create, Filter::everything())
+            .await?;
         if let Some(owner) = self.guard.as_ref().and_then(|g| g.owner.as_ref())
             && !input.contains_key("ownerId")
         {
@@ -274,12 +274,8 @@ impl Tx<'_> {
     ) -> Result<Record, StoreError> {
         let obj = self.object(object)?;
         check_uuid(id)?;
-        self.check(
-            object,
-            WriteOp::Update,
-            serde_json::json!({ "id": { "eq": id } }),
-        )
-        .await?;
+        self.check(object, WriteOp::Update, Filter::eq("id", id))
+            .await?;
         self.store
             .check_references(&self.txn, self.counter, obj, std::slice::from_ref(&input))
             .await?;
@@ -305,7 +301,7 @@ impl Tx<'_> {
         self.check(
             object,
             WriteOp::Delete,
-            serde_json::json!({ "id": { "in": ids } }),
+            Filter::one_of("id", ids.iter().cloned()),
         )
         .await?;
         self.store
@@ -334,10 +330,7 @@ impl Tx<'_> {
         };
         let mut moved = 0;
         for (child, f) in self.catalog().relations_to(object) {
-            let mut pointing = serde_json::json!({ format!("{}Id", f.name): { "in": from } });
-            if f.relation_kind() == Some(RelationKind::Polymorphic) {
-                pointing[format!("{}Object", f.name)] = serde_json::json!({ "eq": object });
-            }
+            let pointing = pointing_at(f, object, from);
             self.check(&child.name, WriteOp::Update, pointing).await?;
             // Which children move, and from where, for their history.
             let fk = format!("{}Id", f.name);

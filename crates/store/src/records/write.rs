@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use rapport_meta::{FieldType, ObjectDef, RecordValidator, RelationKind};
-use rapport_query::{ConnectionQuery, Scalar, WriteSet, connection_sql, insert_sql, update_sql};
-use serde_json::{Map, Value};
+use rapport_query::{
+    ConnectionQuery, Filter, Scalar, WriteSet, connection_sql, insert_sql, update_sql,
+};
+use serde_json::Value;
 
 use crate::change::RecordChange;
 use crate::db::{StatementCounter, query};
@@ -245,7 +247,7 @@ impl RecordStore {
                 String::new()
             };
             if let Some(keys) = upsert_on {
-                let mut filter = Map::new();
+                let mut filter = Filter::everything();
                 for k in keys {
                     let v = input.get(k).cloned().unwrap_or(Value::Null);
                     if v.is_null() {
@@ -254,10 +256,10 @@ impl RecordStore {
                             "an upsert key needs a value",
                         ));
                     }
-                    filter.insert(k.clone(), serde_json::json!({ "eq": v }));
+                    filter = filter.and(Filter::eq(k.as_str(), v));
                 }
                 let q = ConnectionQuery {
-                    filter: Some(Value::Object(filter)),
+                    filter: Some(filter),
                     first: Some(1),
                     ..Default::default()
                 };
@@ -470,7 +472,7 @@ impl RecordStore {
         counter: &StatementCounter,
         actor: &Actor,
         object: &str,
-        filter: &Value,
+        filter: &Filter,
         input: &Record,
     ) -> Result<Vec<Record>, StoreError> {
         let obj = self.object(object)?;
