@@ -9,9 +9,9 @@
 //! diff as such. `RAPPORT_UPDATE_SNAPSHOTS=1 cargo test -p rapport-query
 //! --test golden` rewrites the files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rapport_meta::{AggregateFn, Catalog, ObjectDef, parse_document};
+use rapport_meta::{AggregateFn, Catalog, ObjectDef};
 use rapport_query::{
     AggregateRequest, Backend, ChildLink, ConnectionQuery, Filter, GroupByQuery, Layout, Order,
     QueryError, Scopes, Sql, aggregate_sql, children_sql, connection_sql, count_sql, encode_cursor,
@@ -19,28 +19,9 @@ use rapport_query::{
 };
 use serde_json::Value;
 
-fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
+mod support;
 
-fn catalog() -> Catalog {
-    let standard = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/objects");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&standard)
-        .expect("schema/objects")
-        .map(|e| e.expect("an entry").path())
-        .collect();
-    files.push(golden_dir().join("vehicle.json"));
-    files.sort();
-    let objects = files
-        .iter()
-        .map(|path| {
-            let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            parse_document(&doc).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
-        })
-        .collect();
-    Catalog::build(objects).expect("the golden catalog builds")
-}
+use support::{catalog, golden_dir};
 
 fn strings(v: &Value) -> Option<Vec<String>> {
     v.as_array().map(|a| {
