@@ -8,7 +8,7 @@ use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
 };
 use rapport_meta::{AggregateFn, ObjectDef};
-use rapport_query::{AggregateRequest, GroupByQuery};
+use rapport_query::{AggregateRequest, DateGranularity, GroupByQuery};
 use serde_json::{Map, Value, json};
 
 use crate::arguments::{self, list_query};
@@ -158,11 +158,10 @@ fn group_by_field(object: &ObjectDef, name: &Arc<str>, t: &str) -> Field {
                 let q = GroupByQuery {
                     by: by.clone(),
                     filter,
-                    granularity: args
-                        .get("dateGranularity")
-                        .and_then(Value::as_str)
-                        .unwrap_or("DAY")
-                        .to_string(),
+                    granularity: match args.get("dateGranularity").and_then(Value::as_str) {
+                        Some(name) => DateGranularity::parse(name).map_err(query_error)?,
+                        None => DateGranularity::Day,
+                    },
                     first: args.get("first").and_then(Value::as_i64).unwrap_or(100),
                     aggregates: requests.clone(),
                 };

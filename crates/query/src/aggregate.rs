@@ -144,7 +144,7 @@ pub fn aggregate_sql(
 pub struct GroupByQuery {
     pub by: Vec<String>,
     pub filter: Option<Filter>,
-    pub granularity: String,
+    pub granularity: DateGranularity,
     pub first: i64,
     pub aggregates: Vec<AggregateRequest>,
 }
@@ -193,7 +193,7 @@ pub fn group_by_sql(
         };
         let e = format!("{ALIAS}.\"{}\"", col.name);
         let expr = match col.scalar {
-            Scalar::Date | Scalar::DateTime => date_bucket(&e, col.scalar, &q.granularity, pg)?,
+            Scalar::Date | Scalar::DateTime => date_bucket(&e, col.scalar, q.granularity, pg),
             _ => e,
         };
         let select = object
@@ -245,21 +245,50 @@ pub fn group_by_sql(
     Ok((sql, key_cols, scalars))
 }
 
-/// The first day (as `YYYY-MM-DD`) or instant of a date's bucket.
-fn date_bucket(e: &str, scalar: Scalar, granularity: &str, pg: bool) -> Result<String, QueryError> {
-    let unit = match granularity {
-        "DAY" => "day",
-        "WEEK" => "week",
-        "MONTH" => "month",
-        "QUARTER" => "quarter",
-        "YEAR" => "year",
-        _ => {
-            return Err(QueryError::bad(
-                "dateGranularity",
-                "expects DAY, WEEK, MONTH, QUARTER or YEAR",
-            ));
+/// How date keys of a group-by are bucketed (`dateGranularity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateGranularity {
+    #[default]
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl DateGranularity {
+    /// The API's name (`DAY`, `WEEK`…).
+    pub fn parse(name: &str) -> Result<DateGranularity, QueryError> {
+        Ok(match name {
+            "DAY" => DateGranularity::Day,
+            "WEEK" => DateGranularity::Week,
+            "MONTH" => DateGranularity::Month,
+            "QUARTER" => DateGranularity::Quarter,
+            "YEAR" => DateGranularity::Year,
+            _ => {
+                return Err(QueryError::bad(
+                    "dateGranularity",
+                    "expects DAY, WEEK, MONTH, QUARTER or YEAR",
+                ));
+            }
+        })
+    }
+
+    /// The unit's name in PostgreSQL's `date_trunc`.
+    fn unit(self) -> &'static str {
+        match self {
+            DateGranularity::Day => "day",
+            DateGranularity::Week => "week",
+            DateGranularity::Month => "month",
+            DateGranularity::Quarter => "quarter",
+            DateGranularity::Year => "year",
         }
-    };
+    }
+}
+
+/// The first day (as `YYYY-MM-DD`) or instant of a date's bucket.
+fn date_bucket(e: &str, scalar: Scalar, granularity: DateGranularity, pg: bool) -> String {
+    let unit = granularity.unit();
     let datetime = scalar == Scalar::DateTime;
     if pg {
         let src = if datetime {
@@ -272,23 +301,23 @@ fn date_bucket(e: &str, scalar: Scalar, granularity: &str, pg: bool) -> Result<S
         } else {
             "YYYY-MM-DD"
         };
-        return Ok(format!("to_char(date_trunc('{unit}', {src}), '{fmt}')"));
+        return format!("to_char(date_trunc('{unit}', {src}), '{fmt}')");
     }
     let day = format!("substr({e}, 1, 10)");
-    let date = match unit {
-        "day" => day,
-        "week" => format!(
+    let date = match granularity {
+        DateGranularity::Day => day,
+        DateGranularity::Week => format!(
             "date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
         ),
-        "month" => format!("substr({e}, 1, 7) || '-01'"),
-        "quarter" => format!(
+        DateGranularity::Month => format!("substr({e}, 1, 7) || '-01'"),
+        DateGranularity::Quarter => format!(
             "substr({e}, 1, 5) || printf('%02d', ((CAST(substr({e}, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'"
         ),
-        _ => format!("substr({e}, 1, 4) || '-01-01'"),
+        DateGranularity::Year => format!("substr({e}, 1, 4) || '-01-01'"),
     };
-    Ok(if datetime {
+    if datetime {
         format!("({date}) || 'T00:00:00.000000Z'")
     } else {
         date
-    })
+    }
 }

@@ -20,7 +20,7 @@ mod sql;
 mod values;
 mod write;
 
-pub use aggregate::{AggregateRequest, GroupByQuery, aggregate_sql, group_by_sql};
+pub use aggregate::{AggregateRequest, DateGranularity, GroupByQuery, aggregate_sql, group_by_sql};
 pub use columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, record_columns};
 pub use computed::{computed_select, computed_value, virtual_scalar};
 pub use cursor::{decode_cursor, encode_cursor};

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use rapport_meta::{AggregateFn, Catalog, ObjectDef};
 use rapport_query::{
-    AggregateRequest, Backend, ChildLink, ConnectionQuery, Filter, GroupByQuery, Layout, Order,
-    QueryError, Scopes, Sql, aggregate_sql, children_sql, connection_sql, count_sql, encode_cursor,
-    group_by_sql, records_by_ids_sql,
+    AggregateRequest, Backend, ChildLink, ConnectionQuery, DateGranularity, Filter, GroupByQuery,
+    Layout, Order, QueryError, Scopes, Sql, aggregate_sql, children_sql, connection_sql, count_sql,
+    encode_cursor, group_by_sql, records_by_ids_sql,
 };
 use serde_json::Value;
 
@@ -157,7 +157,10 @@ fn compile(catalog: &Catalog, layout: &Layout, request: &Value) -> Result<Sql, S
                     Ok(f) => f,
                     Err(e) => return Err(refused(e)),
                 },
-                granularity: request["granularity"].as_str().unwrap_or("DAY").to_string(),
+                granularity: DateGranularity::parse(
+                    request["granularity"].as_str().unwrap_or("DAY"),
+                )
+                .expect("a granularity"),
                 first: request["first"].as_i64().unwrap_or(100),
                 aggregates: aggregates(&request["aggregates"]),
             };
