@@ -28,6 +28,9 @@ pub(crate) async fn raw(s: &TestServer, token: &str, body: &Value) -> (String, u
     (res.text().await.expect("body"), statements)
 }
 
+const DIRECT: &str = "rapport_graphql_direct_declines_total";
+const ONE_STATEMENT: &str = "rapport_graphql_one_statement_declines_total";
+
 pub(crate) async fn counter(s: &TestServer, name: &str) -> u64 {
     let (_, metrics) = s.get("/metrics", None).await;
     metrics
@@ -35,6 +38,21 @@ pub(crate) async fn counter(s: &TestServer, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+}
+
+/// A counter's series for one decline reason.
+pub(crate) async fn declines(s: &TestServer, metric: &str, reason: &str) -> u64 {
+    counter(s, &format!("{metric}{{reason=\"{reason}\"}}")).await
+}
+
+/// Every decline of the direct path, whatever the reason.
+async fn all_declines(s: &TestServer) -> u64 {
+    let (_, metrics) = s.get("/metrics", None).await;
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("rapport_graphql_direct_declines_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// The direct-read and one-statement counters.
@@ -74,8 +92,10 @@ pub(crate) async fn same_answer(s: &TestServer, token: &str, body: Value, expect
     for one_statement in [false, true] {
         set_paths(s, true, one_statement);
         let before = counters(s).await;
+        let declined_before = all_declines(s).await;
         let (answer, statements) = raw(s, token, &body).await;
         let after = counters(s).await;
+        let declined = all_declines(s).await - declined_before;
         let took = match (after.0 - before.0, after.1 - before.1) {
             (0, 0) => Path::Full,
             (1, 0) => Path::Fetch,
@@ -87,6 +107,9 @@ pub(crate) async fn same_answer(s: &TestServer, token: &str, body: Value, expect
             other => other,
         };
         assert_eq!(took, wanted, "path taken for {body}");
+        // Every read the direct path leaves is counted, with its reason.
+        let expected_declines = u64::from(took == Path::Full);
+        assert_eq!(declined, expected_declines, "declines counted for {body}");
         if took == Path::OneStatement {
             assert_eq!(statements, 1, "one statement for {body}");
         }
@@ -324,6 +347,7 @@ async fn bad_reads_get_the_full_executors_error() {
         ("{ __schema { queryType { name } } }", json!({})),
         ("{ companiesAggregate { count } }", json!({})),
     ] {
+        let before = declines(&s, DIRECT, "not_planned").await;
         same_answer(
             &s,
             ADMIN_KEY,
@@ -331,7 +355,18 @@ async fn bad_reads_get_the_full_executors_error() {
             Path::Full,
         )
         .await;
+        // Once per direct run (with and without one statement).
+        let counted = declines(&s, DIRECT, "not_planned").await - before;
+        assert_eq!(counted, 2, "{query}");
     }
+    // A mutation is not the direct path's, once validated as any document.
+    let create = json!({ "query": "mutation { createCompany(data: { name: \"t\" }) { id } }" });
+    let first = declines(&s, DIRECT, "not_validated").await;
+    raw(&s, ADMIN_KEY, &create).await;
+    assert_eq!(declines(&s, DIRECT, "not_validated").await, first + 1);
+    let before = declines(&s, DIRECT, "not_a_query").await;
+    raw(&s, ADMIN_KEY, &create).await;
+    assert_eq!(declines(&s, DIRECT, "not_a_query").await, before + 1);
     s.finish().await;
 }
 
@@ -368,7 +403,10 @@ async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
     )
     .await;
     let masked = json!({ "query": "{ companies(first: 5) { nodes { name } } }" });
+    let before = declines(&s, DIRECT, "narrower_view").await;
     same_answer(&s, &ann, masked, Path::Full).await;
+    // The validating run and the two direct runs (the path is off for the first).
+    assert_eq!(declines(&s, DIRECT, "narrower_view").await, before + 3);
     s.finish().await;
 }
 
@@ -669,9 +707,12 @@ async fn hand_edit(s: &TestServer, sql: String) {
 /// lists.
 async fn refused_after_reading(s: &TestServer, list: &str, nested: &str) {
     for (query, expected) in [(list, 2), (nested, 3)] {
+        let before = declines(s, DIRECT, "rejected_value").await;
         let (answer, statements) = raw(s, ADMIN_KEY, &json!({ "query": query })).await;
         assert!(answer.contains("\"errors\""), "{answer}");
         assert_eq!(statements, expected, "{answer}");
+        let counted = declines(s, DIRECT, "rejected_value").await - before;
+        assert_eq!(counted, 1, "{answer}");
     }
 }
 
@@ -693,7 +734,11 @@ async fn sealed_values_are_opened_not_sent_as_stored() {
     )
     .await;
     let read = "{ companies { nodes { name taxId } } }";
+    let before = declines(&s, ONE_STATEMENT, "not_writable").await;
     let clear = admin_same(&s, read, json!({}), Path::Fetch).await;
+    // One statement cannot open a sealed value; it says so.
+    let counted = declines(&s, ONE_STATEMENT, "not_writable").await - before;
+    assert_eq!(counted, 1);
     assert_eq!(
         clear["data"]["companies"]["nodes"][0]["taxId"],
         "DE123456789"

@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use rapport_graphql::direct::{Answer, Decline};
 use rapport_graphql::{ErrorCode, RecordLoader, RequestState};
 use rapport_store::StatementCounter;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -352,35 +353,32 @@ async fn graphql(
     // executor; roles with a narrower view (hidden or masked fields) do not.
     let direct = whole_schema && parsed.is_some() && app.direct_reads.load(Ordering::Relaxed);
     let validated = direct && live.is_validated(&request.query);
-    if validated
-        && let Some(parsed) = &parsed
-        && let Some(answer) = rapport_graphql::direct::execute(
-            &store,
-            &counter,
-            &live.statements,
-            rapport_graphql::direct::Read {
+    let answered = match &parsed {
+        _ if !app.direct_reads.load(Ordering::Relaxed) => Err(Decline::Disabled),
+        _ if !whole_schema => Err(Decline::NarrowerView),
+        Some(_) if !validated => Err(Decline::NotValidated),
+        None => Err(Decline::NotPlanned),
+        Some(parsed) => {
+            let read = rapport_graphql::direct::Read {
                 query: &request.query,
                 doc: &parsed.doc,
                 operation_name: request.operation_name.as_deref(),
                 variables: &request.variables,
-            },
-            app.one_statement_reads.load(Ordering::Relaxed),
-        )
-        .await
-    {
-        Metrics::add(&app.metrics.direct_reads, 1);
-        if answer.one_statement {
-            Metrics::add(&app.metrics.one_statement_reads, 1);
+            };
+            let one_statement = app.one_statement_reads.load(Ordering::Relaxed);
+            rapport_graphql::direct::execute(
+                &store,
+                &counter,
+                &live.statements,
+                read,
+                one_statement,
+            )
+            .await
         }
-        if answer.from_rows {
-            Metrics::add(&app.metrics.row_reads, 1);
-        }
-        if answer.reused {
-            Metrics::add(&app.metrics.reused_statements, 1);
-        }
-        let body = answer.body;
-        Metrics::add(&app.metrics.sql_statements, counter.get());
-        return body_response(body, counter.get());
+    };
+    match answered {
+        Err(reason) => app.metrics.direct_declined(reason),
+        Ok(answer) => return direct_answer(&app, answer, counter.get()),
     }
     let query_text = (direct && !validated).then(|| request.query.clone());
     let loader = DataLoader::new(
@@ -619,4 +617,23 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
         app.metrics
             .render(app.live().meta.version, app.schemas.builds()),
     )
+}
+
+/// The response of a read the direct path answered, counted.
+fn direct_answer(app: &App, answer: Answer, statements: u64) -> axum::response::Response {
+    Metrics::add(&app.metrics.direct_reads, 1);
+    if let Some(reason) = answer.statement_declined {
+        app.metrics.one_statement_declined(reason);
+    }
+    if answer.one_statement {
+        Metrics::add(&app.metrics.one_statement_reads, 1);
+    }
+    if answer.from_rows {
+        Metrics::add(&app.metrics.row_reads, 1);
+    }
+    if answer.reused {
+        Metrics::add(&app.metrics.reused_statements, 1);
+    }
+    Metrics::add(&app.metrics.sql_statements, statements);
+    body_response(answer.body, statements)
 }

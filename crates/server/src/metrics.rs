@@ -3,6 +3,8 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rapport_graphql::direct::Decline;
+
 #[derive(Default)]
 pub struct Metrics {
     pub graphql_requests: AtomicU64,
@@ -17,11 +19,24 @@ pub struct Metrics {
     pub unauthenticated: AtomicU64,
     pub refused_documents: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Per [`Decline`], in the order of `Decline::ALL`.
+    direct_declines: [AtomicU64; Decline::ALL.len()],
+    one_statement_declines: [AtomicU64; Decline::ALL.len()],
 }
 
 impl Metrics {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A GraphQL request the direct read path left to the full executor.
+    pub fn direct_declined(&self, reason: Decline) {
+        Metrics::add(&self.direct_declines[reason_index(reason)], 1);
+    }
+
+    /// A direct read one statement could not answer (the fetch path did).
+    pub fn one_statement_declined(&self, reason: Decline) {
+        Metrics::add(&self.one_statement_declines[reason_index(reason)], 1);
     }
 
     pub fn render(&self, metadata_version: i64, schema_builds: u64) -> String {
@@ -93,6 +108,18 @@ impl Metrics {
             "Requests refused for a spent request budget.",
             &self.rate_limited,
         );
+        by_reason(
+            &mut out,
+            "rapport_graphql_direct_declines_total",
+            "GraphQL requests the direct read path left to the full executor, by reason.",
+            &self.direct_declines,
+        );
+        by_reason(
+            &mut out,
+            "rapport_graphql_one_statement_declines_total",
+            "Direct reads one statement could not answer (the fetch path did), by reason.",
+            &self.one_statement_declines,
+        );
         let _ = writeln!(
             out,
             "# HELP rapport_schema_builds_total Whole-workspace GraphQL schemas built (a metadata change builds one: checked before it commits, served after).\n# TYPE rapport_schema_builds_total counter\nrapport_schema_builds_total {schema_builds}"
@@ -102,5 +129,25 @@ impl Metrics {
             "# HELP rapport_metadata_version Metadata version being served.\n# TYPE rapport_metadata_version gauge\nrapport_metadata_version {metadata_version}"
         );
         out
+    }
+}
+
+fn reason_index(reason: Decline) -> usize {
+    Decline::ALL
+        .iter()
+        .position(|r| *r == reason)
+        .expect("every reason is in Decline::ALL")
+}
+
+/// A counter with one series per decline reason.
+fn by_reason(out: &mut String, name: &str, help: &str, counts: &[AtomicU64]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (reason, n) in Decline::ALL.iter().zip(counts) {
+        let _ = writeln!(
+            out,
+            "{name}{{reason=\"{}\"}} {}",
+            reason.label(),
+            n.load(Ordering::Relaxed)
+        );
     }
 }

@@ -39,6 +39,63 @@ pub struct Answer {
     /// Whether the statement was written for an earlier request of the
     /// document (see [`reuse`]).
     pub reused: bool,
+    /// Why one statement did not answer, when it was allowed to and the
+    /// fetch path answered instead.
+    pub statement_declined: Option<Decline>,
+}
+
+/// Why a read was not answered by the direct path (the full executor
+/// answers), or not by one statement (the fetch path answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decline {
+    /// Turned off for the server.
+    Disabled,
+    /// The document has not yet run once through the full executor on this
+    /// schema, which validates it.
+    NotValidated,
+    /// The caller's role hides or masks fields: its schema is its own.
+    NarrowerView,
+    /// A mutation or subscription, or no single operation chosen.
+    NotAQuery,
+    /// The plan does not cover the document (introspection, aggregates,
+    /// operations, an argument it does not take as given or the query layer
+    /// refuses).
+    NotPlanned,
+    /// One statement cannot write a value as the store's decoder would
+    /// (computed fields, sealed values, cursors …), or has nothing to read.
+    NotWritable,
+    /// A value the full executor would reject: a null in a non-null field,
+    /// an unknown enum value.
+    RejectedValue,
+    /// A statement or store call failed; the full executor reports why.
+    Failed,
+}
+
+impl Decline {
+    pub const ALL: [Decline; 8] = [
+        Decline::Disabled,
+        Decline::NotValidated,
+        Decline::NarrowerView,
+        Decline::NotAQuery,
+        Decline::NotPlanned,
+        Decline::NotWritable,
+        Decline::RejectedValue,
+        Decline::Failed,
+    ];
+
+    /// The reason's name as a metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Decline::Disabled => "disabled",
+            Decline::NotValidated => "not_validated",
+            Decline::NarrowerView => "narrower_view",
+            Decline::NotAQuery => "not_a_query",
+            Decline::NotPlanned => "not_planned",
+            Decline::NotWritable => "not_writable",
+            Decline::RejectedValue => "rejected_value",
+            Decline::Failed => "failed",
+        }
+    }
 }
 
 /// A read request: its text, parsed document, operation and variables.
@@ -50,17 +107,17 @@ pub struct Read<'a> {
     pub variables: &'a Variables,
 }
 
-/// The response of a plain read, or `None` when the full executor must
-/// answer (see the module documentation). `one_statement` lets the
-/// database build the response where it can, with the plans and
-/// statements kept for `query` in `statements` (the live schema's).
+/// The response of a plain read, or why the full executor must answer
+/// (see the module documentation). `one_statement` lets the database build
+/// the response where it can, with the plans and statements kept for
+/// `query` in `statements` (the live schema's).
 pub async fn execute(
     store: &RecordStore,
     counter: &StatementCounter,
     statements: &Statements,
     read: Read<'_>,
     one_statement: bool,
-) -> Option<Answer> {
+) -> Result<Answer, Decline> {
     let Read {
         query,
         doc,
@@ -68,45 +125,60 @@ pub async fn execute(
         variables,
     } = read;
     let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), None) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
-        _ => return None,
+        (DocumentOperations::Single(op), None) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
     };
-    if op.node.ty != OperationType::Query {
-        return None;
-    }
+    let op = op
+        .filter(|op| op.node.ty == OperationType::Query)
+        .ok_or(Decline::NotAQuery)?;
     let catalog = &store.meta.catalog;
     let layout = store.layout();
-    let mut one_statement = one_statement;
+    let mut statement_declined = None;
     // A kept plan and statement, with this request's ids.
     let kept = match one_statement {
         true => statements.kept(query, operation_name, layout),
         false => None,
     };
+    let mut one_statement = one_statement;
     if let Some(kept) = kept {
-        let ids = plan::Planner::new(catalog, doc, &op.node, variables).root_ids(&op.node)?;
+        let ids = plan::Planner::new(catalog, doc, &op.node, variables)
+            .root_ids(&op.node)
+            .ok_or(Decline::NotPlanned)?;
         if let Some(sql) = kept.with_ids(&ids, layout.backend) {
             let done = one_statement_read(store, counter, kept.plan.roots(), &kept.compiled, sql);
-            if let Some(done) = done.await {
-                return done.map(|answer| Answer {
-                    reused: true,
-                    ..answer
-                });
+            match done.await {
+                Ok(answer) => {
+                    return Ok(Answer {
+                        reused: true,
+                        ..answer
+                    });
+                }
+                Err(d @ (Decline::Failed | Decline::NotWritable)) => statement_declined = Some(d),
+                Err(other) => return Err(other),
             }
             // It failed: the fetch path answers, with a plan of this
             // request's ids (the kept one holds another's).
             one_statement = false;
         }
     }
-    let plan = std::sync::Arc::new(reuse::Plan::make(catalog, doc, &op.node, variables)?);
+    let plan = reuse::Plan::make(catalog, doc, &op.node, variables).ok_or(Decline::NotPlanned)?;
+    let plan = std::sync::Arc::new(plan);
     if one_statement {
         let compiled = statements.compile(query, operation_name, layout, &plan);
-        if let Some(sql) = compiled.sql().cloned() {
-            let done = one_statement_read(store, counter, plan.roots(), &compiled, sql);
-            if let Some(done) = done.await {
-                return done;
+        match compiled.sql().cloned() {
+            Some(sql) => {
+                let done = one_statement_read(store, counter, plan.roots(), &compiled, sql);
+                match done.await {
+                    Ok(answer) => return Ok(answer),
+                    Err(d @ (Decline::Failed | Decline::NotWritable)) => {
+                        statement_declined = Some(d)
+                    }
+                    Err(other) => return Err(other),
+                }
             }
+            None => statement_declined = Some(Decline::NotWritable),
         }
     }
     let roots = plan.roots();
@@ -115,61 +187,64 @@ pub async fn execute(
         Ok(done) => done,
         Err(e) => {
             tracing::debug!(error = %e, "direct read failed; the full executor answers");
-            return None;
+            return Err(Decline::Failed);
         }
     };
     let body = write::Writer {
         out: Vec::with_capacity(4096),
         slots: &slots,
     }
-    .response(roots, &data)?;
-    Some(Answer {
+    .response(roots, &data)
+    .ok_or(Decline::RejectedValue)?;
+    Ok(Answer {
         body,
         one_statement: false,
         from_rows: false,
         reused: false,
+        statement_declined,
     })
 }
 
-/// Runs a read's one statement and writes the response: `Some(None)`
-/// when the full executor must answer (a value it would reject), `None`
-/// when the statement failed and the fetch path must (with a plan of this
-/// request's own ids: a kept plan holds another request's).
+/// Runs a read's one statement and writes the response: `RejectedValue`
+/// when the full executor must answer, `Failed` (or `NotWritable`) when the
+/// fetch path must (with a plan of this request's own ids: a kept plan
+/// holds another request's).
 async fn one_statement_read(
     store: &RecordStore,
     counter: &StatementCounter,
     roots: &[(async_graphql::Name, plan::Root<'_>)],
     compiled: &reuse::Compiled,
     sql: rapport_query::Sql,
-) -> Option<Option<Answer>> {
+) -> Result<Answer, Decline> {
+    let answer = |body, from_rows| Answer {
+        body,
+        one_statement: true,
+        from_rows,
+        reused: false,
+        statement_declined: None,
+    };
     let result = match compiled {
         reuse::Compiled::Rows(_, plan) => match store.read_rows(counter, sql).await {
             Ok(rows) => {
-                return Some(rows::write(roots, plan, &rows).map(|body| Answer {
-                    body,
-                    one_statement: true,
-                    from_rows: true,
-                    reused: false,
-                }));
+                return rows::write(roots, plan, &rows)
+                    .map(|body| answer(body, true))
+                    .ok_or(Decline::RejectedValue);
             }
             Err(e) => Err(e),
         },
         reuse::Compiled::Json(_) => store.read_json(counter, sql).await,
-        reuse::Compiled::Neither => return None,
+        reuse::Compiled::Neither => return Err(Decline::NotWritable),
     };
     match result {
-        Ok(Some(data)) if !data.contains(statement::REJECTED) => Some(Some(Answer {
-            body: format!("{{\"data\":{data}}}"),
-            one_statement: true,
-            from_rows: false,
-            reused: false,
-        })),
-        Ok(_) => Some(None),
+        Ok(Some(data)) if !data.contains(statement::REJECTED) => {
+            Ok(answer(format!("{{\"data\":{data}}}"), false))
+        }
+        Ok(_) => Err(Decline::RejectedValue),
         Err(e) => {
             // A statement the database refuses is a bug here, not in the
             // request: the fetch path still answers.
             tracing::warn!(error = %e, "one-statement read failed");
-            None
+            Err(Decline::Failed)
         }
     }
 }
