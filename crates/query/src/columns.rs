@@ -57,22 +57,22 @@ pub fn field_columns(f: &FieldDef) -> Vec<Column> {
     }
     match f.relation_kind() {
         Some(RelationKind::ManyToOne) => vec![Column {
-            name: format!("{}Id", f.name),
+            name: id_column(f),
             scalar: Scalar::Uuid,
-            key: format!("{}Id", f.name),
+            key: id_column(f),
             part: None,
         }],
         Some(RelationKind::Polymorphic) => vec![
             Column {
-                name: format!("{}Object", f.name),
+                name: object_column(f),
                 scalar: Scalar::Text,
-                key: format!("{}Object", f.name),
+                key: object_column(f),
                 part: None,
             },
             Column {
-                name: format!("{}Id", f.name),
+                name: id_column(f),
                 scalar: Scalar::Uuid,
-                key: format!("{}Id", f.name),
+                key: id_column(f),
                 part: None,
             },
         ],
@@ -83,6 +83,43 @@ pub fn field_columns(f: &FieldDef) -> Vec<Column> {
             key: f.name.clone(),
             part: None,
         }],
+    }
+}
+
+/// The column holding the id a many-to-one or polymorphic relation points
+/// at (`companyId`); also its key in records and filters.
+pub fn id_column(f: &FieldDef) -> String {
+    format!("{}Id", f.name)
+}
+
+/// The column naming the object a polymorphic relation points at
+/// (`relatedObject`).
+pub fn object_column(f: &FieldDef) -> String {
+    format!("{}Object", f.name)
+}
+
+/// The columns of a junction table: `(this side, the other side)` of a
+/// many-to-many relation, seen from field `f` (its generated inverse sees
+/// the link from the target's side).
+pub fn junction_columns(f: &FieldDef) -> (&'static str, &'static str) {
+    if f.generated {
+        ("targetId", "sourceId")
+    } else {
+        ("sourceId", "targetId")
+    }
+}
+
+/// The junction (by name, for [`crate::Layout::table`]) holding the links of
+/// many-to-many field `f` of `object`: the relation's owner's, which the
+/// generated inverse shares.
+pub fn junction_of(object: &str, f: &FieldDef) -> String {
+    let rel = f.relation.as_ref();
+    match rel {
+        Some(rel) if f.generated => crate::sql::Layout::junction_name(
+            &rel.target,
+            rel.inverse.as_deref().unwrap_or_default(),
+        ),
+        _ => crate::sql::Layout::junction_name(object, &f.name),
     }
 }
 

@@ -8,7 +8,7 @@ use rapport_meta::{
 };
 use serde_json::Value as Json;
 
-use crate::columns::{Column, Scalar, field_columns};
+use crate::columns::{Column, Scalar, field_columns, id_column};
 use crate::error::QueryError;
 use crate::filter::{Filter, compile_filter_with_prefix};
 use crate::select::ChildLink;
@@ -115,9 +115,9 @@ impl Ctx<'_> {
             let p = format!("p{depth}");
             let inner = self.path(target, &p, rest, depth + 1)?;
             return Ok(format!(
-                "(SELECT {inner} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL{})",
+                "(SELECT {inner} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}\" AND {p}.\"deletedAt\" IS NULL{})",
                 self.layout.table(&target.name),
-                f.name,
+                id_column(f),
                 self.scope(target, &p)?
             ));
         }

@@ -8,6 +8,7 @@
 //! `sea_query::Value`s, so sea-orm executes them as they are.
 
 mod aggregate;
+mod ast;
 mod columns;
 mod computed;
 mod cursor;
@@ -21,7 +22,11 @@ mod values;
 mod write;
 
 pub use aggregate::{AggregateRequest, DateGranularity, GroupByQuery, aggregate_sql, group_by_sql};
-pub use columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, record_columns};
+pub use ast::{Assign, Cond, Delete, Insert, Select, Statement, Update};
+pub use columns::{
+    Column, SYSTEM_COLUMNS, Scalar, field_columns, id_column, junction_columns, junction_of,
+    object_column, record_columns,
+};
 pub use computed::{computed_select, computed_value, virtual_scalar};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use embed::{

@@ -4,7 +4,10 @@
 use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
 use serde_json::Value as Json;
 
-use crate::columns::{Column, SYSTEM_COLUMNS, Scalar, field_columns, system_column};
+use crate::columns::{
+    Column, SYSTEM_COLUMNS, Scalar, field_columns, id_column, junction_columns, junction_of,
+    object_column, system_column,
+};
 use crate::computed::{computed_select, computed_value, virtual_scalar};
 use crate::cursor::decode_cursor;
 use crate::error::QueryError;
@@ -175,10 +178,10 @@ fn order_key(
         push_scope(&mut scope, catalog, layout, parent, &p)?;
         return Ok(OrderKey {
             expr: format!(
-                "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}Id\" AND {p}.\"deletedAt\" IS NULL{})",
+                "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}\" AND {p}.\"deletedAt\" IS NULL{})",
                 inner.expr,
                 layout.table(&parent.name),
-                f.name,
+                id_column(f),
                 scope.text
             ),
             ..inner
@@ -615,42 +618,27 @@ impl ChildLink {
         f: &FieldDef,
     ) -> Option<(ChildLink, String)> {
         let rel = f.relation.as_ref()?;
-        let inverse = rel.inverse.clone().unwrap_or_default();
         let link = match rel.kind {
             RelationKind::ManyToMany => {
-                let (owner, field, parent_column, child_column) = if f.generated {
-                    (
-                        rel.target.as_str(),
-                        inverse.as_str(),
-                        "targetId",
-                        "sourceId",
-                    )
-                } else {
-                    (
-                        parent.name.as_str(),
-                        f.name.as_str(),
-                        "sourceId",
-                        "targetId",
-                    )
-                };
+                let (parent_column, child_column) = junction_columns(f);
                 ChildLink::Junction {
-                    table: layout.table(&Layout::junction_name(owner, field)),
+                    table: layout.table(&junction_of(&parent.name, f)),
                     parent_column,
                     child_column,
                 }
             }
             RelationKind::OneToMany => {
                 let child = catalog.object(&rel.target)?;
-                let back = child.field(&inverse)?.relation.as_ref()?;
-                if back.kind == RelationKind::Polymorphic {
+                let back = child.field(rel.inverse.as_deref()?)?;
+                if back.relation_kind() == Some(RelationKind::Polymorphic) {
                     ChildLink::Polymorphic {
-                        object_column: format!("{inverse}Object"),
-                        id_column: format!("{inverse}Id"),
+                        object_column: object_column(back),
+                        id_column: id_column(back),
                         parent_object: parent.name.clone(),
                     }
                 } else {
                     ChildLink::Column {
-                        column: format!("{inverse}Id"),
+                        column: id_column(back),
                     }
                 }
             }

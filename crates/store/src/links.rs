@@ -2,7 +2,9 @@
 //! and `disconnect<Field>` add and remove some, all in the write's transaction.
 
 use rapport_meta::{FieldDef, ObjectDef, RelationKind};
-use rapport_query::{Layout, Scalar, Sql};
+use rapport_query::{
+    Cond, Delete, Insert, Layout, Scalar, Statement, junction_columns, junction_of,
+};
 use serde_json::Value;
 
 use crate::db::{StatementCounter, execute};
@@ -35,21 +37,12 @@ fn junction(layout: &Layout, obj: &ObjectDef, f: &FieldDef) -> Option<Junction> 
         .relation
         .as_ref()
         .filter(|r| r.kind == RelationKind::ManyToMany)?;
-    Some(if f.generated {
-        let owner_field = rel.inverse.clone().unwrap_or_default();
-        Junction {
-            table: layout.table(&Layout::junction_name(&rel.target, &owner_field)),
-            mine: "targetId",
-            theirs: "sourceId",
-            target: rel.target.clone(),
-        }
-    } else {
-        Junction {
-            table: layout.table(&Layout::junction_name(&obj.name, &f.name)),
-            mine: "sourceId",
-            theirs: "targetId",
-            target: rel.target.clone(),
-        }
+    let (mine, theirs) = junction_columns(f);
+    Some(Junction {
+        table: layout.table(&junction_of(&obj.name, f)),
+        mine,
+        theirs,
+        target: rel.target.clone(),
     })
 }
 
@@ -123,37 +116,25 @@ impl RecordStore {
                 _ => None,
             };
             if let Some(which) = removing {
-                let mut sql = Sql::new(self.db.backend);
-                sql.push("DELETE FROM ")
-                    .push(&j.table)
-                    .push(" WHERE ")
-                    .ident(j.mine)
-                    .push(" = ")
-                    .param(self.uuid_value(id)?);
+                let mut filter = vec![Cond::Eq(j.mine.into(), self.uuid_value(id)?)];
                 if let Some(ids) = which {
-                    sql.push(" AND ").ident(j.theirs);
-                    sql.in_list(
-                        ids.iter()
-                            .map(|x| self.uuid_value(x))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    );
+                    let ids = ids.iter().map(|x| self.uuid_value(x));
+                    filter.push(Cond::In(j.theirs.into(), ids.collect::<Result<_, _>>()?));
                 }
-                execute(txn, counter, sql).await?;
+                let unlink = Statement::Delete(Delete {
+                    table: j.table.clone(),
+                    filter,
+                });
+                execute(txn, counter, unlink.print(self.db.backend)).await?;
             }
             for other in adding {
-                let mut sql = Sql::new(self.db.backend);
-                sql.push("INSERT INTO ")
-                    .push(&j.table)
-                    .push(" (")
-                    .ident(j.mine)
-                    .push(", ")
-                    .ident(j.theirs)
-                    .push(") VALUES (");
-                sql.param(self.uuid_value(id)?)
-                    .push(", ")
-                    .param(self.uuid_value(&other)?);
-                sql.push(") ON CONFLICT DO NOTHING");
-                execute(txn, counter, sql).await?;
+                let link = Statement::Insert(Insert {
+                    table: j.table.clone(),
+                    columns: vec![j.mine.into(), j.theirs.into()],
+                    values: vec![self.uuid_value(id)?, self.uuid_value(&other)?],
+                    unless_present: true,
+                });
+                execute(txn, counter, link.print(self.db.backend)).await?;
             }
         }
         Ok(())

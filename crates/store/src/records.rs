@@ -433,9 +433,9 @@ pub(crate) fn unique_conflict(e: StoreError, obj: &ObjectDef) -> StoreError {
 
 /// The records whose relation `f` points at one of `ids` of `object`.
 pub(crate) fn pointing_at(f: &rapport_meta::FieldDef, object: &str, ids: &[String]) -> Filter {
-    let pointing = Filter::one_of(format!("{}Id", f.name), ids.iter().cloned());
+    let pointing = Filter::one_of(rapport_query::id_column(f), ids.iter().cloned());
     if f.relation_kind() == Some(rapport_meta::RelationKind::Polymorphic) {
-        return pointing.and(Filter::eq(format!("{}Object", f.name), object));
+        return pointing.and(Filter::eq(rapport_query::object_column(f), object));
     }
     pointing
 }

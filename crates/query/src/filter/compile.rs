@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use super::ir::{Comparison, Condition, FieldTest, Filter, OptionsTest, Quantifier};
 use super::subject::{Ops, Subject, applies, part_column, part_ops, subject};
-use crate::columns::{Column, Scalar};
+use crate::columns::{Column, Scalar, id_column, junction_columns, junction_of, object_column};
 use crate::computed::computed_value;
 use crate::error::QueryError;
 use crate::sql::{Backend, Layout, Sql};
@@ -158,9 +158,7 @@ impl<'a> FilterCompiler<'a> {
                     .push(" ")
                     .push(&p)
                     .push(" WHERE ");
-                sql.col(&p, "id")
-                    .push(" = ")
-                    .col(alias, &format!("{}Id", f.name));
+                sql.col(&p, "id").push(" = ").col(alias, &id_column(f));
                 sql.push(" AND ").col(&p, "deletedAt").push(" IS NULL");
                 push_scope(sql, self.catalog, self.layout, target, &p)?;
                 sql.push(" AND ");
@@ -225,18 +223,10 @@ impl<'a> FilterCompiler<'a> {
         sql.push(&self.layout.table(&child.name)).push(" ").push(c);
         match rel.kind {
             RelationKind::ManyToMany => {
-                let (owner, owner_field, source, target) = if f.generated {
-                    (&child.name, inverse, "targetId", "sourceId")
-                } else {
-                    (&object.name, f.name.as_str(), "sourceId", "targetId")
-                };
+                let (source, target) = junction_columns(f);
                 let j = self.alias();
                 sql.push(" JOIN ")
-                    .push(
-                        &self
-                            .layout
-                            .table(&Layout::junction_name(owner, owner_field)),
-                    )
+                    .push(&self.layout.table(&junction_of(&object.name, f)))
                     .push(" ")
                     .push(&j)
                     .push(" ON ");
@@ -247,17 +237,17 @@ impl<'a> FilterCompiler<'a> {
                     .col(alias, "id");
             }
             _ => {
-                let back = child.field(inverse).and_then(|b| b.relation.as_ref());
+                let back = child.field(inverse).ok_or_else(|| {
+                    QueryError::bad(&f.name, format!("`{}` has no `{inverse}`", child.name))
+                })?;
                 sql.push(" WHERE ");
-                if back.is_some_and(|b| b.kind == RelationKind::Polymorphic) {
-                    sql.col(c, &format!("{inverse}Object"))
+                if back.relation_kind() == Some(RelationKind::Polymorphic) {
+                    sql.col(c, &object_column(back))
                         .push(" = ")
                         .param(sea_query::Value::String(Some(object.name.clone())))
                         .push(" AND ");
                 }
-                sql.col(c, &format!("{inverse}Id"))
-                    .push(" = ")
-                    .col(alias, "id");
+                sql.col(c, &id_column(back)).push(" = ").col(alias, "id");
             }
         }
         Ok(())

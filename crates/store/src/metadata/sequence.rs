@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rapport_meta::{Computed, FieldDef, ObjectDef};
-use rapport_query::{Layout, Scalar, Sql, encode};
+use rapport_query::{Assign, Cond, Layout, Scalar, Select, Statement, Update, encode};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::db::{StatementCounter, execute, query, sys_execute, sys_query};
@@ -28,30 +28,24 @@ pub(crate) async fn start_sequence(
         return Ok(());
     };
     let counter = StatementCounter::default();
-    let mut select = Sql::new(layout.backend);
-    select
-        .push("SELECT \"id\" FROM ")
-        .push(&layout.table(&object.name))
-        .push(" ORDER BY \"createdAt\", \"id\"");
-    let rows = query(txn, &counter, select).await?;
+    let mut in_order = Select::new(layout.table(&object.name), &["id"]);
+    in_order.order_by = vec!["createdAt".into(), "id".into()];
+    let rows = query(
+        txn,
+        &counter,
+        Statement::Select(in_order).print(layout.backend),
+    )
+    .await?;
     for (i, row) in rows.iter().enumerate() {
         let id = value_at(row, 0, Scalar::Uuid, layout.backend)?;
-        let mut update = Sql::new(layout.backend);
-        update
-            .push("UPDATE ")
-            .push(&layout.table(&object.name))
-            .push(" SET ")
-            .ident(&f.name)
-            .push(" = ");
-        update.param(sea_query::Value::String(Some(format_number(
-            prefix,
-            *digits,
-            i as i64 + 1,
-        ))));
-        update
-            .push(" WHERE \"id\" = ")
-            .param(encode(layout.backend, Scalar::Uuid, &id).map_err(StoreError::Internal)?);
-        execute(txn, &counter, update).await?;
+        let number = format_number(prefix, *digits, i as i64 + 1);
+        let id = encode(layout.backend, Scalar::Uuid, &id).map_err(StoreError::Internal)?;
+        let update = Statement::Update(Update {
+            table: layout.table(&object.name),
+            set: vec![(f.name.clone(), Assign::Value(number.into()))],
+            filter: vec![Cond::Eq("id".into(), id)],
+        });
+        execute(txn, &counter, update.print(layout.backend)).await?;
     }
     sys_execute(
         txn,

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use rapport_meta::{ObjectDef, OnDelete, RelationKind};
 use rapport_query::{
-    Comparison, Filter, Layout, Scalar, Sql, WriteSet, delete_sql, field_columns, soft_delete_sql,
-    update_sql,
+    Comparison, Cond, Delete, Filter, Scalar, Statement, WriteSet, delete_sql, field_columns,
+    junction_columns, junction_of, soft_delete_sql, update_sql,
 };
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
@@ -342,26 +342,16 @@ impl RecordStore {
                 .iter()
                 .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
             {
-                let rel = f.relation.as_ref().expect("relation");
-                let (owner, field, column) = if f.generated {
-                    (
-                        rel.target.clone(),
-                        rel.inverse.clone().unwrap_or_default(),
-                        "targetId",
-                    )
-                } else {
-                    (obj.name.clone(), f.name.clone(), "sourceId")
-                };
-                let mut sql = Sql::new(self.db.backend);
-                sql.push("DELETE FROM ")
-                    .push(&self.layout().table(&Layout::junction_name(&owner, &field)));
-                sql.push(" WHERE ").ident(column);
+                let (mine, _) = junction_columns(f);
                 let values = ids
                     .iter()
                     .map(|id| self.encode(Scalar::Uuid, &Value::String(id.clone()), "id"))
                     .collect::<Result<Vec<_>, _>>()?;
-                sql.in_list(values);
-                execute(txn, counter, self.tagged(sql)).await?;
+                let unlink = Statement::Delete(Delete {
+                    table: self.layout().table(&junction_of(&obj.name, f)),
+                    filter: vec![Cond::In(mine.into(), values)],
+                });
+                execute(txn, counter, self.tagged(unlink.print(self.db.backend))).await?;
             }
             execute(
                 txn,

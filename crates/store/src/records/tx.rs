@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use rapport_meta::{Catalog, ObjectDef, RelationKind};
-use rapport_query::{ConnectionQuery, Filter, Layout, Scalar, Sql, WriteOp, connection_sql};
+use rapport_query::{
+    Assign, Cond, ConnectionQuery, Delete, Filter, Scalar, Select, Statement, Update, WriteOp,
+    connection_sql, id_column, junction_columns, junction_of, object_column,
+};
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
@@ -319,72 +322,45 @@ impl Tx<'_> {
         to: &str,
     ) -> Result<u64, StoreError> {
         let store = self.store;
+        let backend = store.db.backend;
         let layout = store.layout();
-        let uuid = |id: &str| {
-            rapport_query::encode(
-                store.db.backend,
-                Scalar::Uuid,
-                &Value::String(id.to_string()),
-            )
-            .map_err(|r| StoreError::bad("id", r))
-        };
+        let uuid = |id: &str| store.encode(Scalar::Uuid, &Value::String(id.to_string()), "id");
+        let from_ids = from
+            .iter()
+            .map(|id| uuid(id))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut moved = 0;
         for (child, f) in self.catalog().relations_to(object) {
-            let pointing = pointing_at(f, object, from);
-            self.check(&child.name, WriteOp::Update, pointing).await?;
+            self.check(&child.name, WriteOp::Update, pointing_at(f, object, from))
+                .await?;
+            let fk = id_column(f);
+            let mut pointing = vec![Cond::In(fk.clone(), from_ids.clone())];
+            if f.relation_kind() == Some(RelationKind::Polymorphic) {
+                let named = sea_query::Value::String(Some(object.to_string()));
+                pointing.push(Cond::Eq(object_column(f), named));
+            }
             // Which children move, and from where, for their history.
-            let fk = format!("{}Id", f.name);
-            let mut which = Sql::new(store.db.backend);
-            which
-                .push("SELECT \"id\", ")
-                .ident(&fk)
-                .push(" FROM ")
-                .push(&layout.table(&child.name))
-                .push(" WHERE ")
-                .ident(&fk)
-                .push(" IN (");
-            which
-                .params_list(
-                    from.iter()
-                        .map(|id| uuid(id))
-                        .collect::<Result<Vec<_>, _>>()?,
-                )
-                .push(")");
-            if f.relation_kind() == Some(RelationKind::Polymorphic) {
-                which
-                    .push(" AND ")
-                    .ident(&format!("{}Object", f.name))
-                    .push(" = ")
-                    .param(sea_query::Value::String(Some(object.to_string())));
-            }
-            let moving = query(&self.txn, self.counter, which).await?;
-            let mut sql = Sql::new(store.db.backend);
-            sql.push("UPDATE ")
-                .push(&layout.table(&child.name))
-                .push(" SET ")
-                .ident(&format!("{}Id", f.name))
-                .push(" = ")
-                .param(uuid(to)?);
-            sql.push(", \"version\" = \"version\" + 1 WHERE ")
-                .ident(&format!("{}Id", f.name))
-                .push(" IN (");
-            sql.params_list(
-                from.iter()
-                    .map(|id| uuid(id))
-                    .collect::<Result<Vec<_>, _>>()?,
+            let mut which = Select::new(layout.table(&child.name), &["id", &fk]);
+            which.filter = pointing.clone();
+            let moving = query(
+                &self.txn,
+                self.counter,
+                Statement::Select(which).print(backend),
             )
-            .push(")");
-            if f.relation_kind() == Some(RelationKind::Polymorphic) {
-                sql.push(" AND ")
-                    .ident(&format!("{}Object", f.name))
-                    .push(" = ")
-                    .param(sea_query::Value::String(Some(object.to_string())));
-            }
-            moved += execute(&self.txn, self.counter, sql).await?;
+            .await?;
+            let repoint = Statement::Update(Update {
+                table: layout.table(&child.name),
+                set: vec![
+                    (fk.clone(), Assign::Value(uuid(to)?)),
+                    ("version".into(), Assign::Increment),
+                ],
+                filter: pointing,
+            });
+            moved += execute(&self.txn, self.counter, repoint.print(backend)).await?;
             let mut changes = Vec::with_capacity(moving.len());
             for row in &moving {
-                let id = value_at(row, 0, Scalar::Uuid, store.db.backend)?;
-                let old = value_at(row, 1, Scalar::Uuid, store.db.backend)?;
+                let id = value_at(row, 0, Scalar::Uuid, backend)?;
+                let old = value_at(row, 1, Scalar::Uuid, backend)?;
                 changes.push(RecordChange::new(
                     &child.name,
                     id.as_str().unwrap_or_default(),
@@ -402,57 +378,25 @@ impl Tx<'_> {
             .iter()
             .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
         {
-            let rel = f.relation.as_ref().expect("relation");
-            let (owner, field, mine, theirs) = if f.generated {
-                (
-                    rel.target.clone(),
-                    rel.inverse.clone().unwrap_or_default(),
-                    "targetId",
-                    "sourceId",
-                )
-            } else {
-                (obj.name.clone(), f.name.clone(), "sourceId", "targetId")
-            };
-            let table = layout.table(&Layout::junction_name(&owner, &field));
+            let table = layout.table(&junction_of(&obj.name, f));
+            let (mine, theirs) = junction_columns(f);
             // Links the kept record already has would collide: drop those first.
-            let mut drop = Sql::new(store.db.backend);
-            drop.push("DELETE FROM ")
-                .push(&table)
-                .push(" WHERE ")
-                .ident(mine)
-                .push(" IN (");
-            drop.params_list(
-                from.iter()
-                    .map(|id| uuid(id))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-            .push(") AND ")
-            .ident(theirs);
-            drop.push(" IN (SELECT ")
-                .ident(theirs)
-                .push(" FROM ")
-                .push(&table)
-                .push(" WHERE ")
-                .ident(mine)
-                .push(" = ")
-                .param(uuid(to)?)
-                .push(")");
-            execute(&self.txn, self.counter, drop).await?;
-            let mut sql = Sql::new(store.db.backend);
-            sql.push("UPDATE ")
-                .push(&table)
-                .push(" SET ")
-                .ident(mine)
-                .push(" = ")
-                .param(uuid(to)?);
-            sql.push(" WHERE ").ident(mine).push(" IN (");
-            sql.params_list(
-                from.iter()
-                    .map(|id| uuid(id))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-            .push(")");
-            moved += execute(&self.txn, self.counter, sql).await?;
+            let kept =
+                Select::new(table.clone(), &[theirs]).filter(Cond::Eq(mine.into(), uuid(to)?));
+            let drop = Statement::Delete(Delete {
+                table: table.clone(),
+                filter: vec![
+                    Cond::In(mine.into(), from_ids.clone()),
+                    Cond::InSelect(theirs.into(), Box::new(kept)),
+                ],
+            });
+            execute(&self.txn, self.counter, drop.print(backend)).await?;
+            let relink = Statement::Update(Update {
+                table,
+                set: vec![(mine.into(), Assign::Value(uuid(to)?))],
+                filter: vec![Cond::In(mine.into(), from_ids.clone())],
+            });
+            moved += execute(&self.txn, self.counter, relink.print(backend)).await?;
         }
         Ok(moved)
     }

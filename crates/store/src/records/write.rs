@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use rapport_meta::{FieldType, ObjectDef, RecordValidator, RelationKind};
 use rapport_query::{
-    ConnectionQuery, Filter, Scalar, WriteSet, connection_sql, insert_sql, update_sql,
+    ConnectionQuery, Filter, Scalar, WriteSet, connection_sql, id_column, insert_sql,
+    object_column, update_sql,
 };
 use serde_json::Value;
 
@@ -128,7 +129,7 @@ impl RecordStore {
             )
         }) {
             let rel = f.relation.as_ref().expect("relation");
-            let key = format!("{}Id", f.name);
+            let key = id_column(f);
             let mut wanted: HashMap<String, Vec<String>> = HashMap::new();
             for input in inputs {
                 let input = input.borrow();
@@ -136,7 +137,7 @@ impl RecordStore {
                     continue;
                 };
                 let target = if rel.kind == RelationKind::Polymorphic {
-                    let object_key = format!("{}Object", f.name);
+                    let object_key = object_column(f);
                     let t = input
                         .get(&object_key)
                         .and_then(Value::as_str)
