@@ -78,6 +78,8 @@ pub(crate) enum Path {
     Fetch,
     /// The direct path, the whole response from one statement.
     OneStatement,
+    /// Whichever path: only the answers are compared.
+    Any,
 }
 
 /// Runs `body` on the full executor, then on the direct path with and
@@ -104,6 +106,7 @@ pub(crate) async fn same_answer(s: &TestServer, token: &str, body: Value, expect
         };
         let wanted = match expected {
             Path::OneStatement if !one_statement => Path::Fetch,
+            Path::Any => took,
             other => other,
         };
         assert_eq!(took, wanted, "path taken for {body}");
@@ -371,7 +374,7 @@ async fn bad_reads_get_the_full_executors_error() {
 }
 
 #[tokio::test]
-async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
+async fn direct_reads_keep_record_scopes_and_narrower_views() {
     let s = TestServer::start().await;
     s.create_rep_role().await;
     let ann = s.member_token("ann@x.example", "rep").await;
@@ -395,18 +398,205 @@ async fn direct_reads_keep_record_scopes_and_narrower_views_do_not_take_them() {
     let all = same_answer(&s, ADMIN_KEY, list.clone(), Path::OneStatement).await;
     assert_eq!(all["data"]["companies"]["totalCount"], json!(3), "{all}");
 
-    // A masked field narrows the role's view: its reads take the full path
-    // (which masks), never the direct one.
+    // A masked field narrows the role's view: its reads are planned on
+    // that view, and one statement leaves the masked value to the fetch
+    // path, which masks it.
     s.meta(
         "mutation($s: JSON!) { createField(object: \"company\", name: \"vatNumber\", schema: $s) { name } }",
         json!({ "s": { "type": "string", "title": "VAT number", "x-rapport-field": { "masked": true } } }),
     )
     .await;
-    let masked = json!({ "query": "{ companies(first: 5) { nodes { name } } }" });
-    let before = declines(&s, DIRECT, "narrower_view").await;
-    same_answer(&s, &ann, masked, Path::Full).await;
-    // The validating run and the two direct runs (the path is off for the first).
-    assert_eq!(declines(&s, DIRECT, "narrower_view").await, before + 3);
+    s.post_with(
+        "/graphql",
+        Some(&ann),
+        json!({ "query": "mutation { createCompany(data: { name: \"Ann's VAT\", vatNumber: \"DE123456789\" }) { id } }" }),
+    )
+    .await;
+    let unmasked = json!({ "query": "{ companies(first: 5) { nodes { name } } }" });
+    same_answer(&s, &ann, unmasked, Path::OneStatement).await;
+    let masked = json!({ "query": "{ companies(first: 5, orderBy: { name: ASC }) { nodes { name vatNumber } } }" });
+    let before = declines(&s, ONE_STATEMENT, "not_writable").await;
+    let shown = same_answer(&s, &ann, masked, Path::Fetch).await;
+    assert_eq!(
+        declines(&s, ONE_STATEMENT, "not_writable").await,
+        before + 1
+    );
+    let nodes = shown["data"]["companies"]["nodes"]
+        .as_array()
+        .expect("nodes");
+    let vat = nodes
+        .iter()
+        .find(|n| n["name"] == "Ann's VAT")
+        .and_then(|n| n["vatNumber"].as_str())
+        .expect("the company with a VAT number");
+    assert!(vat.contains('*') && vat != "DE123456789", "{shown}");
+    s.finish().await;
+}
+
+/// Every document through every path, for every shape of role: the whole
+/// catalog, record scopes, hidden objects and fields, read-only fields,
+/// masked fields seen masked and seen clear. A role sees one answer
+/// whichever path gives it; a document naming what the role cannot see is
+/// refused the same way on all of them.
+#[tokio::test]
+async fn every_role_shape_gets_one_answer_on_every_path() {
+    let s = TestServer::start().await;
+    rapport_server::load_demo(&s.app, 1)
+        .await
+        .expect("demo data");
+    s.meta(
+        "mutation($s: JSON!) { createField(object: \"company\", name: \"vatNumber\", schema: $s) { name } }",
+        json!({ "s": { "type": "string", "x-rapport-field": { "masked": true } } }),
+    )
+    .await;
+    s.gql(
+        "mutation { updateCompanies(filter: { name: { ilike: \"%a%\" } }, data: { vatNumber: \"DE123456789\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    s.create_rep_role().await;
+    let roles = [
+        (
+            "viewer",
+            json!({
+                "default": { "read": "all", "create": false, "update": "none", "delete": "none", "destroy": "none" },
+                "objects": { "opportunity": { "read": "none" } },
+                "fields": { "company.annualRevenue": "none", "company.phone": "read", "person.email": "none" }
+            }),
+        ),
+        (
+            "auditor",
+            json!({
+                "default": { "read": "all", "create": false, "update": "none", "delete": "none", "destroy": "none" },
+                "fields": { "company.vatNumber": "read" }
+            }),
+        ),
+    ];
+    for (name, definition) in &roles {
+        s.meta(
+            "mutation($n: String!, $d: JSON!) { createRole(name: $n, definition: $d) }",
+            json!({ "n": name, "d": definition }),
+        )
+        .await;
+    }
+    let rep = s.member_token("rep@x.example", "rep").await;
+    s.post_with(
+        "/graphql",
+        Some(&rep),
+        json!({ "query": "mutation { createCompany(data: { name: \"Rep's own\", vatNumber: \"FR987654321\" }) { id } }" }),
+    )
+    .await;
+    let viewer = s.member_token("viewer@x.example", "viewer").await;
+    let auditor = s.member_token("auditor@x.example", "auditor").await;
+    let company = s
+        .gql(
+            "{ companies(first: 1, orderBy: { name: ASC }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["companies"]["nodes"][0]["id"]
+        .clone();
+
+    let documents = [
+        ("{ companies(first: 10, orderBy: { name: ASC }) { totalCount nodes { id name domain tier employees owner { name { firstName } } } } }", json!({})),
+        ("{ companies(first: 10, orderBy: { name: DESC }) { nodes { name vatNumber phone } } }", json!({})),
+        ("{ companies(first: 5, orderBy: { name: ASC }) { nodes { name annualRevenue { amount currencyCode } } } }", json!({})),
+        ("{ companies(first: 5, orderBy: { name: ASC }, filter: { tier: { isNull: false } }) { pageInfo { hasNextPage endCursor } edges { cursor node { ...C } } } }
+          fragment C on Company { name people(first: 3, orderBy: { lastName: ASC }) { nodes { name { firstName lastName } } } }", json!({})),
+        ("{ people(first: 10, orderBy: { lastName: ASC }) { nodes { name { lastName } email company { name vatNumber } } } }", json!({})),
+        ("{ people(first: 10, orderBy: { lastName: ASC }) { nodes { name { lastName } company { name phone } } } }", json!({})),
+        ("{ opportunities(first: 5) { nodes { name stage } } }", json!({})),
+        ("{ companies(filter: { vatNumber: { eq: \"DE123456789\" } }) { nodes { name } } }", json!({})),
+        ("query($id: ID!) { company(id: $id) { name vatNumber people(first: 5) { nodes { id } } } }", json!({ "id": company })),
+        ("query($id: ID!) { company(id: $id) { name opportunities(first: 5) { nodes { name } } } }", json!({ "id": company })),
+    ];
+    let mut answered = Vec::new();
+    for (role, token) in [
+        ("admin", ADMIN_KEY),
+        ("rep", rep.as_str()),
+        ("viewer", viewer.as_str()),
+        ("auditor", auditor.as_str()),
+    ] {
+        for (query, variables) in &documents {
+            let body = json!({ "query": query, "variables": variables });
+            let answer = same_answer(&s, token, body, Path::Any).await;
+            answered.push((role, *query, answer));
+        }
+    }
+    let answer = |role: &str, i: usize| {
+        answered
+            .iter()
+            .filter(|(r, _, _)| *r == role)
+            .nth(i)
+            .map(|(_, _, a)| a.clone())
+            .expect("an answer")
+    };
+    let vat_numbers = |a: &Value| -> Vec<String> {
+        a["data"]["companies"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .filter_map(|n| n["vatNumber"].as_str().map(str::to_string))
+            .collect()
+    };
+    // The viewer sees VAT numbers masked, the auditor and the admin clear.
+    let masked = vat_numbers(&answer("viewer", 1));
+    assert!(
+        !masked.is_empty() && masked.iter().all(|v| v.contains('*')),
+        "{masked:?}"
+    );
+    for role in ["auditor", "admin"] {
+        let clear = vat_numbers(&answer(role, 1));
+        assert!(
+            clear.iter().any(|v| v == "DE123456789"),
+            "{role}: {clear:?}"
+        );
+    }
+    // Narrower views take the direct path too: one statement where nothing
+    // is masked, the fetch path (which masks) where something is.
+    let body = |i: usize| json!({ "query": documents[i].0, "variables": documents[i].1 });
+    same_answer(&s, &viewer, body(0), Path::OneStatement).await;
+    same_answer(&s, &viewer, body(1), Path::Fetch).await;
+    same_answer(&s, &auditor, body(1), Path::OneStatement).await;
+    same_answer(&s, &viewer, body(8), Path::Fetch).await;
+    // The rep reads only their own company; the viewer cannot name what
+    // is hidden from them.
+    let own = answer("rep", 0);
+    assert_eq!(own["data"]["companies"]["totalCount"], json!(1), "{own}");
+    // A role changed after a document was validated for it: the document
+    // is validated again on the role's new view, and refused there.
+    let mut narrower = roles[0].1.clone();
+    narrower["fields"]["company.domain"] = json!("none");
+    s.meta(
+        "mutation($d: JSON!) { updateRole(name: \"viewer\", definition: $d) }",
+        json!({ "d": narrower }),
+    )
+    .await;
+    let (now, _) = raw(&s, &viewer, &body(0)).await;
+    assert!(now.contains("\"errors\""), "{now}");
+    // Ordering by a field that becomes masked: the order would tell its
+    // values apart, so the read is refused from then on, on every path.
+    let ordered = json!({ "query": "{ companies(first: 5, orderBy: { vatNumber: ASC }) { nodes { name } } }" });
+    same_answer(&s, &auditor, ordered.clone(), Path::OneStatement).await;
+    let mut masking = roles[1].1.clone();
+    masking["fields"] = json!({});
+    s.meta(
+        "mutation($d: JSON!) { updateRole(name: \"auditor\", definition: $d) }",
+        json!({ "d": masking }),
+    )
+    .await;
+    let (now, _) = raw(&s, &auditor, &ordered).await;
+    assert!(now.contains("\"errors\""), "{now}");
+    let refused = same_answer(&s, &auditor, ordered, Path::Full).await;
+    assert!(refused["errors"].is_array(), "{refused}");
+    let looked_up = answer("viewer", 8);
+    assert!(
+        looked_up["data"]["company"]["vatNumber"].is_string(),
+        "{looked_up}"
+    );
+    for i in [2, 4, 6, 7, 9] {
+        let refused = answer("viewer", i);
+        assert!(refused["errors"].is_array(), "document {i}: {refused}");
+    }
     s.finish().await;
 }
 

@@ -19,9 +19,12 @@ pub struct Live {
     pub schema: Schema,
     /// Schemas of roles that may not read some objects, built on first use.
     role_schemas: Cache<String, (Role, Served)>,
-    /// Query texts that ran on the whole schema without errors: validated,
-    /// so they may take the direct read path (`rapport_graphql::direct`).
-    validated: Cache<String, ()>,
+    /// Query texts that ran without errors on the schema they were served
+    /// (the whole one, or a role's view of the catalog): validated, so they
+    /// may take the direct read path (`rapport_graphql::direct`). A view's
+    /// entries are keyed by its address and hold it, so no other view can
+    /// take that address while they last.
+    validated: Cache<String, Option<Arc<rapport_meta::Catalog>>>,
     /// Costs of query texts whose cost no variable shapes
     /// (`rapport_graphql::limits::document_cost` on the whole schema).
     costs: Cache<String, u64>,
@@ -67,8 +70,15 @@ impl Live {
 
     /// Whether this query text has run through the full executor without
     /// errors on this schema, so it may be read directly.
-    pub(crate) fn is_validated(&self, query: &str) -> bool {
-        self.validated.contains(query)
+    pub(crate) fn is_validated(
+        &self,
+        view: Option<&Arc<rapport_meta::Catalog>>,
+        query: &str,
+    ) -> bool {
+        match view {
+            None => self.validated.contains(query),
+            Some(view) => self.validated.contains(&view_key(view, query)),
+        }
     }
 
     /// A document's cost on this schema, worked out once per query text
@@ -100,9 +110,17 @@ impl Live {
         cost.value
     }
 
-    pub(crate) fn mark_validated(&self, query: &str) {
-        self.validated.insert(query.to_string(), ());
+    pub(crate) fn mark_validated(&self, view: Option<Arc<rapport_meta::Catalog>>, query: &str) {
+        match view {
+            None => self.validated.insert(query.to_string(), None),
+            Some(view) => self.validated.insert(view_key(&view, query), Some(view)),
+        }
     }
+}
+
+/// A query text validated on a role's view of the catalog.
+fn view_key(view: &Arc<rapport_meta::Catalog>, query: &str) -> String {
+    format!("{:x}\u{0}{query}", Arc::as_ptr(view) as usize)
 }
 
 /// A role's schema, and the catalog it was built from when the role sees

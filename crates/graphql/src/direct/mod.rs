@@ -9,11 +9,17 @@
 //! one root field on PostgreSQL that statement returns the root records
 //! as rows, written by the server ([`rows`]).
 //!
-//! The caller ([`execute`]) answers `None` for anything else, and on any
-//! error: the full executor then runs the request and reports what is
-//! wrong, so both paths give one answer. Documents must first have run
-//! once through the full executor without errors (validation); the server
-//! keeps that list per schema.
+//! A read is planned against what the caller sees ([`Sight`]): their
+//! role's view of the catalog where it is narrower (hidden objects and
+//! fields are not there to plan), and the fields they see masked, which
+//! the fetch path writes masked (one statement leaves those to it).
+//!
+//! The caller ([`execute`]) answers with a [`Decline`] for anything else,
+//! and on any error: the full executor then runs the request and reports
+//! what is wrong, so both paths give one answer. Documents must first have
+//! run once through the full executor without errors (validation) on the
+//! schema the caller is served; the server keeps that list per schema and
+//! role.
 
 mod fetch;
 mod plan;
@@ -53,8 +59,6 @@ pub enum Decline {
     /// The document has not yet run once through the full executor on this
     /// schema, which validates it.
     NotValidated,
-    /// The caller's role hides or masks fields: its schema is its own.
-    NarrowerView,
     /// A mutation or subscription, or no single operation chosen.
     NotAQuery,
     /// The plan does not cover the document (introspection, aggregates,
@@ -72,10 +76,9 @@ pub enum Decline {
 }
 
 impl Decline {
-    pub const ALL: [Decline; 8] = [
+    pub const ALL: [Decline; 7] = [
         Decline::Disabled,
         Decline::NotValidated,
-        Decline::NarrowerView,
         Decline::NotAQuery,
         Decline::NotPlanned,
         Decline::NotWritable,
@@ -88,7 +91,6 @@ impl Decline {
         match self {
             Decline::Disabled => "disabled",
             Decline::NotValidated => "not_validated",
-            Decline::NarrowerView => "narrower_view",
             Decline::NotAQuery => "not_a_query",
             Decline::NotPlanned => "not_planned",
             Decline::NotWritable => "not_writable",
@@ -96,6 +98,13 @@ impl Decline {
             Decline::Failed => "failed",
         }
     }
+}
+
+/// What the caller sees: the catalog (their role's view of it, where it is
+/// narrower) and which fields they see only masked.
+pub struct Sight<'a> {
+    pub catalog: &'a std::sync::Arc<rapport_meta::Catalog>,
+    pub masks: plan::Masks<'a>,
 }
 
 /// A read request: its text, parsed document, operation and variables.
@@ -116,6 +125,7 @@ pub async fn execute(
     counter: &StatementCounter,
     statements: &Statements,
     read: Read<'_>,
+    sight: &Sight<'_>,
     one_statement: bool,
 ) -> Result<Answer, Decline> {
     let Read {
@@ -133,17 +143,17 @@ pub async fn execute(
     let op = op
         .filter(|op| op.node.ty == OperationType::Query)
         .ok_or(Decline::NotAQuery)?;
-    let catalog = &store.meta.catalog;
+    let catalog = sight.catalog;
     let layout = store.layout();
     let mut statement_declined = None;
     // A kept plan and statement, with this request's ids.
     let kept = match one_statement {
-        true => statements.kept(query, operation_name, layout),
+        true => statements.kept(query, operation_name, layout, catalog),
         false => None,
     };
     let mut one_statement = one_statement;
     if let Some(kept) = kept {
-        let ids = plan::Planner::new(catalog, doc, &op.node, variables)
+        let ids = plan::Planner::new(catalog, sight.masks, doc, &op.node, variables)
             .root_ids(&op.node)
             .ok_or(Decline::NotPlanned)?;
         if let Some(sql) = kept.with_ids(&ids, layout.backend) {
@@ -163,7 +173,7 @@ pub async fn execute(
             one_statement = false;
         }
     }
-    let plan = reuse::Plan::make(catalog, doc, &op.node, variables).ok_or(Decline::NotPlanned)?;
+    let plan = reuse::Plan::make(sight, doc, &op.node, variables).ok_or(Decline::NotPlanned)?;
     let plan = std::sync::Arc::new(plan);
     if one_statement {
         let compiled = statements.compile(query, operation_name, layout, &plan);

@@ -51,6 +51,8 @@ pub(crate) enum Item<'c> {
         required: bool,
         /// Enum values the value (or each list item) must be one of.
         options: Option<&'c [rapport_meta::SelectOption]>,
+        /// Shown masked to the caller (`access::mask`).
+        masked: bool,
     },
     Members {
         key: String,
@@ -190,9 +192,14 @@ fn fields_of<'d>(
     Some(out)
 }
 
-/// Builds plans: the document, the caller's variables, the catalog.
+/// Which fields the caller sees only masked: `(object, field)`.
+pub type Masks<'m> = &'m (dyn Fn(&str, &str) -> bool + Sync);
+
+/// Builds plans: the document, the caller's variables, the catalog (the
+/// caller's view of it) and what the caller sees masked.
 pub(crate) struct Planner<'c, 'd> {
     catalog: &'c Catalog,
+    masks: Masks<'d>,
     doc: &'d ExecutableDocument,
     variables: &'d Variables,
     definitions: &'d [Positioned<VariableDefinition>],
@@ -206,12 +213,14 @@ pub(crate) struct Planner<'c, 'd> {
 impl<'c, 'd> Planner<'c, 'd> {
     pub fn new(
         catalog: &'c Catalog,
+        masks: Masks<'d>,
         doc: &'d ExecutableDocument,
         op: &'d OperationDefinition,
         variables: &'d Variables,
     ) -> Self {
         Planner {
             catalog,
+            masks,
             doc,
             variables,
             definitions: &op.variable_definitions,
@@ -374,6 +383,7 @@ impl<'c, 'd> Planner<'c, 'd> {
             key: key.to_string(),
             required,
             options: None,
+            masked: false,
         };
         match name {
             "__typename" => return Some(Item::Typename),
@@ -458,6 +468,7 @@ impl<'c, 'd> Planner<'c, 'd> {
                     key: def.name.clone(),
                     required: false,
                     options: enumerated.then_some(def.options.as_slice()),
+                    masked: def.masked && (self.masks)(&object.name, &def.name),
                 })
             }
         }
@@ -571,6 +582,12 @@ fn list_query(
     conn: &ConnSel<'_>,
 ) -> Option<Box<ConnectionQuery>> {
     let mut q = arguments::list_query(catalog, object, &Value::Object(args)).ok()?;
+    // Filters were read against the caller's view; orderings are checked
+    // on it too (a hidden or masked field cannot order what they see).
+    if !q.order_by.is_empty() {
+        let layout = rapport_query::Layout::new(rapport_query::Backend::Sqlite, "");
+        rapport_query::order_keys(catalog, &layout, object, &q.order_by).ok()?;
+    }
     let mut computed: Vec<String> = Vec::new();
     let mut stored: Vec<String> = Vec::new();
     let mut add = |sel: &RecordSel<'_>| {

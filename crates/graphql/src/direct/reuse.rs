@@ -21,6 +21,7 @@ use rapport_query::{Backend, Layout, Scalar, Scopes, Sql, encode};
 use sea_query::Value;
 use yoke::{Yoke, Yokeable};
 
+use super::Sight;
 use super::plan::{Planner, Root};
 use super::rows::{self, RowPlan};
 use super::statement;
@@ -47,14 +48,14 @@ impl Plan {
     /// The plan of `op` for these variables; `None` when it is not a plain
     /// read.
     pub fn make(
-        catalog: &Arc<Catalog>,
+        sight: &Sight<'_>,
         doc: &ExecutableDocument,
         op: &OperationDefinition,
         variables: &Variables,
     ) -> Option<Plan> {
         let (mut slots, mut varies) = (0, false);
-        let roots = Yoke::try_attach_to_cart(catalog.clone(), |catalog: &Catalog| {
-            let mut planner = Planner::new(catalog, doc, op, variables);
+        let roots = Yoke::try_attach_to_cart(sight.catalog.clone(), |catalog: &Catalog| {
+            let mut planner = Planner::new(catalog, sight.masks, doc, op, variables);
             let roots = planner.roots(op).ok_or(())?;
             (slots, varies) = (planner.slots, planner.varies.get());
             Ok::<_, ()>(Roots(roots))
@@ -133,8 +134,15 @@ impl Kept {
         Some(sql)
     }
 
-    fn is_for(&self, operation: Option<&str>, scopes: &Option<Arc<Scopes>>) -> bool {
-        self.operation.as_deref() == operation && same_scopes(&self.scopes, scopes)
+    fn is_for(
+        &self,
+        operation: Option<&str>,
+        scopes: &Option<Arc<Scopes>>,
+        catalog: &Arc<Catalog>,
+    ) -> bool {
+        self.operation.as_deref() == operation
+            && same_scopes(&self.scopes, scopes)
+            && Arc::ptr_eq(self.plan.roots.backing_cart(), catalog)
     }
 }
 
@@ -151,19 +159,21 @@ struct Shelf {
 }
 
 impl Statements {
-    /// What is kept for `query`'s `operation` and the caller's scopes.
+    /// What is kept for `query`'s `operation`, the caller's scopes and the
+    /// catalog they see (their role's view: one per role definition).
     pub(crate) fn kept(
         &self,
         query: &str,
         operation: Option<&str>,
         layout: &Layout,
+        catalog: &Arc<Catalog>,
     ) -> Option<Arc<Kept>> {
         let shelf = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         shelf
             .by_query
             .get(query)?
             .iter()
-            .find(|k| k.is_for(operation, &layout.scopes))
+            .find(|k| k.is_for(operation, &layout.scopes, catalog))
             .cloned()
     }
 
@@ -223,9 +233,10 @@ impl Statements {
         }
         let entries = shelf.by_query.entry(query.to_string()).or_default();
         // Two requests may have made it at once.
+        let catalog = kept.plan.roots.backing_cart();
         if entries
             .iter()
-            .any(|k| k.is_for(kept.operation.as_deref(), &kept.scopes))
+            .any(|k| k.is_for(kept.operation.as_deref(), &kept.scopes, catalog))
         {
             return;
         }
@@ -328,7 +339,11 @@ mod tests {
             panic!("one operation");
         };
         let variables = Variables::from_json(variables);
-        let plan = Arc::new(Plan::make(&catalog, &doc, &op.node, &variables).expect("a plan"));
+        let sight = Sight {
+            catalog: &catalog,
+            masks: &|_: &str, _: &str| false,
+        };
+        let plan = Arc::new(Plan::make(&sight, &doc, &op.node, &variables).expect("a plan"));
         let layout = Layout::new(Backend::Postgres, "ws");
         Statements::default().compile(query, None, &layout, &plan)
     }

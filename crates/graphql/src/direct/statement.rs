@@ -317,8 +317,10 @@ impl<'a> Statement<'a> {
                 key,
                 required,
                 options,
+                masked,
             } => {
-                let col = column(key).filter(|_| !sealed(sel.object, key))?;
+                // Masking is the server's: the fetch path writes those.
+                let col = column(key).filter(|_| !masked && !sealed(sel.object, key))?;
                 let expr = format!("{alias}.\"{}\"", col.name);
                 let value = json_value(self.layout.backend, &expr, col.scalar)?;
                 let written = match options {

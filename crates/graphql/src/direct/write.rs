@@ -80,6 +80,7 @@ impl Writer<'_> {
                     key,
                     required,
                     options,
+                    masked,
                 } => match r.get(key.as_str()) {
                     None | Some(Value::Null) if *required => return None,
                     None | Some(Value::Null) => self.null(),
@@ -97,7 +98,12 @@ impl Writer<'_> {
                                 return None;
                             }
                         }
-                        self.value(v)
+                        match v {
+                            Value::String(text) if *masked => {
+                                self.raw_str(&crate::access::mask(text))
+                            }
+                            _ => self.value(v),
+                        }
                     }
                 },
                 Item::Members { key, members } => match r.get(key.as_str()) {

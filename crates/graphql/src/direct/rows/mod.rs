@@ -290,8 +290,8 @@ impl Columns<'_> {
         for (_, item) in &sel.items {
             outs.push(match item {
                 Item::Typename => Out::Plan,
-                Item::Value { key, .. } => {
-                    let c = column(key).filter(|_| !sealed(sel.object, key))?;
+                Item::Value { key, masked, .. } => {
+                    let c = column(key).filter(|_| !masked && !sealed(sel.object, key))?;
                     Out::Value {
                         col: self.stored(s, c)?,
                         scalar: c.scalar,
