@@ -10,6 +10,7 @@ mod demo;
 mod error;
 mod files_api;
 mod grants;
+mod graphql_route;
 mod http;
 mod import_api;
 mod live;
