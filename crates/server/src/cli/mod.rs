@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use serde_json::Value;
 
 use crate::app::App;
+
+mod commands;
 use crate::error::ServerError;
+pub use commands::reseal_all;
 
 #[derive(Parser)]
 #[command(
@@ -85,45 +87,9 @@ enum Command {
     },
     /// Import records from CSV (header row of field names, `name.firstName`
     /// for parts) or JSON Lines, validated, in one transaction.
-    Import {
-        /// The object the records are of (`company`, `person`, …).
-        object: String,
-        /// The file to read.
-        file: PathBuf,
-        /// By default from the file's extension (.csv, else JSON Lines).
-        #[arg(long, value_enum)]
-        format: Option<crate::transfer::Format>,
-        /// Import the valid lines and report the others (default: any
-        /// invalid line means nothing is imported).
-        #[arg(long)]
-        skip_invalid: bool,
-        /// Leave out columns (or JSON keys) that are not fields of the object
-        /// (default: name them and import nothing).
-        #[arg(long)]
-        ignore_unknown: bool,
-        /// The workspace (its id); the default workspace if not given.
-        #[arg(long)]
-        workspace: Option<String>,
-        /// Import as the member or API key this token speaks for: their
-        /// role's rights, in their workspace. Without it, as the operator.
-        #[arg(long, env = "RAPPORT_KEY", hide_env_values = true)]
-        key: Option<String>,
-    },
+    Import(ImportArgs),
     /// Write every record of an object to stdout.
-    Export {
-        /// The object whose records are written.
-        object: String,
-        /// `jsonl` (one record a line) or `csv`.
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: crate::transfer::Format,
-        /// The workspace (its id); the default workspace if not given.
-        #[arg(long)]
-        workspace: Option<String>,
-        /// Export as the member or API key this token speaks for: only the
-        /// records and fields their role reads. Without it, as the operator.
-        #[arg(long, env = "RAPPORT_KEY", hide_env_values = true)]
-        key: Option<String>,
-    },
+    Export(ExportArgs),
     /// Metadata as code.
     Schema {
         /// The workspace (its id); the default workspace if not given.
@@ -132,6 +98,48 @@ enum Command {
         #[command(subcommand)]
         command: SchemaCommand,
     },
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ImportArgs {
+    /// The object the records are of (`company`, `person`, …).
+    pub object: String,
+    /// The file to read.
+    pub file: PathBuf,
+    /// By default from the file's extension (.csv, else JSON Lines).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::transfer::Format>,
+    /// Import the valid lines and report the others (default: any
+    /// invalid line means nothing is imported).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Leave out columns (or JSON keys) that are not fields of the object
+    /// (default: name them and import nothing).
+    #[arg(long)]
+    pub ignore_unknown: bool,
+    /// The workspace (its id); the default workspace if not given.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Import as the member or API key this token speaks for: their
+    /// role's rights, in their workspace. Without it, as the operator.
+    #[arg(long, env = "RAPPORT_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ExportArgs {
+    /// The object whose records are written.
+    pub object: String,
+    /// `jsonl` (one record a line) or `csv`.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::transfer::Format,
+    /// The workspace (its id); the default workspace if not given.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Export as the member or API key this token speaks for: only the
+    /// records and fields their role reads. Without it, as the operator.
+    #[arg(long, env = "RAPPORT_KEY", hide_env_values = true)]
+    pub key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -154,7 +162,7 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
-enum SchemaCommand {
+pub(crate) enum SchemaCommand {
     /// Print object documents (all, or one with --object).
     Export {
         /// Only this object's document.
@@ -238,79 +246,11 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             app.set_files(files);
             serve(app, created, &key_file, listen, *demo, &options).await
         }
-        Command::Schema { workspace, command } => schema(&url, workspace.as_deref(), command).await,
-        Command::Import {
-            object,
-            file,
-            format,
-            skip_invalid,
-            ignore_unknown,
-            workspace,
-            key,
-        } => {
-            let opened = std::fs::File::open(file)
-                .map_err(|e| ServerError::Usage(format!("cannot read {}: {e}", file.display())))?;
-            let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
-            let (app, _) = open(&url).await?;
-            let format = format.unwrap_or_else(|| crate::transfer::Format::of_path(file));
-            let caller = caller(&app, workspace.as_deref(), key.as_deref(), "import").await?;
-            if let Some(access) = &caller.access {
-                access
-                    .write_filter(object, rapport_graphql::WriteOp::Create)
-                    .map_err(|e| ServerError::Usage(e.message))?;
-            }
-            let report = crate::transfer::import(
-                &caller.store,
-                &caller.actor,
-                object,
-                crate::transfer::Input {
-                    reader: std::io::BufReader::new(opened),
-                    size,
-                },
-                crate::transfer::ImportOptions {
-                    format,
-                    access: caller.access.as_ref(),
-                    skip_invalid: *skip_invalid,
-                    ignore_unknown: *ignore_unknown,
-                },
-            )
-            .await?;
-            for e in &report.errors {
-                let field = if e.field.is_empty() { "-" } else { &e.field };
-                eprintln!("line {}: {field}: {}", e.line, e.reason);
-            }
-            if report.refused > 0 && !*skip_invalid {
-                return Err(ServerError::Usage(format!(
-                    "{} invalid line(s); nothing imported (--skip-invalid imports the others)",
-                    report.refused
-                )));
-            }
-            println!(
-                "{} record(s) imported, {} line(s) refused",
-                report.imported, report.refused
-            );
-            Ok(())
+        Command::Schema { workspace, command } => {
+            commands::schema(&url, workspace.as_deref(), command).await
         }
-        Command::Export {
-            object,
-            format,
-            workspace,
-            key,
-        } => {
-            let (app, _) = open(&url).await?;
-            let caller = caller(&app, workspace.as_deref(), key.as_deref(), "export").await?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            crate::transfer::export(
-                &caller.store,
-                object,
-                *format,
-                caller.access.as_ref(),
-                &mut out,
-            )
-            .await?;
-            Ok(())
-        }
+        Command::Import(args) => commands::import(&url, args).await,
+        Command::Export(args) => commands::export(&url, args).await,
         Command::Keys {
             command: KeysCommand::Generate,
         } => {
@@ -319,30 +259,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
         }
         Command::Keys {
             command: KeysCommand::CreateAdmin { workspace, name },
-        } => {
-            let (app, _) = open(&url).await?;
-            let workspace = match workspace {
-                Some(id) => rapport_store::list_workspaces(&app.db)
-                    .await?
-                    .into_iter()
-                    .find(|w| w.id == *id)
-                    .ok_or_else(|| ServerError::Usage(format!("no workspace with id {id}")))?,
-                None => app.workspace.clone(),
-            };
-            let (_, secret) = rapport_store::issue_api_key(
-                &app.db,
-                &cli_actor("keys create-admin"),
-                &workspace.id,
-                name,
-                "admin",
-            )
-            .await?;
-            println!(
-                "Admin API key for workspace {} ({}), shown once: {secret}",
-                workspace.name, workspace.id
-            );
-            Ok(())
-        }
+        } => commands::create_admin_key(&url, workspace.as_deref(), name).await,
         Command::Keys {
             command: KeysCommand::Reseal,
         } => {
@@ -376,85 +293,6 @@ fn without_password(url: &str) -> String {
             u.to_string()
         })
         .unwrap_or_else(|_| url.to_string())
-}
-
-/// Who a command acts as, and the store it reads and writes through.
-struct Caller {
-    store: rapport_store::RecordStore,
-    actor: rapport_store::Actor,
-    /// The member's or key's rights; `None` for the operator.
-    access: Option<rapport_graphql::Access>,
-}
-
-/// The operator in a workspace, or the member or key a token speaks for,
-/// with their role's rights and record scopes in their own workspace.
-async fn caller(
-    app: &App,
-    workspace: Option<&str>,
-    key: Option<&str>,
-    what: &str,
-) -> Result<Caller, ServerError> {
-    let Some(key) = key else {
-        let live = live_of(app, workspace).await?;
-        return Ok(Caller {
-            store: (*live.store).clone(),
-            actor: cli_actor(what),
-            access: None,
-        });
-    };
-    let principal = app
-        .authenticate(key)
-        .await?
-        .ok_or_else(|| ServerError::Usage("--key: unknown, revoked or expired token".into()))?;
-    if workspace.is_some_and(|w| w != principal.workspace_id) {
-        return Err(ServerError::Usage(format!(
-            "--key belongs to workspace {}, not the one --workspace names",
-            principal.workspace_id
-        )));
-    }
-    let live = app.live_for(&principal.workspace_id).await?;
-    let access = app.access_for(&principal, &live).await?;
-    Ok(Caller {
-        store: live.store.scoped(access.read_scopes(&live.meta.catalog)),
-        actor: principal.actor(),
-        access: Some(access),
-    })
-}
-
-/// A workspace's live schema: the one named, or the default.
-async fn live_of(
-    app: &App,
-    workspace: Option<&str>,
-) -> Result<Arc<crate::live::Live>, ServerError> {
-    let Some(id) = workspace else {
-        return Ok(app.live());
-    };
-    let known = rapport_store::list_workspaces(&app.db)
-        .await?
-        .iter()
-        .any(|w| w.id == id);
-    if !known {
-        return Err(ServerError::Usage(format!("no workspace with id {id}")));
-    }
-    app.live_for(id).await
-}
-
-fn cli_actor(what: &str) -> rapport_store::Actor {
-    rapport_store::Actor {
-        kind: "system".into(),
-        id: "cli".into(),
-        name: what.into(),
-    }
-}
-
-/// Re-seals every workspace's encrypted values under the keyring's first key.
-pub async fn reseal_all(app: &App) -> Result<u64, ServerError> {
-    let mut total = 0;
-    for workspace in rapport_store::list_workspaces(&app.db).await? {
-        let meta = rapport_store::load_workspace(&app.db, &workspace).await?;
-        total += rapport_store::reseal_workspace(&app.db, &meta).await?;
-    }
-    Ok(total)
 }
 
 /// Where attachments' files go (an S3-compatible bucket at
@@ -653,80 +491,5 @@ fn write_private(path: &Path, secret: &str) -> Result<(), ServerError> {
     }
     let mut f = options.open(path)?;
     writeln!(f, "{secret}")?;
-    Ok(())
-}
-
-async fn schema(
-    url: &str,
-    workspace: Option<&str>,
-    command: &SchemaCommand,
-) -> Result<(), ServerError> {
-    let (app, _) = open(url).await?;
-    let live = live_of(&app, workspace).await?;
-    match command {
-        SchemaCommand::Export { object } => {
-            let docs: Vec<Value> = live
-                .meta
-                .catalog
-                .objects()
-                .iter()
-                .filter(|o| object.as_ref().is_none_or(|n| *n == o.name))
-                .map(rapport_meta::export_document)
-                .collect();
-            if let Some(name) = object {
-                let doc = docs
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| ServerError::Usage(format!("no object named `{name}`")))?;
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&docs).unwrap_or_default()
-                );
-            }
-        }
-        SchemaCommand::Apply { files, dry_run } => {
-            if files.is_empty() {
-                return Err(ServerError::Usage("name at least one file".into()));
-            }
-            let mut docs = Vec::new();
-            for f in files {
-                let text = std::fs::read_to_string(f)?;
-                let v: Value = serde_json::from_str(&text)
-                    .map_err(|e| ServerError::Usage(format!("{}: {e}", f.display())))?;
-                match v {
-                    Value::Array(list) => docs.extend(list),
-                    one => docs.push(one),
-                }
-            }
-            let plan = live
-                .meta
-                .apply_schema(&app.db, &cli_actor("schema apply"), docs, *dry_run)
-                .await?;
-            for s in &plan.steps {
-                println!(
-                    "{:<16} {}{} — {}",
-                    s.action,
-                    s.object,
-                    s.field
-                        .as_ref()
-                        .map(|f| format!(".{f}"))
-                        .unwrap_or_default(),
-                    s.detail
-                );
-            }
-            println!(
-                "{} step(s); metadata version {}{}",
-                plan.steps.len(),
-                plan.metadata_version,
-                if *dry_run {
-                    " (dry run: nothing changed)"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
     Ok(())
 }
