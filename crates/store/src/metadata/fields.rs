@@ -1,6 +1,6 @@
 //! Field and object visibility, renames and purges.
 
-use rapport_meta::{Catalog, ObjectDef, RelationKind, export_document, parse_document};
+use rapport_meta::{Catalog, FieldDef, ObjectDef, RelationKind, export_document, parse_document};
 use rapport_query::{Layout, field_columns};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value, json};
@@ -18,161 +18,197 @@ pub(crate) async fn field_change(
     field: String,
     change: FieldChange,
 ) -> Result<Vec<MigrationStep>, StoreError> {
-    let backend = meta.layout.backend;
     let object_id = meta
         .object_ids
         .get(&object)
         .cloned()
         .ok_or_else(|| StoreError::NotFound(format!("no object named `{object}`")))?;
-    let deleted = meta
-        .deleted_fields
-        .get(&object)
-        .and_then(|d| d.iter().find(|f| f.name == field));
-    let obj = meta.object(&object)?;
+    let at = FieldAt {
+        txn,
+        meta,
+        obj: meta.object(&object)?,
+        object_id,
+        field,
+    };
     match change {
-        FieldChange::Restore => {
-            let f = deleted.ok_or_else(|| {
-                StoreError::NotFound(format!("no deleted field `{object}.{field}`"))
-            })?;
-            if obj.field(&field).is_some() {
-                return Err(StoreError::Conflict(format!("`{object}.{field}` exists")));
-            }
-            let mut doc = export_document(&without_generated(obj));
-            doc["properties"][&field] = f.property.clone();
-            Catalog::build(replace(meta, parse_document(&doc)?))?;
-            sys_execute(txn, backend, "UPDATE rapport_field SET deleted_at = NULL, updated_at = $1 WHERE object_id = $2 AND name = $3", vec![now().into(), object_id.into(), field.clone().into()]).await?;
-            Ok(vec![step(
-                "restoreField",
-                &object,
-                Some(&field),
-                "visible again",
-            )])
-        }
-        FieldChange::Delete => {
-            let f = obj
-                .field(&field)
-                .filter(|f| !f.generated)
-                .ok_or_else(|| StoreError::NotFound(format!("no field `{object}.{field}`")))?;
-            if f.is_system {
-                return Err(StoreError::Forbidden(format!(
-                    "`{object}.{field}` is a standard field and cannot be deleted"
-                )));
-            }
-            let mut reduced = without_generated(obj);
-            reduced.fields.retain(|x| x.name != field);
-            if reduced.title_field.as_deref() == Some(&field)
-                || reduced.search_fields.contains(&field)
-            {
-                return Err(StoreError::bad(
-                    &field,
-                    "the field is the object's title or search field; change those first",
-                ));
-            }
-            Catalog::build(replace(meta, reduced)).map_err(|e| {
-                StoreError::Conflict(format!("cannot delete `{object}.{field}`: {e}"))
-            })?;
-            sys_execute(
-                txn,
-                backend,
-                "UPDATE rapport_field SET deleted_at = $1 WHERE object_id = $2 AND name = $3",
-                vec![now().into(), object_id.into(), field.clone().into()],
-            )
-            .await?;
-            Ok(vec![step(
-                "deleteField",
-                &object,
-                Some(&field),
-                "hidden, data kept",
-            )])
-        }
-        FieldChange::Rename { new_name } => {
-            let f = obj
-                .field(&field)
-                .filter(|f| !f.generated)
-                .ok_or_else(|| StoreError::NotFound(format!("no field `{object}.{field}`")))?;
-            if f.is_system {
-                return Err(StoreError::Forbidden(format!(
-                    "`{object}.{field}` is a standard field and cannot be renamed"
-                )));
-            }
-            rapport_meta::check_name("newName", &new_name)?;
-            if obj.field(&new_name).is_some()
-                || meta
-                    .deleted_fields
-                    .get(&object)
-                    .is_some_and(|d| d.iter().any(|d| d.name == new_name))
-            {
-                return Err(StoreError::Conflict(format!(
-                    "`{object}.{new_name}` already exists"
-                )));
-            }
-            let mut doc = export_document(&without_generated(obj));
-            let props = doc["properties"].as_object_mut().expect("properties");
-            let renamed: Map<String, Value> = props
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        if *k == field {
-                            new_name.clone()
-                        } else {
-                            k.clone()
-                        },
-                        v.clone(),
-                    )
-                })
-                .collect();
-            *props = renamed;
-            if let Some(req) = doc["required"].as_array_mut() {
-                for r in req
-                    .iter_mut()
-                    .filter(|r| r.as_str() == Some(field.as_str()))
-                {
-                    *r = json!(new_name);
-                }
-            }
-            let head = &mut doc["x-rapport-object"];
-            if head["titleField"].as_str() == Some(field.as_str()) {
-                head["titleField"] = json!(new_name);
-            }
-            if let Some(list) = head["searchFields"].as_array_mut() {
-                for s in list
-                    .iter_mut()
-                    .filter(|s| s.as_str() == Some(field.as_str()))
-                {
-                    *s = json!(new_name);
-                }
-            }
-            let new_obj = parse_document(&doc)?;
-            Catalog::build(replace(meta, new_obj.clone())).map_err(|e| {
-                StoreError::Conflict(format!("cannot rename `{object}.{field}`: {e}"))
-            })?;
-            let new_field = new_obj.field(&new_name).expect("renamed field");
-            let mut stmts = ddl::drop_field_indexes(&meta.layout, obj, f);
-            for (a, b) in field_columns(f).iter().zip(field_columns(new_field)) {
-                stmts.push(ddl::rename_column(&meta.layout, &object, &a.name, &b.name));
-            }
-            stmts.extend(ddl::field_indexes(&meta.layout, &new_obj, new_field));
-            run_ddl(txn, backend, stmts).await?;
-            sys_execute(txn, backend, "UPDATE rapport_field SET name = $1, updated_at = $2 WHERE object_id = $3 AND name = $4", vec![new_name.clone().into(), now().into(), object_id.clone().into(), field.clone().into()]).await?;
-            sys_execute(
-                txn,
-                backend,
-                "UPDATE rapport_object SET header = $1, updated_at = $2 WHERE id = $3",
-                vec![
-                    header_of(&doc).to_string().into(),
-                    now().into(),
-                    object_id.into(),
-                ],
-            )
-            .await?;
-            Ok(vec![step(
-                "renameField",
-                &object,
-                Some(&field),
-                format!("now `{new_name}`, data kept"),
-            )])
-        }
+        FieldChange::Restore => restore_field(at).await,
+        FieldChange::Delete => delete_field(at).await,
+        FieldChange::Rename { new_name } => rename_field(at, new_name).await,
     }
+}
+
+/// The field a change is about, and where it is made.
+struct FieldAt<'a> {
+    txn: &'a DatabaseTransaction,
+    meta: &'a WorkspaceMeta,
+    obj: &'a ObjectDef,
+    object_id: String,
+    field: String,
+}
+
+impl FieldAt<'_> {
+    /// The field as it stands, if an admin may change it.
+    fn changeable(&self, verb: &str) -> Result<&FieldDef, StoreError> {
+        let (object, field) = (&self.obj.name, &self.field);
+        let f = self
+            .obj
+            .field(field)
+            .filter(|f| !f.generated)
+            .ok_or_else(|| StoreError::NotFound(format!("no field `{object}.{field}`")))?;
+        if f.is_system {
+            return Err(StoreError::Forbidden(format!(
+                "`{object}.{field}` is a standard field and cannot be {verb}"
+            )));
+        }
+        Ok(f)
+    }
+}
+
+async fn restore_field(at: FieldAt<'_>) -> Result<Vec<MigrationStep>, StoreError> {
+    let (object, field) = (&at.obj.name, &at.field);
+    let deleted = at
+        .meta
+        .deleted_fields
+        .get(object)
+        .and_then(|d| d.iter().find(|f| f.name == *field))
+        .ok_or_else(|| StoreError::NotFound(format!("no deleted field `{object}.{field}`")))?;
+    if at.obj.field(field).is_some() {
+        return Err(StoreError::Conflict(format!("`{object}.{field}` exists")));
+    }
+    let mut doc = export_document(&without_generated(at.obj));
+    doc["properties"][field] = deleted.property.clone();
+    Catalog::build(replace(at.meta, parse_document(&doc)?))?;
+    sys_execute(
+        at.txn,
+        at.meta.layout.backend,
+        "UPDATE rapport_field SET deleted_at = NULL, updated_at = $1 WHERE object_id = $2 AND name = $3",
+        vec![now().into(), at.object_id.clone().into(), field.clone().into()],
+    )
+    .await?;
+    Ok(vec![step(
+        "restoreField",
+        object,
+        Some(field),
+        "visible again",
+    )])
+}
+
+async fn delete_field(at: FieldAt<'_>) -> Result<Vec<MigrationStep>, StoreError> {
+    at.changeable("deleted")?;
+    let (object, field) = (&at.obj.name, &at.field);
+    let mut reduced = without_generated(at.obj);
+    reduced.fields.retain(|x| x.name != *field);
+    if reduced.title_field.as_deref() == Some(field) || reduced.search_fields.contains(field) {
+        return Err(StoreError::bad(
+            field,
+            "the field is the object's title or search field; change those first",
+        ));
+    }
+    Catalog::build(replace(at.meta, reduced))
+        .map_err(|e| StoreError::Conflict(format!("cannot delete `{object}.{field}`: {e}")))?;
+    sys_execute(
+        at.txn,
+        at.meta.layout.backend,
+        "UPDATE rapport_field SET deleted_at = $1 WHERE object_id = $2 AND name = $3",
+        vec![
+            now().into(),
+            at.object_id.clone().into(),
+            field.clone().into(),
+        ],
+    )
+    .await?;
+    Ok(vec![step(
+        "deleteField",
+        object,
+        Some(field),
+        "hidden, data kept",
+    )])
+}
+
+async fn rename_field(at: FieldAt<'_>, new_name: String) -> Result<Vec<MigrationStep>, StoreError> {
+    let f = at.changeable("renamed")?;
+    let (meta, object, field) = (at.meta, &at.obj.name, &at.field);
+    rapport_meta::check_name("newName", &new_name)?;
+    let taken_by_deleted = meta
+        .deleted_fields
+        .get(object)
+        .is_some_and(|d| d.iter().any(|d| d.name == new_name));
+    if at.obj.field(&new_name).is_some() || taken_by_deleted {
+        return Err(StoreError::Conflict(format!(
+            "`{object}.{new_name}` already exists"
+        )));
+    }
+    let doc = renamed_document(at.obj, field, &new_name);
+    let new_obj = parse_document(&doc)?;
+    Catalog::build(replace(meta, new_obj.clone()))
+        .map_err(|e| StoreError::Conflict(format!("cannot rename `{object}.{field}`: {e}")))?;
+    let new_field = new_obj.field(&new_name).expect("renamed field");
+    let mut stmts = ddl::drop_field_indexes(&meta.layout, at.obj, f);
+    for (a, b) in field_columns(f).iter().zip(field_columns(new_field)) {
+        stmts.push(ddl::rename_column(&meta.layout, object, &a.name, &b.name));
+    }
+    stmts.extend(ddl::field_indexes(&meta.layout, &new_obj, new_field));
+    let backend = meta.layout.backend;
+    run_ddl(at.txn, backend, stmts).await?;
+    sys_execute(
+        at.txn,
+        backend,
+        "UPDATE rapport_field SET name = $1, updated_at = $2 WHERE object_id = $3 AND name = $4",
+        vec![
+            new_name.clone().into(),
+            now().into(),
+            at.object_id.clone().into(),
+            field.clone().into(),
+        ],
+    )
+    .await?;
+    sys_execute(
+        at.txn,
+        backend,
+        "UPDATE rapport_object SET header = $1, updated_at = $2 WHERE id = $3",
+        vec![
+            header_of(&doc).to_string().into(),
+            now().into(),
+            at.object_id.clone().into(),
+        ],
+    )
+    .await?;
+    Ok(vec![step(
+        "renameField",
+        object,
+        Some(field),
+        format!("now `{new_name}`, data kept"),
+    )])
+}
+
+/// `obj`'s document with `field` called `new_name` wherever it is named:
+/// its property, `required`, the title and search fields.
+fn renamed_document(obj: &ObjectDef, field: &str, new_name: &str) -> Value {
+    let mut doc = export_document(&without_generated(obj));
+    let props = doc["properties"].as_object_mut().expect("properties");
+    *props = props
+        .iter()
+        .map(|(k, v)| {
+            let name = if k == field { new_name } else { k.as_str() };
+            (name.to_string(), v.clone())
+        })
+        .collect::<Map<String, Value>>();
+    let rename = |v: &mut Value| {
+        if v.as_str() == Some(field) {
+            *v = json!(new_name);
+        }
+    };
+    if let Some(required) = doc.get_mut("required").and_then(Value::as_array_mut) {
+        required.iter_mut().for_each(rename);
+    }
+    let head = &mut doc["x-rapport-object"];
+    if let Some(title) = head.get_mut("titleField") {
+        rename(title);
+    }
+    if let Some(list) = head.get_mut("searchFields").and_then(Value::as_array_mut) {
+        list.iter_mut().for_each(rename);
+    }
+    doc
 }
 
 /// The workspace's objects with one replaced (generated sides dropped for a rebuild).
