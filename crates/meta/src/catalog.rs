@@ -315,30 +315,20 @@ fn check_computed(
     objects: &mut [ObjectDef],
     by_name: &HashMap<String, usize>,
 ) -> Result<(), MetaError> {
-    let mut edges: Vec<((String, String), (String, String))> = Vec::new();
+    let mut edges: Vec<(FieldKey, FieldKey)> = Vec::new();
     let mut settled: Vec<(usize, usize, FieldType)> = Vec::new();
     for (oi, o) in objects.iter().enumerate() {
         for (fi, f) in o.fields.iter().enumerate() {
-            let xp = format!("{}/properties/{}/x-rapport-field", o.name, f.name);
-            let me = (o.name.clone(), f.name.clone());
+            let at = Computing {
+                objects,
+                by_name,
+                object: o,
+                xp: format!("{}/properties/{}/x-rapport-field", o.name, f.name),
+                me: (o.name.clone(), f.name.clone()),
+            };
             match &f.computed {
                 Some(Computed::Formula { expression, result }) => {
-                    let mut deps = Vec::new();
-                    let resolve = |p: &[String]| path_type(objects, by_name, o, p, &mut Vec::new());
-                    let got = formula::type_of(expression, &resolve)
-                        .map_err(|e| MetaError::invalid(format!("{xp}/expression"), e))?;
-                    let mut paths = Vec::new();
-                    formula::paths(expression, &mut paths);
-                    for p in paths {
-                        let _ = path_type(objects, by_name, o, &p, &mut deps);
-                    }
-                    if !result_fits(*result, got) {
-                        return Err(MetaError::invalid(
-                            format!("{xp}/resultType"),
-                            format!("the expression gives a {got}, not a {}", result.as_str()),
-                        ));
-                    }
-                    edges.extend(deps.into_iter().map(|d| (me.clone(), d)));
+                    edges.extend(at.formula(expression, *result)?);
                 }
                 Some(Computed::Rollup {
                     relation,
@@ -347,73 +337,12 @@ fn check_computed(
                     result,
                     ..
                 }) => {
-                    let rel = o
-                        .field(relation)
-                        .and_then(|r| r.relation.as_ref())
-                        .filter(|r| {
-                            matches!(r.kind, RelationKind::OneToMany | RelationKind::ManyToMany)
-                        })
-                        .ok_or_else(|| {
-                            MetaError::invalid(
-                                format!("{xp}/relation"),
-                                format!("`{relation}` is not a list relation of `{}`", o.name),
-                            )
-                        })?;
-                    let child = &objects[by_name[&rel.target]];
+                    let (t, measured) = at.rollup(relation, *function, field.as_deref())?;
+                    edges.extend(measured);
                     let declared = f.property.pointer("/x-rapport-field/resultType").is_some();
-                    let t = match field {
-                        None => FieldType::Integer,
-                        Some(name) => {
-                            let cf = child.field(name).ok_or_else(|| {
-                                MetaError::invalid(
-                                    format!("{xp}/field"),
-                                    format!("`{}` has no field `{name}`", child.name),
-                                )
-                            })?;
-                            if cf.computed.is_some() {
-                                edges.push((me.clone(), (child.name.clone(), cf.name.clone())));
-                            }
-                            let vt = match cf.value_type() {
-                                FieldType::Currency => FieldType::Decimal,
-                                FieldType::Rating => FieldType::Integer,
-                                t => t,
-                            };
-                            let numeric = matches!(
-                                vt,
-                                FieldType::Integer
-                                    | FieldType::Number
-                                    | FieldType::Percent
-                                    | FieldType::Decimal
-                            );
-                            let ordered =
-                                numeric || matches!(vt, FieldType::Date | FieldType::DateTime);
-                            match function {
-                                AggregateFn::Sum if numeric => vt,
-                                AggregateFn::Avg if numeric => {
-                                    if vt == FieldType::Decimal {
-                                        FieldType::Decimal
-                                    } else {
-                                        FieldType::Number
-                                    }
-                                }
-                                AggregateFn::Min | AggregateFn::Max if ordered => vt,
-                                AggregateFn::Count => FieldType::Integer,
-                                _ => {
-                                    return Err(MetaError::invalid(
-                                        format!("{xp}/field"),
-                                        format!(
-                                            "cannot take `{function}` of `{}.{name}` ({})",
-                                            child.name,
-                                            cf.field_type.as_str()
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
-                    };
                     if declared && value_type_of(*result) != value_type_of(t) {
                         return Err(MetaError::invalid(
-                            format!("{xp}/resultType"),
+                            format!("{}/resultType", at.xp),
                             format!("`{function}` gives a {}", t.as_str()),
                         ));
                     }
@@ -430,13 +359,124 @@ fn check_computed(
             *result = t;
         }
     }
-    // A computed field may not depend on itself through others.
-    for start in edges.iter().map(|(a, _)| a.clone()) {
+    check_cycles(&edges)
+}
+
+/// `(object, field)`.
+type FieldKey = (String, String);
+
+/// A computed field being checked: the catalog, its object, where its
+/// definition is in the document, and its key as a dependency.
+struct Computing<'a> {
+    objects: &'a [ObjectDef],
+    by_name: &'a HashMap<String, usize>,
+    object: &'a ObjectDef,
+    xp: String,
+    me: FieldKey,
+}
+
+impl Computing<'_> {
+    /// Checks a formula's type against its declared result; the fields it
+    /// reads, as dependency edges.
+    fn formula(
+        &self,
+        expression: &formula::Expr,
+        result: FieldType,
+    ) -> Result<Vec<(FieldKey, FieldKey)>, MetaError> {
+        let (objects, by_name, o) = (self.objects, self.by_name, self.object);
+        let resolve = |p: &[String]| path_type(objects, by_name, o, p, &mut Vec::new());
+        let got = formula::type_of(expression, &resolve)
+            .map_err(|e| MetaError::invalid(format!("{}/expression", self.xp), e))?;
+        if !result_fits(result, got) {
+            return Err(MetaError::invalid(
+                format!("{}/resultType", self.xp),
+                format!("the expression gives a {got}, not a {}", result.as_str()),
+            ));
+        }
+        let mut paths = Vec::new();
+        formula::paths(expression, &mut paths);
+        let mut deps = Vec::new();
+        for p in paths {
+            let _ = path_type(objects, by_name, o, &p, &mut deps);
+        }
+        Ok(deps.into_iter().map(|d| (self.me.clone(), d)).collect())
+    }
+
+    /// A rollup's result type, and the computed field it measures (if it
+    /// is one) as a dependency edge.
+    fn rollup(
+        &self,
+        relation: &str,
+        function: AggregateFn,
+        field: Option<&str>,
+    ) -> Result<(FieldType, Option<(FieldKey, FieldKey)>), MetaError> {
+        let rel = self
+            .object
+            .field(relation)
+            .and_then(|r| r.relation.as_ref())
+            .filter(|r| matches!(r.kind, RelationKind::OneToMany | RelationKind::ManyToMany))
+            .ok_or_else(|| {
+                MetaError::invalid(
+                    format!("{}/relation", self.xp),
+                    format!(
+                        "`{relation}` is not a list relation of `{}`",
+                        self.object.name
+                    ),
+                )
+            })?;
+        let child = &self.objects[self.by_name[&rel.target]];
+        let Some(name) = field else {
+            return Ok((FieldType::Integer, None));
+        };
+        let cf = child.field(name).ok_or_else(|| {
+            MetaError::invalid(
+                format!("{}/field", self.xp),
+                format!("`{}` has no field `{name}`", child.name),
+            )
+        })?;
+        let edge = cf
+            .computed
+            .is_some()
+            .then(|| (self.me.clone(), (child.name.clone(), cf.name.clone())));
+        let vt = match cf.value_type() {
+            FieldType::Currency => FieldType::Decimal,
+            FieldType::Rating => FieldType::Integer,
+            t => t,
+        };
+        let numeric = matches!(
+            vt,
+            FieldType::Integer | FieldType::Number | FieldType::Percent | FieldType::Decimal
+        );
+        let ordered = numeric || matches!(vt, FieldType::Date | FieldType::DateTime);
+        let t = match function {
+            AggregateFn::Sum if numeric => vt,
+            AggregateFn::Avg if vt == FieldType::Decimal => FieldType::Decimal,
+            AggregateFn::Avg if numeric => FieldType::Number,
+            AggregateFn::Min | AggregateFn::Max if ordered => vt,
+            AggregateFn::Count => FieldType::Integer,
+            _ => {
+                return Err(MetaError::invalid(
+                    format!("{}/field", self.xp),
+                    format!(
+                        "cannot take `{function}` of `{}.{name}` ({})",
+                        child.name,
+                        cf.field_type.as_str()
+                    ),
+                ));
+            }
+        };
+        Ok((t, edge))
+    }
+}
+
+/// A computed field may not depend on itself through others.
+fn check_cycles(edges: &[(FieldKey, FieldKey)]) -> Result<(), MetaError> {
+    for start in edges.iter().map(|(a, _)| a) {
         let mut stack = vec![start.clone()];
-        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<FieldKey> = Vec::new();
         while let Some(n) = stack.pop() {
             for (_, next) in edges.iter().filter(|(a, _)| *a == n) {
-                if *next == start {
+                if next == start {
                     return Err(MetaError::invalid(
                         format!("{}/properties/{}", start.0, start.1),
                         format!(
