@@ -10,9 +10,10 @@ use serde_json::Value as Json;
 use crate::columns::{Column, Scalar};
 use crate::error::QueryError;
 use crate::filter::{Filter, push_scope};
+use crate::order::OrderKey;
 use crate::select::{
-    ALIAS, ChildLink, ConnectionQuery, OrderKey, Rows, SelectPlan, cursor_values, keyset,
-    order_clause, order_keys, page_size, read_list, select_columns, where_conditions,
+    ALIAS, ChildLink, ConnectionQuery, Rows, SelectPlan, cursor_values, keyset, order_clause,
+    order_keys, page_size, read_list, select_columns, where_conditions,
 };
 use crate::sql::{Backend, Layout, Sql};
 use crate::values::encode;

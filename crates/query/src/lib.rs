@@ -37,10 +37,9 @@ pub use error::QueryError;
 pub use filter::{
     Comparison, Condition, FieldTest, Filter, OptionsTest, Quantifier, compile_filter, escape_like,
 };
-pub use order::{Direction, Order, OrderBy};
+pub use order::{Direction, Order, OrderBy, OrderKey, order_keys};
 pub use select::{
-    ChildLink, ConnectionQuery, OrderKey, SelectPlan, children_sql, missing_id_sql, order_keys,
-    records_by_ids_sql,
+    ChildLink, ConnectionQuery, SelectPlan, children_sql, missing_id_sql, records_by_ids_sql,
 };
 pub use sql::{Backend, Layout, Scopes, Sql};
 pub use values::{encode, normalize_datetime};

@@ -1,42 +1,23 @@
 //! SELECT statements: connections (root and per parent), look-ups by id,
 //! counts, aggregates and group-by.
 
-use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
+use rapport_meta::{Catalog, FieldDef, ObjectDef, RelationKind};
 use serde_json::Value as Json;
 
 use crate::columns::{
     Column, SYSTEM_COLUMNS, Scalar, field_columns, id_column, junction_columns, junction_of,
     object_column, system_column,
 };
-use crate::computed::{computed_select, computed_value, virtual_scalar};
+use crate::computed::{computed_select, virtual_scalar};
 use crate::cursor::decode_cursor;
 use crate::error::QueryError;
 use crate::filter::{Filter, compile_filter, escape_like, push_scope};
-use crate::order::{Direction, Order, OrderBy};
+pub(crate) use crate::order::{Order, OrderKey, order_keys};
 use crate::sql::{Backend, Layout, Sql};
 use crate::values::encode;
 
 pub const DEFAULT_PAGE: u64 = 50;
 pub const MAX_PAGE: u64 = 500;
-
-/// One ORDER BY key: a SQL expression over the main alias `t0`.
-#[derive(Debug, Clone)]
-pub struct OrderKey {
-    pub expr: String,
-    pub scalar: Scalar,
-    pub desc: bool,
-    pub nulls_first: bool,
-}
-
-impl OrderKey {
-    pub(crate) fn reversed(&self) -> OrderKey {
-        OrderKey {
-            desc: !self.desc,
-            nulls_first: !self.nulls_first,
-            ..self.clone()
-        }
-    }
-}
 
 /// Arguments of a connection field.
 #[derive(Debug, Clone, Default)]
@@ -82,131 +63,6 @@ pub struct SelectPlan {
 
 pub(crate) const ALIAS: &str = "t0";
 
-/// The ORDER BY keys of `orders`; the id always breaks ties.
-pub fn order_keys(
-    catalog: &Catalog,
-    layout: &Layout,
-    object: &ObjectDef,
-    orders: &[Order],
-) -> Result<Vec<OrderKey>, QueryError> {
-    let mut keys = Vec::with_capacity(orders.len() + 1);
-    for (i, order) in orders.iter().enumerate() {
-        let path = format!("orderBy[{i}]");
-        keys.push(order_key(catalog, layout, object, ALIAS, order, &path, 0)?);
-    }
-    keys.push(OrderKey {
-        expr: format!("{ALIAS}.\"id\""),
-        scalar: Scalar::Uuid,
-        desc: false,
-        nulls_first: false,
-    });
-    Ok(keys)
-}
-
-fn order_key(
-    catalog: &Catalog,
-    layout: &Layout,
-    object: &ObjectDef,
-    alias: &str,
-    order: &Order,
-    path: &str,
-    depth: usize,
-) -> Result<OrderKey, QueryError> {
-    let name = order.key.as_str();
-    let column_key = |col: &Column, by: &OrderBy| -> Result<OrderKey, QueryError> {
-        let direction = direction(by, path)?;
-        let sqlite_decimal = layout.backend == Backend::Sqlite && col.scalar == Scalar::Decimal;
-        Ok(OrderKey {
-            expr: if sqlite_decimal {
-                format!("CAST({alias}.\"{}\" AS REAL)", col.name)
-            } else {
-                format!("{alias}.\"{}\"", col.name)
-            },
-            scalar: if sqlite_decimal {
-                Scalar::Float
-            } else {
-                col.scalar
-            },
-            desc: direction.descending(),
-            nulls_first: direction.nulls_first(),
-        })
-    };
-    if let Some(col) = system_column(name) {
-        return column_key(&col, &order.by);
-    }
-    let Some(f) = object.field(name) else {
-        if let Some(col) = relation_id_column(object, name) {
-            return column_key(&col, &order.by);
-        }
-        return Err(QueryError::bad(
-            path,
-            format!("`{}` has no field `{name}`", object.name),
-        ));
-    };
-    if !f.filterable {
-        return Err(QueryError::bad(path, "this field cannot be ordered by"));
-    }
-    if f.is_virtual() {
-        let direction = direction(&order.by, path)?;
-        let mut scalar = virtual_scalar(f);
-        if layout.backend == Backend::Sqlite && scalar == Scalar::Decimal {
-            scalar = Scalar::Float;
-        }
-        return Ok(OrderKey {
-            expr: computed_value(catalog, layout, object, f, alias)?,
-            scalar,
-            desc: direction.descending(),
-            nulls_first: direction.nulls_first(),
-        });
-    }
-    if let Some(rel) = &f.relation {
-        if rel.kind != RelationKind::ManyToOne || depth > 2 {
-            return Err(QueryError::bad(
-                path,
-                "order by a many-to-one parent's fields only",
-            ));
-        }
-        let parent = catalog
-            .object(&rel.target)
-            .ok_or_else(|| QueryError::bad(path, "relation target is not available"))?;
-        let OrderBy::Nested(inner) = &order.by else {
-            return Err(QueryError::bad(path, "set exactly one parent field"));
-        };
-        let p = format!("o{}", depth + 1);
-        let inner = order_key(catalog, layout, parent, &p, inner, path, depth + 1)?;
-        let mut scope = Sql::inline(layout.backend);
-        push_scope(&mut scope, catalog, layout, parent, &p)?;
-        return Ok(OrderKey {
-            expr: format!(
-                "(SELECT {} FROM {} {p} WHERE {p}.\"id\" = {alias}.\"{}\" AND {p}.\"deletedAt\" IS NULL{})",
-                inner.expr,
-                layout.table(&parent.name),
-                id_column(f),
-                scope.text
-            ),
-            ..inner
-        });
-    }
-    let cols = field_columns(f);
-    if f.field_type.composite().is_some() {
-        let OrderBy::Nested(part) = &order.by else {
-            return Err(QueryError::bad(path, "set exactly one sub-field"));
-        };
-        let col = cols
-            .iter()
-            .find(|c| c.part == Some(part.key.as_str()))
-            .ok_or_else(|| QueryError::bad(path, format!("no sub-field `{}`", part.key)))?;
-        return column_key(col, &part.by);
-    }
-    if matches!(f.field_type, FieldType::Json | FieldType::MultiSelect) {
-        return Err(QueryError::bad(
-            path,
-            "json and multi-select fields cannot be ordered",
-        ));
-    }
-    column_key(&cols[0], &order.by)
-}
-
 pub(crate) fn relation_id_column(object: &ObjectDef, key: &str) -> Option<Column> {
     object
         .fields
@@ -214,13 +70,6 @@ pub(crate) fn relation_id_column(object: &ObjectDef, key: &str) -> Option<Column
         .filter(|f| f.relation.is_some())
         .flat_map(field_columns)
         .find(|c| c.key == key)
-}
-
-fn direction(by: &OrderBy, path: &str) -> Result<Direction, QueryError> {
-    match by {
-        OrderBy::Direction(d) => Ok(*d),
-        OrderBy::Nested(_) => Err(QueryError::bad(path, "expects an OrderDirection")),
-    }
 }
 
 pub(crate) fn page_size(q: &ConnectionQuery) -> Result<(u64, bool), QueryError> {
