@@ -528,37 +528,87 @@ pub fn children_sql(
         .map(|id| encode(layout.backend, Scalar::Uuid, &Json::String(id.clone())))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|r| QueryError::bad("id", r))?;
-
     // Inner (`s`): the rows of every parent with their total; then a row
     // number per parent and the page. After a cursor, a middle level (`t`)
     // tells which rows are after it, numbers only those (0 for the others)
     // and keeps each parent's first row in any case, so that a parent
     // whose page is empty still gets its total. Both forms end with
     // `__after` and `__rn`.
+    let cursor = cursor_values(q, false, keys.len())?;
+    numbered_per_parent(&mut sql, &keys, cursor.as_deref())?;
+    select_columns(&mut sql, &read, &keys);
+    let linked = Linked {
+        link,
+        parent_values,
+        rows: Rows::of(q),
+    };
+    linked_rows(&mut sql, catalog, layout, child, linked)?;
+    let page = match cursor {
+        None => format!(") r WHERE r.\"__rn\" <= {}", limit + 1),
+        Some(_) => format!(
+            ") t) r WHERE r.\"__rn\" BETWEEN 1 AND {} OR r.\"__first\" = 1",
+            limit + 1
+        ),
+    };
+    sql.push(&page).push(" ORDER BY r.\"__parent\", r.\"__rn\"");
+    Ok(SelectPlan {
+        sql,
+        columns: read.into_iter().map(|(c, _)| c).collect(),
+        key_scalars: keys.iter().map(|k| k.scalar).collect(),
+        limit,
+        backward: false,
+    })
+}
+
+/// `SELECT … ROW_NUMBER() OVER (PARTITION BY parent …)` around the rows of
+/// every parent (`s`), up to the inner select's column list.
+fn numbered_per_parent(
+    sql: &mut Sql,
+    keys: &[OrderKey],
+    cursor: Option<&[Json]>,
+) -> Result<(), QueryError> {
     let exprs_of = |alias: &str| -> Vec<String> {
         (0..keys.len())
             .map(|i| format!("{alias}.\"__k{i}\""))
             .collect()
     };
-    let cursor = cursor_values(q, false, keys.len())?;
-    match &cursor {
+    match cursor {
         None => {
             sql.push("SELECT * FROM (SELECT s.*, (1=1) AS \"__after\", ROW_NUMBER() OVER (PARTITION BY s.\"__parent\"");
-            order_clause(&mut sql, &keys, &exprs_of("s"));
+            order_clause(sql, keys, &exprs_of("s"));
             sql.push(") AS \"__rn\" FROM (SELECT ");
         }
         Some(values) => {
             let t = exprs_of("t");
             sql.push("SELECT * FROM (SELECT t.*, CASE WHEN t.\"__after\" THEN ROW_NUMBER() OVER (PARTITION BY t.\"__parent\", t.\"__after\"");
-            order_clause(&mut sql, &keys, &t);
+            order_clause(sql, keys, &t);
             sql.push(") ELSE 0 END AS \"__rn\", ROW_NUMBER() OVER (PARTITION BY t.\"__parent\"");
-            order_clause(&mut sql, &keys, &t);
+            order_clause(sql, keys, &t);
             sql.push(") AS \"__first\" FROM (SELECT s.*, (1=1");
-            keyset(&mut sql, &keys, &exprs_of("s"), values)?;
+            keyset(sql, keys, &exprs_of("s"), values)?;
             sql.push(") AS \"__after\" FROM (SELECT ");
         }
     }
-    select_columns(&mut sql, &read, &keys);
+    Ok(())
+}
+
+/// Which child rows a list reads: through its link, of these parents.
+struct Linked<'a> {
+    link: &'a ChildLink,
+    parent_values: Vec<sea_query::Value>,
+    rows: Rows<'a>,
+}
+
+/// `, parent AS "__parent", COUNT(*) … FROM child … WHERE …) s`: the rows
+/// of every parent, with the parent's total.
+fn linked_rows(
+    sql: &mut Sql,
+    catalog: &Catalog,
+    layout: &Layout,
+    child: &ObjectDef,
+    linked: Linked<'_>,
+) -> Result<(), QueryError> {
+    let link = linked.link;
     let parent_expr = match link {
         ChildLink::Column { column } => format!("{ALIAS}.\"{column}\""),
         ChildLink::Polymorphic { id_column, .. } => format!("{ALIAS}.\"{id_column}\""),
@@ -578,7 +628,7 @@ pub fn children_sql(
         sql.push(" JOIN ").push(table).push(" j ON j.");
         sql.ident(child_column).push(" = ").col(ALIAS, "id");
     }
-    where_conditions(&mut sql, catalog, layout, child, Rows::of(q))?;
+    where_conditions(sql, catalog, layout, child, linked.rows)?;
     if let ChildLink::Polymorphic {
         object_column,
         parent_object,
@@ -589,20 +639,6 @@ pub fn children_sql(
         sql.param(sea_query::Value::String(Some(parent_object.clone())));
     }
     sql.push(" AND ").push(&parent_expr);
-    sql.in_list(parent_values).push(") s");
-    let page = match cursor {
-        None => format!(") r WHERE r.\"__rn\" <= {}", limit + 1),
-        Some(_) => format!(
-            ") t) r WHERE r.\"__rn\" BETWEEN 1 AND {} OR r.\"__first\" = 1",
-            limit + 1
-        ),
-    };
-    sql.push(&page).push(" ORDER BY r.\"__parent\", r.\"__rn\"");
-    Ok(SelectPlan {
-        sql,
-        columns: read.into_iter().map(|(c, _)| c).collect(),
-        key_scalars: keys.iter().map(|k| k.scalar).collect(),
-        limit,
-        backward: false,
-    })
+    sql.in_list(linked.parent_values).push(") s");
+    Ok(())
 }
