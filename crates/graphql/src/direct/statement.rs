@@ -12,8 +12,8 @@
 use async_graphql::Name;
 use rapport_meta::{Catalog, FieldType, ObjectDef};
 use rapport_query::{
-    Backend, ChildLink, Column, ConnectionQuery, Layout, OrderKey, ParentRow, RowId, Scalar, Sql,
-    count_into, json_value, page_into, record_into,
+    Backend, ChildLink, Column, ConnectionQuery, Layout, OrderKey, PageSelect, ParentRow, RowId,
+    Scalar, Sql, count_into, json_value, page_into, record_into,
 };
 
 use super::plan::{ConnItem, ConnSel, EdgeItem, Info, Item, Member, RecordSel, Root};
@@ -455,38 +455,20 @@ impl<'a> Statement<'a> {
                 .any(|(_, item)| matches!(item, ConnItem::Nodes(_) | ConnItem::Edges(_)));
         let alias = self.alias();
         let (catalog, layout) = (self.catalog, self.layout);
-        let rows = match reads_rows {
-            true => Some(self.aside(|sql| {
-                page_into(sql, catalog, layout, object, query, parent, more_asked).ok()
-            })?),
+        let source = match reads_rows {
+            true => {
+                let (text, page) = self.aside(|sql| {
+                    page_into(sql, catalog, layout, object, query, parent, more_asked).ok()
+                })?;
+                Some(PageSource::of(&alias, text, page, more_asked))
+            }
             false => None,
         };
-        let (mut order, mut within_page, mut from) = (String::new(), String::new(), None);
-        let mut columns: &[Column] = &[];
-        let mut more = String::new();
-        if let Some((page_text, page)) = &rows {
-            // The rows in the order asked (a backward page is fetched
-            // reversed).
-            let shown: Vec<OrderKey> = match page.backward {
-                true => page.keys.iter().map(reverse).collect(),
-                false => page.keys.clone(),
-            };
-            order = order_by(&alias, &shown);
-            columns = &page.columns;
-            more = format!("COUNT(*) > {}", page.limit);
-            // With one row more than the page, the page is the rows
-            // numbered up to its size.
-            from = Some(match more_asked {
-                true => {
-                    within_page = format!(" FILTER (WHERE {alias}.\"__rn\" <= {})", page.limit);
-                    format!(
-                        "SELECT \"__p\".*, ROW_NUMBER() OVER (ORDER BY {}) AS \"__rn\" FROM ({page_text}) \"__p\"",
-                        order_by("\"__p\"", &page.keys)
-                    )
-                }
-                false => page_text.clone(),
-            });
-        }
+        let (order, within_page, more) = match &source {
+            Some(s) => (s.order.as_str(), s.within_page.as_str(), s.more.as_str()),
+            None => ("", "", ""),
+        };
+        let columns: &[Column] = source.as_ref().map_or(&[], |s| &s.columns);
         let mut laterals = String::new();
         self.open_subquery();
         self.object(conn.items.len())?;
@@ -502,7 +484,7 @@ impl<'a> Statement<'a> {
                 ConnItem::Nodes(sel) => {
                     self.aggregate_open();
                     laterals.push_str(&self.record(sel, &alias, columns, true)?);
-                    self.aggregate_close(&order, &within_page);
+                    self.aggregate_close(order, within_page);
                 }
                 ConnItem::Edges(edge) => {
                     self.aggregate_open();
@@ -518,7 +500,7 @@ impl<'a> Statement<'a> {
                         }
                     }
                     self.sql.push(")");
-                    self.aggregate_close(&order, &within_page);
+                    self.aggregate_close(order, within_page);
                 }
                 ConnItem::PageInfo(info) => {
                     self.object(info.len())?;
@@ -526,7 +508,7 @@ impl<'a> Statement<'a> {
                         self.key(i, key);
                         match part {
                             Info::Typename => self.text("PageInfo"),
-                            p if counts_more(p) => self.more(&more),
+                            p if counts_more(p) => self.more(more),
                             Info::HasNext => self.boolean(query.before.is_some()),
                             Info::HasPrevious => self.boolean(query.after.is_some()),
                             Info::Start | Info::End => return None,
@@ -537,7 +519,7 @@ impl<'a> Statement<'a> {
             }
         }
         self.sql.push(")");
-        match from {
+        match source.map(|s| s.from) {
             Some(from) => self.close_subquery(&from, &alias, &laterals),
             None => {
                 self.sql.push(if self.pg { ")" } else { "))" });
@@ -607,4 +589,44 @@ pub(super) fn order_by(alias: &str, keys: &[OrderKey]) -> String {
         ));
     }
     out
+}
+
+/// Where a list's JSON reads its rows from: the page statement (numbered
+/// when `hasNextPage` or `hasPreviousPage` needs a row more), in the order
+/// asked, with the page's columns.
+struct PageSource {
+    from: String,
+    order: String,
+    /// The aggregate's filter keeping the page's rows of one more.
+    within_page: String,
+    /// Whether there was a row more than the page.
+    more: String,
+    columns: Vec<Column>,
+}
+
+impl PageSource {
+    fn of(alias: &str, text: String, page: PageSelect, more_asked: bool) -> PageSource {
+        // A backward page is fetched reversed.
+        let shown: Vec<OrderKey> = match page.backward {
+            true => page.keys.iter().map(reverse).collect(),
+            false => page.keys.clone(),
+        };
+        let (from, within_page) = match more_asked {
+            true => (
+                format!(
+                    "SELECT \"__p\".*, ROW_NUMBER() OVER (ORDER BY {}) AS \"__rn\" FROM ({text}) \"__p\"",
+                    order_by("\"__p\"", &page.keys)
+                ),
+                format!(" FILTER (WHERE {alias}.\"__rn\" <= {})", page.limit),
+            ),
+            false => (text, String::new()),
+        };
+        PageSource {
+            from,
+            order: order_by(alias, &shown),
+            within_page,
+            more: format!("COUNT(*) > {}", page.limit),
+            columns: page.columns,
+        }
+    }
 }
