@@ -56,6 +56,18 @@ fn set(entries: &Map<String, Json>) -> impl Iterator<Item = (&String, &Json)> {
     entries.iter().filter(|(_, v)| !v.is_null())
 }
 
+/// The set entries of `value`, which must be an object (else `expects`).
+fn entries<'v>(
+    value: &'v Json,
+    path: &str,
+    expects: &str,
+) -> Result<Vec<(&'v String, &'v Json)>, QueryError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| QueryError::bad(path, expects))?;
+    Ok(set(object).collect())
+}
+
 fn field_test(
     catalog: &Catalog,
     object: &ObjectDef,
@@ -69,11 +81,8 @@ fn field_test(
         }
         Subject::Options(_) => FieldTest::Options(options(value, path)?),
         Subject::Parts(f) => {
-            let entries = value
-                .as_object()
-                .ok_or_else(|| QueryError::bad(path, "expects one filter per sub-field"))?;
-            let mut parts = Vec::with_capacity(entries.len());
-            for (part, v) in set(entries) {
+            let mut parts = Vec::new();
+            for (part, v) in entries(value, path, "expects one filter per sub-field")? {
                 let col = part_column(f, part, path)?;
                 let ops = comparisons(part_ops(&col), v, &format!("{path}.{part}"))?;
                 parts.push((part.clone(), ops));
@@ -84,11 +93,8 @@ fn field_test(
             FieldTest::Parent(Box::new(Filter::parse(catalog, target, value, path)?))
         }
         Subject::Children(_, child) => {
-            let entries = value
-                .as_object()
-                .ok_or_else(|| QueryError::bad(path, "expects `some`, `none` or `every`"))?;
-            let mut tests = Vec::with_capacity(entries.len());
-            for (name, inner) in set(entries) {
+            let mut tests = Vec::new();
+            for (name, inner) in entries(value, path, "expects `some`, `none` or `every`")? {
                 let qpath = format!("{path}.{name}");
                 let quantifier = match name.as_str() {
                     "some" => Quantifier::Some,
@@ -105,11 +111,8 @@ fn field_test(
 
 /// A scalar filter's operators, each checked to apply to a value of kind `ops`.
 fn comparisons(ops: Ops, value: &Json, path: &str) -> Result<Vec<Comparison>, QueryError> {
-    let entries = value
-        .as_object()
-        .ok_or_else(|| QueryError::bad(path, "expects an object of operators"))?;
-    let mut out = Vec::with_capacity(entries.len());
-    for (op, v) in set(entries) {
+    let mut out = Vec::new();
+    for (op, v) in entries(value, path, "expects an object of operators")? {
         let opath = format!("{path}.{op}");
         if !applies(ops, op) {
             return Err(QueryError::bad(
@@ -152,11 +155,8 @@ fn comparisons(ops: Ops, value: &Json, path: &str) -> Result<Vec<Comparison>, Qu
 
 /// A multi-select filter's operators.
 fn options(value: &Json, path: &str) -> Result<Vec<OptionsTest>, QueryError> {
-    let entries = value
-        .as_object()
-        .ok_or_else(|| QueryError::bad(path, "expects an object of operators"))?;
-    let mut out = Vec::with_capacity(entries.len());
-    for (op, v) in set(entries) {
+    let mut out = Vec::new();
+    for (op, v) in entries(value, path, "expects an object of operators")? {
         let opath = format!("{path}.{op}");
         let names = || -> Result<Vec<String>, QueryError> {
             v.as_array()
