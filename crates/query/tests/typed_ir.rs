@@ -139,6 +139,22 @@ fn input_is_read_against_the_catalog_with_its_place_named() {
 }
 
 #[test]
+fn a_filter_nested_past_any_input_limit_is_refused_not_recursed_into() {
+    let catalog = support::catalog();
+    let mut deep = json!({ "name": { "eq": "x" } });
+    for _ in 0..100 {
+        deep = json!({ "not": deep });
+    }
+    let refused = parsed(&catalog, "company", deep).expect_err("refused");
+    assert!(refused.contains("nests too deep"), "{refused}");
+    let mut shallow = json!({ "name": { "eq": "x" } });
+    for _ in 0..20 {
+        shallow = json!({ "parentCompany": shallow });
+    }
+    parsed(&catalog, "company", shallow).expect("twenty parents up is fine");
+}
+
+#[test]
 fn orderings_are_read_once_and_refused_with_their_place() {
     let parsed = Order::parse_list(&json!([
         { "name": "DESC_NULLS_LAST" },

@@ -9,6 +9,11 @@ use super::ir::{Comparison, Condition, FieldTest, Filter, OptionsTest, Quantifie
 use super::subject::{Ops, Subject, applies, part_column, part_ops, subject};
 use crate::error::QueryError;
 
+/// Filters nest at most this deep (logical combinations, parents and
+/// child lists): the API's input is capped shallower, documents stored in
+/// the metadata are not.
+const MAX_DEPTH: usize = 64;
+
 impl Filter {
     /// The filter `input` describes on `object`; errors name the place in
     /// the input, starting from `path` (the argument's name).
@@ -18,37 +23,56 @@ impl Filter {
         input: &Json,
         path: &str,
     ) -> Result<Filter, QueryError> {
-        let Some(entries) = input.as_object() else {
-            return Err(QueryError::bad(path, "a filter is an object"));
-        };
-        let mut conditions = Vec::with_capacity(entries.len());
-        for (key, value) in set(entries) {
-            let path = format!("{path}.{key}");
-            conditions.push(match key.as_str() {
-                "and" | "or" => {
-                    let list = value
-                        .as_array()
-                        .ok_or_else(|| QueryError::bad(&path, "expects a list of filters"))?;
-                    let filters = list
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| Filter::parse(catalog, object, f, &format!("{path}[{i}]")))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    if key == "and" {
-                        Condition::All(filters)
-                    } else {
-                        Condition::Any(filters)
-                    }
-                }
-                "not" => Condition::Not(Box::new(Filter::parse(catalog, object, value, &path)?)),
-                _ => Condition::Field {
-                    key: key.clone(),
-                    test: field_test(catalog, object, key, value, &path)?,
-                },
-            });
-        }
-        Ok(Filter { conditions })
+        filter_at(catalog, object, input, path, 0)
     }
+}
+
+fn filter_at(
+    catalog: &Catalog,
+    object: &ObjectDef,
+    input: &Json,
+    path: &str,
+    depth: usize,
+) -> Result<Filter, QueryError> {
+    if depth > MAX_DEPTH {
+        return Err(QueryError::bad(path, "the filter nests too deep"));
+    }
+    let Some(entries) = input.as_object() else {
+        return Err(QueryError::bad(path, "a filter is an object"));
+    };
+    let mut conditions = Vec::with_capacity(entries.len());
+    for (key, value) in set(entries) {
+        let path = format!("{path}.{key}");
+        conditions.push(match key.as_str() {
+            "and" | "or" => {
+                let list = value
+                    .as_array()
+                    .ok_or_else(|| QueryError::bad(&path, "expects a list of filters"))?;
+                let filters = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| filter_at(catalog, object, f, &format!("{path}[{i}]"), depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if key == "and" {
+                    Condition::All(filters)
+                } else {
+                    Condition::Any(filters)
+                }
+            }
+            "not" => Condition::Not(Box::new(filter_at(
+                catalog,
+                object,
+                value,
+                &path,
+                depth + 1,
+            )?)),
+            _ => Condition::Field {
+                key: key.clone(),
+                test: field_test(catalog, object, (key, value), &path, depth)?,
+            },
+        });
+    }
+    Ok(Filter { conditions })
 }
 
 /// The entries of an input object that are set (not null).
@@ -71,9 +95,9 @@ fn entries<'v>(
 fn field_test(
     catalog: &Catalog,
     object: &ObjectDef,
-    key: &str,
-    value: &Json,
+    (key, value): (&str, &Json),
     path: &str,
+    depth: usize,
 ) -> Result<FieldTest, QueryError> {
     Ok(match subject(catalog, object, key, path)? {
         Subject::Column(_, ops) | Subject::Computed(_, ops) => {
@@ -89,9 +113,13 @@ fn field_test(
             }
             FieldTest::Parts(parts)
         }
-        Subject::Parent(_, target) => {
-            FieldTest::Parent(Box::new(Filter::parse(catalog, target, value, path)?))
-        }
+        Subject::Parent(_, target) => FieldTest::Parent(Box::new(filter_at(
+            catalog,
+            target,
+            value,
+            path,
+            depth + 1,
+        )?)),
         Subject::Children(_, child) => {
             let mut tests = Vec::new();
             for (name, inner) in entries(value, path, "expects `some`, `none` or `every`")? {
@@ -102,7 +130,10 @@ fn field_test(
                     "every" => Quantifier::Every,
                     _ => return Err(QueryError::bad(&qpath, "expects `some`, `none` or `every`")),
                 };
-                tests.push((quantifier, Filter::parse(catalog, child, inner, &qpath)?));
+                tests.push((
+                    quantifier,
+                    filter_at(catalog, child, inner, &qpath, depth + 1)?,
+                ));
             }
             FieldTest::Children(tests)
         }
