@@ -76,6 +76,13 @@ fn bad_input(field: &str, reason: &str) -> Error {
     })
 }
 
+/// What the authorization rules refuse, with the contract's code.
+pub fn access_error(e: rapport_access::AccessError) -> Error {
+    match e {
+        rapport_access::AccessError::Forbidden(reason) => ErrorCode::Forbidden.error(reason),
+    }
+}
+
 /// A query the input describes but the query layer refuses: `BAD_USER_INPUT`.
 pub fn query_error(e: rapport_query::QueryError) -> Error {
     store_error(e.into())

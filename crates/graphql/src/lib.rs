@@ -1,7 +1,6 @@
 //! The generated GraphQL API: an async-graphql dynamic schema built from a
 //! workspace's metadata, with resolvers that batch every relation level.
 
-mod access;
 mod arguments;
 pub mod direct;
 mod errors;
@@ -21,10 +20,12 @@ use async_graphql::dynamic::{Object, Schema};
 use rapport_meta::Catalog;
 use rapport_store::RecordStore;
 
-pub use access::{Access, Shared, catalog_view};
-pub use errors::{ApiError, ErrorCode, FieldErrorPaths, null_failed_roots, store_error};
+pub use errors::{
+    ApiError, ErrorCode, FieldErrorPaths, access_error, null_failed_roots, store_error,
+};
 pub use limits::MAX_DEPTH;
 pub use loader::RecordLoader;
+pub use rapport_access::{Access, AccessError, Shared, catalog_view, mask};
 pub use rapport_query::ConnectionQuery as ConnectionArgs;
 pub use rapport_query::{Filter, WriteOp};
 pub use resolve::RequestState;

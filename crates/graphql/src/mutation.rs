@@ -11,7 +11,7 @@ use rapport_query::{ConnectionQuery, Filter, WriteOp};
 use rapport_store::Record;
 use serde_json::Value;
 
-use crate::errors::{ErrorCode, query_error, store_error};
+use crate::errors::{ErrorCode, access_error, query_error, store_error};
 use crate::object_types::type_name;
 use crate::resolve::{args_json, data_arg, node_value, state, store, string_arg, string_list};
 
@@ -275,7 +275,9 @@ fn owned_by_caller(
     mut data: Record,
 ) -> Result<Record, Error> {
     let st = state(ctx)?;
-    st.access.write_filter(object, WriteOp::Create)?;
+    st.access
+        .write_filter(object, WriteOp::Create)
+        .map_err(access_error)?;
     if let Some(m) = &st.access.member_id
         && !data.contains_key("ownerId")
     {
@@ -291,10 +293,16 @@ fn narrowed(ctx: &ResolverContext<'_>, object: &str, op: WriteOp) -> Result<Filt
     let store = store(ctx)?;
     let obj = store.object(object).map_err(store_error)?;
     let filter = Filter::parse(&store.meta.catalog, obj, &input, "filter").map_err(query_error)?;
-    Ok(match state(ctx)?.access.write_filter(object, op)? {
-        Some(scope) => Filter::all([filter, scope]),
-        None => filter,
-    })
+    Ok(
+        match state(ctx)?
+            .access
+            .write_filter(object, op)
+            .map_err(access_error)?
+        {
+            Some(scope) => Filter::all([filter, scope]),
+            None => filter,
+        },
+    )
 }
 
 /// A write to one record: `NOT_FOUND` when the caller cannot see it,
@@ -306,7 +314,7 @@ async fn check_write(
     id: &str,
 ) -> Result<(), Error> {
     let st = state(ctx)?;
-    let Some(scope) = st.access.write_filter(object, op)? else {
+    let Some(scope) = st.access.write_filter(object, op).map_err(access_error)? else {
         return Ok(());
     };
     if uuid::Uuid::parse_str(id).is_err() {

@@ -79,7 +79,9 @@ fn import_records() -> (Vec<Type>, Field) {
                 return Err(store_error(rapport_store::StoreError::bad("records", format!("at most {MAX_IMPORT} records per call"))));
             }
             let st = state(&ctx)?;
-            st.access.write_filter(&object, rapport_query::WriteOp::Create)?;
+            st.access
+                .write_filter(&object, rapport_query::WriteOp::Create)
+                .map_err(crate::errors::access_error)?;
             let store = store(&ctx)?;
             let mut import = store.begin_import(&st.counter, &st.actor, &object, skip_invalid).await.map_err(store_error)?;
             let mut rows = Vec::with_capacity(records.len());

@@ -22,7 +22,7 @@ use crate::object_types::{scalar_type, type_name};
 pub struct RequestState {
     pub counter: StatementCounter,
     pub actor: Actor,
-    pub access: crate::access::Access,
+    pub access: rapport_access::Access,
     /// Child-list keys by field occurrence (line, column, object).
     pub list_keys: std::sync::Mutex<std::collections::HashMap<ListOccurrence, ListArgs>>,
 }
@@ -275,7 +275,7 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
                         if state(&ctx)?.access.role.masks(&object_name, &name)
                             && let Some(Value::String(text)) = value
                         {
-                            return Ok(Some(FieldValue::value(crate::access::mask(text))));
+                            return Ok(Some(FieldValue::value(rapport_access::mask(text))));
                         }
                         Ok(value_field(value))
                     })

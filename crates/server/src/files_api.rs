@@ -137,7 +137,7 @@ async fn upload_file(
     let (principal, live, access) = accept_caller(app, headers).await?;
     access
         .write_filter("attachment", rapport_graphql::WriteOp::Create)
-        .map_err(|e| Refusal::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.message))?;
+        .map_err(|e| Refusal::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.to_string()))?;
     let name = file_name(params.file_name)?;
     let declared = headers
         .get(header::CONTENT_TYPE)

@@ -43,7 +43,7 @@ pub(crate) async fn import(
         Err(r) => return r.into_response(),
     };
     if let Err(e) = access.write_filter(&object, rapport_graphql::WriteOp::Create) {
-        return Refusal::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.message)
+        return Refusal::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.to_string())
             .into_response();
     }
     if live.meta.catalog.object(&object).is_none() {

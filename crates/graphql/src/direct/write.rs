@@ -100,7 +100,7 @@ impl Writer<'_> {
                         }
                         match v {
                             Value::String(text) if *masked => {
-                                self.raw_str(&crate::access::mask(text))
+                                self.raw_str(&rapport_access::mask(text))
                             }
                             _ => self.value(v),
                         }

@@ -30,7 +30,7 @@ pub(super) async fn import(url: &str, args: &ImportArgs) -> Result<(), ServerErr
     if let Some(access) = &caller.access {
         access
             .write_filter(&args.object, rapport_graphql::WriteOp::Create)
-            .map_err(|e| ServerError::Usage(e.message))?;
+            .map_err(|e| ServerError::Usage(e.to_string()))?;
     }
     let report = crate::transfer::import(
         &caller.store,

@@ -1,15 +1,23 @@
-//! What the caller may do: their role, and the filters that express the
-//! record scopes (`own`, `team`) of each right.
+//! The authorization rules: what a caller may do — their role, the filters
+//! that express the record scopes (`own`, `team`) and shares of each right,
+//! the catalog their role sees, and what they see masked. Every frontend
+//! (GraphQL, the command line, imports, files) asks here.
 
-use crate::errors::ErrorCode;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::Error;
 use rapport_meta::{Catalog, Computed};
 use rapport_query::{Filter, Scopes, WriteOp};
 use rapport_store::{FieldRight, Role, Scope, WriteGuard, WriteRule};
 use serde_json::Value;
+
+/// What the rules refuse; mapped to the contract's codes by each frontend.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum AccessError {
+    /// The role may not do this (`FORBIDDEN`); the reason is shown.
+    #[error("{0}")]
+    Forbidden(String),
+}
 
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -236,7 +244,7 @@ impl Access {
                 let rule = match self.write_filter(&o.name, op) {
                     Ok(None) => continue,
                     Ok(Some(filter)) => WriteRule::Within(filter),
-                    Err(e) => WriteRule::Denied(e.message),
+                    Err(AccessError::Forbidden(reason)) => WriteRule::Denied(reason),
                 };
                 guard.rules.insert((o.name.clone(), op), rule);
             }
@@ -245,7 +253,7 @@ impl Access {
     }
 
     /// The filter a write of kind `op` must stay within, or `FORBIDDEN`.
-    pub fn write_filter(&self, object: &str, op: WriteOp) -> Result<Option<Filter>, Error> {
+    pub fn write_filter(&self, object: &str, op: WriteOp) -> Result<Option<Filter>, AccessError> {
         let rights = self.role.rights(object);
         // An object the role may not read is not the role's to write.
         let scope = match op {
@@ -257,7 +265,7 @@ impl Access {
             WriteOp::Create => Scope::None,
         };
         if scope == Scope::None {
-            return Err(ErrorCode::Forbidden.error(format!(
+            return Err(AccessError::Forbidden(format!(
                 "the `{}` role may not {op} {object} records",
                 self.role.name
             )));
