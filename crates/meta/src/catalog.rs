@@ -23,93 +23,12 @@ pub struct Catalog {
 impl Catalog {
     /// Checks the objects against each other and adds generated inverse sides.
     pub fn build(mut objects: Vec<ObjectDef>) -> Result<Catalog, MetaError> {
-        let mut by_name = HashMap::new();
-        let mut plural_names = HashMap::new();
-        for (i, o) in objects.iter().enumerate() {
-            if by_name.insert(o.name.clone(), i).is_some() {
-                return Err(MetaError::Conflict(format!(
-                    "object `{}` is defined twice",
-                    o.name
-                )));
-            }
-            for n in [&o.name, &o.plural_name] {
-                if let Some(other) = plural_names.insert(n.clone(), o.name.clone())
-                    && other != o.name
-                {
-                    return Err(MetaError::Conflict(format!(
-                        "`{n}` is used by objects `{other}` and `{}`",
-                        o.name
-                    )));
-                }
-            }
-        }
-        let names: Vec<String> = objects.iter().map(|o| o.name.clone()).collect();
+        let by_name = index_names(&objects)?;
         let mut inverses: Vec<(usize, FieldDef)> = Vec::new();
         for o in &objects {
             for f in &o.fields {
-                let Some(rel) = &f.relation else { continue };
-                let path = format!("{}/properties/{}/x-rapport-field", o.name, f.name);
-                let targets: Vec<String> = match rel.kind {
-                    RelationKind::Polymorphic if rel.targets.iter().any(|t| t == "*") => {
-                        names.clone()
-                    }
-                    RelationKind::Polymorphic => rel.targets.clone(),
-                    _ => vec![rel.target.clone()],
-                };
-                for t in &targets {
-                    if !by_name.contains_key(t) {
-                        return Err(MetaError::invalid(
-                            format!("{path}/target"),
-                            format!("no object named `{t}`"),
-                        ));
-                    }
-                }
-                match rel.kind {
-                    RelationKind::OneToMany => {
-                        // Declared inverse side: the target must hold the matching manyToOne.
-                        let target = &objects[by_name[&rel.target]];
-                        let inverse = rel.inverse.as_deref().unwrap_or_default();
-                        let ok = target.field(inverse).is_some_and(|m| {
-                            m.relation.as_ref().is_some_and(|r| {
-                                r.kind == RelationKind::ManyToOne && r.target == o.name
-                            })
-                        });
-                        if !ok {
-                            return Err(MetaError::invalid(
-                                format!("{path}/inverse"),
-                                format!(
-                                    "`{}.{inverse}` is not a manyToOne relation to `{}`",
-                                    rel.target, o.name
-                                ),
-                            ));
-                        }
-                    }
-                    _ => {
-                        let Some(inverse) = &rel.inverse else {
-                            continue;
-                        };
-                        for t in &targets {
-                            let ti = by_name[t];
-                            let declared = objects[ti].field(inverse);
-                            match declared {
-                                Some(d)
-                                    if d.relation.as_ref().is_some_and(|r| {
-                                        r.target == o.name && r.inverse.as_deref() == Some(&f.name)
-                                    }) => {}
-                                // A relation to any object (`["*"]`) yields to an
-                                // object's own field of that name: admins keep
-                                // their `notes`, and reach the notes by filter.
-                                Some(_) if rel.targets.iter().any(|t| t == "*") => {}
-                                Some(_) => {
-                                    return Err(MetaError::Conflict(format!(
-                                        "inverse `{inverse}` of `{}.{}` clashes with field `{t}.{inverse}`",
-                                        o.name, f.name
-                                    )));
-                                }
-                                None => inverses.push((ti, inverse_field(o, f, rel, inverse))),
-                            }
-                        }
-                    }
+                if let Some(rel) = &f.relation {
+                    inverses.extend(check_relation(&objects, &by_name, o, f, rel)?);
                 }
             }
         }
@@ -311,6 +230,101 @@ fn result_fits(declared: FieldType, got: ValueType) -> bool {
 
 /// Checks formulas and rollups against the catalog, settles rollup result
 /// types, and refuses cycles between computed fields.
+/// Objects by name; a name or plural name used twice is a conflict.
+fn index_names(objects: &[ObjectDef]) -> Result<HashMap<String, usize>, MetaError> {
+    let mut by_name = HashMap::new();
+    let mut plural_names = HashMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        if by_name.insert(o.name.clone(), i).is_some() {
+            return Err(MetaError::Conflict(format!(
+                "object `{}` is defined twice",
+                o.name
+            )));
+        }
+        for n in [&o.name, &o.plural_name] {
+            if let Some(other) = plural_names.insert(n.clone(), o.name.clone())
+                && other != o.name
+            {
+                return Err(MetaError::Conflict(format!(
+                    "`{n}` is used by objects `{other}` and `{}`",
+                    o.name
+                )));
+            }
+        }
+    }
+    Ok(by_name)
+}
+
+/// Checks relation `f` of `o` against its targets; the inverse fields it
+/// generates on them, by target index.
+fn check_relation(
+    objects: &[ObjectDef],
+    by_name: &HashMap<String, usize>,
+    o: &ObjectDef,
+    f: &FieldDef,
+    rel: &Relation,
+) -> Result<Vec<(usize, FieldDef)>, MetaError> {
+    let path = format!("{}/properties/{}/x-rapport-field", o.name, f.name);
+    let targets: Vec<String> = match rel.kind {
+        RelationKind::Polymorphic if rel.targets.iter().any(|t| t == "*") => {
+            objects.iter().map(|o| o.name.clone()).collect()
+        }
+        RelationKind::Polymorphic => rel.targets.clone(),
+        _ => vec![rel.target.clone()],
+    };
+    if let Some(t) = targets.iter().find(|t| !by_name.contains_key(*t)) {
+        return Err(MetaError::invalid(
+            format!("{path}/target"),
+            format!("no object named `{t}`"),
+        ));
+    }
+    if rel.kind == RelationKind::OneToMany {
+        // Declared inverse side: the target must hold the matching manyToOne.
+        let target = &objects[by_name[&rel.target]];
+        let inverse = rel.inverse.as_deref().unwrap_or_default();
+        let ok = target.field(inverse).is_some_and(|m| {
+            m.relation
+                .as_ref()
+                .is_some_and(|r| r.kind == RelationKind::ManyToOne && r.target == o.name)
+        });
+        if !ok {
+            return Err(MetaError::invalid(
+                format!("{path}/inverse"),
+                format!(
+                    "`{}.{inverse}` is not a manyToOne relation to `{}`",
+                    rel.target, o.name
+                ),
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    let Some(inverse) = &rel.inverse else {
+        return Ok(Vec::new());
+    };
+    let mut generated = Vec::new();
+    for t in &targets {
+        let ti = by_name[t];
+        match objects[ti].field(inverse) {
+            Some(d)
+                if d.relation.as_ref().is_some_and(|r| {
+                    r.target == o.name && r.inverse.as_deref() == Some(&f.name)
+                }) => {}
+            // A relation to any object (`["*"]`) yields to an object's own
+            // field of that name: admins keep their `notes`, and reach the
+            // notes by filter.
+            Some(_) if rel.targets.iter().any(|t| t == "*") => {}
+            Some(_) => {
+                return Err(MetaError::Conflict(format!(
+                    "inverse `{inverse}` of `{}.{}` clashes with field `{t}.{inverse}`",
+                    o.name, f.name
+                )));
+            }
+            None => generated.push((ti, inverse_field(o, f, rel, inverse))),
+        }
+    }
+    Ok(generated)
+}
+
 fn check_computed(
     objects: &mut [ObjectDef],
     by_name: &HashMap<String, usize>,
