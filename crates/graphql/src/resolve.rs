@@ -9,7 +9,7 @@ use async_graphql::dynamic::{
 };
 use async_graphql::{Error, ErrorExtensions, Value as GqlValue};
 use rapport_meta::{Catalog, FieldDef, FieldType, ObjectDef, RelationKind};
-use rapport_query::ConnectionQuery;
+use rapport_query::{ConnectionQuery, id_column, object_column};
 use rapport_store::{Actor, Page, Record, RecordStore, StatementCounter};
 use serde_json::{Map, Value, json};
 
@@ -183,105 +183,21 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
     let _ = catalog;
     match f.relation.as_ref().map(|r| (r.kind, r.target.clone())) {
         Some((RelationKind::ManyToOne, target)) => {
-            let id_key = format!("{}Id", f.name);
-            let target_arc: Arc<str> = Arc::from(target.as_str());
-            let key = id_key.clone();
+            let id_key = id_column(f);
             vec![
                 record_field(&id_key, TypeRef::named(TypeRef::ID), &id_key),
-                Field::new(&f.name, TypeRef::named(type_name(&target)), move |ctx| {
-                    let key = key.clone();
-                    let target = target_arc.clone();
-                    FieldFuture::new(async move {
-                        let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                        let Some(id) = node.data.get(&key).and_then(Value::as_str) else {
-                            return Ok(None);
-                        };
-                        let loaded = loader(&ctx)?
-                            .load_one(record_key(&ctx, target.clone(), id.to_string()))
-                            .await?;
-                        Ok(match loaded {
-                            Some(Loaded::Record(r)) => {
-                                Some(FieldValue::owned_any(Node { data: r }))
-                            }
-                            _ => None,
-                        })
-                    })
-                }),
+                parent_field(f, &target),
             ]
         }
-        Some((RelationKind::Polymorphic, _)) => vec![
-            record_field(
-                &format!("{}Object", f.name),
-                TypeRef::named(TypeRef::STRING),
-                &format!("{}Object", f.name),
-            ),
-            record_field(
-                &format!("{}Id", f.name),
-                TypeRef::named(TypeRef::ID),
-                &format!("{}Id", f.name),
-            ),
-        ],
-        Some((_, target)) => {
-            let t = type_name(&target);
-            let parent: Arc<str> = Arc::from(object.name.as_str());
-            let field: Arc<str> = Arc::from(f.name.as_str());
-            let target_arc: Arc<str> = Arc::from(target.as_str());
-            let list = Field::new(
-                &f.name,
-                TypeRef::named_nn(format!("{t}Connection")),
-                move |ctx| {
-                    let (parent, field, target) =
-                        (parent.clone(), field.clone(), target_arc.clone());
-                    FieldFuture::new(async move {
-                        let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                        let id = node
-                            .data
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string();
-                        let key = LoadKey::Children {
-                            args: list_key_args(&ctx, &target)?,
-                            parent,
-                            field,
-                            parent_id: id,
-                        };
-                        let page = match loader(&ctx)?.load_one(key).await? {
-                            Some(Loaded::Children(p)) => p,
-                            _ => Default::default(),
-                        };
-                        Ok(Some(FieldValue::owned_any(Conn {
-                            object: target,
-                            page: page.page.clone(),
-                            total: Some(page.total_count),
-                            query: None,
-                        })))
-                    })
-                },
-            );
-            vec![list_args(list, &t)]
+        Some((RelationKind::Polymorphic, _)) => {
+            let (object_key, id_key) = (object_column(f), id_column(f));
+            vec![
+                record_field(&object_key, TypeRef::named(TypeRef::STRING), &object_key),
+                record_field(&id_key, TypeRef::named(TypeRef::ID), &id_key),
+            ]
         }
-        None if f.masked => {
-            // Masked to roles that may not read it clear.
-            let (object_name, name) = (object.name.clone(), f.name.clone());
-            vec![Field::new(
-                &f.name,
-                TypeRef::named(scalar_type(object, f)),
-                move |ctx| {
-                    let (object_name, name) = (object_name.clone(), name.clone());
-                    FieldFuture::new(async move {
-                        let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                        let value = node.data.get(&name);
-                        if state(&ctx)?.access.role.masks(&object_name, &name)
-                            && let Some(Value::String(text)) = value
-                        {
-                            return Ok(Some(FieldValue::value(rapport_access::mask(text))));
-                        }
-                        Ok(value_field(value))
-                    })
-                },
-            )]
-        }
+        Some((_, target)) => vec![child_list_field(object, f, &target)],
+        None if f.masked => vec![masked_field(object, f)],
         None => {
             let ty = scalar_type(object, f);
             let ty = match f.field_type {
@@ -291,6 +207,92 @@ pub(crate) fn node_fields(catalog: &Catalog, object: &ObjectDef, f: &FieldDef) -
             vec![record_field(&f.name, ty, &f.name)]
         }
     }
+}
+
+/// A many-to-one parent, through the loader.
+fn parent_field(f: &FieldDef, target: &str) -> Field {
+    let key = id_column(f);
+    let target_arc: Arc<str> = Arc::from(target);
+    Field::new(&f.name, TypeRef::named(type_name(target)), move |ctx| {
+        let key = key.clone();
+        let target = target_arc.clone();
+        FieldFuture::new(async move {
+            let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+            let Some(id) = node.data.get(&key).and_then(Value::as_str) else {
+                return Ok(None);
+            };
+            let loaded = loader(&ctx)?
+                .load_one(record_key(&ctx, target.clone(), id.to_string()))
+                .await?;
+            Ok(match loaded {
+                Some(Loaded::Record(r)) => Some(FieldValue::owned_any(Node { data: r })),
+                _ => None,
+            })
+        })
+    })
+}
+
+/// A one-to-many or many-to-many list, paged per parent through the loader.
+fn child_list_field(object: &ObjectDef, f: &FieldDef, target: &str) -> Field {
+    let t = type_name(target);
+    let parent: Arc<str> = Arc::from(object.name.as_str());
+    let field: Arc<str> = Arc::from(f.name.as_str());
+    let target_arc: Arc<str> = Arc::from(target);
+    let list = Field::new(
+        &f.name,
+        TypeRef::named_nn(format!("{t}Connection")),
+        move |ctx| {
+            let (parent, field, target) = (parent.clone(), field.clone(), target_arc.clone());
+            FieldFuture::new(async move {
+                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                let id = node
+                    .data
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let key = LoadKey::Children {
+                    args: list_key_args(&ctx, &target)?,
+                    parent,
+                    field,
+                    parent_id: id,
+                };
+                let page = match loader(&ctx)?.load_one(key).await? {
+                    Some(Loaded::Children(p)) => p,
+                    _ => Default::default(),
+                };
+                Ok(Some(FieldValue::owned_any(Conn {
+                    object: target,
+                    page: page.page.clone(),
+                    total: Some(page.total_count),
+                    query: None,
+                })))
+            })
+        },
+    );
+    list_args(list, &t)
+}
+
+/// A `masked` field: masked to roles that may not read it clear.
+fn masked_field(object: &ObjectDef, f: &FieldDef) -> Field {
+    let (object_name, name) = (object.name.clone(), f.name.clone());
+    Field::new(
+        &f.name,
+        TypeRef::named(scalar_type(object, f)),
+        move |ctx| {
+            let (object_name, name) = (object_name.clone(), name.clone());
+            FieldFuture::new(async move {
+                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                let value = node.data.get(&name);
+                if state(&ctx)?.access.role.masks(&object_name, &name)
+                    && let Some(Value::String(text)) = value
+                {
+                    return Ok(Some(FieldValue::value(rapport_access::mask(text))));
+                }
+                Ok(value_field(value))
+            })
+        },
+    )
 }
 
 /// What a selection of `object` shows: its computed fields, and the record
