@@ -15,6 +15,7 @@ mod http;
 mod import_api;
 mod live;
 mod metadata_api;
+mod metadata_types;
 mod metrics;
 mod parsed;
 mod standard;

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, Json, MergedObject, Object, Request, Response, Schema, SimpleObject,
+    Context, EmptySubscription, Json, MergedObject, Object, Request, Response, Schema,
 };
-use rapport_meta::{FieldDef, ObjectDef, export_document};
-use rapport_store::{FieldChange, MigrationPlan as StorePlan, Principal, WorkspaceMeta};
+use rapport_meta::{ObjectDef, export_document};
+use rapport_store::{FieldChange, MigrationPlan as StorePlan, Principal};
 use serde_json::Value;
 
 use crate::access_api::{AccessMutation, AccessQuery};
 use crate::app::App;
+use crate::metadata_types::{FieldMetadata, MigrationPlan, ObjectMetadata, object_metadata};
 
 type MetadataSchema = Schema<MetaQuery, MetaMutation, EmptySubscription>;
 
@@ -64,148 +65,6 @@ pub async fn execute(app: Arc<App>, principal: Option<Principal>, request: Reque
         None => request.disable_introspection(),
     };
     SCHEMA.execute(request.data(app)).await
-}
-
-#[derive(SimpleObject)]
-struct RelationMetadata {
-    target: String,
-    kind: String,
-    inverse: Option<String>,
-    on_delete: String,
-}
-
-#[derive(SimpleObject)]
-struct FieldMetadata {
-    id: String,
-    name: String,
-    label: String,
-    description: Option<String>,
-    #[graphql(name = "type")]
-    field_type: String,
-    is_required: bool,
-    is_unique: bool,
-    is_system: bool,
-    is_custom: bool,
-    is_deleted: bool,
-    options: Option<Json<Value>>,
-    relation: Option<RelationMetadata>,
-}
-
-#[derive(SimpleObject)]
-struct ObjectMetadata {
-    id: String,
-    name: String,
-    plural_name: String,
-    label: String,
-    label_plural: String,
-    description: Option<String>,
-    module: Option<String>,
-    is_system: bool,
-    is_custom: bool,
-    title_field: Option<String>,
-    fields: Vec<FieldMetadata>,
-    json_schema: Json<Value>,
-    version: i64,
-}
-
-#[derive(SimpleObject)]
-struct MigrationStep {
-    action: String,
-    object: String,
-    field: Option<String>,
-    detail: String,
-}
-
-#[derive(SimpleObject)]
-struct MigrationPlan {
-    steps: Vec<MigrationStep>,
-    metadata_version: i64,
-}
-
-impl From<StorePlan> for MigrationPlan {
-    fn from(p: StorePlan) -> Self {
-        MigrationPlan {
-            steps: p
-                .steps
-                .into_iter()
-                .map(|s| MigrationStep {
-                    action: s.action,
-                    object: s.object,
-                    field: s.field,
-                    detail: s.detail,
-                })
-                .collect(),
-            metadata_version: p.metadata_version,
-        }
-    }
-}
-
-fn field_metadata(
-    meta: &WorkspaceMeta,
-    object: &ObjectDef,
-    f: &FieldDef,
-    deleted: bool,
-) -> FieldMetadata {
-    let id = meta
-        .field_ids
-        .get(&(object.name.clone(), f.name.clone()))
-        .cloned()
-        .unwrap_or_else(|| format!("generated:{}.{}", object.name, f.name));
-    FieldMetadata {
-        id,
-        name: f.name.clone(),
-        label: f.label.clone(),
-        description: f.description.clone(),
-        field_type: f.field_type.as_str().to_string(),
-        is_required: f.required,
-        is_unique: f.unique,
-        is_system: f.is_system,
-        is_custom: !f.is_system && !f.generated,
-        is_deleted: deleted,
-        options: (!f.options.is_empty()).then(|| {
-            Json(Value::Array(
-                f.options.iter().map(|o| o.raw.clone()).collect(),
-            ))
-        }),
-        relation: f.relation.as_ref().map(|r| RelationMetadata {
-            target: if r.targets.is_empty() {
-                r.target.clone()
-            } else {
-                r.targets.join(",")
-            },
-            kind: r.kind.as_str().to_string(),
-            inverse: r.inverse.clone(),
-            on_delete: r.on_delete.as_str().to_string(),
-        }),
-    }
-}
-
-/// `o` as a role sees it; deleted fields are listed to roles that see the
-/// whole catalog.
-fn object_metadata(meta: &WorkspaceMeta, o: &ObjectDef, whole: bool) -> ObjectMetadata {
-    let mut fields: Vec<FieldMetadata> = o
-        .fields
-        .iter()
-        .map(|f| field_metadata(meta, o, f, false))
-        .collect();
-    if whole && let Some(deleted) = meta.deleted_fields.get(&o.name) {
-        fields.extend(deleted.iter().map(|f| field_metadata(meta, o, f, true)));
-    }
-    ObjectMetadata {
-        id: meta.object_ids.get(&o.name).cloned().unwrap_or_default(),
-        name: o.name.clone(),
-        plural_name: o.plural_name.clone(),
-        label: o.label.clone(),
-        label_plural: o.label_plural.clone(),
-        description: o.description.clone(),
-        module: o.module.clone(),
-        is_system: o.is_system,
-        is_custom: !o.is_system,
-        title_field: o.title_field.clone(),
-        fields,
-        json_schema: Json(export_document(o)),
-        version: meta.version,
-    }
 }
 
 pub(crate) fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<App>> {
