@@ -321,30 +321,7 @@ impl<'a> Statement<'a> {
             } => {
                 // Masking is the server's: the fetch path writes those.
                 let col = column(key).filter(|_| !masked && !sealed(sel.object, key))?;
-                let expr = format!("{alias}.\"{}\"", col.name);
-                let value = json_value(self.layout.backend, &expr, col.scalar)?;
-                let written = match options {
-                    Some(options) => {
-                        let known: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
-                        format!(
-                            "CASE WHEN {} THEN {} ELSE {} END",
-                            self.among(&expr, col.scalar, &known)?,
-                            self.as_json(value),
-                            self.rejected()
-                        )
-                    }
-                    // The table's constraints keep these non-null (on
-                    // SQLite a text primary key may be null).
-                    None if matches!(key.as_str(), "createdAt" | "updatedAt" | "version")
-                        || (key == "id" && self.pg) =>
-                    {
-                        value
-                    }
-                    None if *required => {
-                        format!("COALESCE({}, {})", self.as_json(value), self.rejected())
-                    }
-                    None => value,
-                };
+                let written = self.checked_value(alias, col, *required, *options)?;
                 self.sql.push(&written);
             }
             Item::Members { key, members } => {
@@ -399,6 +376,41 @@ impl<'a> Statement<'a> {
             } => self.child_list(sel.object, alias, field, query, conn)?,
         }
         Some(())
+    }
+
+    /// A stored value as JSON, or the rejection mark where the executor
+    /// would reject it: a null where the schema says non-null, a value
+    /// outside its enum.
+    fn checked_value(
+        &self,
+        alias: &str,
+        col: &Column,
+        required: bool,
+        options: Option<&[rapport_meta::SelectOption]>,
+    ) -> Option<String> {
+        let key = col.key.as_str();
+        let expr = format!("{alias}.\"{}\"", col.name);
+        let value = json_value(self.layout.backend, &expr, col.scalar)?;
+        Some(match options {
+            Some(options) => {
+                let known: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
+                format!(
+                    "CASE WHEN {} THEN {} ELSE {} END",
+                    self.among(&expr, col.scalar, &known)?,
+                    self.as_json(value),
+                    self.rejected()
+                )
+            }
+            // The table's constraints keep these non-null (on SQLite a text
+            // primary key may be null).
+            None if matches!(key, "createdAt" | "updatedAt" | "version")
+                || (key == "id" && self.pg) =>
+            {
+                value
+            }
+            None if required => format!("COALESCE({}, {})", self.as_json(value), self.rejected()),
+            None => value,
+        })
     }
 
     /// The JSON of one parent's child list through `field`; the parent is

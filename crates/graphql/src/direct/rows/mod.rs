@@ -146,34 +146,7 @@ fn list(
     if query.computed.as_ref().is_some_and(|c| !c.is_empty()) {
         return None;
     }
-    let backward = query.backward();
-    let (mut shows_records, mut more_asked) = (false, false);
-    for (_, item) in &conn.items {
-        match item {
-            ConnItem::Typename => {}
-            ConnItem::Nodes(_) => shows_records = true,
-            ConnItem::Edges(edge) => {
-                if edge.iter().any(|(_, e)| matches!(e, EdgeItem::Cursor)) {
-                    return None;
-                }
-                shows_records = true;
-            }
-            ConnItem::PageInfo(info) => {
-                for (_, i) in info {
-                    match i {
-                        Info::Start | Info::End => return None,
-                        Info::HasNext if !backward => more_asked = true,
-                        Info::HasPrevious if backward => more_asked = true,
-                        _ => {}
-                    }
-                }
-            }
-            ConnItem::TotalCount => return None,
-        }
-    }
-    if !shows_records {
-        return None;
-    }
+    let more_asked = rows_shape(conn, query.backward())?;
     let (catalog, layout) = (s.catalog, s.layout);
     // One record more than the page tells whether more exist, when asked.
     let (page_text, page) =
@@ -240,6 +213,38 @@ fn list(
         limit: usize::try_from(page.limit).ok()?,
         backward: page.backward,
     })
+}
+
+/// Whether a connection reads as rows, and if so whether it asks if more
+/// rows exist (`hasNextPage` forward, `hasPreviousPage` backward): `None`
+/// for what rows cannot answer (cursors, counts) or a connection showing no
+/// records.
+fn rows_shape(conn: &ConnSel<'_>, backward: bool) -> Option<bool> {
+    let (mut shows_records, mut more_asked) = (false, false);
+    for (_, item) in &conn.items {
+        match item {
+            ConnItem::Typename => {}
+            ConnItem::Nodes(_) => shows_records = true,
+            ConnItem::Edges(edge) => {
+                if edge.iter().any(|(_, e)| matches!(e, EdgeItem::Cursor)) {
+                    return None;
+                }
+                shows_records = true;
+            }
+            ConnItem::PageInfo(info) => {
+                for (_, i) in info {
+                    match i {
+                        Info::Start | Info::End => return None,
+                        Info::HasNext if !backward => more_asked = true,
+                        Info::HasPrevious if backward => more_asked = true,
+                        _ => {}
+                    }
+                }
+            }
+            ConnItem::TotalCount => return None,
+        }
+    }
+    shows_records.then_some(more_asked)
 }
 
 /// The select list under way (or a child array's values): how many
