@@ -1,7 +1,7 @@
 //! Field and object visibility, renames and purges.
 
 use rapport_meta::{Catalog, FieldDef, ObjectDef, RelationKind, export_document, parse_document};
-use rapport_query::{Layout, field_columns};
+use rapport_query::{field_columns, junction_of};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value, json};
 
@@ -306,102 +306,100 @@ pub(crate) async fn purge(
     object: String,
     field: Option<String>,
 ) -> Result<Vec<MigrationStep>, StoreError> {
-    let backend = meta.layout.backend;
     let object_id = meta
         .object_ids
         .get(&object)
         .cloned()
         .ok_or_else(|| StoreError::NotFound(format!("no object named `{object}`")))?;
     match field {
-        Some(field) => {
-            let f = meta
-                .deleted_fields
-                .get(&object)
-                .and_then(|d| d.iter().find(|f| f.name == field))
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!("no deleted field `{object}.{field}` to purge"))
-                })?;
-            let host = meta
-                .catalog
-                .object(&object)
-                .or_else(|| meta.deleted_objects.iter().find(|o| o.name == object))
-                .ok_or_else(|| StoreError::NotFound(object.clone()))?;
-            let mut stmts = ddl::drop_field_indexes(&meta.layout, host, f);
-            for c in field_columns(f) {
-                stmts.push(ddl::drop_column(&meta.layout, &object, &c.name));
-            }
-            if f.relation_kind() == Some(RelationKind::ManyToMany) {
-                stmts.push(ddl::drop_table(
-                    &meta.layout,
-                    &Layout::junction_name(&object, &f.name),
-                ));
-            }
-            run_ddl(txn, backend, stmts).await?;
-            sys_execute(
-                txn,
-                backend,
-                "DELETE FROM rapport_sequence WHERE field_id IN (SELECT id FROM rapport_field WHERE object_id = $1 AND name = $2)",
-                vec![object_id.clone().into(), field.clone().into()],
-            )
-            .await?;
-            sys_execute(
-                txn,
-                backend,
-                "DELETE FROM rapport_field WHERE object_id = $1 AND name = $2",
-                vec![object_id.into(), field.clone().into()],
-            )
-            .await?;
-            Ok(vec![step(
-                "purgeField",
-                &object,
-                Some(&field),
-                "columns dropped",
-            )])
-        }
-        None => {
-            let obj = meta
-                .deleted_objects
-                .iter()
-                .find(|o| o.name == object)
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!(
-                        "`{object}` is not deleted; delete it before purging"
-                    ))
-                })?;
-            let mut stmts = vec![ddl::drop_table(&meta.layout, &object)];
-            for f in obj
-                .fields
-                .iter()
-                .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
-            {
-                stmts.push(ddl::drop_table(
-                    &meta.layout,
-                    &Layout::junction_name(&object, &f.name),
-                ));
-            }
-            run_ddl(txn, backend, stmts).await?;
-            sys_execute(
-                txn,
-                backend,
-                "DELETE FROM rapport_sequence WHERE field_id IN (SELECT id FROM rapport_field WHERE object_id = $1)",
-                vec![object_id.clone().into()],
-            )
-            .await?;
-            sys_execute(
-                txn,
-                backend,
-                "DELETE FROM rapport_field WHERE object_id = $1",
-                vec![object_id.clone().into()],
-            )
-            .await?;
-            sys_execute(
-                txn,
-                backend,
-                "DELETE FROM rapport_object WHERE id = $1",
-                vec![object_id.into()],
-            )
-            .await?;
-            Ok(vec![step("purgeObject", &object, None, "table dropped")])
-        }
+        Some(field) => purge_field(txn, meta, (&object, &object_id), &field).await,
+        None => purge_object(txn, meta, &object, &object_id).await,
     }
+}
+
+/// Drops a deleted field's columns (and junction), its sequence and its row.
+async fn purge_field(
+    txn: &DatabaseTransaction,
+    meta: &WorkspaceMeta,
+    (object, object_id): (&str, &str),
+    field: &str,
+) -> Result<Vec<MigrationStep>, StoreError> {
+    let backend = meta.layout.backend;
+    let f = meta
+        .deleted_fields
+        .get(object)
+        .and_then(|d| d.iter().find(|f| f.name == field))
+        .ok_or_else(|| {
+            StoreError::NotFound(format!("no deleted field `{object}.{field}` to purge"))
+        })?;
+    let host = meta
+        .catalog
+        .object(object)
+        .or_else(|| meta.deleted_objects.iter().find(|o| o.name == object))
+        .ok_or_else(|| StoreError::NotFound(object.to_string()))?;
+    let mut stmts = ddl::drop_field_indexes(&meta.layout, host, f);
+    for c in field_columns(f) {
+        stmts.push(ddl::drop_column(&meta.layout, object, &c.name));
+    }
+    if f.relation_kind() == Some(RelationKind::ManyToMany) {
+        stmts.push(ddl::drop_table(&meta.layout, &junction_of(object, f)));
+    }
+    run_ddl(txn, backend, stmts).await?;
+    let (object_id, field_name) = (object_id.to_string(), field.to_string());
+    sys_execute(
+        txn,
+        backend,
+        "DELETE FROM rapport_sequence WHERE field_id IN (SELECT id FROM rapport_field WHERE object_id = $1 AND name = $2)",
+        vec![object_id.clone().into(), field_name.clone().into()],
+    )
+    .await?;
+    sys_execute(
+        txn,
+        backend,
+        "DELETE FROM rapport_field WHERE object_id = $1 AND name = $2",
+        vec![object_id.into(), field_name.into()],
+    )
+    .await?;
+    Ok(vec![step(
+        "purgeField",
+        object,
+        Some(field),
+        "columns dropped",
+    )])
+}
+
+/// Drops a deleted object's table and junctions, and its metadata rows.
+async fn purge_object(
+    txn: &DatabaseTransaction,
+    meta: &WorkspaceMeta,
+    object: &str,
+    object_id: &str,
+) -> Result<Vec<MigrationStep>, StoreError> {
+    let backend = meta.layout.backend;
+    let obj = meta
+        .deleted_objects
+        .iter()
+        .find(|o| o.name == object)
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "`{object}` is not deleted; delete it before purging"
+            ))
+        })?;
+    let mut stmts = vec![ddl::drop_table(&meta.layout, object)];
+    for f in obj
+        .fields
+        .iter()
+        .filter(|f| f.relation_kind() == Some(RelationKind::ManyToMany))
+    {
+        stmts.push(ddl::drop_table(&meta.layout, &junction_of(object, f)));
+    }
+    run_ddl(txn, backend, stmts).await?;
+    for statement in [
+        "DELETE FROM rapport_sequence WHERE field_id IN (SELECT id FROM rapport_field WHERE object_id = $1)",
+        "DELETE FROM rapport_field WHERE object_id = $1",
+        "DELETE FROM rapport_object WHERE id = $1",
+    ] {
+        sys_execute(txn, backend, statement, vec![object_id.to_string().into()]).await?;
+    }
+    Ok(vec![step("purgeObject", object, None, "table dropped")])
 }
