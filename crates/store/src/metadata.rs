@@ -523,24 +523,7 @@ impl WorkspaceMeta {
         >,
     {
         let txn = db.begin_write().await?;
-        // On PostgreSQL the row lock serialises metadata changes of one
-        // workspace across processes; SQLite's write transaction already
-        // holds its only writer's lock.
-        let stored = sys_query(
-            &txn,
-            db.backend,
-            if db.backend == Backend::Postgres {
-                "SELECT metadata_version FROM rapport_workspace WHERE id = $1 FOR UPDATE"
-            } else {
-                "SELECT metadata_version FROM rapport_workspace WHERE id = $1"
-            },
-            vec![self.workspace.id.clone().into()],
-        )
-        .await?
-        .first()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound("workspace".into()))?;
+        let stored = locked_version(&txn, db.backend, &self.workspace.id).await?;
         // The caller's metadata is the stored one unless a change committed
         // since it was loaded (its version is read before its rows): loading
         // a big workspace again costs tens of milliseconds.
@@ -704,4 +687,32 @@ pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
         e.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// The workspace's metadata version, locked for this transaction: on
+/// PostgreSQL the row lock serialises metadata changes of one workspace
+/// across processes; SQLite's write transaction already holds its only
+/// writer's lock.
+async fn locked_version(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    workspace_id: &str,
+) -> Result<i64, StoreError> {
+    let statement = match backend {
+        Backend::Postgres => {
+            "SELECT metadata_version FROM rapport_workspace WHERE id = $1 FOR UPDATE"
+        }
+        Backend::Sqlite => "SELECT metadata_version FROM rapport_workspace WHERE id = $1",
+    };
+    sys_query(
+        txn,
+        backend,
+        statement,
+        vec![workspace_id.to_string().into()],
+    )
+    .await?
+    .first()
+    .map(|r| r.try_get_by_index::<i64>(0))
+    .transpose()?
+    .ok_or_else(|| StoreError::NotFound("workspace".into()))
 }
