@@ -148,87 +148,64 @@ fn input_schema(f: &FieldDef) -> (String, Value) {
                 .collect()
         })
         .unwrap_or_default();
-    let mut implied = |k: &str, v: Value| {
-        schema.entry(k.to_string()).or_insert(v);
+    // What the field's type implies, where the document does not say.
+    for (keyword, value) in implied_keywords(f) {
+        schema.entry(keyword.to_string()).or_insert(value);
+    }
+    if f.field_type == FieldType::Address {
+        schema.entry("properties".to_string()).and_modify(|p| {
+            p["latitude"] = json!({"type": "number", "minimum": -90, "maximum": 90});
+            p["longitude"] = json!({"type": "number", "minimum": -180, "maximum": 180});
+        });
+    }
+    (f.name.clone(), Value::Object(schema))
+}
+
+/// The JSON Schema keywords a field's type implies for its input.
+fn implied_keywords(f: &FieldDef) -> Vec<(&'static str, Value)> {
+    let string = || ("type", json!("string"));
+    let options = || {
+        f.options
+            .iter()
+            .map(|o| o.value.clone())
+            .collect::<Vec<_>>()
     };
     match f.field_type {
-        FieldType::Email => {
-            implied("type", json!("string"));
-            implied("format", json!("email"));
-        }
-        FieldType::Phone => {
-            implied("type", json!("string"));
-            implied("pattern", json!("^\\+[1-9][0-9]{1,14}$"));
-        }
-        FieldType::Url => {
-            implied("type", json!("string"));
-            implied("format", json!("uri"));
-        }
-        FieldType::Date => {
-            implied("type", json!("string"));
-            implied("format", json!("date"));
-        }
-        FieldType::DateTime => {
-            implied("type", json!("string"));
-            implied("format", json!("date-time"));
-        }
-        FieldType::Decimal => {
-            implied("type", json!("string"));
-            implied("pattern", json!(DECIMAL_PATTERN));
-        }
-        FieldType::Percent | FieldType::Number => implied("type", json!("number")),
-        FieldType::Integer => implied("type", json!("integer")),
-        FieldType::Rating => {
-            implied("type", json!("integer"));
-            implied("minimum", json!(1));
-            implied("maximum", json!(f.rating_max));
-        }
-        FieldType::Select => {
-            implied("type", json!("string"));
-            implied(
-                "enum",
-                json!(
-                    f.options
-                        .iter()
-                        .map(|o| o.value.clone())
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
-        FieldType::MultiSelect => {
-            implied("type", json!("array"));
-            implied("uniqueItems", json!(true));
-            implied(
-                "items",
-                json!({"enum": f.options.iter().map(|o| o.value.clone()).collect::<Vec<_>>()}),
-            );
-        }
-        FieldType::Currency => {
-            implied(
+        FieldType::Email => vec![string(), ("format", json!("email"))],
+        FieldType::Phone => vec![string(), ("pattern", json!("^\\+[1-9][0-9]{1,14}$"))],
+        FieldType::Url => vec![string(), ("format", json!("uri"))],
+        FieldType::Date => vec![string(), ("format", json!("date"))],
+        FieldType::DateTime => vec![string(), ("format", json!("date-time"))],
+        FieldType::Decimal => vec![string(), ("pattern", json!(DECIMAL_PATTERN))],
+        FieldType::Percent | FieldType::Number => vec![("type", json!("number"))],
+        FieldType::Integer => vec![("type", json!("integer"))],
+        FieldType::Rating => vec![
+            ("type", json!("integer")),
+            ("minimum", json!(1)),
+            ("maximum", json!(f.rating_max)),
+        ],
+        FieldType::Select => vec![string(), ("enum", json!(options()))],
+        FieldType::MultiSelect => vec![
+            ("type", json!("array")),
+            ("uniqueItems", json!(true)),
+            ("items", json!({ "enum": options() })),
+        ],
+        FieldType::Currency => vec![
+            (
                 "properties",
                 json!({"amount": {"type": "string", "pattern": DECIMAL_PATTERN},
                        "currencyCode": {"type": "string", "pattern": "^[A-Z]{3}$"}}),
-            );
+            ),
             // An amount means nothing without its currency, nor a currency
             // without an amount: the API answers both parts, non-null.
-            implied("required", json!(["amount", "currencyCode"]));
-        }
-        FieldType::Address => {
-            let parts = composite_part_schemas(Composite::Address);
-            implied("properties", parts);
-            schema.entry("properties".to_string()).and_modify(|p| {
-                p["latitude"] = json!({"type": "number", "minimum": -90, "maximum": 90});
-                p["longitude"] = json!({"type": "number", "minimum": -180, "maximum": 180});
-            });
-        }
-        FieldType::FullName => implied("properties", composite_part_schemas(Composite::FullName)),
-        FieldType::Boolean => implied("type", json!("boolean")),
-        FieldType::Text | FieldType::LongText | FieldType::RichText => {
-            implied("type", json!("string"))
-        }
-        _ => {}
+            ("required", json!(["amount", "currencyCode"])),
+        ],
+        FieldType::Address => vec![("properties", composite_part_schemas(Composite::Address))],
+        FieldType::FullName => vec![("properties", composite_part_schemas(Composite::FullName))],
+        FieldType::Boolean => vec![("type", json!("boolean"))],
+        FieldType::Text | FieldType::LongText | FieldType::RichText => vec![string()],
+        _ => Vec::new(),
     }
-    (f.name.clone(), Value::Object(schema))
 }
 
 fn composite_part_schemas(c: Composite) -> Value {
