@@ -151,7 +151,7 @@ pub async fn merge_records(
         .filter(|f| !f.read_only && !f.unique && !f.generated)
     {
         let key = if f.relation.is_some() {
-            format!("{}Id", f.name)
+            rapport_query::id_column(f)
         } else {
             f.name.clone()
         };

@@ -116,8 +116,8 @@ async fn attached_entries(
             .iter()
             .filter(|f| f.relation_kind() == Some(RelationKind::Polymorphic))
         {
-            let filter = Filter::eq(format!("{}Object", f.name), object)
-                .and(Filter::eq(format!("{}Id", f.name), id));
+            let filter = Filter::eq(rapport_query::object_column(f), object)
+                .and(Filter::eq(rapport_query::id_column(f), id));
             for r in tx.find(attached, filter, first).await? {
                 out.push(TimelineEntry {
                     at: text(&Value::Object(r.clone()), "createdAt"),
@@ -154,7 +154,7 @@ async fn activity_entries(
                     .as_ref()
                     .is_some_and(|r| r.kind == RelationKind::ManyToOne && r.target == object)
             })
-            .map(|f| format!("{}Id", f.name))
+            .map(rapport_query::id_column)
             .collect();
         for key in links {
             for r in tx.find("activity", Filter::eq(key, id), first).await? {

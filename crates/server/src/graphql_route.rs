@@ -249,10 +249,11 @@ pub(crate) async fn graphql(
     let counter = StatementCounter::default();
     // Plain reads already validated on this schema (the role's, where it
     // sees less) skip the field-by-field executor.
-    let direct = parsed.is_some() && app.direct_reads.load(Ordering::Relaxed);
+    let enabled = app.direct_reads.load(Ordering::Relaxed);
+    let direct = parsed.is_some() && enabled;
     let validated = direct && live.is_validated(served.view.as_ref(), &request.query);
     let answered = match &parsed {
-        _ if !app.direct_reads.load(Ordering::Relaxed) => Err(Decline::Disabled),
+        _ if !enabled => Err(Decline::Disabled),
         Some(_) if !validated => Err(Decline::NotValidated),
         None => Err(Decline::NotPlanned),
         Some(parsed) => {

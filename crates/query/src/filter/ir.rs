@@ -167,16 +167,6 @@ impl Comparison {
     }
 }
 
-impl OptionsTest {
-    pub fn operator(&self) -> &'static str {
-        match self {
-            OptionsTest::ContainsAny(_) => "containsAny",
-            OptionsTest::ContainsAll(_) => "containsAll",
-            OptionsTest::IsEmpty(_) => "isEmpty",
-        }
-    }
-}
-
 impl Quantifier {
     pub fn name(self) -> &'static str {
         match self {
